@@ -1,0 +1,45 @@
+# mynumber_ledger — built with PGXS.
+#
+#   make                 build the module and the install script (warnings are errors)
+#   make install         install into the server that pg_config names
+#   scripts/test.sh      build, then run every suite against a throwaway cluster
+#
+# The install script mynumber_ledger--<version>.sql is the concatenation of SQL_PARTS in the
+# order given here: each part may use what the parts before it created.
+
+EXTENSION  = mynumber_ledger
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+SQL_PARTS  = src/init.sql \
+             src/numbers.sql
+
+MODULE_big = $(EXTENSION)
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA       = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
+
+REGRESS      = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --outputdir=test/results/regress --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS   = -Wall -Werror -Wmissing-prototypes -Wno-declaration-after-statement
+SHLIB_LINK  = -lcrypto
+
+EXTRA_CLEAN = $(DATA_built) test/results test/fuzz/fuzz_numbers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
+	cat $(SQL_PARTS) > $@
+
+# The fuzz target links the parser alone, outside the server.
+FUZZ_CC ?= clang-14
+test/fuzz/fuzz_numbers: test/fuzz/fuzz_numbers.c src/numparse.c src/numparse.h
+	$(FUZZ_CC) -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -I src -o $@ test/fuzz/fuzz_numbers.c src/numparse.c
+
+.PHONY: fuzz
+fuzz: test/fuzz/fuzz_numbers

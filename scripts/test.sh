@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# scripts/test.sh — build mynumber_ledger with warnings as errors, start a throwaway cluster,
+# run every suite, stop the cluster, and end with one line "N passed, N failed".
+#
+#   scripts/test.sh                      everything, with a short fuzz run
+#   scripts/test.sh --fuzz-seconds 600   a longer fuzz run
+#   scripts/test.sh --keep               leave the cluster directories in /tmp afterwards
+#
+# Suites (each counted by its individual checks):
+#   pg_regress   sql/*.sql against expected/*.out          one check per file
+#   pgTAP        test/pgtap/*.sql through pg_prove           one check per assertion
+#   processes    test/process/*.sh (restarts, other clusters) one check per assertion
+#   fuzz         test/fuzz/ libFuzzer target over the parser  one check
+#   log          test/check_log.sh over every server log      one check per assertion
+# Exit status is non-zero when anything failed.  Logs: test/results/.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/deps.sh"
+mnl_require_root "$@"
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+KEEP=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --fuzz-seconds) FUZZ_SECONDS=$2; shift 2 ;;
+        --keep) KEEP=1; shift ;;
+        *) echo "usage: scripts/test.sh [--fuzz-seconds N] [--keep]" >&2; exit 2 ;;
+    esac
+done
+
+cd "$ROOT"
+mnl_install_deps
+export MNL_ROOT=$ROOT MNL_RESULTS=$ROOT/test/results
+. "$ROOT/test/harness.sh"
+
+PASSED=0
+FAILED=0
+make clean >/dev/null 2>&1
+rm -rf "$MNL_RESULTS"
+mkdir -p "$MNL_RESULTS/regress" "$MNL_RESULTS/logs"
+
+note() { printf '\n=== %s\n' "$*"; }
+
+# count_tap NAME FILE STATUS: add a TAP stream's ok / not ok lines to the totals.  A stream
+# whose runner failed without any "not ok" (a plan cut short, a crash) or that ran nothing
+# counts one failure.
+count_tap() {
+    local name=$1 file=$2 status=$3 ok notok
+    ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$file" || true)
+    notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$file" || true)
+    if grep -q 'Result: NOTESTS' "$file" || [ "$ok" -eq 0 ]; then
+        status=1
+    fi
+    if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
+        notok=1
+        echo "$name: runner failed (exit $status) without a failing assertion; see $file"
+    fi
+    echo "$name: $ok passed, $notok failed"
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + notok))
+}
+
+finish() {
+    if [ "$KEEP" -eq 0 ]; then
+        mnl_cluster_destroy_all
+    else
+        for n in $MNL_CLUSTERS; do mnl_cluster_stop "$n"; echo "kept: ${MNL_CLUSTER_DIR[$n]}"; done
+    fi
+    echo
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
+
+note "build (-Wall -Werror)"
+if ! { make >"$MNL_RESULTS/build.log" 2>&1 && make install >>"$MNL_RESULTS/build.log" 2>&1; }; then
+    tail -40 "$MNL_RESULTS/build.log"
+    FAILED=$((FAILED + 1))
+    finish
+fi
+echo "built and installed $(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" mynumber_ledger.control)"
+
+note "cluster"
+if ! { mnl_cluster_create main && mnl_cluster_start main; }; then
+    FAILED=$((FAILED + 1))
+    finish
+fi
+mnl_cluster_env main
+echo "throwaway cluster at ${MNL_CLUSTER_DIR[main]}"
+
+note "pg_regress"
+make installcheck >"$MNL_RESULTS/regress.out" 2>&1
+status=$?
+sed -n '/^test \|^ok \|^not ok \|^ *[a-z_]* *\.\.\./p' "$MNL_RESULTS/regress.out"
+ok=$(grep -cE '\.\.\. ok' "$MNL_RESULTS/regress.out" || true)
+bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$MNL_RESULTS/regress.out" || true)
+if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -20 "$MNL_RESULTS/regress.out"; fi
+[ -f "$MNL_RESULTS/regress/regression.diffs" ] && [ "$bad" -gt 0 ] && head -60 "$MNL_RESULTS/regress/regression.diffs"
+echo "pg_regress: $ok passed, $bad failed"
+PASSED=$((PASSED + ok)); FAILED=$((FAILED + bad))
+
+note "pgTAP (pg_prove)"
+mnl_psql main -d postgres -c "CREATE DATABASE mnl_tap" &&
+    mnl_psql main -d mnl_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION mynumber_ledger;"
+pg_prove --verbose --ext .sql -d mnl_tap test/pgtap/ >"$MNL_RESULTS/pgtap.out" 2>&1
+status=$?
+grep -E '^(not )?ok|^#|Result' "$MNL_RESULTS/pgtap.out" | grep -vE '^ok ' | head -50
+count_tap pgTAP "$MNL_RESULTS/pgtap.out" "$status"
+
+note "multi-process tests"
+export MNL_MAIN_PGHOST=$PGHOST
+prove --verbose --ext .sh --exec bash test/process/ >"$MNL_RESULTS/process.out" 2>&1
+status=$?
+grep -E '^(not ok|#)|Result' "$MNL_RESULTS/process.out" | head -50
+count_tap processes "$MNL_RESULTS/process.out" "$status"
+
+note "fuzz (${FUZZ_SECONDS}s)"
+bash test/fuzz/run.sh "$FUZZ_SECONDS" >"$MNL_RESULTS/fuzz.out" 2>&1
+status=$?
+grep -E '^(not )?ok' "$MNL_RESULTS/fuzz.out"
+count_tap fuzz "$MNL_RESULTS/fuzz.out" "$status"
+
+note "server logs"
+mnl_cluster_stop main
+bash test/check_log.sh "$MNL_RESULTS/logs" >"$MNL_RESULTS/log-check.out" 2>&1
+status=$?
+cat "$MNL_RESULTS/log-check.out"
+count_tap logs "$MNL_RESULTS/log-check.out" "$status"
+
+finish

@@ -1,0 +1,151 @@
+# test/harness.sh — throwaway PostgreSQL clusters for every suite (sourced, not run).
+#
+# A cluster lives in a private directory under /tmp owned by the postgres OS user (initdb
+# refuses root, and the checkout may sit where postgres cannot read).  It listens only on a
+# Unix socket in that directory, so its port number never clashes with another server and
+# nobody outside root and postgres can reach it.  The server log is copied to
+# test/results/logs/ when the cluster stops, for inspection after the run.
+#
+#   mnl_cluster_create NAME [key=value ...]   initdb, our library preloaded unless overridden
+#   mnl_cluster_start NAME | mnl_cluster_stop NAME | mnl_cluster_restart NAME
+#   mnl_cluster_env NAME                      export PGHOST, PGPORT, PGUSER for clients
+#   mnl_cluster_log NAME                      path of the server log
+#   mnl_psql NAME [psql args]                 psql -X -v ON_ERROR_STOP=1 against NAME
+#
+# Every function expects to run as root (test.sh and run.sh re-run themselves with sudo).
+
+MNL_ROOT=${MNL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+MNL_PGBIN=${MNL_PGBIN:-$(pg_config --bindir)}
+MNL_RESULTS=${MNL_RESULTS:-$MNL_ROOT/test/results}
+MNL_CLUSTERS=${MNL_CLUSTERS:-}
+declare -gA MNL_CLUSTER_DIR 2>/dev/null || true
+
+mnl_as_postgres() {
+    runuser -u postgres -- "$@"
+}
+
+# Directory of cluster NAME (created on first use).
+mnl_cluster_dir() {
+    local name=$1
+    if [ -z "${MNL_CLUSTER_DIR[$name]:-}" ]; then
+        local dir
+        dir=$(mktemp -d "/tmp/mnl-$name.XXXXXX")
+        chown postgres:postgres "$dir"
+        chmod 700 "$dir"
+        MNL_CLUSTER_DIR[$name]=$dir
+        MNL_CLUSTERS="$MNL_CLUSTERS $name"
+    fi
+    echo "${MNL_CLUSTER_DIR[$name]}"
+}
+
+mnl_cluster_create() {
+    local name=$1; shift
+    local dir
+    mnl_cluster_dir "$name" >/dev/null
+    dir=${MNL_CLUSTER_DIR[$name]}
+    mnl_as_postgres "$MNL_PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
+        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2; return 1; }
+    mnl_as_postgres mkdir -p "$dir/sock"
+    {
+        echo "# written by test/harness.sh"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$dir/sock'"
+        echo "port = 5432"
+        echo "shared_preload_libraries = 'mynumber_ledger'"
+        echo "fsync = off"
+        echo "synchronous_commit = off"
+        echo "full_page_writes = off"
+        echo "max_connections = 40"
+        echo "lc_messages = 'C'"
+        echo "log_line_prefix = '%m [%p] %q%u@%d '"
+        echo "log_min_error_statement = error"
+        echo "max_wal_size = 2GB"
+        local kv
+        for kv in "$@"; do echo "$kv"; done
+    } | mnl_as_postgres tee -a "$dir/data/postgresql.conf" >/dev/null
+}
+
+mnl_cluster_log() {
+    echo "${MNL_CLUSTER_DIR[$1]}/server.log"
+}
+
+mnl_cluster_start() {
+    local dir=${MNL_CLUSTER_DIR[$1]}
+    mnl_as_postgres "$MNL_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
+mnl_cluster_stop() {
+    local name=$1
+    local dir=${MNL_CLUSTER_DIR[$name]:-}
+    [ -n "$dir" ] && [ -d "$dir/data" ] || return 0
+    mnl_as_postgres "$MNL_PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    mkdir -p "$MNL_RESULTS/logs"
+    [ -f "$dir/server.log" ] && cp "$dir/server.log" "$MNL_RESULTS/logs/$name.log"
+    return 0
+}
+
+mnl_cluster_restart() {
+    mnl_cluster_stop "$1"
+    mnl_cluster_start "$1"
+}
+
+# Stop and remove a cluster's directory (its log was kept by mnl_cluster_stop).
+mnl_cluster_destroy() {
+    local name=$1
+    local dir=${MNL_CLUSTER_DIR[$name]:-}
+    [ -n "$dir" ] || return 0
+    mnl_cluster_stop "$name"
+    rm -rf "$dir"
+    unset "MNL_CLUSTER_DIR[$name]"
+}
+
+mnl_cluster_env() {
+    local dir=${MNL_CLUSTER_DIR[$1]}
+    export PGHOST="$dir/sock" PGPORT=5432 PGUSER=postgres
+}
+
+mnl_psql() {
+    local name=$1; shift
+    local dir=${MNL_CLUSTER_DIR[$name]}
+    PGHOST="$dir/sock" PGPORT=5432 PGUSER=postgres \
+        "$MNL_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# Stop every cluster this shell created; for trap EXIT.
+mnl_cluster_destroy_all() {
+    local name
+    for name in $MNL_CLUSTERS; do
+        mnl_cluster_destroy "$name"
+    done
+}
+
+# --- TAP helpers for the shell-written suites -------------------------------------------
+
+MNL_TAP_N=0
+MNL_TAP_FAILED=0
+
+tap_ok() {    # tap_ok CONDITION_EXIT_CODE DESCRIPTION
+    MNL_TAP_N=$((MNL_TAP_N + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $MNL_TAP_N - $2"
+    else
+        echo "not ok $MNL_TAP_N - $2"
+        MNL_TAP_FAILED=$((MNL_TAP_FAILED + 1))
+    fi
+}
+
+tap_is() {    # tap_is GOT EXPECTED DESCRIPTION
+    if [ "$1" = "$2" ]; then
+        tap_ok 0 "$3"
+    else
+        tap_ok 1 "$3"
+        echo "#   got:      '$1'"
+        echo "#   expected: '$2'"
+    fi
+}
+
+tap_done() {
+    echo "1..$MNL_TAP_N"
+    [ "$MNL_TAP_FAILED" -eq 0 ]
+}
