@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# scripts/run.sh — a local PostgreSQL 15 cluster under ./.run/ with mynumber_ledger built,
+# installed and created in the database "ledger", left running.
+#
+#   scripts/run.sh          build, install, start (or just report, if already running)
+#   scripts/run.sh stop     stop the server
+#   scripts/run.sh status   say whether it runs and how to connect
+#
+# Safe to run any number of times.  The server runs as the postgres OS user; it listens on the
+# Unix socket in .run/ and on localhost:$MNL_PORT (default 5439).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/deps.sh"
+mnl_require_root "$@"
+
+ACTION=${1:-start}
+PORT=${MNL_PORT:-5439}
+DB=ledger
+RUN=$ROOT/.run
+
+# The cluster lives in .run/ when the postgres user can reach it; a checkout in a private home
+# directory gets its cluster in /var/lib/mynumber_ledger/ instead, linked from .run/cluster.
+cluster_base() {
+    if runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+        echo "$RUN"
+    else
+        echo "/var/lib/mynumber_ledger/run-$(echo -n "$ROOT" | md5sum | cut -c1-12)"
+    fi
+}
+
+BASE=$(cluster_base)
+PGDATA_DIR=$BASE/data
+SOCK=$BASE/sock
+LOG=$BASE/server.log
+PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+pg() { runuser -u postgres -- "$@"; }
+running() { [ -f "$PGDATA_DIR/PG_VERSION" ] && pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
+psql_su() { PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+instructions() {
+    cat <<EOF
+
+mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), data in $PGDATA_DIR).
+
+  superuser (installs, keys, policies):
+    sudo psql -h $SOCK -p $PORT -U postgres -d $DB
+  try:
+    SELECT '1234 5678 9018'::ledger.mynumber;        -- 123456789018
+    SELECT '123456789010'::ledger.mynumber;          -- ERROR 22P02, no digits in the message
+
+  server log: $LOG
+  stop:       scripts/run.sh stop
+EOF
+}
+
+case $ACTION in
+    stop)
+        if running; then
+            pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
+            echo "stopped"
+        else
+            echo "not running"
+        fi
+        exit 0 ;;
+    status)
+        if running; then instructions; else echo "not running (scripts/run.sh starts it)"; fi
+        exit 0 ;;
+    start) ;;
+    *) echo "usage: scripts/run.sh [start|stop|status]" >&2; exit 2 ;;
+esac
+
+mnl_install_deps
+make -C "$ROOT" -s >/dev/null
+make -C "$ROOT" -s install >/dev/null
+
+mkdir -p "$RUN"
+if [ "$BASE" != "$RUN" ]; then
+    mkdir -p "$BASE"
+    ln -sfn "$BASE" "$RUN/cluster"
+fi
+chown postgres:postgres "$BASE"
+
+if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+    pg "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -E UTF8 --locale=C.UTF-8 \
+        --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    pg mkdir -p "$SOCK"
+    pg chmod 700 "$SOCK"
+    pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null <<EOF
+# --- written by scripts/run.sh
+listen_addresses = 'localhost'
+port = $PORT
+unix_socket_directories = '$SOCK'
+shared_preload_libraries = 'mynumber_ledger'
+lc_messages = 'C'
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+fi
+
+if running; then
+    echo "already running"
+else
+    pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOG" -w -t 60 start >/dev/null
+fi
+
+if [ "$(psql_su -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ]; then
+    psql_su -d postgres -c "CREATE DATABASE $DB"
+fi
+# Create the extension, or bring an existing one up to the version just installed.
+PGOPTIONS='-c client_min_messages=warning' psql_su -d "$DB" \
+    -c "CREATE EXTENSION IF NOT EXISTS mynumber_ledger" -c "ALTER EXTENSION mynumber_ledger UPDATE"
+
+instructions
