@@ -120,6 +120,16 @@ CREATE OPERATOR CLASS ledger.mynumber_hash_ops
         OPERATOR 1 pg_catalog.=,
         FUNCTION 1 ledger.mynumber_hash(ledger.mynumber),
         FUNCTION 2 ledger.mynumber_hash_extended(ledger.mynumber, bigint);
+COMMENT ON OPERATOR pg_catalog.= (ledger.mynumber, ledger.mynumber) IS '個人番号の比較: 等しい';
+COMMENT ON OPERATOR pg_catalog.<> (ledger.mynumber, ledger.mynumber) IS '個人番号の比較: 等しくない';
+COMMENT ON OPERATOR pg_catalog.< (ledger.mynumber, ledger.mynumber) IS '個人番号の比較: より小さい';
+COMMENT ON OPERATOR pg_catalog.<= (ledger.mynumber, ledger.mynumber) IS '個人番号の比較: 以下';
+COMMENT ON OPERATOR pg_catalog.> (ledger.mynumber, ledger.mynumber) IS '個人番号の比較: より大きい';
+COMMENT ON OPERATOR pg_catalog.>= (ledger.mynumber, ledger.mynumber) IS '個人番号の比較: 以上';
+COMMENT ON OPERATOR CLASS ledger.mynumber_ops USING btree IS '個人番号のBツリー演算子クラス: keys, ranges, sorting, merge joins';
+COMMENT ON OPERATOR FAMILY ledger.mynumber_ops USING btree IS '個人番号のBツリー演算子族';
+COMMENT ON OPERATOR CLASS ledger.mynumber_hash_ops USING hash IS '個人番号のハッシュ演算子クラス: hash indexes, joins, partitioning';
+COMMENT ON OPERATOR FAMILY ledger.mynumber_hash_ops USING hash IS '個人番号のハッシュ演算子族';
 
 -- Casts: from text and varchar as assignment (INSERT ... VALUES ($1) with a text parameter
 -- works), to text and varchar only when asked for, so a number never slips silently into a
@@ -132,6 +142,11 @@ CREATE CAST (varchar AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS 
 CREATE CAST (ledger.mynumber AS text) WITH INOUT;
 CREATE CAST (ledger.mynumber AS varchar) WITH INOUT;
 CREATE CAST (ledger.mynumber AS bpchar) WITH INOUT;
+COMMENT ON CAST (text AS ledger.mynumber) IS '個人番号への変換: text, on assignment, checked';
+COMMENT ON CAST (varchar AS ledger.mynumber) IS '個人番号への変換: varchar, on assignment, checked';
+COMMENT ON CAST (ledger.mynumber AS text) IS '個人番号から文字列へ: explicit only';
+COMMENT ON CAST (ledger.mynumber AS varchar) IS '個人番号から文字列へ: explicit only';
+COMMENT ON CAST (ledger.mynumber AS bpchar) IS '個人番号から文字列へ: explicit only';
 
 CREATE FUNCTION ledger.mynumber_is_valid(text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'mynumber_is_valid' LANGUAGE C STABLE STRICT LEAKPROOF PARALLEL SAFE;
@@ -258,6 +273,16 @@ CREATE OPERATOR CLASS ledger.corporate_number_hash_ops
         OPERATOR 1 pg_catalog.=,
         FUNCTION 1 ledger.corporate_number_hash(ledger.corporate_number),
         FUNCTION 2 ledger.corporate_number_hash_extended(ledger.corporate_number, bigint);
+COMMENT ON OPERATOR pg_catalog.= (ledger.corporate_number, ledger.corporate_number) IS '法人番号の比較: 等しい';
+COMMENT ON OPERATOR pg_catalog.<> (ledger.corporate_number, ledger.corporate_number) IS '法人番号の比較: 等しくない';
+COMMENT ON OPERATOR pg_catalog.< (ledger.corporate_number, ledger.corporate_number) IS '法人番号の比較: より小さい';
+COMMENT ON OPERATOR pg_catalog.<= (ledger.corporate_number, ledger.corporate_number) IS '法人番号の比較: 以下';
+COMMENT ON OPERATOR pg_catalog.> (ledger.corporate_number, ledger.corporate_number) IS '法人番号の比較: より大きい';
+COMMENT ON OPERATOR pg_catalog.>= (ledger.corporate_number, ledger.corporate_number) IS '法人番号の比較: 以上';
+COMMENT ON OPERATOR CLASS ledger.corporate_number_ops USING btree IS '法人番号のBツリー演算子クラス: keys, ranges, sorting, merge joins';
+COMMENT ON OPERATOR FAMILY ledger.corporate_number_ops USING btree IS '法人番号のBツリー演算子族';
+COMMENT ON OPERATOR CLASS ledger.corporate_number_hash_ops USING hash IS '法人番号のハッシュ演算子クラス: hash indexes, joins, partitioning';
+COMMENT ON OPERATOR FAMILY ledger.corporate_number_hash_ops USING hash IS '法人番号のハッシュ演算子族';
 
 CREATE FUNCTION ledger.corporate_number(text) RETURNS ledger.corporate_number
     AS 'MODULE_PATHNAME', 'corporate_number_from_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -267,6 +292,11 @@ CREATE CAST (varchar AS ledger.corporate_number) WITH FUNCTION ledger.corporate_
 CREATE CAST (ledger.corporate_number AS text) WITH INOUT;
 CREATE CAST (ledger.corporate_number AS varchar) WITH INOUT;
 CREATE CAST (ledger.corporate_number AS bpchar) WITH INOUT;
+COMMENT ON CAST (text AS ledger.corporate_number) IS '法人番号への変換: text, on assignment, checked';
+COMMENT ON CAST (varchar AS ledger.corporate_number) IS '法人番号への変換: varchar, on assignment, checked';
+COMMENT ON CAST (ledger.corporate_number AS text) IS '法人番号から文字列へ: explicit only';
+COMMENT ON CAST (ledger.corporate_number AS varchar) IS '法人番号から文字列へ: explicit only';
+COMMENT ON CAST (ledger.corporate_number AS bpchar) IS '法人番号から文字列へ: explicit only';
 
 CREATE FUNCTION ledger.corporate_number_is_valid(text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'corporate_number_is_valid' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
