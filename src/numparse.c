@@ -20,6 +20,7 @@
 #include "numparse.h"
 
 #define NP_MAX_SEPARATORS 3
+#define NP_INVALID 0xFFFFFFFF
 
 /* Result of scanning the body of an input between its surrounding blanks. */
 typedef struct np_scan
@@ -33,13 +34,16 @@ typedef struct np_scan
 
 /*
  * Decode one UTF-8 character at s[0..len).  Returns its length in bytes
- * (at least 1); an invalid or truncated sequence yields *cp = 0xFFFFFFFF and
- * length 1, which no caller accepts.
+ * (at least 1); an invalid, truncated or overlong sequence, or a surrogate,
+ * yields *cp = NP_INVALID and length 1, which no caller accepts.  Overlong
+ * forms matter: C0 B1 would otherwise read as the digit 1 (a database in
+ * SQL_ASCII does not validate its input for us).
  */
 static inline int
 utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	unsigned char c = s[0];
+	uint32_t	v;
 
 	if (c < 0x80)
 	{
@@ -48,24 +52,37 @@ utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 	}
 	if ((c & 0xE0) == 0xC0 && len >= 2 && (s[1] & 0xC0) == 0x80)
 	{
-		*cp = ((uint32_t) (c & 0x1F) << 6) | (s[1] & 0x3F);
-		return 2;
+		v = ((uint32_t) (c & 0x1F) << 6) | (s[1] & 0x3F);
+		*cp = v >= 0x80 ? v : NP_INVALID;
+		return v >= 0x80 ? 2 : 1;
 	}
 	if ((c & 0xF0) == 0xE0 && len >= 3 &&
 		(s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80)
 	{
-		*cp = ((uint32_t) (c & 0x0F) << 12) |
+		v = ((uint32_t) (c & 0x0F) << 12) |
 			((uint32_t) (s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-		return 3;
+		if (v >= 0x800 && (v < 0xD800 || v > 0xDFFF))
+		{
+			*cp = v;
+			return 3;
+		}
+		*cp = NP_INVALID;
+		return 1;
 	}
 	if ((c & 0xF8) == 0xF0 && len >= 4 && (s[1] & 0xC0) == 0x80 &&
 		(s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80)
 	{
-		*cp = ((uint32_t) (c & 0x07) << 18) | ((uint32_t) (s[1] & 0x3F) << 12) |
+		v = ((uint32_t) (c & 0x07) << 18) | ((uint32_t) (s[1] & 0x3F) << 12) |
 			((uint32_t) (s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-		return 4;
+		if (v >= 0x10000 && v <= 0x10FFFF)
+		{
+			*cp = v;
+			return 4;
+		}
+		*cp = NP_INVALID;
+		return 1;
 	}
-	*cp = 0xFFFFFFFF;
+	*cp = NP_INVALID;
 	return 1;
 }
 

@@ -57,4 +57,11 @@ tap_is "$out" "ERROR:  invalid input for type mynumber: expected 12 digits, foun
 LINE 1: SELECT '９５１０ ６９３３ ３０５'::ledger.mynumber
                ^
 HINT:  A mynumber has exactly 12 digits." "an EUC_JP database refuses a short number with the same message"
+
+# A SQL_ASCII database does not validate bytes: an overlong UTF-8 form of a digit (C0 B1 for
+# "1") must not be read as that digit.
+mnl_psql dump -d postgres -c "CREATE DATABASE sqlascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" \
+    && mnl_psql dump -d sqlascii -c "CREATE EXTENSION mynumber_ledger"
+tap_is "$(mnl_psql dump -d sqlascii -Atc "SELECT ledger.mynumber_is_valid(E'1234567890\\xC0\\xB18'), ledger.mynumber_is_valid('123456789018')")" \
+    "f|t" "overlong_utf8_digit_refused: an overlong encoding of a digit is not a digit"
 tap_done
