@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/deps.sh — install, with apt-get, what building, running and testing mynumber_ledger
 # needs on Debian 12.  Sourced by run.sh and test.sh; installs only what is missing.
-set -euo pipefail
+# (sourced: sets no shell options of its caller)
 
 MNL_PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-contrib

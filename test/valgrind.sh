@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# test/valgrind.sh — run pg_regress and the pgTAP suite against a server running under
+# valgrind memcheck, and fail if valgrind reports any error (the server's own benign reports
+# are suppressed in test/valgrind.supp), naming those whose stack passes through our code.  Slow (minutes); not part of scripts/test.sh.  Reports in
+# test/results/valgrind/.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/deps.sh"
+mnl_require_root "$@"
+cd "$ROOT"
+command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
+make -s >/dev/null && make -s install >/dev/null
+export MNL_RESULTS=$ROOT/test/results
+. "$ROOT/test/harness.sh"
+trap mnl_cluster_destroy_all EXIT
+OUT=$MNL_RESULTS/valgrind
+rm -rf "$OUT"; mkdir -p "$OUT"; chmod 777 "$OUT"
+
+mnl_cluster_create vg "max_connections = 10" "autovacuum = off"
+dir=${MNL_CLUSTER_DIR[vg]}
+mnl_as_postgres bash -c "valgrind --quiet --trace-children=yes --track-origins=yes \
+    --error-limit=no --num-callers=30 --read-var-info=no \
+    --suppressions=$ROOT/test/valgrind.supp --log-file=$OUT/pid-%p.log \
+    $MNL_PGBIN/postgres -D $dir/data >$dir/server.log 2>&1 &"
+for i in $(seq 1 120); do
+    mnl_psql vg -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 1
+done
+mnl_cluster_env vg
+make installcheck >"$OUT/regress.out" 2>&1; echo "pg_regress exit $?"
+mnl_psql vg -d postgres -c "CREATE DATABASE mnl_tap" && \
+    mnl_psql vg -d mnl_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION mynumber_ledger;"
+pg_prove -d mnl_tap test/pgtap/ >"$OUT/pgtap.out" 2>&1; echo "pg_prove exit $?"
+mnl_cluster_stop vg
+sleep 2
+
+traced=$(ls "$OUT"/pid-*.log 2>/dev/null | wc -l)
+sources=$(cd src && ls *.c | sed 's/\.c$//' | paste -sd'|')
+ours=$(cat "$OUT"/pid-*.log 2>/dev/null | grep -cE "\(($sources)\.c:|mynumber_ledger\.so" || true)
+total=$(cat "$OUT"/pid-*.log | grep -cE '^==[0-9]+== [A-Z]' || true)
+echo "valgrind: $traced processes traced, $total error reports, $ours stack frames in mynumber_ledger"
+[ "$traced" -gt 1 ] && [ "$total" -eq 0 ]
