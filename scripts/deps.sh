@@ -6,8 +6,8 @@
 MNL_PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-contrib
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-    postgresql-15-cron
-    libssl-dev make gcc clang-14 libclang-rt-14-dev
+    postgresql-15-cron postgresql-15-pgaudit
+    libssl-dev libkrb5-dev make gcc clang-14 libclang-rt-14-dev
 )
 
 mnl_install_deps() {

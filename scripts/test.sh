@@ -82,12 +82,21 @@ fi
 echo "built and installed $(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" mynumber_ledger.control)"
 
 note "cluster"
-if ! { mnl_cluster_create main && mnl_cluster_start main; }; then
+if ! { mnl_cluster_create main "ledger.database = 'mnl_regress'" "compute_query_id = on" &&
+       mnl_cluster_start main; }; then
     FAILED=$((FAILED + 1))
     finish
 fi
 mnl_cluster_env main
 echo "throwaway cluster at ${MNL_CLUSTER_DIR[main]}"
+# One database for pg_regress and pgTAP, with the audit writer attached (ledger.database).
+if ! { mnl_psql main -d postgres -c "CREATE DATABASE mnl_regress" &&
+       mnl_psql main -d mnl_regress -c "CREATE EXTENSION mynumber_ledger; CREATE EXTENSION pgtap;" &&
+       mnl_wait_writer main mnl_regress; }; then
+    echo "the audit writer did not start; see test/results/logs/main.log"
+    FAILED=$((FAILED + 1))
+    finish
+fi
 
 note "pg_regress"
 make installcheck >"$MNL_RESULTS/regress.out" 2>&1
@@ -101,9 +110,7 @@ echo "pg_regress: $ok passed, $bad failed"
 PASSED=$((PASSED + ok)); FAILED=$((FAILED + bad))
 
 note "pgTAP (pg_prove)"
-mnl_psql main -d postgres -c "CREATE DATABASE mnl_tap" &&
-    mnl_psql main -d mnl_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION mynumber_ledger;"
-pg_prove --verbose --ext .sql -d mnl_tap test/pgtap/ >"$MNL_RESULTS/pgtap.out" 2>&1
+pg_prove --verbose --ext .sql -d mnl_regress test/pgtap/ >"$MNL_RESULTS/pgtap.out" 2>&1
 status=$?
 grep -E '^(not )?ok|^#|Result' "$MNL_RESULTS/pgtap.out" | grep -vE '^ok ' | head -50
 count_tap pgTAP "$MNL_RESULTS/pgtap.out" "$status"

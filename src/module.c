@@ -1,26 +1,102 @@
 /*
- * module.c — loading the library: refuse to work unless preloaded, and
- * define the settings.
+ * module.c — loading the library: refuse to work unless preloaded, define the settings,
+ * install the hooks, reserve shared memory and register the audit writer.
  *
- * The protections of later components (audit worker, key loading, log
- * hygiene) need the postmaster to load the library, so a library loaded
- * any other way (CREATE EXTENSION, LOAD, session_preload_libraries) stops
- * with an error that says how to fix it.  Nothing here may depend on a
- * database connection.
+ * The protections need the postmaster to load the library: the audit writer and its queue
+ * exist only then, and a hook installed by one session alone could be skipped by another.
+ * So a library loaded any other way (CREATE EXTENSION, LOAD, session_preload_libraries)
+ * stops with an error that says how to fix it.  Nothing here may depend on a database
+ * connection.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "utils/guc.h"
 
+#include "audit.h"
 #include "mynumber_ledger.h"
 
 PG_MODULE_MAGIC;
 
 bool		mnl_allow_all_zero_mynumber = false;
+char	   *mnl_database = NULL;
+int			mnl_audit_queue_size = 4096;
+int			mnl_audit_queue_timeout = 5000;
+int			mnl_audit_flush_delay = 200;
+int			mnl_audit_seal_interval = 1000;
+bool		mnl_audit_sessions = true;
+char	   *mnl_office_hours_start = NULL;
+char	   *mnl_office_hours_end = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 void		_PG_init(void);
+
+static void
+mnl_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	audit_queue_shmem_request();
+}
+
+static void
+mnl_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	audit_queue_shmem_startup();
+}
+
+static void
+define_settings(void)
+{
+	DefineCustomBoolVariable("ledger.allow_all_zero_mynumber",
+							 gettext_noop("Accepts the all-zero My Number 000000000000."),
+							 gettext_noop("It passes the check-digit formula but no real number is all zeros; "
+										  "turn it on only for test data."),
+							 &mnl_allow_all_zero_mynumber, false, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.database",
+							   gettext_noop("Database in which the audit writer runs and keeps the audit trail."),
+							   gettext_noop("Install the extension in this database."),
+							   &mnl_database, "postgres", PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.audit_queue_size",
+							gettext_noop("Events the audit queue holds before callers must wait."),
+							NULL, &mnl_audit_queue_size, 4096, 64, 1024 * 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.audit_queue_timeout",
+							gettext_noop("How long a caller whose event must be recorded waits for room in a full audit queue."),
+							gettext_noop("After this the caller gets an error instead of going on unrecorded."),
+							&mnl_audit_queue_timeout, 5000, 0, 600000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.audit_flush_delay",
+							gettext_noop("Longest time the audit writer sleeps between checks of its queue."),
+							gettext_noop("Producers wake it at once; this bounds the delay when a wake-up is missed."),
+							&mnl_audit_flush_delay, 200, 10, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.audit_seal_interval",
+							gettext_noop("How often the audit writer seals committed records into a block."),
+							NULL, &mnl_audit_seal_interval, 1000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("ledger.audit_sessions",
+							 gettext_noop("Records logins, failed logins and logouts in the audit trail."),
+							 NULL, &mnl_audit_sessions, true, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.office_hours_start",
+							   gettext_noop("Start of office hours (HH:MM), for the after-hours audit report."),
+							   NULL, &mnl_office_hours_start, "08:30", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.office_hours_end",
+							   gettext_noop("End of office hours (HH:MM), for the after-hours audit report."),
+							   NULL, &mnl_office_hours_end, "17:15", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("ledger");
+}
 
 void
 _PG_init(void)
@@ -31,15 +107,14 @@ _PG_init(void)
 				 errmsg("mynumber_ledger must be loaded via shared_preload_libraries"),
 				 errhint("Add mynumber_ledger to shared_preload_libraries in postgresql.conf and restart the server.")));
 
-	DefineCustomBoolVariable("ledger.allow_all_zero_mynumber",
-							 gettext_noop("Accepts the all-zero My Number 000000000000."),
-							 gettext_noop("It passes the check-digit formula but no real number is all zeros; "
-										  "turn it on only for test data."),
-							 &mnl_allow_all_zero_mynumber,
-							 false,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
+	define_settings();
 
-	MarkGUCPrefixReserved("ledger");
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = mnl_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = mnl_shmem_startup;
+
+	audit_hooks_install();
+	if (!IsBinaryUpgrade)
+		audit_worker_register();
 }

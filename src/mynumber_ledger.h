@@ -9,7 +9,15 @@
 
 #define MNL_EXTENSION_NAME	"mynumber_ledger"
 
-/* ledger.allow_all_zero_mynumber: accept 000000000000 (default off). */
-extern bool mnl_allow_all_zero_mynumber;
+/* Settings, defined in module.c; docs/api.md describes each. */
+extern bool mnl_allow_all_zero_mynumber;	/* ledger.allow_all_zero_mynumber */
+extern char *mnl_database;		/* ledger.database */
+extern int	mnl_audit_queue_size;	/* ledger.audit_queue_size (events) */
+extern int	mnl_audit_queue_timeout;	/* ledger.audit_queue_timeout (ms) */
+extern int	mnl_audit_flush_delay;	/* ledger.audit_flush_delay (ms) */
+extern int	mnl_audit_seal_interval;	/* ledger.audit_seal_interval (ms) */
+extern bool mnl_audit_sessions;	/* ledger.audit_sessions */
+extern char *mnl_office_hours_start;	/* ledger.office_hours_start */
+extern char *mnl_office_hours_end;	/* ledger.office_hours_end */
 
 #endif							/* MYNUMBER_LEDGER_H */

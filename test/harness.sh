@@ -112,6 +112,17 @@ mnl_psql() {
         "$MNL_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
+# mnl_wait_writer NAME DB: wait (up to 30 s) until the audit writer of cluster NAME is
+# attached to DB, where the extension must exist.
+mnl_wait_writer() {
+    local name=$1 db=$2 i
+    for i in $(seq 1 60); do
+        [ "$(mnl_psql "$name" -d "$db" -Atc "SELECT ready FROM ledger.audit_writer_status()" 2>/dev/null)" = t ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
 # Stop every cluster this shell created; for trap EXIT.
 mnl_cluster_destroy_all() {
     local name

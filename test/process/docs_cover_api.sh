@@ -56,7 +56,12 @@ snapshot=$(mnl_psql docs -d postgres -At -F ' ' -c "
     SELECT 'type', t.oid::regtype::text, a.grantee, a.privilege_type
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = 'ledger'
     CROSS JOIN LATERAL aclexplode(coalesce(t.typacl, acldefault('T', t.typowner))) a
-    WHERE a.grantee <> t.typowner AND t.typname NOT LIKE '\_%'
+    WHERE a.grantee <> t.typowner AND t.typname NOT LIKE '\_%' AND t.typrelid = 0
+    UNION ALL
+    SELECT 'relation', c.oid::regclass::text, a.grantee, a.privilege_type
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ledger'
+    CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, CASE WHEN c.relkind = 'S' THEN acldefault('s', c.relowner) ELSE acldefault('r', c.relowner) END)) a
+    WHERE a.grantee <> c.relowner AND c.relkind IN ('r', 'p', 'v', 'S') AND NOT c.relispartition
     UNION ALL
     SELECT 'schema', n.nspname, a.grantee, a.privilege_type
     FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a

@@ -1,0 +1,114 @@
+/*
+ * audit.h — the audit trail's record layout and the interfaces between its parts.
+ *
+ *   audit_record.c   canonical encoding and SHA-256 of a record; hash of a block
+ *   audit_store.c    writing records into the trail (bypassing SQL, which is closed)
+ *   audit_trigger.c  row and TRUNCATE triggers of audited tables
+ *   audit_queue.c    shared-memory queue for events that must survive ROLLBACK
+ *   audit_worker.c   background writer: drains the queue, seals blocks, adds partitions
+ *   audit_seal.c     sealing committed records into hash-chained blocks; verification
+ *   audit_hooks.c    executor, utility and authentication hooks: reads, denials,
+ *                    sessions, and the guard that keeps audit triggers and the trail intact
+ *
+ * A record is a row of ledger.audit_event; the attribute numbers below must match the
+ * column order in audit.sql (test/pgtap/audit.sql checks it).
+ */
+#ifndef MNL_AUDIT_H
+#define MNL_AUDIT_H
+
+#include "access/transam.h"
+#include "datatype/timestamp.h"
+#include "utils/relcache.h"
+
+/* Columns of ledger.audit_event, 1-based as in the catalog. */
+typedef enum AuditAttr
+{
+	AA_EVENT_ID = 1,			/* int8 */
+	AA_XACT_ID,					/* int8: full id of the top-level transaction that wrote it */
+	AA_LOGGED_AT,				/* timestamptz: clock time of the event */
+	AA_STATEMENT_AT,			/* timestamptz: start of the statement */
+	AA_KIND,					/* text: insert, update, delete, truncate, select, ... */
+	AA_DATABASE_NAME,			/* text */
+	AA_SESSION_ROLE,			/* text: session_user (the login) */
+	AA_CURRENT_ROLE,			/* text: acting_role = current_user (after SET ROLE / definer) */
+	AA_STAFF_ID,				/* int8, NULL until staff exist */
+	AA_BACKEND_PID,				/* int4 */
+	AA_CLIENT_ADDR,				/* inet, NULL for Unix sockets */
+	AA_APPLICATION_NAME,		/* text */
+	AA_RELATION_ID,				/* oid */
+	AA_RELATION_NAME,			/* text: schema-qualified */
+	AA_ROW_KEY,					/* text[]: primary-key values of the row */
+	AA_COLUMNS,					/* text[]: column_names recorded (changed ones for update) */
+	AA_SENSITIVE_COLUMNS,		/* text[]: of those, the ones whose values are withheld */
+	AA_OLD_VALUES,				/* text[]: aligned with columns; NULL element = withheld or SQL NULL */
+	AA_NEW_VALUES,				/* text[] */
+	AA_ROW_COUNT,				/* int8: rows returned (select), affected */
+	AA_QUERY_ID,				/* int8: pg_stat_statements-compatible query id */
+	AA_DETAIL,					/* text: purpose, reason, duration, ... */
+	AA_RECORD_HASH				/* bytea: SHA-256 of the canonical encoding of 1..22 */
+} AuditAttr;
+
+#define AUDIT_NATTS			AA_RECORD_HASH
+#define AUDIT_HASH_LEN		32
+
+/* Event kinds (AA_KIND). */
+#define AUDIT_KIND_INSERT		"insert"
+#define AUDIT_KIND_UPDATE		"update"
+#define AUDIT_KIND_DELETE		"delete"
+#define AUDIT_KIND_TRUNCATE		"truncate"
+#define AUDIT_KIND_SELECT		"select"
+#define AUDIT_KIND_REVEAL		"reveal"
+#define AUDIT_KIND_DENIED		"denied"
+#define AUDIT_KIND_LOGIN		"login"
+#define AUDIT_KIND_LOGIN_FAILED "login_failed"
+#define AUDIT_KIND_LOGOUT		"logout"
+
+/* Names of the triggers audit_table() creates; the guard protects exactly these. */
+#define AUDIT_ROW_TRIGGER		"mnl_audit_row"
+#define AUDIT_STMT_TRIGGER		"mnl_audit_statement"
+#define AUDIT_TRUNCATE_TRIGGER	"mnl_audit_truncate"
+
+/* audit_record.c */
+extern void audit_record_hash(const Datum *values, const bool *nulls, uint8 *out);
+extern void audit_block_hash(const uint8 *prev_hash, int64 block_seq,
+							 uint64 xact_lo, uint64 xact_hi, int64 count,
+							 const uint8 *record_hashes, uint8 *out);
+
+typedef struct AuditBlockHasher AuditBlockHasher;
+extern AuditBlockHasher *audit_block_hasher_begin(const uint8 *prev_hash, int64 block_seq,
+												  uint64 xact_lo, uint64 xact_hi);
+extern void audit_block_hasher_add(AuditBlockHasher *h, const uint8 *record_hash);
+extern void audit_block_hasher_end(AuditBlockHasher *h, int64 count, uint8 *out);
+
+/* audit_store.c */
+extern void audit_fill_context(Datum *values, bool *nulls);
+extern void audit_buffer_add(Datum *values, bool *nulls);
+extern void audit_buffer_flush(void);
+extern void audit_store_now(Datum *values, bool *nulls, int n);
+extern void audit_store_init(void);
+extern Oid	audit_trail_namespace(void);
+extern bool audit_guard_bypass;
+
+/* audit_queue.c */
+typedef struct AuditQueueEvent AuditQueueEvent;
+extern void audit_queue_shmem_request(void);
+extern void audit_queue_shmem_startup(void);
+extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
+					   uint64 query_id, const char *detail, bool must_log);
+extern bool audit_emit_possible(void);
+extern int	audit_queue_drain(AuditQueueEvent *out, int max);
+extern void audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *nulls);
+extern void audit_queue_set_writer(bool ready);
+extern Size audit_queue_event_size(void);
+
+/* audit_worker.c */
+extern void audit_worker_register(void);
+
+/* audit_seal.c */
+extern int64 audit_seal_pending(void);
+
+/* audit_hooks.c */
+extern void audit_hooks_install(void);
+extern bool audit_is_audited_relation(Relation rel);
+
+#endif							/* MNL_AUDIT_H */

@@ -1,0 +1,614 @@
+/*
+ * audit_hooks.c — what the server tells the audit trail without being asked: reads of
+ * audited tables, denied attempts on them, sessions, and DDL aimed at the audit itself.
+ *
+ *   ExecutorStart   denied pre-check (ExecCheckRTPerms without raising) for every audited
+ *                   relation the statement touches, recorded before the server refuses it;
+ *                   refuses early when a read cannot be recorded (writer down)
+ *   ExecutorRun     counts rows of statements that read audited relations
+ *   ExecutorEnd     a "select" event per audited relation read, with the row count and
+ *                   query id (never the query text, which may hold literals)
+ *   ProcessUtility  COPY ... TO of an audited table (read), the guard (below)
+ *   ClientAuthentication  login / login_failed; logout at backend exit
+ *
+ * The guard refuses, for every role and whatever the session settings, any statement that
+ * would drop, rename, disable or replace the audit triggers of an audited table, or alter,
+ * drop, truncate, rename, move or re-own a table of the trail.  Only the extension's own C
+ * code (audit_guard_bypass) and ledger.unaudit_table() may; DROP EXTENSION, a superuser's
+ * act, removes everything.
+ *
+ * Every hook saves the previous one and calls it (pgaudit and others keep working).
+ * Events that must outlive the transaction go through audit_queue.c.
+ *
+ * Must never: record statement text or parameter values; skip the chain of hooks.
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/copy.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+#include "mynumber_ledger.h"
+
+PG_FUNCTION_INFO_V1(audit_trail_guard);
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
+
+/* A running statement that reads audited relations. */
+typedef struct TrackedRead
+{
+	QueryDesc  *qd;
+	List	   *relids;
+	uint64		rows;
+	uint64		query_id;
+} TrackedRead;
+
+static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
+static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event */
+static Oid	row_trigger_fn = InvalidOid;
+static bool row_trigger_fn_valid = false;
+static bool xact_callback_registered = false;
+
+static void
+reset_trigger_fn(Datum arg, int cacheid, uint32 hashvalue)
+{
+	row_trigger_fn_valid = false;
+}
+
+/* The oid of ledger.audit_row_trigger() in this database, or InvalidOid. */
+static Oid
+audit_trigger_function(void)
+{
+	if (!row_trigger_fn_valid)
+	{
+		List	   *name = list_make2(makeString("ledger"), makeString("audit_row_trigger"));
+
+		row_trigger_fn = LookupFuncName(name, 0, NULL, true);
+		row_trigger_fn_valid = true;
+	}
+	return row_trigger_fn;
+}
+
+bool
+audit_is_audited_relation(Relation rel)
+{
+	Oid			fn;
+	int			i;
+
+	if (rel->trigdesc == NULL)
+		return false;
+	fn = audit_trigger_function();
+	if (!OidIsValid(fn))
+		return false;
+	for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		if (rel->trigdesc->triggers[i].tgfoid == fn)
+			return true;
+	return false;
+}
+
+static bool
+audited_relid(Oid relid)
+{
+	Relation	rel;
+	bool		result;
+	char		kind = get_rel_relkind(relid);
+
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	rel = RelationIdGetRelation(relid);
+	if (!RelationIsValid(rel))
+		return false;
+	result = audit_is_audited_relation(rel);
+	RelationClose(rel);
+	return result;
+}
+
+/* A table of the audit trail itself. */
+static bool
+is_trail_relation(Oid relid)
+{
+	Oid			nsp;
+	char	   *name;
+
+	if (!OidIsValid(relid))
+		return false;
+	nsp = get_rel_namespace(relid);
+	if (!OidIsValid(nsp) || nsp != get_namespace_oid("ledger", true))
+		return false;
+	name = get_rel_name(relid);
+	return name != NULL && strncmp(name, "audit_", 6) == 0;
+}
+
+static bool
+is_audit_trigger_name(const char *name)
+{
+	return strcmp(name, AUDIT_ROW_TRIGGER) == 0 || strcmp(name, AUDIT_STMT_TRIGGER) == 0 ||
+		strcmp(name, AUDIT_TRUNCATE_TRIGGER) == 0;
+}
+
+static void
+refuse(Oid relid, const char *what, const char *hint)
+{
+	char		detail[256];
+
+	snprintf(detail, sizeof(detail), "refused: %s", what);
+	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, false);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s", what),
+			 errhint("%s", hint)));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reads and denials through the executor
+ * ---------------------------------------------------------------------------------------
+ */
+
+static TrackedRead *
+find_tracked(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	foreach(lc, tracked)
+	{
+		TrackedRead *t = lfirst(lc);
+
+		if (t->qd == qd)
+			return t;
+	}
+	return NULL;
+}
+
+static void
+emit_reads(TrackedRead *t, bool must_log)
+{
+	ListCell   *lc;
+
+	foreach(lc, t->relids)
+		audit_emit(AUDIT_KIND_SELECT, lfirst_oid(lc), (int64) t->rows, true, t->query_id,
+				   NULL, must_log);
+}
+
+static void
+forget_tracked(TrackedRead *t)
+{
+	tracked = list_delete_ptr(tracked, t);
+	list_free(t->relids);
+	pfree(t);
+}
+
+static void
+hooks_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		/* Statements that read audited rows and then failed: what was seen was seen. */
+		while (tracked != NIL)
+		{
+			TrackedRead *t = linitial(tracked);
+
+			if (t->rows > 0)
+				emit_reads(t, false);
+			forget_tracked(t);
+		}
+		copy_relid = InvalidOid;
+	}
+}
+
+static void
+mnl_ExecutorStart(QueryDesc *qd, int eflags)
+{
+	List	   *reads = NIL;
+	ListCell   *lc;
+	Index		rti = 0;
+
+	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		OidIsValid(audit_trigger_function()))
+	{
+		List	   *results = qd->plannedstmt->resultRelations;
+		bool		returns_rows = qd->operation == CMD_SELECT || qd->plannedstmt->hasReturning;
+
+		foreach(lc, qd->plannedstmt->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			rti++;
+			if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0 ||
+				!audited_relid(rte->relid))
+				continue;
+			if (!ExecCheckRTPerms(list_make1(rte), false))
+			{
+				char		detail[128];
+
+				snprintf(detail, sizeof(detail), "permission denied (%s)",
+						 qd->operation == CMD_SELECT ? "select" :
+						 qd->operation == CMD_INSERT ? "insert" :
+						 qd->operation == CMD_UPDATE ? "update" :
+						 qd->operation == CMD_DELETE ? "delete" : "other");
+				audit_emit(AUDIT_KIND_DENIED, rte->relid, 0, false,
+						   qd->plannedstmt->queryId, detail, true);
+				continue;		/* the server raises the error below */
+			}
+			if ((rte->requiredPerms & ACL_SELECT) && rte->relid != copy_relid &&
+				(returns_rows || !list_member_int(results, (int) rti)))
+				reads = list_append_unique_oid(reads, rte->relid);
+		}
+	}
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(qd, eflags);
+	else
+		standard_ExecutorStart(qd, eflags);
+
+	if (reads != NIL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		TrackedRead *t = palloc0(sizeof(TrackedRead));
+
+		t->qd = qd;
+		t->relids = list_copy(reads);
+		t->query_id = qd->plannedstmt->queryId;
+		tracked = lappend(tracked, t);
+		MemoryContextSwitchTo(old);
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(hooks_xact_callback, NULL);
+			xact_callback_registered = true;
+		}
+		/* Fail closed: no audited row leaves the server unless its read can be recorded. */
+		if (!audit_emit_possible())
+			audit_emit(AUDIT_KIND_SELECT, linitial_oid(reads), 0, true, 0, NULL, true);
+	}
+}
+
+static void
+mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
+{
+	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
+
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(qd, direction, count, execute_once);
+	else
+		standard_ExecutorRun(qd, direction, count, execute_once);
+	if (t != NULL)
+		t->rows += qd->estate->es_processed;
+}
+
+static void
+mnl_ExecutorEnd(QueryDesc *qd)
+{
+	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
+	List	   *relids = NIL;
+	uint64		rows = 0;
+	uint64		qid = 0;
+	ListCell   *lc;
+
+	if (t != NULL)
+	{
+		relids = list_copy(t->relids);
+		rows = t->rows;
+		qid = t->query_id;
+		forget_tracked(t);
+	}
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(qd);
+	else
+		standard_ExecutorEnd(qd);
+
+	foreach(lc, relids)
+		audit_emit(AUDIT_KIND_SELECT, lfirst_oid(lc), (int64) rows, true, qid, NULL, true);
+	list_free(relids);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Utility statements: COPY TO, and the guard
+ * ---------------------------------------------------------------------------------------
+ */
+
+static Oid
+rangevar_relid(RangeVar *rv)
+{
+	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+}
+
+static void
+guard_alter_table(AlterTableStmt *stmt)
+{
+	Oid			relid = rangevar_relid(stmt->relation);
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return;
+	if (is_trail_relation(relid))
+		refuse(relid, "the audit trail cannot be altered",
+			   "The trail is append-only; the retention procedure removes whole expired partitions.");
+	if (!audited_relid(relid))
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_EnableTrig:
+			case AT_EnableReplicaTrig:
+			case AT_DisableTrig:
+				if (cmd->name && is_audit_trigger_name(cmd->name))
+					refuse(relid, "the audit triggers of an audited table cannot be disabled",
+						   "Only ledger.unaudit_table(), run by a superuser, removes them.");
+				break;
+			case AT_EnableTrigAll:
+			case AT_DisableTrigAll:
+			case AT_EnableTrigUser:
+			case AT_DisableTrigUser:
+				refuse(relid, "the audit triggers of an audited table cannot be disabled",
+					   "Name the other triggers one by one; the audit triggers stay enabled.");
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+static void
+guard_drop(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		Node	   *obj = lfirst(lc);
+
+		if (stmt->removeType == OBJECT_TRIGGER)
+		{
+			List	   *names = castNode(List, obj);
+			char	   *trigname = strVal(llast(names));
+
+			if (is_audit_trigger_name(trigname))
+			{
+				RangeVar   *rv = makeRangeVarFromNameList(list_truncate(list_copy(names),
+																		list_length(names) - 1));
+
+				refuse(rangevar_relid(rv), "the audit triggers of an audited table cannot be dropped",
+					   "Only ledger.unaudit_table(), run by a superuser, removes them.");
+			}
+		}
+		else if (stmt->removeType == OBJECT_TABLE || stmt->removeType == OBJECT_SEQUENCE ||
+				 stmt->removeType == OBJECT_INDEX)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList(castNode(List, obj));
+			Oid			relid = rangevar_relid(rv);
+
+			if (is_trail_relation(relid))
+				refuse(relid, "the audit trail cannot be dropped",
+					   "The trail is append-only; the retention procedure removes whole expired partitions.");
+		}
+		else if (stmt->removeType == OBJECT_SCHEMA && strcmp(strVal(obj), "ledger") == 0)
+			refuse(InvalidOid, "the ledger schema cannot be dropped on its own",
+				   "DROP EXTENSION mynumber_ledger removes the extension with its schema objects.");
+	}
+}
+
+static void
+guard_utility(Node *stmt)
+{
+	/* The extension's own code, and its install and upgrade scripts, build the trail. */
+	if (audit_guard_bypass)
+		return;
+	if (creating_extension &&
+		CurrentExtensionObject == get_extension_oid("mynumber_ledger", true))
+		return;
+	switch (nodeTag(stmt))
+	{
+		case T_AlterTableStmt:
+			guard_alter_table((AlterTableStmt *) stmt);
+			break;
+		case T_DropStmt:
+			guard_drop((DropStmt *) stmt);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *r = (RenameStmt *) stmt;
+
+				if (r->renameType == OBJECT_TRIGGER && r->subname && is_audit_trigger_name(r->subname))
+					refuse(rangevar_relid(r->relation), "the audit triggers cannot be renamed",
+						   "They are found by name; leave them as they are.");
+				if (r->relation && is_trail_relation(rangevar_relid(r->relation)))
+					refuse(rangevar_relid(r->relation), "the audit trail cannot be renamed",
+						   "The trail's tables keep their names.");
+				break;
+			}
+		case T_CreateTrigStmt:
+			{
+				CreateTrigStmt *c = (CreateTrigStmt *) stmt;
+
+				if (is_audit_trigger_name(c->trigname))
+					refuse(rangevar_relid(c->relation), "audit trigger names are reserved",
+						   "Use ledger.audit_table() to audit a table; name your own triggers differently.");
+				break;
+			}
+		case T_TruncateStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((TruncateStmt *) stmt)->relations)
+				{
+					Oid			relid = rangevar_relid(lfirst(lc));
+
+					if (is_trail_relation(relid))
+						refuse(relid, "the audit trail cannot be truncated",
+							   "The trail is append-only; the retention procedure removes whole expired partitions.");
+				}
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *a = (AlterObjectSchemaStmt *) stmt;
+
+				if (a->relation && is_trail_relation(rangevar_relid(a->relation)))
+					refuse(rangevar_relid(a->relation), "the audit trail cannot be moved",
+						   "The trail stays in schema ledger.");
+				break;
+			}
+		case T_AlterOwnerStmt:
+			{
+				AlterOwnerStmt *a = (AlterOwnerStmt *) stmt;
+
+				if (a->relation && is_trail_relation(rangevar_relid(a->relation)))
+					refuse(rangevar_relid(a->relation), "the owner of the audit trail cannot be changed",
+						   "The trail belongs to the extension's owner.");
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+static void
+mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	Oid			copy_read = InvalidOid;
+
+	if (!IsParallelWorker())
+	{
+		guard_utility(stmt);
+		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from &&
+			((CopyStmt *) stmt)->relation != NULL &&
+			OidIsValid(audit_trigger_function()))
+		{
+			Oid			relid = rangevar_relid(((CopyStmt *) stmt)->relation);
+
+			if (OidIsValid(relid) && audited_relid(relid))
+			{
+				if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+					pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+					audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, "permission denied (copy to)", true);
+				else
+				{
+					copy_read = relid;
+					if (!audit_emit_possible())
+						audit_emit(AUDIT_KIND_SELECT, relid, 0, true, 0, NULL, true);
+				}
+			}
+		}
+	}
+
+	copy_relid = copy_read;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		copy_relid = InvalidOid;
+	}
+	PG_END_TRY();
+
+	if (OidIsValid(copy_read))
+		audit_emit(AUDIT_KIND_SELECT, copy_read, qc ? (int64) qc->nprocessed : 0, qc != NULL,
+				   pstmt->queryId, "copy to", true);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Sessions
+ * ---------------------------------------------------------------------------------------
+ */
+
+static void
+record_logout(int code, Datum arg)
+{
+	char		detail[64];
+	long		secs;
+	int			usecs;
+
+	TimestampDifference(MyStartTimestamp, GetCurrentTimestamp(), &secs, &usecs);
+	snprintf(detail, sizeof(detail), "session lasted %ld.%03d s", secs, usecs / 1000);
+	audit_emit(AUDIT_KIND_LOGOUT, InvalidOid, 0, false, 0, detail, false);
+}
+
+static void
+mnl_ClientAuthentication(Port *port, int status)
+{
+	if (prev_ClientAuthentication)
+		prev_ClientAuthentication(port, status);
+	if (!mnl_audit_sessions)
+		return;
+	if (status == STATUS_OK)
+	{
+		audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, NULL, false);
+		before_shmem_exit(record_logout, (Datum) 0);
+	}
+	else
+		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "authentication failed", false);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The trail's own guard trigger
+ * ---------------------------------------------------------------------------------------
+ */
+
+Datum
+audit_trail_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger.audit_trail_guard must be called as a trigger"),
+				 errhint("It guards the audit trail's tables.")));
+	/* Only the extension's own code inserts (sealed blocks); nothing ever updates or deletes. */
+	if (audit_guard_bypass && TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		return TRIGGER_FIRED_FOR_ROW(td->tg_event) ? PointerGetDatum(td->tg_trigtuple) : PointerGetDatum(NULL);
+	refuse(RelationGetRelid(td->tg_relation), "the audit trail is append-only",
+		   "Nobody can change or remove audit records through SQL; the retention procedure removes whole expired partitions.");
+	return PointerGetDatum(NULL);
+}
+
+void
+audit_hooks_install(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = mnl_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = mnl_ExecutorRun;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = mnl_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = mnl_ProcessUtility;
+	prev_ClientAuthentication = ClientAuthentication_hook;
+	ClientAuthentication_hook = mnl_ClientAuthentication;
+	CacheRegisterSyscacheCallback(PROCOID, reset_trigger_fn, (Datum) 0);
+}

@@ -1,0 +1,366 @@
+/*
+ * audit_queue.c — the path for events that must outlive the caller's transaction: reads of
+ * audited tables, reveals, denied attempts, logins and logouts.
+ *
+ * A fixed ring of event slots in shared memory.  A backend copies its event into a slot
+ * under the queue lock and wakes the writer (audit_worker.c), which drains the ring and
+ * commits the events in its own transaction within ledger.audit_flush_delay.  Once
+ * audit_emit() returns, the event is the writer's: the caller's ROLLBACK cannot take it
+ * back.
+ *
+ * Locking protocol: AuditQueue->lock (one LWLock) protects head, tail, the slots and the
+ * writer fields.  Producers hold it only to copy one slot; the writer only to copy slots
+ * out.  Producers waiting for room sleep on space_cv, broadcast by the writer after every
+ * drain.
+ *
+ * A caller that must not proceed without its event (must_log) gets an ERROR when the writer
+ * is not running, when the server is in recovery, or when the ring stays full for
+ * ledger.audit_queue_timeout; it never silently goes on.  Other callers (logins, logouts)
+ * count the event as dropped and go on.
+ *
+ * Must never: hold the lock while waiting, or put a My Number into an event (callers pass
+ * relation, counts and a detail of their own making).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "libpq/libpq-be.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inet.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+#include "mynumber_ledger.h"
+
+#define DETAIL_MAX		512
+#define ADDR_MAX		64
+#define RELNAME_MAX		(2 * NAMEDATALEN + 8)
+
+struct AuditQueueEvent
+{
+	TimestampTz logged_at;
+	TimestampTz statement_at;
+	char		kind[16];
+	char		database_name[NAMEDATALEN];
+	char		session_role[NAMEDATALEN];
+	char		acting_role[NAMEDATALEN];
+	int32		backend_pid;
+	char		client_addr[ADDR_MAX];	/* "" for none */
+	char		application_name[NAMEDATALEN];
+	Oid			relation_id;
+	char		relation_name[RELNAME_MAX];
+	bool		has_row_count;
+	int64		row_count;
+	uint64		query_id;
+	char		detail[DETAIL_MAX];
+};
+
+typedef struct AuditQueue
+{
+	LWLock	   *lock;
+	ConditionVariable space_cv;
+	uint64		head;			/* next slot to drain */
+	uint64		tail;			/* next slot to fill */
+	int			capacity;
+	bool		writer_ready;
+	pid_t		writer_pid;
+	Latch	   *writer_latch;
+	uint64		accepted;
+	uint64		dropped;
+	uint64		written;
+	AuditQueueEvent slots[FLEXIBLE_ARRAY_MEMBER];
+} AuditQueue;
+
+static AuditQueue *queue = NULL;
+
+Size
+audit_queue_event_size(void)
+{
+	return sizeof(AuditQueueEvent);
+}
+
+static Size
+queue_size(void)
+{
+	return add_size(offsetof(AuditQueue, slots),
+					mul_size(sizeof(AuditQueueEvent), mnl_audit_queue_size));
+}
+
+void
+audit_queue_shmem_request(void)
+{
+	RequestAddinShmemSpace(queue_size());
+	RequestNamedLWLockTranche("mynumber_ledger_audit_queue", 1);
+}
+
+void
+audit_queue_shmem_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	queue = ShmemInitStruct("mynumber_ledger audit queue", queue_size(), &found);
+	if (!found)
+	{
+		queue->lock = &(GetNamedLWLockTranche("mynumber_ledger_audit_queue"))->lock;
+		ConditionVariableInit(&queue->space_cv);
+		queue->head = queue->tail = 0;
+		queue->capacity = mnl_audit_queue_size;
+		queue->writer_ready = false;
+		queue->writer_pid = 0;
+		queue->writer_latch = NULL;
+		queue->accepted = queue->dropped = queue->written = 0;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Called by the writer: announce (or withdraw) that it drains the queue. */
+void
+audit_queue_set_writer(bool ready)
+{
+	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+	queue->writer_ready = ready;
+	queue->writer_pid = ready ? MyProcPid : 0;
+	queue->writer_latch = ready ? MyLatch : NULL;
+	LWLockRelease(queue->lock);
+	ConditionVariableBroadcast(&queue->space_cv);
+}
+
+static void
+copy_name(char *dst, const char *src, size_t size)
+{
+	strlcpy(dst, src ? src : "", size);
+}
+
+/* Fill the session part of an event, safely from any backend state (no catalog needed). */
+static void
+fill_session(AuditQueueEvent *ev)
+{
+	ev->logged_at = GetCurrentTimestamp();
+	ev->statement_at = IsTransactionState() ? GetCurrentStatementStartTimestamp() : ev->logged_at;
+	ev->backend_pid = MyProcPid;
+	ev->client_addr[0] = '\0';
+	if (MyProcPort != NULL && MyProcPort->remote_host != NULL &&
+		MyProcPort->raddr.addr.ss_family != AF_UNIX)
+		copy_name(ev->client_addr, MyProcPort->remote_host, ADDR_MAX);
+	copy_name(ev->application_name, application_name, NAMEDATALEN);
+	if (IsTransactionState() && OidIsValid(MyDatabaseId))
+	{
+		char	   *db = get_database_name(MyDatabaseId);
+
+		copy_name(ev->database_name, db, NAMEDATALEN);
+		copy_name(ev->session_role, GetUserNameFromId(GetSessionUserId(), true), NAMEDATALEN);
+		copy_name(ev->acting_role, GetUserNameFromId(GetUserId(), true), NAMEDATALEN);
+	}
+	else if (MyProcPort != NULL)
+	{
+		copy_name(ev->database_name, MyProcPort->database_name, NAMEDATALEN);
+		copy_name(ev->session_role, MyProcPort->user_name, NAMEDATALEN);
+		copy_name(ev->acting_role, MyProcPort->user_name, NAMEDATALEN);
+	}
+}
+
+static void
+queue_refuse(const char *why, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("could not record an audit event: %s", why),
+			 errhint("%s", hint)));
+}
+
+/*
+ * Hand an event to the writer.  Returns true once it is in the queue.  With must_log, every
+ * failure is an ERROR; otherwise it is counted as dropped and false is returned.
+ */
+bool
+audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
+		   uint64 query_id, const char *detail, bool must_log)
+{
+	AuditQueueEvent ev;
+	TimestampTz deadline;
+
+	if (queue == NULL)
+	{
+		if (must_log)
+			queue_refuse("the audit queue does not exist",
+						 "mynumber_ledger must be in shared_preload_libraries.");
+		return false;
+	}
+
+	memset(&ev, 0, sizeof(ev));
+	fill_session(&ev);
+	copy_name(ev.kind, kind, sizeof(ev.kind));
+	ev.relation_id = relid;
+	if (OidIsValid(relid) && IsTransactionState())
+	{
+		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+		char	   *rel = get_rel_name(relid);
+
+		if (nsp && rel)
+			copy_name(ev.relation_name, quote_qualified_identifier(nsp, rel), RELNAME_MAX);
+	}
+	ev.has_row_count = has_row_count;
+	ev.row_count = row_count;
+	ev.query_id = query_id;
+	copy_name(ev.detail, detail, DETAIL_MAX);
+
+	if (RecoveryInProgress())
+	{
+		if (must_log)
+			queue_refuse("the server is in recovery",
+						 "Audited reads and reveals are refused on a standby; run them on the primary.");
+		return false;
+	}
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   must_log ? mnl_audit_queue_timeout : 0);
+	for (;;)
+	{
+		bool		ready;
+		bool		stored = false;
+		Latch	   *latch = NULL;
+
+		LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+		ready = queue->writer_ready;
+		if (ready && queue->tail - queue->head < (uint64) queue->capacity)
+		{
+			queue->slots[queue->tail % queue->capacity] = ev;
+			queue->tail++;
+			queue->accepted++;
+			latch = queue->writer_latch;
+			stored = true;
+		}
+		else if (!must_log || !ready)
+			queue->dropped++;
+		LWLockRelease(queue->lock);
+
+		if (stored)
+		{
+			if (latch)
+				SetLatch(latch);
+			return true;
+		}
+		if (!ready)
+		{
+			if (must_log)
+				queue_refuse("the audit writer is not running",
+							 "Check that ledger.database names the database where the extension is installed, and see the server log.");
+			return false;
+		}
+		if (!must_log)
+			return false;
+		if (GetCurrentTimestamp() >= deadline)
+		{
+			LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+			queue->dropped++;
+			LWLockRelease(queue->lock);
+			queue_refuse("the audit queue is full",
+						 "The audit writer is falling behind; raise ledger.audit_queue_size or ledger.audit_queue_timeout, or reduce the load.");
+		}
+		ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
+		ConditionVariableCancelSleep();
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Would a must_log event be accepted now (writer running, not in recovery)? */
+bool
+audit_emit_possible(void)
+{
+	bool		ready;
+
+	if (queue == NULL || RecoveryInProgress())
+		return false;
+	LWLockAcquire(queue->lock, LW_SHARED);
+	ready = queue->writer_ready;
+	LWLockRelease(queue->lock);
+	return ready;
+}
+
+/* Writer side: move up to max events out of the ring. */
+int
+audit_queue_drain(AuditQueueEvent *out, int max)
+{
+	int			n = 0;
+
+	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+	while (n < max && queue->head < queue->tail)
+	{
+		out[n++] = queue->slots[queue->head % queue->capacity];
+		queue->head++;
+	}
+	queue->written += n;
+	LWLockRelease(queue->lock);
+	if (n > 0)
+		ConditionVariableBroadcast(&queue->space_cv);
+	return n;
+}
+
+/* Writer side: the row of ledger.audit_event for a queued event (hash and ids come later). */
+void
+audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *nulls)
+{
+	memset(nulls, true, sizeof(bool) * AUDIT_NATTS);
+#define SET(attr, datum) (values[(attr) - 1] = (datum), nulls[(attr) - 1] = false)
+	SET(AA_LOGGED_AT, TimestampTzGetDatum(ev->logged_at));
+	SET(AA_STATEMENT_AT, TimestampTzGetDatum(ev->statement_at));
+	SET(AA_KIND, CStringGetTextDatum(ev->kind));
+	SET(AA_DATABASE_NAME, CStringGetTextDatum(ev->database_name));
+	SET(AA_SESSION_ROLE, CStringGetTextDatum(ev->session_role));
+	SET(AA_CURRENT_ROLE, CStringGetTextDatum(ev->acting_role));
+	SET(AA_BACKEND_PID, Int32GetDatum(ev->backend_pid));
+	if (ev->client_addr[0] != '\0')
+		SET(AA_CLIENT_ADDR, DirectFunctionCall1(inet_in, CStringGetDatum(ev->client_addr)));
+	if (ev->application_name[0] != '\0')
+		SET(AA_APPLICATION_NAME, CStringGetTextDatum(ev->application_name));
+	if (OidIsValid(ev->relation_id))
+		SET(AA_RELATION_ID, ObjectIdGetDatum(ev->relation_id));
+	if (ev->relation_name[0] != '\0')
+		SET(AA_RELATION_NAME, CStringGetTextDatum(ev->relation_name));
+	if (ev->has_row_count)
+		SET(AA_ROW_COUNT, Int64GetDatum(ev->row_count));
+	if (ev->query_id != 0)
+		SET(AA_QUERY_ID, Int64GetDatum((int64) ev->query_id));
+	if (ev->detail[0] != '\0')
+		SET(AA_DETAIL, CStringGetTextDatum(ev->detail));
+#undef SET
+}
+
+/* ledger.audit_writer_status(): the queue's state, for operators. */
+PG_FUNCTION_INFO_V1(audit_writer_status);
+Datum
+audit_writer_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	LWLockAcquire(queue->lock, LW_SHARED);
+	values[0] = BoolGetDatum(queue->writer_ready);
+	values[1] = Int32GetDatum(queue->writer_pid);
+	values[2] = Int64GetDatum((int64) (queue->tail - queue->head));
+	values[3] = Int64GetDatum((int64) queue->accepted);
+	values[4] = Int64GetDatum((int64) queue->written);
+	values[5] = Int64GetDatum((int64) queue->dropped);
+	LWLockRelease(queue->lock);
+	if (values[1] == Int32GetDatum(0))
+		nulls[1] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}

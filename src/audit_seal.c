@@ -1,0 +1,461 @@
+/*
+ * audit_seal.c — sealing committed audit records into hash-chained blocks, and verifying
+ * the chain.
+ *
+ * Commit-safe order.  Records are sealed by transaction, not by the moment they were
+ * written: a block covers every record whose xact_id lies in [xact_lo, xact_hi), where
+ * xact_hi is the xmin of the sealer's snapshot.  Every transaction below that horizon has
+ * finished, so no record can later appear inside a sealed range; a record written by a
+ * transaction still running waits for a later block.  Blocks are contiguous (each xact_lo
+ * is the previous xact_hi, the first is 0) and each block's hash covers the previous
+ * block's hash, its range, its records' hashes in (xact_id, event_id) order and their
+ * count (audit_record.c gives the exact bytes).
+ *
+ * The verifier recomputes every record's hash from its content and every block's hash from
+ * its records, and reports the first break: a changed column, a removed, inserted or
+ * reordered record, a missing or altered block.  Removal of the newest blocks together
+ * with their records leaves a shorter chain that verifies; the digest kept outside the
+ * database (ledger.audit_digest()) is what catches that, so verify_audit() accepts it.
+ *
+ * Sealing is serialised by a transaction-level advisory lock; the writer seals every
+ * ledger.audit_seal_interval, and ledger.audit_seal_now() does it on demand.
+ *
+ * Must never: seal a record of a transaction that might still commit or abort.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/transam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+
+PG_FUNCTION_INFO_V1(audit_seal_now);
+PG_FUNCTION_INFO_V1(verify_audit);
+PG_FUNCTION_INFO_V1(audit_digest);
+
+/* Advisory lock key (two int4s): "mnl" + "seal". */
+#define SEAL_LOCK_KEY1	0x6d6e6c00
+#define SEAL_LOCK_KEY2	0x7365616c
+
+#define RECORDS_QUERY \
+	"SELECT * FROM ledger.audit_event WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id"
+
+/* Full transaction id of the oldest transaction that may still be running. */
+static uint64
+horizon(void)
+{
+	Snapshot	snap = GetTransactionSnapshot();
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (snap->xmin > XidFromFullTransactionId(next))
+		epoch--;
+	return U64FromFullTransactionId(FullTransactionIdFromEpochAndXid(epoch, snap->xmin));
+}
+
+typedef struct LastBlock
+{
+	bool		exists;
+	int64		seq;
+	uint64		xact_hi;
+	uint8		hash[AUDIT_HASH_LEN];
+} LastBlock;
+
+static void
+bytea_to_hash(Datum d, uint8 *out)
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	if (VARSIZE_ANY_EXHDR(b) != AUDIT_HASH_LEN)
+		memset(out, 0xff, AUDIT_HASH_LEN);	/* cannot match anything we compute */
+	else
+		memcpy(out, VARDATA_ANY(b), AUDIT_HASH_LEN);
+}
+
+static Datum
+hash_to_bytea(const uint8 *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + AUDIT_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + AUDIT_HASH_LEN);
+	memcpy(VARDATA(b), hash, AUDIT_HASH_LEN);
+	return PointerGetDatum(b);
+}
+
+static LastBlock
+last_block(void)
+{
+	LastBlock	lb;
+	bool		isnull;
+
+	memset(&lb, 0, sizeof(lb));
+	if (SPI_execute("SELECT block_seq, xact_hi, block_hash FROM ledger.audit_block "
+					"ORDER BY block_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_block");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		lb.exists = true;
+		lb.seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		lb.xact_hi = (uint64) DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		bytea_to_hash(SPI_getbinval(t, d, 3, &isnull), lb.hash);
+	}
+	return lb;
+}
+
+/* Open a cursor over the records of [lo, hi) in chain order. */
+static Portal
+records_cursor(uint64 lo, uint64 hi)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum((int64) lo), Int64GetDatum((int64) hi)};
+	Portal		p = SPI_cursor_open_with_args(NULL, RECORDS_QUERY, 2, types, args, NULL, true, 0);
+
+	if (p == NULL)
+		elog(ERROR, "could not open a cursor over the audit records");
+	return p;
+}
+
+/*
+ * Seal what can be sealed.  Runs inside a transaction with SPI not yet connected.
+ * Returns the number of records sealed.
+ */
+int64
+audit_seal_pending(void)
+{
+	LastBlock	lb;
+	uint64		lo;
+	uint64		hi;
+	AuditBlockHasher *h;
+	Portal		cur;
+	int64		count = 0;
+	TimestampTz first = 0;
+	TimestampTz last = 0;
+	uint8		zero[AUDIT_HASH_LEN] = {0};
+	uint8		block_hash[AUDIT_HASH_LEN];
+	int64		seq;
+
+	SPI_connect();
+	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(SEAL_LOCK_KEY1),
+						Int32GetDatum(SEAL_LOCK_KEY2));
+	lb = last_block();
+	lo = lb.exists ? lb.xact_hi : 0;
+	hi = horizon();
+	if (hi <= lo)
+	{
+		SPI_finish();
+		return 0;
+	}
+	seq = lb.exists ? lb.seq + 1 : 1;
+	h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
+	cur = records_cursor(lo, hi);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(cur, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			uint8		rh[AUDIT_HASH_LEN];
+			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(t, d, AA_LOGGED_AT, &isnull));
+
+			bytea_to_hash(SPI_getbinval(t, d, AA_RECORD_HASH, &isnull), rh);
+			audit_block_hasher_add(h, rh);
+			if (count == 0 || at < first)
+				first = at;
+			if (count == 0 || at > last)
+				last = at;
+			count++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(cur);
+	audit_block_hasher_end(h, count, block_hash);
+
+	if (count > 0)
+	{
+		Oid			types[9] = {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, BYTEAOID, BYTEAOID, TIMESTAMPTZOID};
+		Datum		args[9];
+		int			rc;
+
+		args[0] = Int64GetDatum(seq);
+		args[1] = Int64GetDatum((int64) lo);
+		args[2] = Int64GetDatum((int64) hi);
+		args[3] = Int64GetDatum(count);
+		args[4] = TimestampTzGetDatum(first);
+		args[5] = TimestampTzGetDatum(last);
+		args[6] = hash_to_bytea(lb.exists ? lb.hash : zero);
+		args[7] = hash_to_bytea(block_hash);
+		args[8] = TimestampTzGetDatum(GetCurrentTimestamp());
+		audit_guard_bypass = true;
+		PG_TRY();
+		{
+			rc = SPI_execute_with_args("INSERT INTO ledger.audit_block (block_seq, xact_lo, xact_hi, "
+									   "record_count, first_logged_at, last_logged_at, prev_hash, "
+									   "block_hash, sealed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+									   9, types, args, NULL, false, 0);
+		}
+		PG_FINALLY();
+		{
+			audit_guard_bypass = false;
+		}
+		PG_END_TRY();
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "could not insert an audit block");
+	}
+	SPI_finish();
+	return count;
+}
+
+/* ledger.audit_seal_now(): seal now instead of waiting for the writer. */
+Datum
+audit_seal_now(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(audit_seal_pending());
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Verification
+ * ---------------------------------------------------------------------------------------
+ */
+
+typedef struct Break
+{
+	bool		found;
+	int64		block_seq;
+	bool		has_event;
+	int64		event_id;
+	const char *problem;
+} Break;
+
+/*
+ * Check the records of [lo, hi): each record's content against its hash, feeding the
+ * stored hashes to h (may be NULL) in chain order.  Returns the number of records.
+ */
+static int64
+check_records(uint64 lo, uint64 hi, AuditBlockHasher *h, Break *brk, int64 block_seq)
+{
+	Portal		cur = records_cursor(lo, hi);
+	int64		count = 0;
+
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(cur, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[AUDIT_NATTS];
+			bool		nulls[AUDIT_NATTS];
+			uint8		stored[AUDIT_HASH_LEN];
+			uint8		computed[AUDIT_HASH_LEN];
+
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			if (nulls[AA_RECORD_HASH - 1])
+				memset(stored, 0xff, AUDIT_HASH_LEN);
+			else
+				bytea_to_hash(values[AA_RECORD_HASH - 1], stored);
+			audit_record_hash(values, nulls, computed);
+			if (!brk->found && memcmp(stored, computed, AUDIT_HASH_LEN) != 0)
+			{
+				brk->found = true;
+				brk->block_seq = block_seq;
+				brk->has_event = !nulls[AA_EVENT_ID - 1];
+				brk->event_id = brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
+				brk->problem = "record content does not match its hash (the record was altered)";
+			}
+			if (h)
+				audit_block_hasher_add(h, stored);
+			count++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(cur);
+	return count;
+}
+
+static Break
+verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
+{
+	Break		brk;
+	uint8		prev[AUDIT_HASH_LEN] = {0};
+	uint64		expected_lo = 0;
+	int64		expected_seq = 1;
+	bool		digest_seen = false;
+	Portal		blocks;
+
+	memset(&brk, 0, sizeof(brk));
+	blocks = SPI_cursor_open_with_args(NULL,
+									   "SELECT block_seq, xact_lo, xact_hi, record_count, prev_hash, block_hash "
+									   "FROM ledger.audit_block ORDER BY block_seq",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		HeapTuple	t;
+		TupleDesc	d;
+		bool		isnull;
+		int64		seq;
+		uint64		lo,
+					hi;
+		int64		stored_count,
+					count;
+		uint8		stored_prev[AUDIT_HASH_LEN];
+		uint8		stored_hash[AUDIT_HASH_LEN];
+		uint8		computed[AUDIT_HASH_LEN];
+		AuditBlockHasher *h;
+		SPITupleTable *blocktab;
+
+		SPI_cursor_fetch(blocks, true, 1);
+		if (SPI_processed == 0)
+			break;
+		blocktab = SPI_tuptable;
+		t = blocktab->vals[0];
+		d = blocktab->tupdesc;
+		seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		lo = (uint64) DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		hi = (uint64) DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		stored_count = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+		bytea_to_hash(SPI_getbinval(t, d, 5, &isnull), stored_prev);
+		bytea_to_hash(SPI_getbinval(t, d, 6, &isnull), stored_hash);
+
+		brk.block_seq = seq;
+		if (seq != expected_seq)
+			brk.problem = "a block is missing from the chain";
+		else if (lo != expected_lo)
+			brk.problem = "the block does not start where the previous one ended";
+		else if (memcmp(stored_prev, prev, AUDIT_HASH_LEN) != 0)
+			brk.problem = "the block does not link to the previous block's hash";
+		if (brk.problem)
+		{
+			brk.found = true;
+			break;
+		}
+
+		h = audit_block_hasher_begin(prev, seq, lo, hi);
+		count = check_records(lo, hi, h, &brk, seq);
+		audit_block_hasher_end(h, count, computed);
+		SPI_freetuptable(blocktab);
+		if (brk.found)
+			break;
+		if (count != stored_count || memcmp(computed, stored_hash, AUDIT_HASH_LEN) != 0)
+		{
+			brk.found = true;
+			brk.problem = count < stored_count ?
+				"records of a sealed block are missing (removed)" :
+				count > stored_count ?
+				"a sealed block has records it did not have (inserted)" :
+				"a sealed block's records were changed or reordered";
+			break;
+		}
+		if (has_digest && seq == digest_seq)
+		{
+			digest_seen = true;
+			if (memcmp(stored_hash, digest_hash, AUDIT_HASH_LEN) != 0)
+			{
+				brk.found = true;
+				brk.problem = "the block does not match the digest kept outside the database";
+				break;
+			}
+		}
+		memcpy(prev, stored_hash, AUDIT_HASH_LEN);
+		expected_lo = hi;
+		expected_seq = seq + 1;
+	}
+	SPI_cursor_close(blocks);
+
+	if (!brk.found && has_digest && !digest_seen)
+	{
+		brk.found = true;
+		brk.block_seq = digest_seq;
+		brk.problem = "the chain ends before the digest kept outside the database (newest blocks removed)";
+	}
+	if (!brk.found)
+	{
+		/* Records not yet sealed: their content must still match their hashes. */
+		check_records(expected_lo, PG_INT64_MAX, NULL, &brk, 0);
+		if (brk.found)
+			brk.block_seq = 0;
+	}
+	return brk;
+}
+
+/*
+ * ledger.verify_audit(digest_block_seq bigint DEFAULT NULL, digest_hash bytea DEFAULT NULL)
+ * RETURNS TABLE (block_seq bigint, event_id bigint, problem text): the first break, or no
+ * row when the whole trail verifies.
+ */
+Datum
+verify_audit(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		has_digest = !PG_ARGISNULL(0) && !PG_ARGISNULL(1);
+	uint8		digest[AUDIT_HASH_LEN] = {0};
+	Break		brk;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (has_digest)
+		bytea_to_hash(PG_GETARG_DATUM(1), digest);
+	SPI_connect();
+	brk = verify_chain(has_digest, has_digest ? PG_GETARG_INT64(0) : 0, digest);
+	SPI_finish();
+	if (brk.found)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum(brk.block_seq);
+		nulls[0] = brk.block_seq == 0;
+		values[1] = Int64GetDatum(brk.event_id);
+		nulls[1] = !brk.has_event;
+		values[2] = CStringGetTextDatum(brk.problem);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * ledger.audit_digest() RETURNS TABLE (block_seq bigint, block_hash bytea, xact_hi bigint,
+ * sealed_at timestamptz): the newest block, to be kept outside the database.
+ */
+Datum
+audit_digest(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	if (SPI_execute("SELECT block_seq, block_hash, xact_hi, sealed_at FROM ledger.audit_block "
+					"ORDER BY block_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_block");
+	if (SPI_processed == 1)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+		int			i;
+
+		for (i = 0; i < 4; i++)
+			values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,428 @@
+/*
+ * audit_store.c — writing records into the audit trail.
+ *
+ * SQL cannot write to ledger.audit_event (its guard trigger refuses every INSERT, UPDATE,
+ * DELETE and TRUNCATE, for every role), so the extension writes heap tuples itself: into the
+ * month's partition, with its indexes maintained, in the current transaction.  A record is
+ * complete when it is buffered — event id, transaction id and record hash are set — and the
+ * buffer is written with heap_multi_insert at the end of each statement (the audit
+ * statement trigger), every AUDIT_BUFFER_MAX records, or at the latest before commit.
+ *
+ * Buffered records are tagged with the subtransaction that made them: a rolled-back
+ * subtransaction takes its records with it (its row changes are gone too), and a flush
+ * writes only the records of the current subtransaction, so a record is never committed
+ * by a transaction that did not commit its change.
+ *
+ * Must never: write a record through SQL, or let a record outlive the change it describes.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "commands/dbcommands.h"
+#include "commands/sequence.h"
+#include "executor/tuptable.h"
+#include "common/ip.h"
+#include "libpq/libpq-be.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inet.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+
+#define AUDIT_BUFFER_MAX	1000
+
+/* Set only by the extension's own C code around its internal writes; never by SQL. */
+bool		audit_guard_bypass = false;
+
+typedef struct PendingRecord
+{
+	SubTransactionId subid;
+	TimestampTz logged_at;
+	HeapTuple	tuple;
+} PendingRecord;
+
+static PendingRecord *pending = NULL;
+static int	npending = 0;
+static int	pending_cap = 0;
+static bool callbacks_registered = false;
+
+/* Client address as an inet Datum, computed once per session (NULL for Unix sockets). */
+static bool client_addr_known = false;
+static bool client_addr_null = true;
+static Datum client_addr_datum;
+
+Oid
+audit_trail_namespace(void)
+{
+	return get_namespace_oid("ledger", false);
+}
+
+static Datum
+client_addr(bool *isnull)
+{
+	if (!client_addr_known)
+	{
+		client_addr_known = true;
+		client_addr_null = true;
+		if (MyProcPort != NULL &&
+			(MyProcPort->raddr.addr.ss_family == AF_INET
+#ifdef HAVE_IPV6
+			 || MyProcPort->raddr.addr.ss_family == AF_INET6
+#endif
+			 ))
+		{
+			char		host[NI_MAXHOST];
+
+			host[0] = '\0';
+			if (pg_getnameinfo_all(&MyProcPort->raddr.addr, MyProcPort->raddr.salen,
+								   host, sizeof(host), NULL, 0, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				clean_ipv6_addr(MyProcPort->raddr.addr.ss_family, host);
+				client_addr_datum = DirectFunctionCall1(inet_in, CStringGetDatum(host));
+				client_addr_null = false;
+				MemoryContextSwitchTo(old);
+			}
+		}
+	}
+	*isnull = client_addr_null;
+	return client_addr_datum;
+}
+
+/*
+ * The columns every record made in this backend shares: when, who, from where.  The caller
+ * sets kind, relation and the rest.
+ */
+void
+audit_fill_context(Datum *values, bool *nulls)
+{
+	uint64		qid;
+
+	memset(nulls, true, sizeof(bool) * AUDIT_NATTS);
+	values[AA_LOGGED_AT - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	nulls[AA_LOGGED_AT - 1] = false;
+	values[AA_STATEMENT_AT - 1] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+	nulls[AA_STATEMENT_AT - 1] = false;
+	values[AA_DATABASE_NAME - 1] = CStringGetTextDatum(get_database_name(MyDatabaseId));
+	nulls[AA_DATABASE_NAME - 1] = false;
+	values[AA_SESSION_ROLE - 1] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+	nulls[AA_SESSION_ROLE - 1] = false;
+	values[AA_CURRENT_ROLE - 1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	nulls[AA_CURRENT_ROLE - 1] = false;
+	values[AA_BACKEND_PID - 1] = Int32GetDatum(MyProcPid);
+	nulls[AA_BACKEND_PID - 1] = false;
+	values[AA_CLIENT_ADDR - 1] = client_addr(&nulls[AA_CLIENT_ADDR - 1]);
+	if (application_name != NULL && application_name[0] != '\0')
+	{
+		values[AA_APPLICATION_NAME - 1] = CStringGetTextDatum(application_name);
+		nulls[AA_APPLICATION_NAME - 1] = false;
+	}
+	qid = pgstat_get_my_query_id();
+	if (qid != 0)
+	{
+		values[AA_QUERY_ID - 1] = Int64GetDatum((int64) qid);
+		nulls[AA_QUERY_ID - 1] = false;
+	}
+}
+
+static Oid
+trail_relid(const char *name, bool missing_ok)
+{
+	Oid			relid = get_relname_relid(name, audit_trail_namespace());
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("audit trail table ledger.%s is missing", name),
+				 errhint("The extension's objects were altered outside it; reinstall mynumber_ledger.")));
+	return relid;
+}
+
+/* Partition of ledger.audit_event for the month of ts (UTC), or the default partition. */
+static Oid
+partition_for(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		name[NAMEDATALEN];
+	Oid			relid;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "audit record timestamp out of range");
+	snprintf(name, sizeof(name), "audit_event_%04d%02d", tm.tm_year, tm.tm_mon);
+	relid = trail_relid(name, true);
+	if (OidIsValid(relid) && get_rel_relispartition(relid))
+		return relid;
+	return trail_relid("audit_event_default", false);
+}
+
+static void
+discard_pending(SubTransactionId from)
+{
+	int			keep = 0;
+	int			i;
+
+	for (i = 0; i < npending; i++)
+	{
+		if (pending[i].subid >= from)
+			heap_freetuple(pending[i].tuple);
+		else
+			pending[keep++] = pending[i];
+	}
+	npending = keep;
+}
+
+static void
+audit_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			/* Normally empty: statement triggers flush.  A safety net, not a path. */
+			if (npending > 0)
+				audit_buffer_flush();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			/* Tuples lived in TopTransactionContext, which is gone or going. */
+			npending = 0;
+			pending = NULL;
+			pending_cap = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		discard_pending(mySubid);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		int			i;
+
+		/* The child's records now belong to the parent. */
+		for (i = 0; i < npending; i++)
+			if (pending[i].subid >= mySubid)
+				pending[i].subid = parentSubid;
+	}
+}
+
+void
+audit_store_init(void)
+{
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(audit_xact_callback, NULL);
+		RegisterSubXactCallback(audit_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+}
+
+/*
+ * Complete a record (event id, transaction, hash) and form its tuple in the given
+ * context.  values/nulls are modified.
+ */
+static HeapTuple
+complete_record(Relation parent, Datum *values, bool *nulls, MemoryContext cxt)
+{
+	uint8		hash[AUDIT_HASH_LEN];
+	bytea	   *hashval;
+	MemoryContext old;
+	HeapTuple	tup;
+
+	values[AA_EVENT_ID - 1] = Int64GetDatum(nextval_internal(trail_relid("audit_event_id_seq", false), false));
+	nulls[AA_EVENT_ID - 1] = false;
+	values[AA_XACT_ID - 1] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	nulls[AA_XACT_ID - 1] = false;
+	audit_record_hash(values, nulls, hash);
+	hashval = palloc(VARHDRSZ + AUDIT_HASH_LEN);
+	SET_VARSIZE(hashval, VARHDRSZ + AUDIT_HASH_LEN);
+	memcpy(VARDATA(hashval), hash, AUDIT_HASH_LEN);
+	values[AA_RECORD_HASH - 1] = PointerGetDatum(hashval);
+	nulls[AA_RECORD_HASH - 1] = false;
+
+	old = MemoryContextSwitchTo(cxt);
+	tup = heap_form_tuple(RelationGetDescr(parent), values, nulls);
+	MemoryContextSwitchTo(old);
+	return tup;
+}
+
+/* Insert tuples into one partition and its indexes. */
+static void
+insert_into_partition(Oid partid, HeapTuple *tuples, int n)
+{
+	Relation	rel = table_open(partid, RowExclusiveLock);
+	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * n);
+	List	   *indexes = RelationGetIndexList(rel);
+	CommandId	cid = GetCurrentCommandId(true);
+	ListCell   *lc;
+	int			i;
+
+	if (RelationGetDescr(rel)->natts != AUDIT_NATTS)
+		elog(ERROR, "audit partition %s has %d columns, expected %d",
+			 RelationGetRelationName(rel), RelationGetDescr(rel)->natts, AUDIT_NATTS);
+
+	for (i = 0; i < n; i++)
+	{
+		slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+		ExecStoreHeapTuple(tuples[i], slots[i], false);
+	}
+	heap_multi_insert(rel, slots, n, cid, 0, NULL);
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *info = BuildIndexInfo(idx);
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		inulls[INDEX_MAX_KEYS];
+
+		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
+			elog(ERROR, "audit trail index %s has expressions, which the writer does not support",
+				 RelationGetRelationName(idx));
+		for (i = 0; i < n; i++)
+		{
+			FormIndexDatum(info, slots[i], NULL, ivalues, inulls);
+			index_insert(idx, ivalues, inulls, &slots[i]->tts_tid, rel,
+						 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, info);
+		}
+		index_close(idx, RowExclusiveLock);
+	}
+
+	for (i = 0; i < n; i++)
+		ExecDropSingleTupleTableSlot(slots[i]);
+	pfree(slots);
+	list_free(indexes);
+	table_close(rel, RowExclusiveLock);
+}
+
+/* Write tuples (all of one subtransaction, in order) grouped by partition. */
+static void
+write_tuples(PendingRecord *recs, int n)
+{
+	int			start = 0;
+
+	while (start < n)
+	{
+		Oid			part = partition_for(recs[start].logged_at);
+		int			end = start + 1;
+		HeapTuple  *tuples;
+		int			i;
+
+		while (end < n && partition_for(recs[end].logged_at) == part)
+			end++;
+		tuples = palloc(sizeof(HeapTuple) * (end - start));
+		for (i = start; i < end; i++)
+			tuples[i - start] = recs[i].tuple;
+		insert_into_partition(part, tuples, end - start);
+		pfree(tuples);
+		start = end;
+	}
+}
+
+/*
+ * Buffer a record made in this transaction (row changes, TRUNCATE).  Written at the end of
+ * the statement, or now if the buffer is full.
+ */
+void
+audit_buffer_add(Datum *values, bool *nulls)
+{
+	Relation	parent;
+	MemoryContext cxt = TopTransactionContext;
+
+	audit_store_init();
+	parent = table_open(trail_relid("audit_event", false), AccessShareLock);
+	if (npending == pending_cap)
+	{
+		int			newcap = pending_cap == 0 ? 64 : pending_cap * 2;
+
+		if (pending == NULL)
+			pending = MemoryContextAlloc(cxt, sizeof(PendingRecord) * newcap);
+		else
+			pending = repalloc(pending, sizeof(PendingRecord) * newcap);
+		pending_cap = newcap;
+	}
+	pending[npending].subid = GetCurrentSubTransactionId();
+	pending[npending].logged_at = DatumGetTimestampTz(values[AA_LOGGED_AT - 1]);
+	pending[npending].tuple = complete_record(parent, values, nulls, cxt);
+	npending++;
+	table_close(parent, AccessShareLock);
+
+	if (npending >= AUDIT_BUFFER_MAX)
+		audit_buffer_flush();
+}
+
+/* Write the buffered records of the current subtransaction. */
+void
+audit_buffer_flush(void)
+{
+	SubTransactionId cur = GetCurrentSubTransactionId();
+	PendingRecord *mine;
+	int			nmine = 0;
+	int			keep = 0;
+	int			i;
+
+	if (npending == 0)
+		return;
+	mine = palloc(sizeof(PendingRecord) * npending);
+	for (i = 0; i < npending; i++)
+	{
+		if (pending[i].subid == cur)
+			mine[nmine++] = pending[i];
+		else
+			pending[keep++] = pending[i];
+	}
+	npending = keep;
+	if (nmine > 0)
+	{
+		write_tuples(mine, nmine);
+		for (i = 0; i < nmine; i++)
+			heap_freetuple(mine[i].tuple);
+	}
+	pfree(mine);
+}
+
+/* Write n records now, in the current transaction (the queue writer's path). */
+void
+audit_store_now(Datum *values, bool *nulls, int n)
+{
+	Relation	parent = table_open(trail_relid("audit_event", false), AccessShareLock);
+	PendingRecord *recs = palloc(sizeof(PendingRecord) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Datum	   *v = values + i * AUDIT_NATTS;
+		bool	   *nl = nulls + i * AUDIT_NATTS;
+
+		recs[i].subid = GetCurrentSubTransactionId();
+		recs[i].logged_at = DatumGetTimestampTz(v[AA_LOGGED_AT - 1]);
+		recs[i].tuple = complete_record(parent, v, nl, CurrentMemoryContext);
+	}
+	table_close(parent, AccessShareLock);
+	write_tuples(recs, n);
+	pfree(recs);
+}

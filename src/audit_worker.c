@@ -1,0 +1,205 @@
+/*
+ * audit_worker.c — the audit writer, a background worker in the database named by
+ * ledger.database.
+ *
+ * Each turn of its loop it:
+ *   1. drains the shared-memory queue (audit_queue.c) and commits the events, in batches,
+ *      in its own transactions — within ledger.audit_flush_delay of their arrival, since
+ *      every producer sets its latch;
+ *   2. every ledger.audit_seal_interval, seals committed records into the next block
+ *      (audit_seal.c);
+ *   3. every hour, creates the trail's month partitions a few months ahead.
+ * It announces itself in the queue only while the extension exists in its database, so
+ * callers that need their events written learn at once when nothing would write them.
+ *
+ * SIGTERM ends it after the current turn; SIGHUP re-reads the configuration.  However it
+ * ends (pg_terminate_backend, DROP DATABASE ... FORCE, a crash), the postmaster starts it
+ * again after five seconds, unless the server itself is stopping; events still in the queue wait for it
+ * (they are lost only if the whole server stops first).
+ *
+ * Must never: write an event anywhere but ledger.audit_event, or drop one it has drained
+ * without an error in the server log.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+#include "mynumber_ledger.h"
+
+#define DRAIN_BATCH			256
+#define PARTITION_INTERVAL_MS (3600 * 1000)
+
+PGDLLEXPORT void audit_worker_main(Datum arg);
+
+void
+audit_worker_register(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "mynumber_ledger");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "audit_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "mynumber_ledger audit writer");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "mynumber_ledger audit writer");
+	RegisterBackgroundWorker(&worker);
+}
+
+static void
+writer_exit(int code, Datum arg)
+{
+	audit_queue_set_writer(false);
+}
+
+static bool
+extension_present(void)
+{
+	bool		present;
+
+	StartTransactionCommand();
+	present = OidIsValid(get_extension_oid("mynumber_ledger", true));
+	CommitTransactionCommand();
+	return present;
+}
+
+/* Write everything in the queue, DRAIN_BATCH events per transaction. */
+static void
+drain_queue(void)
+{
+	AuditQueueEvent *events = palloc(audit_queue_event_size() * DRAIN_BATCH);
+	Datum	   *values = palloc(sizeof(Datum) * AUDIT_NATTS * DRAIN_BATCH);
+	bool	   *nulls = palloc(sizeof(bool) * AUDIT_NATTS * DRAIN_BATCH);
+	int			n;
+
+	while ((n = audit_queue_drain(events, DRAIN_BATCH)) > 0)
+	{
+		int			i;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		for (i = 0; i < n; i++)
+			audit_queue_event_to_values((AuditQueueEvent *) ((char *) events + i * audit_queue_event_size()),
+										values + i * AUDIT_NATTS, nulls + i * AUDIT_NATTS);
+		audit_store_now(values, nulls, n);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	pfree(events);
+	pfree(values);
+	pfree(nulls);
+}
+
+static void
+seal(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	audit_seal_pending();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+static void
+add_partitions(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT ledger._audit_add_partitions(3)", false, 0) != SPI_OK_SELECT)
+		elog(WARNING, "could not add audit trail partitions");
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+void
+audit_worker_main(Datum arg)
+{
+	TimestampTz next_seal = 0;
+	TimestampTz next_partitions = 0;
+	TimestampTz next_check = 0;
+	bool		ready = false;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(mnl_database, NULL, 0);
+	pgstat_report_appname("mynumber_ledger audit writer");
+	before_shmem_exit(writer_exit, (Datum) 0);
+
+	while (!ShutdownRequestPending)
+	{
+		TimestampTz now;
+		long		timeout = mnl_audit_flush_delay;
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		if (!ready)
+		{
+			ready = extension_present();
+			if (ready)
+				audit_queue_set_writer(true);
+			else
+				timeout = 1000;
+		}
+
+		if (ready)
+		{
+			pgstat_report_activity(STATE_RUNNING, "writing audit events");
+			drain_queue();
+			now = GetCurrentTimestamp();
+			if (now >= next_partitions)
+			{
+				add_partitions();
+				next_partitions = TimestampTzPlusMilliseconds(now, PARTITION_INTERVAL_MS);
+			}
+			if (now >= next_seal)
+			{
+				seal();
+				next_seal = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_seal_interval);
+			}
+			pgstat_report_activity(STATE_IDLE, NULL);
+			if (now >= next_check)
+			{
+				/* DROP EXTENSION: stop accepting events nobody could write. */
+				if (!extension_present())
+				{
+					ready = false;
+					audit_queue_set_writer(false);
+				}
+				next_check = TimestampTzPlusMilliseconds(now, 1000);
+			}
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	audit_queue_set_writer(false);
+	/* Exit code 1: the postmaster starts the writer again (0 would unregister it). */
+	proc_exit(1);
+}

@@ -1,0 +1,348 @@
+-- The audit trail: row records in the writer's transaction, events that survive ROLLBACK,
+-- append-only for every role, the guard on the audit triggers, and tamper detection.
+-- Runs as the superuser in mnl_regress, where the audit writer is attached.  It commits
+-- (sealing needs committed records) and cleans up its tables at the end; tampering happens
+-- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+
+SELECT plan(58);
+
+-- The documented encoding (audit_record.c, docs/audit.md), written again in SQL: what an
+-- auditor would run without trusting the extension.
+CREATE FUNCTION pg_temp.f_null() RETURNS bytea LANGUAGE sql AS $$ SELECT '\xffffffff'::bytea $$;
+CREATE FUNCTION pg_temp.f_int8(v bigint) RETURNS bytea LANGUAGE sql AS $$
+    SELECT coalesce(int4send(8) || int8send(v), pg_temp.f_null()) $$;
+CREATE FUNCTION pg_temp.f_int4(v integer) RETURNS bytea LANGUAGE sql AS $$
+    SELECT coalesce(int4send(4) || int4send(v), pg_temp.f_null()) $$;
+CREATE FUNCTION pg_temp.f_oid(v oid) RETURNS bytea LANGUAGE sql AS $$
+    SELECT pg_temp.f_int4((v::bigint - CASE WHEN v::bigint > 2147483647 THEN 4294967296 ELSE 0 END)::integer) $$;
+CREATE FUNCTION pg_temp.f_ts(v timestamptz) RETURNS bytea LANGUAGE sql AS $$
+    SELECT pg_temp.f_int8((extract(epoch FROM v - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint) $$;
+CREATE FUNCTION pg_temp.f_text(v text) RETURNS bytea LANGUAGE sql AS $$
+    SELECT coalesce(int4send(octet_length(convert_to(v, 'UTF8'))) || convert_to(v, 'UTF8'), pg_temp.f_null()) $$;
+CREATE FUNCTION pg_temp.f_arr(v text[]) RETURNS bytea LANGUAGE sql AS $$
+    SELECT CASE WHEN v IS NULL THEN pg_temp.f_null() ELSE
+        int4send(4 + coalesce((SELECT sum(length(pg_temp.f_text(e)))::int FROM unnest(v) e), 0))
+        || int4send(coalesce(cardinality(v), 0))
+        || coalesce((SELECT string_agg(pg_temp.f_text(e), ''::bytea ORDER BY n) FROM unnest(v) WITH ORDINALITY u(e, n)), ''::bytea)
+    END $$;
+CREATE FUNCTION pg_temp.ref_record_hash(e ledger.audit_event) RETURNS bytea LANGUAGE sql AS $$
+    SELECT sha256(convert_to('mnl-audit-record-v1', 'UTF8')
+        || pg_temp.f_int8(e.event_id) || pg_temp.f_int8(e.xact_id) || pg_temp.f_ts(e.logged_at)
+        || pg_temp.f_ts(e.statement_at) || pg_temp.f_text(e.kind) || pg_temp.f_text(e.database_name)
+        || pg_temp.f_text(e.session_role) || pg_temp.f_text(e.acting_role) || pg_temp.f_int8(e.staff_id)
+        || pg_temp.f_int4(e.backend_pid) || pg_temp.f_text(e.client_addr::text)
+        || pg_temp.f_text(e.application_name) || pg_temp.f_oid(e.relation_id)
+        || pg_temp.f_text(e.relation_name) || pg_temp.f_arr(e.row_key) || pg_temp.f_arr(e.column_names)
+        || pg_temp.f_arr(e.sensitive_columns) || pg_temp.f_arr(e.old_values) || pg_temp.f_arr(e.new_values)
+        || pg_temp.f_int8(e.row_count) || pg_temp.f_int8(e.query_id) || pg_temp.f_text(e.detail)) $$;
+CREATE FUNCTION pg_temp.ref_block_hash(b ledger.audit_block) RETURNS bytea LANGUAGE sql AS $$
+    SELECT sha256(convert_to('mnl-audit-block-v1', 'UTF8') || b.prev_hash || int8send(b.block_seq)
+        || int8send(b.xact_lo) || int8send(b.xact_hi)
+        || coalesce((SELECT string_agg(e.record_hash, ''::bytea ORDER BY e.xact_id, e.event_id)
+                     FROM ledger.audit_event e WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi), ''::bytea)
+        || int8send((SELECT count(*) FROM ledger.audit_event e WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi))) $$;
+
+-- Wait (up to 10 s) until the writer has committed an event matching the condition.
+CREATE FUNCTION pg_temp.wait_for_event(cond text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXECUTE 'SELECT count(*) FROM ledger.audit_event WHERE ' || cond INTO n;
+        EXIT WHEN n > 0;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- Turn the trail's guard off and on, as a superuser who edits the catalog directly would
+-- (touching pg_class makes the change visible to the relation cache).
+CREATE FUNCTION pg_temp.guard(enabled boolean) RETURNS void LANGUAGE sql AS $$
+    UPDATE pg_trigger SET tgenabled = CASE WHEN enabled THEN 'A' ELSE 'D' END
+    WHERE tgname IN ('audit_event_append_only', 'audit_block_append_only', 'audit_event_no_dml', 'audit_block_no_dml');
+    UPDATE pg_class SET relhastriggers = true
+    WHERE oid IN (SELECT tgrelid FROM pg_trigger WHERE tgname IN ('audit_event_append_only', 'audit_block_append_only')) $$;
+
+SELECT ok(ledger.audit_writer_status() IS NOT NULL AND (ledger.audit_writer_status()).ready,
+    'the audit writer is attached to this database');
+
+-- Layout: the C record layout (audit.h) matches the table.
+SELECT is((SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+           WHERE attrelid = 'ledger.audit_event'::regclass AND attnum > 0 AND NOT attisdropped),
+    'event_id,xact_id,logged_at,statement_at,kind,database_name,session_role,acting_role,staff_id,backend_pid,client_addr,application_name,relation_id,relation_name,row_key,column_names,sensitive_columns,old_values,new_values,row_count,query_id,detail,record_hash',
+    'audit_event columns are in the order the C writer uses');
+
+-- Row audit ------------------------------------------------------------------------------
+DROP TABLE IF EXISTS regress_audited, regress_truncated;
+DROP ROLE IF EXISTS regress_audit_clerk;
+CREATE TABLE regress_audited (id int PRIMARY KEY, name text, mn ledger.mynumber, note text, born date);
+SELECT ledger.audit_table('regress_audited', '{note}');
+SELECT ok((SELECT always_enabled FROM ledger.audited_tables WHERE table_name = 'regress_audited'::regclass),
+    'audit_table attaches triggers that fire ALWAYS');
+
+INSERT INTO regress_audited VALUES (1, 'Sato', '123456789018', 'private', '2020-04-01'),
+                                   (2, 'Suzuki', '271828182840', NULL, NULL);
+UPDATE regress_audited SET name = 'Satou', note = 'changed', mn = '271828182890' WHERE id = 1;
+DELETE FROM regress_audited WHERE id = 2;
+SELECT max(event_id) AS before_rollback FROM ledger.audit_event \gset
+BEGIN;
+INSERT INTO regress_audited VALUES (3, 'Rolled back', NULL, NULL, NULL);
+ROLLBACK;
+BEGIN;
+INSERT INTO regress_audited VALUES (4, 'Kept', NULL, NULL, NULL);
+SAVEPOINT s;
+INSERT INTO regress_audited VALUES (5, 'Undone', NULL, NULL, NULL);
+ROLLBACK TO s;
+COMMIT;
+
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND kind = 'insert'), 3::bigint,
+    'committed_change_has_record: three committed inserts, three records');
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND row_key IN ('{3}', '{5}')), 0::bigint,
+    'rolled_back_change_has_no_record: neither the rolled-back insert nor the one in a rolled-back savepoint');
+SELECT is((SELECT new_values FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND kind = 'insert' AND row_key = '{1}'),
+    '{1,Sato,NULL,NULL,2020-04-01}'::text[], 'insert records the values of non-sensitive columns only');
+SELECT is((SELECT sensitive_columns FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND kind = 'insert' AND row_key = '{1}'),
+    '{mn,note}'::text[], 'the mynumber column and the column named sensitive are withheld');
+SELECT is((SELECT column_names || old_values || new_values FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND kind = 'update'),
+    ARRAY['name','mn','note','Sato',NULL,NULL,'Satou',NULL,NULL], 'update records the changed columns, sensitive ones without values');
+SELECT is((SELECT old_values FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND kind = 'delete'),
+    '{2,Suzuki,NULL,NULL,NULL}'::text[], 'delete records the old row');
+SELECT is((SELECT count(*) FROM ledger.audit_event e WHERE e::text ~ '(123456789018|271828182840|271828182890)'), 0::bigint,
+    'no_plaintext_mynumber_in_trail: no number written to an audited table appears in any audit column');
+
+SET session_replication_role = replica;
+INSERT INTO regress_audited VALUES (6, 'Replica', NULL, NULL, NULL);
+RESET session_replication_role;
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE relation_id = 'regress_audited'::regclass AND row_key = '{6}'), 1::bigint,
+    'replica_role_still_audited: session_replication_role = replica does not silence the trigger');
+
+CREATE TABLE regress_truncated (id int);
+SELECT ledger.audit_table('regress_truncated');
+TRUNCATE regress_truncated;
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE relation_id = 'regress_truncated'::regclass AND kind = 'truncate'), 1::bigint,
+    'truncate_recorded: TRUNCATE of an audited table leaves a record');
+
+-- Events that survive ROLLBACK -------------------------------------------------------------
+CREATE ROLE regress_audit_clerk;
+BEGIN;
+SELECT id FROM regress_audited;
+ROLLBACK;
+SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND event_id > %s AND row_count = 3',
+          'select', 'regress_audited'::regclass::oid, :before_rollback)) > 0,
+    'read_survives_rollback: a read in a rolled-back transaction is recorded with its row count');
+BEGIN;
+SET LOCAL ROLE regress_audit_clerk;
+DO $$ BEGIN PERFORM count(*) FROM regress_audited; EXCEPTION WHEN insufficient_privilege THEN NULL; END $$;
+ROLLBACK;
+SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND acting_role = %L',
+          'denied', 'regress_audited'::regclass::oid, 'regress_audit_clerk')) > 0,
+    'denied_survives_rollback: a refused read in a rolled-back transaction is recorded');
+BEGIN;
+DECLARE c CURSOR FOR SELECT * FROM regress_audited ORDER BY id;
+FETCH 1 FROM c;
+FETCH 1 FROM c;
+CLOSE c;
+COMMIT;
+SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND row_count = 2 AND event_id > %s',
+          'select', 'regress_audited'::regclass::oid, :before_rollback)) > 0,
+    'cursor_reads_counted: rows fetched through a cursor are counted');
+COPY regress_audited TO STDOUT;
+SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND detail = %L',
+          'select', 'regress_audited'::regclass::oid, 'copy to')) > 0,
+    'copy_to_recorded: COPY ... TO of an audited table is a recorded read');
+SELECT ok(pg_temp.wait_for_event('kind = ''login''') > 0, 'logins are recorded');
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND relation_id = 'regress_truncated'::regclass), 0::bigint,
+    'a table read by nobody has no read record');
+
+-- Append-only, for the owner too -------------------------------------------------------------
+SELECT throws_ok('UPDATE ledger.audit_event SET detail = ''x''', '42501', 'the audit trail is append-only',
+    'trail_update_refused: the owner cannot UPDATE the trail');
+SELECT throws_ok('DELETE FROM ledger.audit_event', '42501', 'the audit trail is append-only',
+    'trail_delete_refused: the owner cannot DELETE from the trail');
+SELECT throws_ok('TRUNCATE ledger.audit_event', '42501', 'the audit trail cannot be truncated',
+    'trail_truncate_refused: the owner cannot TRUNCATE the trail');
+SELECT throws_ok(format('TRUNCATE ledger.%I', 'audit_event_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')),
+    '42501', 'the audit trail cannot be truncated', 'trail_truncate_refused: nor one month of it');
+SELECT throws_ok('INSERT INTO ledger.audit_event SELECT * FROM ledger.audit_event LIMIT 1', '42501',
+    'the audit trail is append-only', 'forged_insert_refused: INSERT through SQL is refused');
+SELECT throws_ok(format('ALTER TABLE ledger.audit_event DETACH PARTITION ledger.%I', 'audit_event_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')),
+    '42501', 'the audit trail cannot be altered', 'partition_detach_refused: partitions cannot be detached by hand');
+SELECT throws_ok('ALTER TABLE ledger.audit_event DISABLE TRIGGER audit_event_append_only', '42501',
+    'the audit trail cannot be altered', 'the trail''s guard trigger cannot be disabled');
+SELECT throws_ok('DELETE FROM ledger.audit_block', '42501', 'the audit trail is append-only',
+    'block_delete_refused: sealed blocks cannot be deleted');
+SELECT throws_ok('DELETE FROM ledger.audit_event WHERE false', '42501', 'the audit trail is append-only',
+    'even a DELETE that matches no row is refused (and recorded)');
+SELECT throws_ok('DROP TABLE ledger.audit_block', '42501', 'the audit trail cannot be dropped',
+    'the block table cannot be dropped');
+
+-- The guard on an audited table's triggers ---------------------------------------------------
+SELECT throws_ok('DROP TRIGGER mnl_audit_row ON regress_audited', '42501',
+    'the audit triggers of an audited table cannot be dropped', 'audit_trigger_drop_refused');
+SELECT throws_ok('ALTER TABLE regress_audited DISABLE TRIGGER mnl_audit_row', '42501',
+    'the audit triggers of an audited table cannot be disabled', 'audit_trigger_disable_refused');
+SELECT throws_ok('ALTER TABLE regress_audited DISABLE TRIGGER ALL', '42501',
+    'the audit triggers of an audited table cannot be disabled', 'audit_trigger_disable_all_refused');
+SELECT throws_ok('ALTER TABLE regress_audited ENABLE REPLICA TRIGGER mnl_audit_row', '42501',
+    'the audit triggers of an audited table cannot be disabled', 'audit_trigger_replica_only_refused');
+SELECT throws_ok('ALTER TRIGGER mnl_audit_row ON regress_audited RENAME TO x', '42501',
+    'the audit triggers cannot be renamed', 'audit_trigger_rename_refused');
+SELECT throws_ok('CREATE TRIGGER mnl_audit_row AFTER INSERT ON regress_truncated FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()',
+    '42501', 'audit trigger names are reserved', 'audit_trigger_impostor_refused');
+SELECT ok((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE 'refused: the audit triggers%') >= 0
+          AND pg_temp.wait_for_event('kind = ''denied'' AND detail LIKE ''refused: the audit triggers%''') > 0,
+    'refused attempts on the audit are themselves recorded');
+GRANT SELECT ON regress_audited TO regress_audit_clerk;
+ALTER TABLE regress_audited OWNER TO regress_audit_clerk;
+SET ROLE regress_audit_clerk;
+SELECT throws_ok('SELECT ledger.unaudit_table(''regress_audited'')', '42501', NULL,
+    'owner_cannot_unaudit: the table owner cannot remove its audit');
+RESET ROLE;
+
+-- Tamper detection ---------------------------------------------------------------------------
+SELECT pg_sleep(0.3);
+SELECT ledger.audit_seal_now() >= 0;
+SELECT is((SELECT count(*) FROM ledger.verify_audit()), 0::bigint, 'verify_audit passes on an untouched trail');
+SELECT is((SELECT count(*) FROM ledger.audit_event e WHERE e.record_hash <> pg_temp.ref_record_hash(e)), 0::bigint,
+    'record_hash_is_documented_encoding: every record hash recomputes from the documented encoding in plain SQL');
+SELECT is((SELECT count(*) FROM ledger.audit_block b WHERE b.block_hash <> pg_temp.ref_block_hash(b)), 0::bigint,
+    'block_hash_is_documented_encoding: every block hash recomputes in plain SQL');
+SELECT is((SELECT count(*) FROM ledger.audit_block b JOIN ledger.audit_block p ON p.block_seq = b.block_seq - 1
+           WHERE b.prev_hash <> p.block_hash OR b.xact_lo <> p.xact_hi), 0::bigint, 'blocks chain and are contiguous');
+SELECT block_seq AS digest_seq, encode(block_hash, 'hex') AS digest_hash FROM ledger.audit_digest() \gset
+
+-- A sealed record of the regress table, and another in the same block, for tampering.
+SELECT e.event_id AS victim, b.block_seq AS victim_block
+FROM ledger.audit_event e JOIN ledger.audit_block b ON e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi
+WHERE e.relation_id = 'regress_audited'::regclass AND e.kind = 'insert' AND e.row_key = '{1}' \gset
+SELECT min(e.event_id) AS neighbour FROM ledger.audit_event e JOIN ledger.audit_block b ON b.block_seq = :victim_block
+WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi AND e.event_id <> :victim \gset
+
+-- Every column, changed alone, is detected (each change in its own rolled-back subtransaction).
+CREATE FUNCTION pg_temp.undetected_column_changes(victim bigint) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    col record;
+    missed text[] := '{}';
+    found boolean;
+BEGIN
+    FOR col IN SELECT attname, format_type(atttypid, atttypmod) AS t FROM pg_attribute
+               WHERE attrelid = 'ledger.audit_event'::regclass AND attnum > 0 AND NOT attisdropped LOOP
+        BEGIN
+            PERFORM pg_temp.guard(false);
+            EXECUTE format('UPDATE ledger.audit_event SET %I = %s WHERE event_id = %s', col.attname,
+                CASE WHEN col.t LIKE '%[]' THEN format('coalesce(%I, ''{}'') || ''{x}''::text[]', col.attname)
+                     WHEN col.t = 'text' THEN format('coalesce(%I, '''') || ''x''', col.attname)
+                     WHEN col.t = 'bytea' THEN 'sha256(''forged'')'
+                     WHEN col.t = 'inet' THEN '''192.0.2.1'''
+                     WHEN col.t = 'timestamp with time zone' THEN format('%I + interval ''1 microsecond''', col.attname)
+                     WHEN col.t = 'oid' THEN '1259'
+                     ELSE format('coalesce(%I, 0) + 1', col.attname) END, victim);
+            SELECT EXISTS (SELECT 1 FROM ledger.verify_audit()) INTO found;
+            IF NOT found THEN missed := missed || col.attname::text; END IF;
+            RAISE EXCEPTION 'undo' USING ERRCODE = 'P0001';
+        EXCEPTION WHEN raise_exception THEN
+            NULL;
+        END;
+    END LOOP;
+    RETURN missed;
+END $$;
+SELECT is(pg_temp.undetected_column_changes(:victim), '{}'::text[],
+    'update_detected: an UPDATE of any single column of a sealed record is detected');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+UPDATE ledger.audit_event SET detail = 'forged' WHERE event_id = :victim;
+UPDATE ledger.audit_event e SET record_hash = pg_temp.ref_record_hash(e) WHERE event_id = :victim;
+SELECT problem AS rehashed FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'rehashed'::text, 'a sealed block''s records were changed or reordered',
+    'rehashed_update_detected: a change whose record hash was recomputed is caught by the block hash');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+DELETE FROM ledger.audit_event WHERE event_id = :victim;
+SELECT problem AS deleted FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'deleted'::text, 'records of a sealed block are missing (removed)', 'delete_in_middle_detected');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT block_seq AS newest_seq FROM ledger.audit_digest() \gset
+SELECT pg_temp.guard(false);
+DELETE FROM ledger.audit_event e USING ledger.audit_block b
+WHERE b.block_seq = :newest_seq AND e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi;
+SELECT problem AS newest FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'newest'::text, 'records of a sealed block are missing (removed)', 'newest_records_removal_detected');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT block_seq AS cut_seq, encode(block_hash, 'hex') AS cut_hash FROM ledger.audit_digest() \gset
+SELECT pg_temp.guard(false);
+DELETE FROM ledger.audit_event e USING ledger.audit_block b
+WHERE b.block_seq = :cut_seq AND e.xact_id >= b.xact_lo;
+DELETE FROM ledger.audit_block WHERE block_seq = :cut_seq;
+SELECT count(*) AS truncated_chain_alone FROM ledger.verify_audit() \gset
+SELECT problem AS truncated_chain FROM ledger.verify_audit(:cut_seq, decode(:'cut_hash', 'hex')) \gset
+ROLLBACK;
+SELECT is(:truncated_chain_alone, 0,
+    'without the kept digest a chain cut at a block boundary still verifies: keep audit_digest() outside');
+SELECT is(:'truncated_chain'::text, 'the chain ends before the digest kept outside the database (newest blocks removed)',
+    'newest_block_removal_detected_with_digest: removing the newest block and its records is caught by the kept digest');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+CREATE TEMP TABLE forged AS SELECT * FROM ledger.audit_event WHERE event_id = :victim;
+UPDATE forged SET event_id = -1, detail = 'forged';
+UPDATE forged f SET record_hash = pg_temp.ref_record_hash(ROW(f.*)::ledger.audit_event);
+INSERT INTO ledger.audit_event SELECT * FROM forged;
+SELECT problem AS forged FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'forged'::text, 'a sealed block has records it did not have (inserted)', 'forged_record_detected: a well-hashed record inserted into a sealed range');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+UPDATE ledger.audit_event SET event_id = CASE event_id WHEN :victim THEN :neighbour ELSE :victim END
+WHERE event_id IN (:victim, :neighbour);
+UPDATE ledger.audit_event e SET record_hash = pg_temp.ref_record_hash(e) WHERE event_id IN (:victim, :neighbour);
+SELECT problem AS reordered FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'reordered'::text, 'a sealed block''s records were changed or reordered', 'reordered_pair_detected: two records swapped, hashes recomputed');
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+UPDATE ledger.audit_block SET prev_hash = sha256('x') WHERE block_seq = :victim_block;
+SELECT problem AS relinked FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'relinked'::text, 'the block does not link to the previous block''s hash', 'block_link_tamper_detected');
+
+SELECT is((SELECT count(*) FROM ledger.verify_audit(:digest_seq, decode(:'digest_hash', 'hex'))), 0::bigint,
+    'after every rolled-back tampering the trail verifies against its digest again');
+
+-- Reports for 自己点検・内部監査, read by the auditor role ----------------------------------
+SET ledger.office_hours_start = '00:00';
+SET ledger.office_hours_end = '00:00';
+SET ROLE ledger_auditor;
+SELECT ok((SELECT count(*) FROM ledger.audit_report_denied WHERE acting_role = 'regress_audit_clerk' AND relation_name = 'public.regress_audited') > 0,
+    'audit_report_denied lists the refused read');
+SELECT ok((SELECT sum(events) FROM ledger.audit_report_daily_operations WHERE kind = 'insert' AND day = current_date) >= 3,
+    'audit_report_daily_operations counts today''s inserts');
+SELECT ok((SELECT count(*) FROM ledger.audit_report_after_hours WHERE relation_name = 'public.regress_audited') > 0,
+    'audit_report_after_hours lists operations outside the configured hours');
+SELECT ok((SELECT count(*) FROM ledger.audit_report_sessions WHERE session_role = 'postgres') > 0,
+    'audit_report_sessions lists logins');
+SELECT lives_ok('SELECT * FROM ledger.audit_report_reveals', 'audit_report_reveals is readable by the auditor');
+SELECT is((SELECT count(*) FROM ledger.verify_audit()), 0::bigint, 'the auditor can run the verifier');
+SELECT throws_ok('SELECT * FROM regress_audited', '42501', NULL, 'auditor_reads_nothing_else: not the ledger''s tables');
+SELECT throws_ok('DELETE FROM ledger.audit_event', '42501', NULL, 'the auditor cannot change the trail');
+RESET ROLE;
+RESET ledger.office_hours_start;
+RESET ledger.office_hours_end;
+
+-- Clean up what this file created (the trail keeps its records).
+DROP TABLE regress_audited, regress_truncated;
+DROP ROLE regress_audit_clerk;
+SELECT * FROM finish();
