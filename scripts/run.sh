@@ -93,6 +93,8 @@ listen_addresses = 'localhost'
 port = $PORT
 unix_socket_directories = '$SOCK'
 shared_preload_libraries = 'mynumber_ledger'
+ledger.database = '$DB'
+compute_query_id = on
 lc_messages = 'C'
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF

@@ -199,7 +199,10 @@ audit_worker_main(Datum arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	/* A clean stop: stop accepting, then write what was accepted. */
 	audit_queue_set_writer(false);
+	if (ready)
+		drain_queue();
 	/* Exit code 1: the postmaster starts the writer again (0 would unregister it). */
 	proc_exit(1);
 }

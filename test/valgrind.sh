@@ -16,7 +16,7 @@ trap mnl_cluster_destroy_all EXIT
 OUT=$MNL_RESULTS/valgrind
 rm -rf "$OUT"; mkdir -p "$OUT"; chmod 777 "$OUT"
 
-mnl_cluster_create vg "max_connections = 10" "autovacuum = off"
+mnl_cluster_create vg "max_connections = 10" "autovacuum = off" "ledger.database = 'mnl_regress'" "compute_query_id = on" "jit = off"
 dir=${MNL_CLUSTER_DIR[vg]}
 mnl_as_postgres bash -c "valgrind --quiet --trace-children=yes --track-origins=yes \
     --error-limit=no --num-callers=30 --read-var-info=no \
@@ -27,10 +27,14 @@ for i in $(seq 1 120); do
     sleep 1
 done
 mnl_cluster_env vg
+mnl_psql vg -d postgres -c "CREATE DATABASE mnl_regress" && \
+    mnl_psql vg -d mnl_regress -c "CREATE EXTENSION pgtap; CREATE EXTENSION mynumber_ledger;"
+for i in $(seq 1 120); do
+    [ "$(mnl_psql vg -d mnl_regress -Atc "SELECT ready FROM ledger.audit_writer_status()")" = t ] && break
+    sleep 1
+done
 make installcheck >"$OUT/regress.out" 2>&1; echo "pg_regress exit $?"
-mnl_psql vg -d postgres -c "CREATE DATABASE mnl_tap" && \
-    mnl_psql vg -d mnl_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION mynumber_ledger;"
-pg_prove -d mnl_tap test/pgtap/ >"$OUT/pgtap.out" 2>&1; echo "pg_prove exit $?"
+pg_prove --ext .sql -d mnl_regress test/pgtap/ >"$OUT/pgtap.out" 2>&1; status=$?; grep -q "Result: PASS" "$OUT/pgtap.out" || status=1; echo "pg_prove exit $status"
 mnl_cluster_stop vg
 sleep 2
 

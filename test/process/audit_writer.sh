@@ -1,0 +1,47 @@
+# Multi-process test: the audit writer as a separate process.  Reads of audited tables fail
+# closed while it is down and work again when the postmaster has restarted it; events queued
+# before a clean restart are written; pgaudit preloaded beside us changes nothing.  TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap mnl_cluster_destroy_all EXIT
+
+mnl_cluster_create writer "shared_preload_libraries = 'pgaudit,mynumber_ledger'" \
+    "ledger.database = 'ledger'" "pgaudit.log = 'write'" || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_start writer || { echo "Bail out! cluster did not start"; exit 1; }
+q() { mnl_psql writer -d ledger -Atc "$1" 2>&1; }
+
+mnl_psql writer -d postgres -c "CREATE DATABASE ledger"
+mnl_psql writer -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE EXTENSION pgaudit" \
+    -c "CREATE TABLE t (id int PRIMARY KEY, v text)" -c "SELECT ledger.audit_table('t')" >/dev/null
+mnl_wait_writer writer ledger
+tap_ok $? "the writer attaches to ledger.database with pgaudit preloaded first"
+
+q "INSERT INTO t VALUES (1, 'a'), (2, 'b')" >/dev/null
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.t' AND kind = 'insert'")" 2 \
+    "pgaudit_coexists: row records are written with pgaudit's hooks chained before ours"
+grep -q "AUDIT: SESSION,.*WRITE,INSERT" "$(mnl_cluster_log writer)"
+tap_ok $? "pgaudit_coexists: pgaudit still logs the same statement"
+
+# Kill the writer: until the postmaster restarts it, audited reads are refused.
+q "SELECT pg_terminate_backend(writer_pid) FROM ledger.audit_writer_status()" >/dev/null
+sleep 0.5
+out=$(q "SELECT * FROM t")
+echo "$out" | grep -q "could not record an audit event: the audit writer is not running"
+tap_ok $? "writer_down_fails_closed: an audited read is refused while the writer is down"
+echo "$out" | grep -qv "^1|a"
+tap_ok $? "writer_down_fails_closed: no row was returned"
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'insert'")" 2 \
+    "unaudited reads of the trail itself still work while the writer is down"
+
+mnl_wait_writer writer ledger
+tap_ok $? "the postmaster restarts the writer"
+tap_is "$(q "SELECT count(*) FROM t")" 2 "audited reads work again once it is back"
+
+# Events accepted before a clean stop are written: the writer drains its queue on SIGTERM.
+PGAPPNAME=restart_probe q "SELECT v FROM t WHERE id = 1" >/dev/null
+mnl_cluster_restart writer
+mnl_wait_writer writer ledger
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND application_name = 'restart_probe'")" 1 \
+    "an event accepted just before a clean restart is in the trail afterwards"
+tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies after restarts"
+tap_done
