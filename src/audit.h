@@ -63,8 +63,15 @@ typedef enum AuditAttr
 #define AUDIT_KIND_LOGIN_FAILED "login_failed"
 #define AUDIT_KIND_LOGOUT		"logout"
 
-/* Names of the triggers audit_table() creates; the guard protects exactly these. */
-#define AUDIT_ROW_TRIGGER		"mnl_audit_row"
+/*
+ * Names of the triggers audit_table() creates.  The guard reserves every trigger name that
+ * starts with AUDIT_TRIGGER_PREFIX.
+ */
+#define AUDIT_TRIGGER_PREFIX	"mnl_audit_"
+#define AUDIT_INSERT_TRIGGER	"mnl_audit_insert"	/* ordinary tables: transition tables */
+#define AUDIT_UPDATE_TRIGGER	"mnl_audit_update"
+#define AUDIT_DELETE_TRIGGER	"mnl_audit_delete"
+#define AUDIT_ROW_TRIGGER		"mnl_audit_row"	/* partitioned tables: row trigger */
 #define AUDIT_STMT_TRIGGER		"mnl_audit_statement"
 #define AUDIT_TRUNCATE_TRIGGER	"mnl_audit_truncate"
 

@@ -2,8 +2,9 @@
 -- keeps it append-only.  See audit.h for the parts written in C and docs/audit.md for the
 -- consistency model and the verification procedure.
 
-CREATE SEQUENCE ledger.audit_event_id_seq;
-COMMENT ON SEQUENCE ledger.audit_event_id_seq IS '操作ログ番号: event ids, unique, not gap-free';
+-- Each backend takes a block of 100 ids per nextval and hands them out itself.
+CREATE SEQUENCE ledger.audit_event_id_seq INCREMENT BY 100;
+COMMENT ON SEQUENCE ledger.audit_event_id_seq IS '操作ログ番号: event ids, taken 100 at a time per backend; unique, not gap-free';
 
 -- One row per event.  Column order is the C layout in audit.h (AuditAttr); record_hash is
 -- SHA-256 of the canonical encoding of the other columns (audit_record.c).
@@ -57,8 +58,8 @@ COMMENT ON COLUMN ledger.audit_event.query_id IS '問合せID (compute_query_id)
 COMMENT ON COLUMN ledger.audit_event.detail IS '詳細: purpose, reason, duration';
 COMMENT ON COLUMN ledger.audit_event.record_hash IS 'レコードハッシュ: SHA-256 of the canonical encoding';
 
+-- Sealing and verification read transaction ranges; reports by time use partition pruning.
 CREATE INDEX audit_event_xact_brin ON ledger.audit_event USING brin (xact_id);
-CREATE INDEX audit_event_logged_brin ON ledger.audit_event USING brin (logged_at);
 
 CREATE TABLE ledger.audit_event_default PARTITION OF ledger.audit_event DEFAULT;
 COMMENT ON TABLE ledger.audit_event_default IS '操作ログ (月パーティション外): events of a month whose partition was missing';
@@ -155,10 +156,13 @@ SELECT ledger._audit_add_partitions(3);
 -- Auditing a table.
 CREATE FUNCTION ledger.audit_row_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'audit_row_trigger' LANGUAGE C;
-COMMENT ON FUNCTION ledger.audit_row_trigger() IS '行変更の記録: AFTER ROW trigger, one record per changed row';
+COMMENT ON FUNCTION ledger.audit_row_trigger() IS '行変更の記録: AFTER ROW trigger of partitioned tables, one record per changed row';
+CREATE FUNCTION ledger.audit_transition_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'audit_transition_trigger' LANGUAGE C;
+COMMENT ON FUNCTION ledger.audit_transition_trigger() IS '行変更の記録: AFTER STATEMENT trigger reading the transition tables, one record per changed row';
 CREATE FUNCTION ledger.audit_statement_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'audit_statement_trigger' LANGUAGE C;
-COMMENT ON FUNCTION ledger.audit_statement_trigger() IS '行変更の記録: AFTER STATEMENT trigger, writes the statement''s records';
+COMMENT ON FUNCTION ledger.audit_statement_trigger() IS '行変更の記録: AFTER STATEMENT trigger of partitioned tables, writes the statement''s records';
 CREATE FUNCTION ledger.audit_truncate_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'audit_truncate_trigger' LANGUAGE C;
 COMMENT ON FUNCTION ledger.audit_truncate_trigger() IS 'TRUNCATEの記録: AFTER TRUNCATE trigger';
@@ -180,10 +184,12 @@ SELECT t.tgrelid::regclass AS table_name,
        ARRAY(SELECT convert_from(decode(a, 'escape'), 'UTF8')
              FROM unnest(string_to_array(encode(t.tgargs, 'escape'), '\000')) AS a
              WHERE a <> '') AS sensitive_columns_named,
-       t.tgenabled = 'A' AS always_enabled
+       bool_and(a.tgenabled = 'A') AS always_enabled
 FROM pg_trigger t
-WHERE t.tgname = 'mnl_audit_row' AND t.tgfoid = 'ledger.audit_row_trigger()'::regprocedure
-  AND NOT t.tgisinternal;
+JOIN pg_trigger a ON a.tgrelid = t.tgrelid AND a.tgname LIKE 'mnl\_audit\_%'
+WHERE t.tgname IN ('mnl_audit_insert', 'mnl_audit_row') AND NOT t.tgisinternal AND t.tgparentid = 0
+  AND t.tgfoid IN ('ledger.audit_transition_trigger()'::regprocedure, 'ledger.audit_row_trigger()'::regprocedure)
+GROUP BY t.tgrelid, t.tgargs;
 COMMENT ON VIEW ledger.audited_tables IS '操作ログ対象テーブル一覧: tables with the audit triggers, and the columns named sensitive';
 
 REVOKE ALL ON ledger.audit_event, ledger.audit_block FROM PUBLIC;

@@ -73,6 +73,7 @@ typedef struct TrackedRead
 static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
 static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event */
 static Oid	row_trigger_fn = InvalidOid;
+static Oid	transition_trigger_fn = InvalidOid;
 static bool row_trigger_fn_valid = false;
 static bool xact_callback_registered = false;
 
@@ -82,15 +83,20 @@ reset_trigger_fn(Datum arg, int cacheid, uint32 hashvalue)
 	row_trigger_fn_valid = false;
 }
 
-/* The oid of ledger.audit_row_trigger() in this database, or InvalidOid. */
+/*
+ * The oid of ledger.audit_row_trigger() in this database, or InvalidOid when the extension
+ * is not installed here; also looks up ledger.audit_transition_trigger().
+ */
 static Oid
 audit_trigger_function(void)
 {
 	if (!row_trigger_fn_valid)
 	{
-		List	   *name = list_make2(makeString("ledger"), makeString("audit_row_trigger"));
-
-		row_trigger_fn = LookupFuncName(name, 0, NULL, true);
+		row_trigger_fn = LookupFuncName(list_make2(makeString("ledger"), makeString("audit_row_trigger")),
+										0, NULL, true);
+		transition_trigger_fn = LookupFuncName(list_make2(makeString("ledger"),
+														  makeString("audit_transition_trigger")),
+											   0, NULL, true);
 		row_trigger_fn_valid = true;
 	}
 	return row_trigger_fn;
@@ -108,8 +114,12 @@ audit_is_audited_relation(Relation rel)
 	if (!OidIsValid(fn))
 		return false;
 	for (i = 0; i < rel->trigdesc->numtriggers; i++)
-		if (rel->trigdesc->triggers[i].tgfoid == fn)
+	{
+		Oid			tgfoid = rel->trigdesc->triggers[i].tgfoid;
+
+		if (tgfoid == fn || (OidIsValid(transition_trigger_fn) && tgfoid == transition_trigger_fn))
 			return true;
+	}
 	return false;
 }
 
@@ -149,8 +159,7 @@ is_trail_relation(Oid relid)
 static bool
 is_audit_trigger_name(const char *name)
 {
-	return strcmp(name, AUDIT_ROW_TRIGGER) == 0 || strcmp(name, AUDIT_STMT_TRIGGER) == 0 ||
-		strcmp(name, AUDIT_TRUNCATE_TRIGGER) == 0;
+	return strncmp(name, AUDIT_TRIGGER_PREFIX, strlen(AUDIT_TRIGGER_PREFIX)) == 0;
 }
 
 static void

@@ -128,24 +128,29 @@ put_text_array(StringInfo buf, Datum d)
 	bool	   *elem_nulls;
 	int			n;
 	int			i;
-	StringInfoData body;
+	int			start;
+	uint32		len;
 
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
-	initStringInfo(&body);
-	put_be32(&body, n);
+	/* The field's length is known only at the end: reserve it, then fill it in. */
+	start = buf->len;
+	put_be32(buf, 0);
+	put_be32(buf, n);
 	for (i = 0; i < n; i++)
 	{
 		if (elem_nulls[i])
-			put_be32(&body, -1);
+			put_be32(buf, -1);
 		else
 		{
 			text	   *t = DatumGetTextPP(elems[i]);
 
-			put_bytes(&body, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			put_bytes(buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 		}
 	}
-	put_bytes(buf, body.data, body.len);
-	pfree(body.data);
+	len = pg_hton32((uint32) (buf->len - start - 4));
+	memcpy(buf->data + start, &len, 4);
+	pfree(elems);
+	pfree(elem_nulls);
 }
 
 /*

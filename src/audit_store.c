@@ -37,6 +37,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inet.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -60,6 +62,36 @@ static PendingRecord *pending = NULL;
 static int	npending = 0;
 static int	pending_cap = 0;
 static bool callbacks_registered = false;
+
+/*
+ * What every record of this session shares, looked up once (catalog lookups per row would
+ * cost more than the record itself) and dropped when the catalog says it changed: a relcache
+ * invalidation of the trail (DROP/CREATE EXTENSION) or any change to roles (a rename).
+ */
+typedef struct TxnCache
+{
+	bool		valid;
+	Oid			nsp;
+	Oid			event_relid;
+	Oid			seq_relid;
+	TupleDesc	desc;			/* ledger.audit_event's row type */
+	Datum		database_name;
+	Oid			session_user;
+	Datum		session_role;
+	Oid			current_user;
+	Datum		acting_role;
+} TxnCache;
+
+static TxnCache txn = {false};
+
+/*
+ * Event ids are taken from the sequence (INCREMENT BY AUDIT_ID_BLOCK) a block at a time and
+ * handed out by this backend: unique across the cluster, not gap-free.
+ */
+#define AUDIT_ID_BLOCK 100
+static Oid	id_seq = InvalidOid;
+static int64 next_id = 0;
+static int64 id_limit = 0;
 
 /* Client address as an inet Datum, computed once per session (NULL for Unix sockets). */
 static bool client_addr_known = false;
@@ -105,6 +137,92 @@ client_addr(bool *isnull)
 	return client_addr_datum;
 }
 
+static Oid
+trail_relid(const char *name, bool missing_ok)
+{
+	Oid			relid = get_relname_relid(name, txn.valid ? txn.nsp : audit_trail_namespace());
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("audit trail table ledger.%s is missing", name),
+				 errhint("The extension's objects were altered outside it; reinstall mynumber_ledger.")));
+	return relid;
+}
+
+static Datum
+role_name(Oid roleid)
+{
+	return CStringGetTextDatum(GetUserNameFromId(roleid, false));
+}
+
+static void
+txn_cache_relcache_inval(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == txn.event_relid)
+		txn.valid = false;
+}
+
+static void
+txn_cache_role_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	txn.valid = false;
+}
+
+static void
+load_txn_cache(void)
+{
+	static MemoryContext cache_cxt = NULL;
+	static bool callbacks = false;
+	MemoryContext old;
+	Relation	rel;
+
+	if (txn.valid && txn.current_user == GetUserId() && txn.session_user == GetSessionUserId())
+		return;
+	audit_store_init();
+	if (!callbacks)
+	{
+		CacheRegisterRelcacheCallback(txn_cache_relcache_inval, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, txn_cache_role_inval, (Datum) 0);
+		callbacks = true;
+	}
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger audit cache",
+										  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(cache_cxt);
+	txn.valid = false;
+	old = MemoryContextSwitchTo(cache_cxt);
+	txn.nsp = audit_trail_namespace();
+	txn.event_relid = get_relname_relid("audit_event", txn.nsp);
+	if (!OidIsValid(txn.event_relid))
+		trail_relid("audit_event", false);	/* raises the error */
+	txn.seq_relid = trail_relid("audit_event_id_seq", false);
+	rel = table_open(txn.event_relid, AccessShareLock);
+	txn.desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	table_close(rel, AccessShareLock);
+	if (txn.desc->natts != AUDIT_NATTS)
+		elog(ERROR, "ledger.audit_event has %d columns, expected %d", txn.desc->natts, AUDIT_NATTS);
+	txn.database_name = CStringGetTextDatum(get_database_name(MyDatabaseId));
+	txn.session_user = GetSessionUserId();
+	txn.session_role = role_name(txn.session_user);
+	txn.current_user = GetUserId();
+	txn.acting_role = role_name(txn.current_user);
+	MemoryContextSwitchTo(old);
+	txn.valid = true;
+}
+
+static int64
+next_event_id(void)
+{
+	if (id_seq != txn.seq_relid || next_id >= id_limit)
+	{
+		id_seq = txn.seq_relid;
+		next_id = nextval_internal(txn.seq_relid, false);
+		id_limit = next_id + AUDIT_ID_BLOCK;
+	}
+	return next_id++;
+}
+
 /*
  * The columns every record made in this backend shares: when, who, from where.  The caller
  * sets kind, relation and the rest.
@@ -114,16 +232,17 @@ audit_fill_context(Datum *values, bool *nulls)
 {
 	uint64		qid;
 
+	load_txn_cache();
 	memset(nulls, true, sizeof(bool) * AUDIT_NATTS);
 	values[AA_LOGGED_AT - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
 	nulls[AA_LOGGED_AT - 1] = false;
 	values[AA_STATEMENT_AT - 1] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
 	nulls[AA_STATEMENT_AT - 1] = false;
-	values[AA_DATABASE_NAME - 1] = CStringGetTextDatum(get_database_name(MyDatabaseId));
+	values[AA_DATABASE_NAME - 1] = txn.database_name;
 	nulls[AA_DATABASE_NAME - 1] = false;
-	values[AA_SESSION_ROLE - 1] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+	values[AA_SESSION_ROLE - 1] = txn.session_role;
 	nulls[AA_SESSION_ROLE - 1] = false;
-	values[AA_CURRENT_ROLE - 1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[AA_CURRENT_ROLE - 1] = txn.acting_role;
 	nulls[AA_CURRENT_ROLE - 1] = false;
 	values[AA_BACKEND_PID - 1] = Int32GetDatum(MyProcPid);
 	nulls[AA_BACKEND_PID - 1] = false;
@@ -139,19 +258,6 @@ audit_fill_context(Datum *values, bool *nulls)
 		values[AA_QUERY_ID - 1] = Int64GetDatum((int64) qid);
 		nulls[AA_QUERY_ID - 1] = false;
 	}
-}
-
-static Oid
-trail_relid(const char *name, bool missing_ok)
-{
-	Oid			relid = get_relname_relid(name, audit_trail_namespace());
-
-	if (!OidIsValid(relid) && !missing_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("audit trail table ledger.%s is missing", name),
-				 errhint("The extension's objects were altered outside it; reinstall mynumber_ledger.")));
-	return relid;
 }
 
 /* Partition of ledger.audit_event for the month of ts (UTC), or the default partition. */
@@ -195,6 +301,7 @@ audit_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
 			/* Normally empty: statement triggers flush.  A safety net, not a path. */
 			if (npending > 0)
 				audit_buffer_flush();
@@ -203,7 +310,8 @@ audit_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			/* Tuples lived in TopTransactionContext, which is gone or going. */
+		case XACT_EVENT_PREPARE:
+			/* Tuples and the cache lived in TopTransactionContext, which is gone or going. */
 			npending = 0;
 			pending = NULL;
 			pending_cap = 0;
@@ -246,14 +354,15 @@ audit_store_init(void)
  * context.  values/nulls are modified.
  */
 static HeapTuple
-complete_record(Relation parent, Datum *values, bool *nulls, MemoryContext cxt)
+complete_record(Datum *values, bool *nulls, MemoryContext cxt)
 {
 	uint8		hash[AUDIT_HASH_LEN];
 	bytea	   *hashval;
 	MemoryContext old;
 	HeapTuple	tup;
 
-	values[AA_EVENT_ID - 1] = Int64GetDatum(nextval_internal(trail_relid("audit_event_id_seq", false), false));
+	load_txn_cache();
+	values[AA_EVENT_ID - 1] = Int64GetDatum(next_event_id());
 	nulls[AA_EVENT_ID - 1] = false;
 	values[AA_XACT_ID - 1] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
 	nulls[AA_XACT_ID - 1] = false;
@@ -265,7 +374,7 @@ complete_record(Relation parent, Datum *values, bool *nulls, MemoryContext cxt)
 	nulls[AA_RECORD_HASH - 1] = false;
 
 	old = MemoryContextSwitchTo(cxt);
-	tup = heap_form_tuple(RelationGetDescr(parent), values, nulls);
+	tup = heap_form_tuple(txn.desc, values, nulls);
 	MemoryContextSwitchTo(old);
 	return tup;
 }
@@ -285,9 +394,14 @@ insert_into_partition(Oid partid, HeapTuple *tuples, int n)
 		elog(ERROR, "audit partition %s has %d columns, expected %d",
 			 RelationGetRelationName(rel), RelationGetDescr(rel)->natts, AUDIT_NATTS);
 
+	/*
+	 * The slots use the transaction's unpinned copy of the row type: a pinned descriptor
+	 * would be remembered by the resource owner once per slot.
+	 */
+	load_txn_cache();
 	for (i = 0; i < n; i++)
 	{
-		slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+		slots[i] = MakeSingleTupleTableSlot(txn.desc, &TTSOpsHeapTuple);
 		ExecStoreHeapTuple(tuples[i], slots[i], false);
 	}
 	heap_multi_insert(rel, slots, n, cid, 0, NULL);
@@ -350,11 +464,9 @@ write_tuples(PendingRecord *recs, int n)
 void
 audit_buffer_add(Datum *values, bool *nulls)
 {
-	Relation	parent;
 	MemoryContext cxt = TopTransactionContext;
 
 	audit_store_init();
-	parent = table_open(trail_relid("audit_event", false), AccessShareLock);
 	if (npending == pending_cap)
 	{
 		int			newcap = pending_cap == 0 ? 64 : pending_cap * 2;
@@ -367,9 +479,8 @@ audit_buffer_add(Datum *values, bool *nulls)
 	}
 	pending[npending].subid = GetCurrentSubTransactionId();
 	pending[npending].logged_at = DatumGetTimestampTz(values[AA_LOGGED_AT - 1]);
-	pending[npending].tuple = complete_record(parent, values, nulls, cxt);
+	pending[npending].tuple = complete_record(values, nulls, cxt);
 	npending++;
-	table_close(parent, AccessShareLock);
 
 	if (npending >= AUDIT_BUFFER_MAX)
 		audit_buffer_flush();
@@ -409,7 +520,6 @@ audit_buffer_flush(void)
 void
 audit_store_now(Datum *values, bool *nulls, int n)
 {
-	Relation	parent = table_open(trail_relid("audit_event", false), AccessShareLock);
 	PendingRecord *recs = palloc(sizeof(PendingRecord) * n);
 	int			i;
 
@@ -420,9 +530,8 @@ audit_store_now(Datum *values, bool *nulls, int n)
 
 		recs[i].subid = GetCurrentSubTransactionId();
 		recs[i].logged_at = DatumGetTimestampTz(v[AA_LOGGED_AT - 1]);
-		recs[i].tuple = complete_record(parent, v, nl, CurrentMemoryContext);
+		recs[i].tuple = complete_record(v, nl, CurrentMemoryContext);
 	}
-	table_close(parent, AccessShareLock);
 	write_tuples(recs, n);
 	pfree(recs);
 }

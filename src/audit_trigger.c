@@ -2,10 +2,15 @@
  * audit_trigger.c — the triggers that record every change to an audited table, and the
  * functions that attach and detach them.
  *
- * ledger.audit_table(tab) creates three triggers on tab, all ENABLE ALWAYS (so they fire
- * under session_replication_role = replica too):
+ * ledger.audit_table(tab) creates triggers on tab, all ENABLE ALWAYS (so they fire under
+ * session_replication_role = replica too).  An ordinary table gets statement triggers that
+ * read the statement's transition tables (cheapest per row):
+ *   mnl_audit_insert / _update / _delete   AFTER ..., FOR EACH STATEMENT, REFERENCING ...
+ * A partitioned table, whose partitions cannot have transition tables, gets a row trigger
+ * (cloned to every partition, so rows inserted into a partition directly are recorded):
  *   mnl_audit_row        AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW: one record per row
  *   mnl_audit_statement  AFTER INSERT OR UPDATE OR DELETE, FOR EACH STATEMENT: writes them
+ * and both get
  *   mnl_audit_truncate   AFTER TRUNCATE: one record per TRUNCATE
  * The records go into the trail in the same transaction as the change (audit_store.c), so a
  * committed change always has its record and a rolled-back one never does.
@@ -43,6 +48,7 @@
 
 PG_FUNCTION_INFO_V1(audit_row_trigger);
 PG_FUNCTION_INFO_V1(audit_statement_trigger);
+PG_FUNCTION_INFO_V1(audit_transition_trigger);
 PG_FUNCTION_INFO_V1(audit_truncate_trigger);
 PG_FUNCTION_INFO_V1(audit_table);
 PG_FUNCTION_INFO_V1(unaudit_table);
@@ -197,9 +203,9 @@ value_text(RelAuditInfo *info, int i, Datum v)
 	return CStringGetTextDatum(OutputFunctionCall(&info->out[i], v));
 }
 
-/* text[] of the primary key values of tup; sensitive key columns as NULL elements. */
+/* text[] of the primary key values of a row; sensitive key columns as NULL elements. */
 static Datum
-row_key(RelAuditInfo *info, HeapTuple tup, TupleDesc desc)
+row_key(RelAuditInfo *info, Datum *v, bool *isnull)
 {
 	Datum		d[INDEX_MAX_KEYS];
 	bool		n[INDEX_MAX_KEYS];
@@ -210,11 +216,9 @@ row_key(RelAuditInfo *info, HeapTuple tup, TupleDesc desc)
 	for (k = 0; k < info->nkeys; k++)
 	{
 		int			i = info->keys[k] - 1;
-		bool		isnull;
-		Datum		v = heap_getattr(tup, i + 1, desc, &isnull);
 
-		n[k] = isnull || info->sensitive[i];
-		d[k] = n[k] ? (Datum) 0 : value_text(info, i, v);
+		n[k] = isnull[i] || info->sensitive[i];
+		d[k] = n[k] ? (Datum) 0 : value_text(info, i, v[i]);
 	}
 	dims[0] = info->nkeys;
 	return PointerGetDatum(construct_md_array(d, n, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
@@ -231,58 +235,30 @@ make_text_array(Datum *d, bool *n, int count)
 	return PointerGetDatum(construct_md_array(d, n, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-Datum
-audit_row_trigger(PG_FUNCTION_ARGS)
+/*
+ * Build and buffer the record of one changed row.  ov/on are the old row's values (NULL for
+ * an insert), nv/nn the new row's (NULL for a delete), both in the table's column order.
+ */
+static void
+record_row(Relation rel, RelAuditInfo *info, Datum *ov, bool *on, Datum *nv, bool *nn)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	desc;
-	RelAuditInfo *info;
+	TupleDesc	desc = RelationGetDescr(rel);
 	Datum		values[AUDIT_NATTS];
 	bool		nulls[AUDIT_NATTS];
-	Datum	   *cols;
-	Datum	   *olds;
-	Datum	   *news;
-	bool	   *oldn;
-	bool	   *newn;
-	Datum	   *sens;
+	Datum	   *cols = palloc(sizeof(Datum) * info->natts);
+	Datum	   *sens = palloc(sizeof(Datum) * info->natts);
+	Datum	   *olds = palloc(sizeof(Datum) * info->natts);
+	Datum	   *news = palloc(sizeof(Datum) * info->natts);
+	bool	   *oldn = palloc(sizeof(bool) * info->natts);
+	bool	   *newn = palloc(sizeof(bool) * info->natts);
+	bool		is_update = ov != NULL && nv != NULL;
 	int			ncols = 0;
 	int			nsens = 0;
 	int			i;
-	HeapTuple	oldtup = NULL;
-	HeapTuple	newtup = NULL;
-	const char *kind;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger.audit_row_trigger must be an AFTER ... FOR EACH ROW trigger"),
-				 errhint("Attach it with ledger.audit_table().")));
-
-	rel = td->tg_relation;
-	desc = RelationGetDescr(rel);
-	info = get_rel_info(rel, td->tg_trigger);
-
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-	{
-		kind = AUDIT_KIND_INSERT;
-		newtup = td->tg_trigtuple;
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-	{
-		kind = AUDIT_KIND_DELETE;
-		oldtup = td->tg_trigtuple;
-	}
-	else
-	{
-		kind = AUDIT_KIND_UPDATE;
-		oldtup = td->tg_trigtuple;
-		newtup = td->tg_newtuple;
-	}
 
 	audit_fill_context(values, nulls);
-	values[AA_KIND - 1] = CStringGetTextDatum(kind);
+	values[AA_KIND - 1] = CStringGetTextDatum(is_update ? AUDIT_KIND_UPDATE :
+											  nv ? AUDIT_KIND_INSERT : AUDIT_KIND_DELETE);
 	nulls[AA_KIND - 1] = false;
 	values[AA_RELATION_ID - 1] = ObjectIdGetDatum(RelationGetRelid(rel));
 	nulls[AA_RELATION_ID - 1] = false;
@@ -290,53 +266,40 @@ audit_row_trigger(PG_FUNCTION_ARGS)
 	nulls[AA_RELATION_NAME - 1] = false;
 	if (info->nkeys > 0)
 	{
-		values[AA_ROW_KEY - 1] = row_key(info, newtup ? newtup : oldtup, desc);
+		values[AA_ROW_KEY - 1] = nv ? row_key(info, nv, nn) : row_key(info, ov, on);
 		nulls[AA_ROW_KEY - 1] = false;
 	}
-
-	cols = palloc(sizeof(Datum) * info->natts);
-	sens = palloc(sizeof(Datum) * info->natts);
-	olds = palloc(sizeof(Datum) * info->natts);
-	news = palloc(sizeof(Datum) * info->natts);
-	oldn = palloc(sizeof(bool) * info->natts);
-	newn = palloc(sizeof(bool) * info->natts);
 
 	for (i = 0; i < info->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		on = true,
-					nn = true;
-		Datum		ov = (Datum) 0,
-					nv = (Datum) 0;
+		bool		onull = ov ? on[i] : true;
+		bool		nnull = nv ? nn[i] : true;
 
 		if (!info->live[i])
 			continue;
-		if (oldtup)
-			ov = heap_getattr(oldtup, i + 1, desc, &on);
-		if (newtup)
-			nv = heap_getattr(newtup, i + 1, desc, &nn);
-		if (oldtup && newtup)
+		if (is_update)
 		{
 			/* An update records the columns whose stored image changed. */
-			if (on && nn)
+			if (onull && nnull)
 				continue;
-			if (!on && !nn && datum_image_eq(ov, nv, att->attbyval, att->attlen))
+			if (!onull && !nnull && datum_image_eq(ov[i], nv[i], att->attbyval, att->attlen))
 				continue;
 		}
 		cols[ncols] = CStringGetTextDatum(NameStr(att->attname));
 		if (info->sensitive[i])
 		{
 			sens[nsens++] = cols[ncols];
-			on = nn = true;		/* withheld */
+			onull = nnull = true;	/* withheld */
 		}
-		oldn[ncols] = on;
-		newn[ncols] = nn;
-		olds[ncols] = on ? (Datum) 0 : value_text(info, i, ov);
-		news[ncols] = nn ? (Datum) 0 : value_text(info, i, nv);
+		oldn[ncols] = onull;
+		newn[ncols] = nnull;
+		olds[ncols] = onull ? (Datum) 0 : value_text(info, i, ov[i]);
+		news[ncols] = nnull ? (Datum) 0 : value_text(info, i, nv[i]);
 		ncols++;
 	}
 
-	if (oldtup && newtup)
+	if (is_update)
 	{
 		values[AA_COLUMNS - 1] = make_text_array(cols, NULL, ncols);
 		values[AA_SENSITIVE_COLUMNS - 1] = make_text_array(sens, NULL, nsens);
@@ -349,12 +312,12 @@ audit_row_trigger(PG_FUNCTION_ARGS)
 	}
 	nulls[AA_COLUMNS - 1] = false;
 	nulls[AA_SENSITIVE_COLUMNS - 1] = false;
-	if (oldtup)
+	if (ov)
 	{
 		values[AA_OLD_VALUES - 1] = make_text_array(olds, oldn, ncols);
 		nulls[AA_OLD_VALUES - 1] = false;
 	}
-	if (newtup)
+	if (nv)
 	{
 		values[AA_NEW_VALUES - 1] = make_text_array(news, newn, ncols);
 		nulls[AA_NEW_VALUES - 1] = false;
@@ -363,17 +326,128 @@ audit_row_trigger(PG_FUNCTION_ARGS)
 	nulls[AA_ROW_COUNT - 1] = false;
 
 	audit_buffer_add(values, nulls);
+}
+
+static void
+require_trigger(FunctionCallInfo fcinfo, bool ok, const char *name, const char *what)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo) || !ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must be %s", name, what),
+				 errhint("Attach it with ledger.audit_table().")));
+}
+
+/*
+ * Row path, for partitioned tables (whose partitions cannot have transition tables): one
+ * AFTER ROW trigger, cloned to every partition.
+ */
+Datum
+audit_row_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	RelAuditInfo *info;
+	Datum	   *ov = NULL,
+			   *nv = NULL;
+	bool	   *on = NULL,
+			   *nn = NULL;
+
+	require_trigger(fcinfo, CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_AFTER(td->tg_event) &&
+					TRIGGER_FIRED_FOR_ROW(td->tg_event),
+					"ledger.audit_row_trigger", "an AFTER ... FOR EACH ROW trigger");
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	info = get_rel_info(rel, td->tg_trigger);
+
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		ov = palloc(sizeof(Datum) * desc->natts);
+		on = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(td->tg_trigtuple, desc, ov, on);
+	}
+	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		HeapTuple	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+
+		nv = palloc(sizeof(Datum) * desc->natts);
+		nn = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(newtup, desc, nv, nn);
+	}
+	record_row(rel, info, ov, on, nv, nn);
 	return PointerGetDatum(NULL);
 }
 
+/* Row path: writes the statement's records (AFTER ... FOR EACH STATEMENT). */
 Datum
 audit_statement_trigger(PG_FUNCTION_ARGS)
 {
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger.audit_statement_trigger must be called as a trigger"),
-				 errhint("Attach it with ledger.audit_table().")));
+	require_trigger(fcinfo, true, "ledger.audit_statement_trigger", "a trigger");
+	audit_buffer_flush();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Statement path, for ordinary tables: one AFTER ... FOR EACH STATEMENT trigger per event,
+ * reading the statement's transition tables (old and new rows are in matching order for an
+ * UPDATE).  No per-row trigger call, no per-row event in the after-trigger queue.
+ */
+Datum
+audit_transition_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	RelAuditInfo *info;
+	TupleTableSlot *oslot = NULL;
+	TupleTableSlot *nslot = NULL;
+	MemoryContext rowcxt;
+	MemoryContext old;
+
+	require_trigger(fcinfo, CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_AFTER(td->tg_event) &&
+					TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) &&
+					(td->tg_oldtable != NULL || td->tg_newtable != NULL),
+					"ledger.audit_transition_trigger",
+					"an AFTER ... FOR EACH STATEMENT trigger with transition tables");
+	rel = td->tg_relation;
+	info = get_rel_info(rel, td->tg_trigger);
+	if (td->tg_oldtable)
+	{
+		oslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+		tuplestore_rescan(td->tg_oldtable);
+	}
+	if (td->tg_newtable)
+	{
+		nslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+		tuplestore_rescan(td->tg_newtable);
+	}
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "mynumber_ledger audit row",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		bool		have_old = oslot && tuplestore_gettupleslot(td->tg_oldtable, true, false, oslot);
+		bool		have_new = nslot && tuplestore_gettupleslot(td->tg_newtable, true, false, nslot);
+
+		if (!have_old && !have_new)
+			break;
+		if ((oslot && !have_old) || (nslot && !have_new))
+			elog(ERROR, "transition tables of an UPDATE differ in length");
+		old = MemoryContextSwitchTo(rowcxt);
+		if (have_old)
+			slot_getallattrs(oslot);
+		if (have_new)
+			slot_getallattrs(nslot);
+		record_row(rel, info,
+				   have_old ? oslot->tts_values : NULL, have_old ? oslot->tts_isnull : NULL,
+				   have_new ? nslot->tts_values : NULL, have_new ? nslot->tts_isnull : NULL);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	MemoryContextDelete(rowcxt);
+	if (oslot)
+		ExecDropSingleTupleTableSlot(oslot);
+	if (nslot)
+		ExecDropSingleTupleTableSlot(nslot);
 	audit_buffer_flush();
 	return PointerGetDatum(NULL);
 }
@@ -386,11 +460,8 @@ audit_truncate_trigger(PG_FUNCTION_ARGS)
 	bool		nulls[AUDIT_NATTS];
 	RelAuditInfo *info;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger.audit_truncate_trigger must be a TRUNCATE trigger"),
-				 errhint("Attach it with ledger.audit_table().")));
+	require_trigger(fcinfo, CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_TRUNCATE(td->tg_event),
+					"ledger.audit_truncate_trigger", "a TRUNCATE trigger");
 	info = get_rel_info(td->tg_relation, td->tg_trigger);
 	audit_fill_context(values, nulls);
 	values[AA_KIND - 1] = CStringGetTextDatum(AUDIT_KIND_TRUNCATE);
@@ -416,15 +487,26 @@ run_ddl(const char *sql)
 		elog(ERROR, "SPI_execute failed: %s", sql);
 }
 
+static const char *const audit_trigger_names[] = {
+	AUDIT_INSERT_TRIGGER, AUDIT_UPDATE_TRIGGER, AUDIT_DELETE_TRIGGER,
+	AUDIT_ROW_TRIGGER, AUDIT_STMT_TRIGGER, AUDIT_TRUNCATE_TRIGGER
+};
+
 static void
 drop_audit_triggers(Oid relid, const char *qualified)
 {
-	const char *names[] = {AUDIT_ROW_TRIGGER, AUDIT_STMT_TRIGGER, AUDIT_TRUNCATE_TRIGGER};
 	int			i;
 
-	for (i = 0; i < lengthof(names); i++)
-		if (OidIsValid(get_trigger_oid(relid, names[i], true)))
-			run_ddl(psprintf("DROP TRIGGER %s ON %s", quote_identifier(names[i]), qualified));
+	for (i = 0; i < lengthof(audit_trigger_names); i++)
+		if (OidIsValid(get_trigger_oid(relid, audit_trigger_names[i], true)))
+			run_ddl(psprintf("DROP TRIGGER %s ON %s", quote_identifier(audit_trigger_names[i]), qualified));
+}
+
+static void
+create_trigger(const char *name, const char *when, const char *qualified, const char *rest)
+{
+	run_ddl(psprintf("CREATE TRIGGER %s %s ON %s %s", name, when, qualified, rest));
+	run_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", qualified, name));
 }
 
 /*
@@ -484,18 +566,28 @@ audit_table(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		drop_audit_triggers(relid, qualified);
-		run_ddl(psprintf("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s "
-						 "FOR EACH ROW EXECUTE FUNCTION ledger.audit_row_trigger(%s)",
-						 AUDIT_ROW_TRIGGER, qualified, args.data));
-		run_ddl(psprintf("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s "
-						 "FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_statement_trigger()",
-						 AUDIT_STMT_TRIGGER, qualified));
-		run_ddl(psprintf("CREATE TRIGGER %s AFTER TRUNCATE ON %s "
-						 "FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_truncate_trigger(%s)",
-						 AUDIT_TRUNCATE_TRIGGER, qualified, args.data));
-		run_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s, ENABLE ALWAYS TRIGGER %s, "
-						 "ENABLE ALWAYS TRIGGER %s", qualified, AUDIT_ROW_TRIGGER,
-						 AUDIT_STMT_TRIGGER, AUDIT_TRUNCATE_TRIGGER));
+		if (relkind == RELKIND_PARTITIONED_TABLE)
+		{
+			/* Partitions cannot have transition tables: a row trigger, cloned to each. */
+			create_trigger(AUDIT_ROW_TRIGGER, "AFTER INSERT OR UPDATE OR DELETE", qualified,
+						   psprintf("FOR EACH ROW EXECUTE FUNCTION ledger.audit_row_trigger(%s)", args.data));
+			create_trigger(AUDIT_STMT_TRIGGER, "AFTER INSERT OR UPDATE OR DELETE", qualified,
+						   "FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_statement_trigger()");
+		}
+		else
+		{
+			create_trigger(AUDIT_INSERT_TRIGGER, "AFTER INSERT", qualified,
+						   psprintf("REFERENCING NEW TABLE AS mnl_new FOR EACH STATEMENT "
+									"EXECUTE FUNCTION ledger.audit_transition_trigger(%s)", args.data));
+			create_trigger(AUDIT_UPDATE_TRIGGER, "AFTER UPDATE", qualified,
+						   psprintf("REFERENCING OLD TABLE AS mnl_old NEW TABLE AS mnl_new FOR EACH STATEMENT "
+									"EXECUTE FUNCTION ledger.audit_transition_trigger(%s)", args.data));
+			create_trigger(AUDIT_DELETE_TRIGGER, "AFTER DELETE", qualified,
+						   psprintf("REFERENCING OLD TABLE AS mnl_old FOR EACH STATEMENT "
+									"EXECUTE FUNCTION ledger.audit_transition_trigger(%s)", args.data));
+		}
+		create_trigger(AUDIT_TRUNCATE_TRIGGER, "AFTER TRUNCATE", qualified,
+					   psprintf("FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_truncate_trigger(%s)", args.data));
 	}
 	PG_FINALLY();
 	{
