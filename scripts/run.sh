@@ -49,6 +49,8 @@ mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{pri
   try:
     SELECT '1234 5678 9018'::ledger.mynumber;        -- 123456789018
     SELECT '123456789010'::ledger.mynumber;          -- ERROR 22P02, no digits in the message
+    SELECT * FROM ledger.audit_writer_status();      -- the audit writer is attached
+    SELECT * FROM ledger.verify_audit();             -- no row: the audit trail is intact
 
   server log: $LOG
   stop:       scripts/run.sh stop
@@ -98,6 +100,12 @@ compute_query_id = on
 lc_messages = 'C'
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
+fi
+
+# Settings added by later versions of this script reach an existing cluster too.
+if ! grep -q "^ledger.database" "$PGDATA_DIR/postgresql.conf"; then
+    printf "ledger.database = '%s'\ncompute_query_id = on\n" "$DB" | pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
+    running && pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
 fi
 
 if running; then
