@@ -22,6 +22,20 @@ tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'publ
 grep -q "AUDIT: SESSION,.*WRITE,INSERT" "$(mnl_cluster_log writer)"
 tap_ok $? "pgaudit_coexists: pgaudit still logs the same statement"
 
+# Failed and successful logins, and logouts, with a password-checked role.
+mnl_psql writer -d ledger -c "CREATE ROLE regress_login LOGIN PASSWORD 'right horse battery'" >/dev/null
+sed -i "1i local all regress_login scram-sha-256" "${MNL_CLUSTER_DIR[writer]}/data/pg_hba.conf"
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+PGPASSWORD=wrong "$MNL_PGBIN/psql" -X -h "${MNL_CLUSTER_DIR[writer]}/sock" -U regress_login -d ledger -c "SELECT 1" >/dev/null 2>&1
+PGPASSWORD='right horse battery' "$MNL_PGBIN/psql" -X -h "${MNL_CLUSTER_DIR[writer]}/sock" -U regress_login -d ledger -c "SELECT 1" >/dev/null 2>&1
+sleep 0.5
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'login_failed' AND session_role = 'regress_login'")" 1 \
+    "login_failed_recorded: a wrong password leaves a login_failed event"
+tap_is "$(q "SELECT count(*) FROM ledger.audit_report_sessions WHERE session_role = 'regress_login' AND logout_at IS NOT NULL")" 1 \
+    "the successful session appears with its logout in the sessions report"
+tap_ok "$(grep -c 'right horse battery' "$(mnl_cluster_log writer)")" "the password is in no log line"
+
 # Kill the writer: until the postmaster restarts it, audited reads are refused.
 q "SELECT pg_terminate_backend(writer_pid) FROM ledger.audit_writer_status()" >/dev/null
 sleep 0.5
