@@ -8,17 +8,8 @@
 #   (pgaudit.log = 'write'), ledger.audit_table().
 # Targets (DESIGN.md §6): audited insert <= 2x plain per row, constant per-row cost as rows
 # grow, >= 3x faster than the jsonb trigger; pgbench >= 85% of plain tps at 1 and 2 clients.
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-. "$ROOT/scripts/deps.sh"
-mnl_require_root "$@"
 SECS=${1:-20}
-cd "$ROOT"
-mnl_install_deps
-make -s >/dev/null && make -s install >/dev/null
-export MNL_RESULTS=$ROOT/bench/work
-. "$ROOT/test/harness.sh"
-trap mnl_cluster_destroy_all EXIT
+. "$(dirname "$0")/../lib.sh"
 mnl_cluster_create bench "shared_preload_libraries = 'pgaudit,mynumber_ledger'" "ledger.database = 'bench'" \
     "shared_buffers = 1GB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" "synchronous_commit = off" \
     "fsync = on" "autovacuum = off" "jit = off" "max_parallel_workers_per_gather = 0"

@@ -4,17 +4,8 @@
 #
 # Targets (DESIGN.md §6): >= 10x faster than the PL/pgSQL check-digit function; within 2x of
 # text::bigint.  The cluster is a throwaway one (test/harness.sh), torn down afterwards.
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-. "$ROOT/scripts/deps.sh"
-mnl_require_root "$@"
 RUNS=${1:-7}
-cd "$ROOT"
-mnl_install_deps
-make -s >/dev/null && make -s install >/dev/null
-export MNL_RESULTS=$ROOT/bench/work
-. "$ROOT/test/harness.sh"
-trap mnl_cluster_destroy_all EXIT
+. "$(dirname "$0")/../lib.sh"
 mnl_cluster_create bench "fsync = on" "shared_buffers = 512MB"
 mnl_cluster_start bench
 mnl_psql bench -d postgres -c "CREATE DATABASE bench"
