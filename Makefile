@@ -11,7 +11,9 @@ EXTENSION  = mynumber_ledger
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 SQL_PARTS  = src/init.sql \
+             src/keys.sql \
              src/numbers.sql \
+             src/sealed.sql \
              src/audit.sql \
              src/audit_reports.sql
 

@@ -51,6 +51,9 @@ mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{pri
     SELECT '123456789010'::ledger.mynumber;          -- ERROR 22P02, no digits in the message
     SELECT * FROM ledger.audit_writer_status();      -- the audit writer is attached
     SELECT * FROM ledger.verify_audit();             -- no row: the audit trail is intact
+    SELECT ledger.seal('123456789018', 'demo:1');     -- mnl1:... (AES-256-GCM, key outside)
+
+  key-encryption key of this local cluster: $BASE/kek (ledger.kek_command = 'cat $BASE/kek')
 
   server log: $LOG
   stop:       scripts/run.sh stop
@@ -84,6 +87,14 @@ if [ "$BASE" != "$RUN" ]; then
 fi
 chown postgres:postgres "$BASE"
 
+# A key-encryption key for this local cluster, made once and kept beside it (0600, postgres).
+# A real installation gets its key from a vault or an HSM through ledger.kek_command.
+if [ ! -f "$BASE/kek" ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$BASE/kek"
+    chown postgres:postgres "$BASE/kek"
+    chmod 600 "$BASE/kek"
+fi
+
 if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
     pg "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -E UTF8 --locale=C.UTF-8 \
         --auth-local=trust --auth-host=scram-sha-256 >/dev/null
@@ -105,6 +116,10 @@ fi
 # Settings added by later versions of this script reach an existing cluster too.
 if ! grep -q "^ledger.database" "$PGDATA_DIR/postgresql.conf"; then
     printf "ledger.database = '%s'\ncompute_query_id = on\n" "$DB" | pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
+    running && pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
+fi
+if ! grep -q "^ledger.kek_command" "$PGDATA_DIR/postgresql.conf"; then
+    printf "ledger.kek_command = 'cat %s/kek'\n" "$BASE" | pg tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
     running && pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
 fi
 

@@ -91,7 +91,7 @@ is_number_type(Oid typid)
 {
 	Oid			base = getBaseType(typid);
 	Oid			nsp = audit_trail_namespace();
-	const char *sensitive_types[] = {"mynumber", "corporate_number"};
+	const char *sensitive_types[] = {"mynumber", "corporate_number", "sealed_mynumber"};
 	int			i;
 
 	for (i = 0; i < lengthof(sensitive_types); i++)

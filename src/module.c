@@ -16,12 +16,14 @@
 #include "utils/guc.h"
 
 #include "audit.h"
+#include "keys.h"
 #include "mynumber_ledger.h"
 
 PG_MODULE_MAGIC;
 
 bool		mnl_allow_all_zero_mynumber = false;
 char	   *mnl_database = NULL;
+char	   *mnl_kek_command = NULL;
 int			mnl_audit_queue_size = 4096;
 int			mnl_audit_queue_timeout = 5000;
 int			mnl_audit_flush_delay = 200;
@@ -64,6 +66,11 @@ define_settings(void)
 							   gettext_noop("Database in which the audit writer runs and keeps the audit trail."),
 							   gettext_noop("Install the extension in this database."),
 							   &mnl_database, "postgres", PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.kek_command",
+							   gettext_noop("Command that prints the key-encryption key when the server starts."),
+							   gettext_noop("It must print 32 bytes as 64 hexadecimal digits or as base64."),
+							   &mnl_kek_command, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("ledger.audit_queue_size",
 							gettext_noop("Events the audit queue holds before callers must wait."),
@@ -108,6 +115,7 @@ _PG_init(void)
 				 errhint("Add mynumber_ledger to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	define_settings();
+	keys_load_kek();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = mnl_shmem_request;

@@ -47,12 +47,16 @@ mnl_cluster_create() {
         -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2; return 1; }
     mnl_as_postgres mkdir -p "$dir/sock"
+    # A throwaway key-encryption key for this cluster only.
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | mnl_as_postgres tee "$dir/kek" >/dev/null
+    chmod 600 "$dir/kek"
     {
         echo "# written by test/harness.sh"
         echo "listen_addresses = ''"
         echo "unix_socket_directories = '$dir/sock'"
         echo "port = 5432"
         echo "shared_preload_libraries = 'mynumber_ledger'"
+        echo "ledger.kek_command = 'cat $dir/kek'"
         echo "fsync = off"
         echo "synchronous_commit = off"
         echo "full_page_writes = off"

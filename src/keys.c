@@ -1,0 +1,479 @@
+/*
+ * keys.c — the key-encryption key (KEK) and the data keys (DEKs) it wraps.
+ *
+ * The KEK comes from the command named by ledger.kek_command (superuser-only, read at server
+ * start, like ssl_passphrase_command): it prints 32 random bytes as 64 hex digits or as
+ * base64.  The postmaster runs it once while loading the library and keeps the key in one
+ * page of its own memory, locked (never swapped) and excluded from core dumps; backends
+ * inherit it.  It is never written to a table, a setting, a log line or WAL.
+ *
+ * Data keys, one family per purpose ("number" encrypts numbers, "blind_index" keys the
+ * HMAC), are random 32-byte keys stored in ledger.data_key wrapped by the KEK with
+ * AES-256-GCM (fresh nonce, the purpose and version as associated data).  A purpose's newest
+ * unretired version seals new values; older versions still open what they sealed.
+ * Unwrapped data keys live only in backend memory and are zeroed when dropped.
+ *
+ * Must never: put key material, or the command's output, into a message or a palloc'd
+ * buffer that is not zeroed before it is freed.
+ */
+#include "postgres.h"
+
+#include <sys/mman.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/proc.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
+#include "access/htup_details.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "keys.h"
+#include "mynumber_ledger.h"
+
+#define WRAP_NONCE	12
+#define WRAP_TAG	16
+#define WRAPPED_LEN (WRAP_NONCE + KEY_LEN + WRAP_TAG)
+
+PG_FUNCTION_INFO_V1(keys_require_kek);
+
+static uint8 *kek = NULL;		/* KEY_LEN bytes in a locked page, or NULL */
+
+/* Unwrapped data keys of this backend. */
+typedef struct CachedKey
+{
+	int32		key_id;
+	char		purpose[32];
+	bool		active;			/* newest usable version of its purpose, as last read */
+	uint8		key[KEY_LEN];
+} CachedKey;
+
+#define MAX_CACHED_KEYS 32
+static CachedKey *cache = NULL; /* MAX_CACHED_KEYS entries in a locked page */
+static int	ncached = 0;
+static LocalTransactionId active_checked_in = InvalidLocalTransactionId;
+
+/* One page, locked in memory and left out of core dumps, for secrets. */
+static void *
+secret_page(Size size)
+{
+	void	   *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		ereport(FATAL,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not allocate memory for keys: %m")));
+	(void) mlock(p, size);		/* best effort: RLIMIT_MEMLOCK may forbid it */
+#ifdef MADV_DONTDUMP
+	(void) madvise(p, size, MADV_DONTDUMP);
+#endif
+	memset(p, 0, size);
+	return p;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 64 hex digits or base64 of 32 bytes, into out.  Returns false if it is neither. */
+static bool
+parse_key(const char *s, int len, uint8 *out)
+{
+	if (len == KEY_LEN * 2)
+	{
+		int			i;
+
+		for (i = 0; i < KEY_LEN; i++)
+		{
+			int			hi = hexval(s[2 * i]),
+						lo = hexval(s[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return false;
+			out[i] = (uint8) (hi << 4 | lo);
+		}
+		return true;
+	}
+	if (len == 44)
+	{
+		uint8		buf[48];
+		int			n = EVP_DecodeBlock(buf, (const unsigned char *) s, len);
+		bool		ok = (n == 33 && s[43] == '=' && s[42] != '=');
+
+		if (ok)
+			memcpy(out, buf, KEY_LEN);
+		explicit_bzero(buf, sizeof(buf));
+		return ok;
+	}
+	return false;
+}
+
+/*
+ * Run ledger.kek_command and keep the key.  Called by the postmaster while it loads the
+ * library; a configured command that fails or prints something else stops the server.
+ */
+void
+keys_load_kek(void)
+{
+	char		buf[256];
+	FILE	   *fh;
+	size_t		n;
+	int			rc;
+	char	   *s;
+	int			len;
+
+	if (mnl_kek_command == NULL || mnl_kek_command[0] == '\0')
+		return;
+	fh = OpenPipeStream(mnl_kek_command, "r");
+	if (fh == NULL)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not run ledger.kek_command: %m"),
+				 errhint("Check the command in postgresql.conf; it must print the key-encryption key.")));
+	n = fread(buf, 1, sizeof(buf) - 1, fh);
+	rc = ClosePipeStream(fh);
+	buf[n] = '\0';
+	if (rc != 0)
+	{
+		explicit_bzero(buf, sizeof(buf));
+		ereport(FATAL,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("ledger.kek_command failed (exit status %d)", rc),
+				 errhint("The command must exit with status 0 after printing the key.")));
+	}
+	s = buf;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	kek = secret_page(KEY_LEN);
+	if (!parse_key(s, len, kek))
+	{
+		explicit_bzero(buf, sizeof(buf));
+		explicit_bzero(kek, KEY_LEN);
+		kek = NULL;
+		ereport(FATAL,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("ledger.kek_command did not print a 32-byte key"),
+				 errhint("Print 64 hexadecimal digits or 44 characters of base64, e.g. the output of \"openssl rand -hex 32\".")));
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+bool
+keys_have_kek(void)
+{
+	return kek != NULL;
+}
+
+static void
+require_kek(void)
+{
+	if (kek == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no key-encryption key is configured"),
+				 errhint("Set ledger.kek_command in postgresql.conf to a command that prints the key, and restart the server.")));
+}
+
+/* ledger._require_kek(): the install script's first check. */
+Datum
+keys_require_kek(PG_FUNCTION_ARGS)
+{
+	require_kek();
+	PG_RETURN_VOID();
+}
+
+static void
+aad_for(const char *purpose, int32 version, char *aad, size_t size)
+{
+	snprintf(aad, size, "mnl-dek-v1|%s|%d", purpose, version);
+}
+
+static void
+wrap_key(const uint8 *dek, const char *purpose, int32 version, uint8 *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	char		aad[96];
+	int			len;
+
+	aad_for(purpose, version, aad, sizeof(aad));
+	if (RAND_bytes(out, WRAP_NONCE) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a nonce")));
+	if (ctx == NULL ||
+		EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kek, out) != 1 ||
+		EVP_EncryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) != 1 ||
+		EVP_EncryptUpdate(ctx, out + WRAP_NONCE, &len, dek, KEY_LEN) != 1 ||
+		EVP_EncryptFinal_ex(ctx, out + WRAP_NONCE + len, &len) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, WRAP_TAG, out + WRAP_NONCE + KEY_LEN) != 1)
+	{
+		EVP_CIPHER_CTX_free(ctx);
+		elog(ERROR, "AES-256-GCM failed while wrapping a data key");
+	}
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+static void
+unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, int32 version,
+		   uint8 *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	char		aad[96];
+	int			len;
+	bool		ok;
+
+	if (wlen != WRAPPED_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("data key %d is malformed", key_id),
+				 errhint("ledger.data_key was altered outside the extension.")));
+	aad_for(purpose, version, aad, sizeof(aad));
+	ctx = EVP_CIPHER_CTX_new();
+	ok = ctx != NULL &&
+		EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kek, wrapped) == 1 &&
+		EVP_DecryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) == 1 &&
+		EVP_DecryptUpdate(ctx, out, &len, wrapped + WRAP_NONCE, KEY_LEN) == 1 &&
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, WRAP_TAG,
+							(void *) (wrapped + WRAP_NONCE + KEY_LEN)) == 1 &&
+		EVP_DecryptFinal_ex(ctx, out + len, &len) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+	{
+		explicit_bzero(out, KEY_LEN);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("data key %d does not open with the configured key-encryption key", key_id),
+				 errhint("ledger.kek_command returns a different key from the one this database's keys were wrapped with.")));
+	}
+}
+
+/* Run SPI as the owner of ledger.data_key (callers need no privilege on it). */
+typedef struct AsOwner
+{
+	Oid			saved_user;
+	int			saved_sec;
+} AsOwner;
+
+static void
+as_owner_begin(AsOwner *s)
+{
+	Oid			nsp = get_namespace_oid("ledger", false);
+	Oid			relid = get_relname_relid("data_key", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "ledger.data_key is missing");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	GetUserIdAndSecContext(&s->saved_user, &s->saved_sec);
+	SetUserIdAndSecContext(owner, s->saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+static void
+as_owner_end(AsOwner *s)
+{
+	SetUserIdAndSecContext(s->saved_user, s->saved_sec);
+}
+
+static CachedKey *
+cache_slot(void)
+{
+	if (cache == NULL)
+		cache = secret_page(sizeof(CachedKey) * MAX_CACHED_KEYS);
+	if (ncached == MAX_CACHED_KEYS)
+	{
+		/* Full: forget everything (zeroed) and start again. */
+		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
+		ncached = 0;
+	}
+	return &cache[ncached++];
+}
+
+static CachedKey *
+cached(int32 key_id)
+{
+	int			i;
+
+	for (i = 0; i < ncached; i++)
+		if (cache[i].key_id == key_id)
+			return &cache[i];
+	return NULL;
+}
+
+/* Read and unwrap key rows matching the query (in SPI, as owner) into the cache. */
+static void
+load_keys(const char *where, Datum arg, Oid argtype)
+{
+	char	   *sql = psprintf("SELECT key_id, purpose, version, wrapped FROM ledger.data_key "
+							   "WHERE destroyed_at IS NULL AND %s", where);
+	uint64		i;
+
+	/* Not read-only: a key made earlier in this transaction must be seen. */
+	if (SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.data_key");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		key_id = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
+		char	   *purpose = TextDatumGetCString(SPI_getbinval(t, d, 2, &isnull));
+		int32		version = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
+		bytea	   *w = DatumGetByteaPP(SPI_getbinval(t, d, 4, &isnull));
+		CachedKey  *k = cached(key_id);
+
+		if (k == NULL)
+		{
+			k = cache_slot();
+			k->key_id = key_id;
+			strlcpy(k->purpose, purpose, sizeof(k->purpose));
+			unwrap_key((uint8 *) VARDATA_ANY(w), VARSIZE_ANY_EXHDR(w), key_id, purpose, version, k->key);
+		}
+	}
+}
+
+/* The newest usable key of a purpose, created on first use. */
+const uint8 *
+keys_active(const char *purpose, int32 *key_id)
+{
+	int			i;
+	AsOwner		owner;
+	CachedKey  *found = NULL;
+
+	require_kek();
+	/* Rotation is seen by the next transaction: look the active key up once per transaction. */
+	if (active_checked_in == MyProc->lxid)
+	{
+		for (i = 0; i < ncached; i++)
+			if (cache[i].active && strcmp(cache[i].purpose, purpose) == 0)
+			{
+				*key_id = cache[i].key_id;
+				return cache[i].key;
+			}
+	}
+
+	SPI_connect();
+	as_owner_begin(&owner);
+	PG_TRY();
+	{
+		Datum		p = CStringGetTextDatum(purpose);
+		Oid			t = TEXTOID;
+
+		if (SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
+								  "AND retired_at IS NULL AND destroyed_at IS NULL "
+								  "ORDER BY version DESC LIMIT 1", 1, &t, &p, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.data_key");
+		if (SPI_processed == 0)
+		{
+			/* First use of this purpose: make its first key (serialised by a lock). */
+			uint8		dek[KEY_LEN];
+			uint8		wrapped[WRAPPED_LEN];
+			bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
+			Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
+			Datum		args[3];
+
+			SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
+			if (SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
+									  "AND retired_at IS NULL AND destroyed_at IS NULL",
+									  1, &t, &p, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read ledger.data_key");
+			if (SPI_processed == 0)
+			{
+				if (RAND_bytes(dek, KEY_LEN) != 1)
+					ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
+				wrap_key(dek, purpose, 1, wrapped);
+				explicit_bzero(dek, KEY_LEN);
+				SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
+				memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
+				args[0] = p;
+				args[1] = Int32GetDatum(1);
+				args[2] = PointerGetDatum(w);
+				if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
+										  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key",
+										  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
+					elog(ERROR, "could not store a new data key");
+				CommandCounterIncrement();
+			}
+			SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
+								  "AND retired_at IS NULL AND destroyed_at IS NULL "
+								  "ORDER BY version DESC LIMIT 1", 1, &t, &p, NULL, false, 1);
+		}
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			int32		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+			load_keys("key_id = $1", Int32GetDatum(id), INT4OID);
+			for (i = 0; i < ncached; i++)
+				if (strcmp(cache[i].purpose, purpose) == 0)
+					cache[i].active = (cache[i].key_id == id);
+			found = cached(id);
+		}
+	}
+	PG_FINALLY();
+	{
+		as_owner_end(&owner);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	if (found == NULL)
+		elog(ERROR, "no data key for purpose \"%s\"", purpose);
+	active_checked_in = MyProc->lxid;
+	*key_id = found->key_id;
+	return found->key;
+}
+
+/* The key with this id (any version), to open what it sealed. */
+const uint8 *
+keys_by_id(int32 key_id, const char *purpose)
+{
+	CachedKey  *k = cached(key_id);
+	AsOwner		owner;
+
+	require_kek();
+	if (k == NULL)
+	{
+		SPI_connect();
+		as_owner_begin(&owner);
+		PG_TRY();
+		{
+			load_keys("key_id = $1", Int32GetDatum(key_id), INT4OID);
+		}
+		PG_FINALLY();
+		{
+			as_owner_end(&owner);
+		}
+		PG_END_TRY();
+		SPI_finish();
+		k = cached(key_id);
+	}
+	if (k == NULL || strcmp(k->purpose, purpose) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sealed value names data key %d, which does not exist or was destroyed", key_id),
+				 errhint("Values whose key was destroyed (crypto-shredding) cannot be opened.")));
+	return k->key;
+}

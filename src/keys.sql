@@ -1,0 +1,33 @@
+-- keys: the data keys (データ鍵), wrapped by the key-encryption key that ledger.kek_command
+-- supplies at server start.  CREATE EXTENSION stops here when no key-encryption key is set.
+
+CREATE FUNCTION ledger._require_kek() RETURNS void
+    AS 'MODULE_PATHNAME', 'keys_require_kek' LANGUAGE C;
+REVOKE ALL ON FUNCTION ledger._require_kek() FROM PUBLIC;
+COMMENT ON FUNCTION ledger._require_kek() IS '鍵暗号化鍵の確認: raises unless ledger.kek_command supplied a key (internal)';
+SELECT ledger._require_kek();
+
+-- One row per data key version.  wrapped = nonce(12) || AES-256-GCM(KEK, dek) || tag(16),
+-- with "mnl-dek-v1|<purpose>|<version>" as associated data.  Made on first use of a purpose.
+CREATE TABLE ledger.data_key (
+    key_id       integer     PRIMARY KEY,
+    purpose      text        NOT NULL CHECK (purpose IN ('number', 'blind_index')),
+    version      integer     NOT NULL,
+    wrapped      bytea       NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    retired_at   timestamptz,
+    destroyed_at timestamptz,
+    UNIQUE (purpose, version)
+);
+COMMENT ON TABLE ledger.data_key IS 'データ鍵: data keys wrapped by the key-encryption key; never readable in the clear';
+COMMENT ON COLUMN ledger.data_key.key_id IS '鍵ID (written into every sealed value)';
+COMMENT ON COLUMN ledger.data_key.purpose IS '用途: number (encryption) or blind_index (HMAC)';
+COMMENT ON COLUMN ledger.data_key.version IS '版';
+COMMENT ON COLUMN ledger.data_key.wrapped IS 'ラップされた鍵: nonce || ciphertext || tag';
+COMMENT ON COLUMN ledger.data_key.created_at IS '作成日時';
+COMMENT ON COLUMN ledger.data_key.retired_at IS '退役日時: no longer seals, still opens';
+COMMENT ON COLUMN ledger.data_key.destroyed_at IS '破棄日時: what it sealed can no longer be opened';
+-- Dumped with the database, so that a restore with the same key-encryption key opens
+-- every value (pg_dump cannot read a key in the clear: only wrapped ones are stored).
+SELECT pg_catalog.pg_extension_config_dump('ledger.data_key', '');
+REVOKE ALL ON ledger.data_key FROM PUBLIC;

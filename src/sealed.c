@@ -1,0 +1,350 @@
+/*
+ * sealed.c — ledger.sealed_mynumber: a My Number encrypted at rest, its blind index, and
+ * the only way back to the number (ledger.reveal).
+ *
+ * Binary layout (41 bytes, also the binary send/receive form):
+ *   [0]      format version (1)
+ *   [1..4]   data key id, big-endian
+ *   [5..16]  nonce, 96 bits from OpenSSL's RNG, fresh for every seal
+ *   [17..24] ciphertext of the number (its int8 value, big-endian)
+ *   [25..40] GCM tag
+ * AES-256-GCM under the "number" data key; the associated data is
+ * "mnl-seal-v1|" || context, where the context names the row the value belongs to (the
+ * caller passes the same context to seal and to reveal), so a value copied into another row
+ * does not open there.
+ *
+ * The text form is "mnl1:" followed by the base64 of those bytes: pg_dump writes it and
+ * pg_restore reads it back unchanged (input never encrypts; it checks the shape only).
+ *
+ * The blind index is HMAC-SHA256 of the 12 digits under the "blind_index" data key: equal
+ * numbers have equal indexes, so a btree on it finds a person without decrypting anything.
+ *
+ * Must never: return a number, or put one in a message, without the reveal's audit event
+ * having been accepted first.
+ */
+#include "postgres.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+
+#include "audit.h"
+#include "keys.h"
+#include "numparse.h"
+
+PG_FUNCTION_INFO_V1(sealed_in);
+PG_FUNCTION_INFO_V1(sealed_out);
+PG_FUNCTION_INFO_V1(sealed_recv);
+PG_FUNCTION_INFO_V1(sealed_send);
+PG_FUNCTION_INFO_V1(sealed_seal);
+PG_FUNCTION_INFO_V1(sealed_reveal);
+PG_FUNCTION_INFO_V1(sealed_mask);
+PG_FUNCTION_INFO_V1(sealed_blind_index);
+PG_FUNCTION_INFO_V1(sealed_key_id);
+
+#define SEALED_VERSION	1
+#define SEALED_LEN		41
+#define OFF_KEY			1
+#define OFF_NONCE		5
+#define OFF_CT			17
+#define OFF_TAG			25
+#define NONCE_LEN		12
+#define TAG_LEN			16
+#define TEXT_PREFIX		"mnl1:"
+#define AAD_PREFIX		"mnl-seal-v1|"
+#define REVEAL_ROLE		"ledger_revealer"
+
+static void
+refuse_format(const char *what, int sqlstate)
+{
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid input for type sealed_mynumber: %s", what),
+			 errhint("A sealed number is written \"mnl1:\" followed by base64, as this extension prints it; make one with ledger.seal().")));
+}
+
+static bytea *
+check_sealed(const uint8 *p, int len, int sqlstate)
+{
+	bytea	   *b;
+
+	if (len != SEALED_LEN)
+		refuse_format("wrong length", sqlstate);
+	if (p[0] != SEALED_VERSION)
+		refuse_format("unknown format version", sqlstate);
+	b = palloc(VARHDRSZ + SEALED_LEN);
+	SET_VARSIZE(b, VARHDRSZ + SEALED_LEN);
+	memcpy(VARDATA(b), p, SEALED_LEN);
+	return b;
+}
+
+Datum
+sealed_in(PG_FUNCTION_ARGS)
+{
+	const char *s = PG_GETARG_CSTRING(0);
+	size_t		plen = strlen(TEXT_PREFIX);
+	size_t		len = strlen(s);
+	uint8		buf[64];
+	int			n;
+
+	if (len < plen || strncmp(s, TEXT_PREFIX, plen) != 0)
+		refuse_format("missing \"mnl1:\" prefix", ERRCODE_INVALID_TEXT_REPRESENTATION);
+	s += plen;
+	len -= plen;
+	if (len != 56)				/* base64 of 41 bytes */
+		refuse_format("wrong length", ERRCODE_INVALID_TEXT_REPRESENTATION);
+	n = EVP_DecodeBlock(buf, (const unsigned char *) s, (int) len);
+	if (n != 42 || s[55] != '=' || s[54] == '=')
+		refuse_format("not base64", ERRCODE_INVALID_TEXT_REPRESENTATION);
+	PG_RETURN_BYTEA_P(check_sealed(buf, SEALED_LEN, ERRCODE_INVALID_TEXT_REPRESENTATION));
+}
+
+Datum
+sealed_out(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	char	   *out = palloc(strlen(TEXT_PREFIX) + 57);
+
+	strcpy(out, TEXT_PREFIX);
+	EVP_EncodeBlock((unsigned char *) out + strlen(TEXT_PREFIX),
+					(const unsigned char *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+	PG_RETURN_CSTRING(out);
+}
+
+Datum
+sealed_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len = buf->len - buf->cursor;
+	const char *p = pq_getmsgbytes(buf, len);
+
+	PG_RETURN_BYTEA_P(check_sealed((const uint8 *) p, len, ERRCODE_INVALID_BINARY_REPRESENTATION));
+}
+
+Datum
+sealed_send(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbytes(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* "mnl-seal-v1|" || context, in a palloc'd buffer. */
+static char *
+aad_for(text *context, int *len)
+{
+	int			clen = VARSIZE_ANY_EXHDR(context);
+	int			plen = strlen(AAD_PREFIX);
+	char	   *aad = palloc(plen + clen);
+
+	memcpy(aad, AAD_PREFIX, plen);
+	memcpy(aad + plen, VARDATA_ANY(context), clen);
+	*len = plen + clen;
+	return aad;
+}
+
+static void
+require_context(text *context)
+{
+	if (VARSIZE_ANY_EXHDR(context) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a sealed number needs a non-empty context"),
+				 errhint("Pass what identifies the row, e.g. 'ledger.person:131016:42', the same to seal and to reveal.")));
+}
+
+/* ledger.seal(mn mynumber, context text) RETURNS sealed_mynumber */
+Datum
+sealed_seal(PG_FUNCTION_ARGS)
+{
+	int64		value = PG_GETARG_INT64(0);
+	text	   *context = PG_GETARG_TEXT_PP(1);
+	int32		key_id;
+	const uint8 *key;
+	uint8		out[SEALED_LEN];
+	uint8		plain[8];
+	uint64		be = pg_hton64((uint64) value);
+	EVP_CIPHER_CTX *ctx;
+	char	   *aad;
+	int			aadlen;
+	int			len;
+	bool		ok;
+
+	require_context(context);
+	key = keys_active(KEY_PURPOSE_NUMBER, &key_id);
+	out[0] = SEALED_VERSION;
+	out[OFF_KEY] = (uint8) (key_id >> 24);
+	out[OFF_KEY + 1] = (uint8) (key_id >> 16);
+	out[OFF_KEY + 2] = (uint8) (key_id >> 8);
+	out[OFF_KEY + 3] = (uint8) key_id;
+	if (RAND_bytes(out + OFF_NONCE, NONCE_LEN) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a nonce")));
+	memcpy(plain, &be, 8);
+	aad = aad_for(context, &aadlen);
+	ctx = EVP_CIPHER_CTX_new();
+	ok = ctx != NULL &&
+		EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out + OFF_NONCE) == 1 &&
+		EVP_EncryptUpdate(ctx, NULL, &len, (uint8 *) aad, aadlen) == 1 &&
+		EVP_EncryptUpdate(ctx, out + OFF_CT, &len, plain, 8) == 1 &&
+		EVP_EncryptFinal_ex(ctx, out + OFF_CT + len, &len) == 1 &&
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, out + OFF_TAG) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	explicit_bzero(plain, sizeof(plain));
+	if (!ok)
+		elog(ERROR, "AES-256-GCM failed while sealing");
+	PG_RETURN_BYTEA_P(check_sealed(out, SEALED_LEN, ERRCODE_INTERNAL_ERROR));
+}
+
+/* Decrypt; raises when the value does not open in this context. */
+static int64
+open_sealed(bytea *sealed, text *context)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
+	int32		key_id;
+	const uint8 *key;
+	uint8		plain[8];
+	uint64		be;
+	EVP_CIPHER_CTX *ctx;
+	char	   *aad;
+	int			aadlen;
+	int			len;
+	bool		ok;
+
+	if (VARSIZE_ANY_EXHDR(sealed) != SEALED_LEN || p[0] != SEALED_VERSION)
+		refuse_format("malformed value", ERRCODE_DATA_CORRUPTED);
+	require_context(context);
+	key_id = (int32) ((uint32) p[OFF_KEY] << 24 | (uint32) p[OFF_KEY + 1] << 16 |
+					  (uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]);
+	key = keys_by_id(key_id, KEY_PURPOSE_NUMBER);
+	aad = aad_for(context, &aadlen);
+	ctx = EVP_CIPHER_CTX_new();
+	ok = ctx != NULL &&
+		EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, p + OFF_NONCE) == 1 &&
+		EVP_DecryptUpdate(ctx, NULL, &len, (uint8 *) aad, aadlen) == 1 &&
+		EVP_DecryptUpdate(ctx, plain, &len, p + OFF_CT, 8) == 1 &&
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *) (p + OFF_TAG)) == 1 &&
+		EVP_DecryptFinal_ex(ctx, plain + len, &len) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+	{
+		explicit_bzero(plain, sizeof(plain));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sealed number does not open in this context"),
+				 errhint("The value belongs to another row or context, or it was altered.")));
+	}
+	memcpy(&be, plain, 8);
+	explicit_bzero(plain, sizeof(plain));
+	return (int64) pg_ntoh64(be);
+}
+
+/*
+ * ledger.reveal(value sealed_mynumber, context text, purpose text) RETURNS mynumber: the
+ * caller must be a member of ledger_revealer; the reveal's audit event is accepted by the
+ * writer before the number is decrypted, so a rolled-back reveal is still on record.
+ */
+Datum
+sealed_reveal(PG_FUNCTION_ARGS)
+{
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
+	text	   *context = PG_GETARG_TEXT_PP(1);
+	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Oid			role = get_role_oid(REVEAL_ROLE, true);
+	char		detail[256];
+
+	if (!OidIsValid(role) || !has_privs_of_role(GetUserId(), role))
+	{
+		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, "reveal refused: not a member of ledger_revealer", true);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to reveal a My Number"),
+				 errhint("Only members of ledger_revealer may reveal numbers; the masked form needs no privilege.")));
+	}
+	if (purpose[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a reveal needs a purpose"),
+				 errhint("Say why the number is needed, e.g. '児童手当 認定請求 審査'.")));
+	snprintf(detail, sizeof(detail), "%s", purpose);
+	audit_emit(AUDIT_KIND_REVEAL, InvalidOid, 1, true, 0, detail, true);
+	PG_RETURN_INT64(open_sealed(sealed, context));
+}
+
+/* ledger.mask(value sealed_mynumber, context text) RETURNS text: ********9018, no privilege. */
+Datum
+sealed_mask(PG_FUNCTION_ARGS)
+{
+	int64		v = open_sealed(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1));
+	char		digits[NP_MYNUMBER_DIGITS + 1];
+	text	   *t;
+
+	np_format(v, NP_MYNUMBER_DIGITS, digits);
+	memset(digits, '*', NP_MYNUMBER_DIGITS - 4);
+	t = cstring_to_text(digits);
+	explicit_bzero(digits, sizeof(digits));
+	PG_RETURN_TEXT_P(t);
+}
+
+/* One HMAC context per blind-index key per backend, re-used for every value. */
+static EVP_MAC_CTX *hmac_ctx = NULL;
+static int32 hmac_key_id = 0;
+
+/* ledger.blind_index(mn mynumber) RETURNS bytea: HMAC-SHA256 of the 12 digits. */
+Datum
+sealed_blind_index(PG_FUNCTION_ARGS)
+{
+	int64		value = PG_GETARG_INT64(0);
+	char		digits[NP_MYNUMBER_DIGITS + 1];
+	int32		key_id;
+	const uint8 *key = keys_active(KEY_PURPOSE_BLIND_INDEX, &key_id);
+	bytea	   *out = palloc(VARHDRSZ + 32);
+	size_t		outlen = 0;
+
+	if (hmac_ctx == NULL || hmac_key_id != key_id)
+	{
+		EVP_MAC   *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM params[2];
+
+		if (hmac_ctx)
+			EVP_MAC_CTX_free(hmac_ctx);
+		hmac_ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+		EVP_MAC_free(mac);
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (hmac_ctx == NULL || EVP_MAC_init(hmac_ctx, key, KEY_LEN, params) != 1)
+			elog(ERROR, "could not set up HMAC-SHA256");
+		hmac_key_id = key_id;
+	}
+	else if (EVP_MAC_init(hmac_ctx, NULL, 0, NULL) != 1)
+		elog(ERROR, "could not reset HMAC-SHA256");
+	np_format(value, NP_MYNUMBER_DIGITS, digits);
+	if (EVP_MAC_update(hmac_ctx, (uint8 *) digits, NP_MYNUMBER_DIGITS) != 1 ||
+		EVP_MAC_final(hmac_ctx, (uint8 *) VARDATA(out), &outlen, 32) != 1 || outlen != 32)
+		elog(ERROR, "HMAC-SHA256 failed");
+	explicit_bzero(digits, sizeof(digits));
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* ledger.sealed_key_id(value) RETURNS integer: which data key sealed it (for rekeying). */
+Datum
+sealed_key_id(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
+
+	if (VARSIZE_ANY_EXHDR(b) != SEALED_LEN)
+		refuse_format("malformed value", ERRCODE_DATA_CORRUPTED);
+	PG_RETURN_INT32((int32) ((uint32) p[OFF_KEY] << 24 | (uint32) p[OFF_KEY + 1] << 16 |
+							 (uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]));
+}

@@ -1,0 +1,115 @@
+-- Sealed numbers: AES-256-GCM bound to a context, refusals of altered values, the blind
+-- index, and reveal with its audit event (which survives ROLLBACK).
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+
+SELECT plan(24);
+
+DROP TABLE IF EXISTS regress_sealed;
+DROP ROLE IF EXISTS regress_revealer;
+DROP ROLE IF EXISTS regress_no_reveal;
+CREATE ROLE regress_revealer IN ROLE ledger_revealer;
+CREATE ROLE regress_no_reveal;
+
+CREATE TABLE regress_sealed (id int PRIMARY KEY, mn ledger.sealed_mynumber NOT NULL, mn_index bytea NOT NULL);
+INSERT INTO regress_sealed
+SELECT i, ledger.seal(n, 'regress_sealed:' || i), ledger.blind_index(n)
+FROM (VALUES (1, '123456789018'::ledger.mynumber), (2, '271828182840'), (3, '271828182890')) v(i, n);
+CREATE INDEX ON regress_sealed (mn_index);
+GRANT SELECT ON regress_sealed TO regress_revealer, regress_no_reveal;
+
+SELECT is((SELECT count(*) FROM regress_sealed WHERE mn::text ~ '123456789018|271828182840|271828182890'), 0::bigint,
+    'sealed_value_holds_no_plaintext: the stored text form contains no number');
+SELECT is(octet_length(ledger.sealed_mynumber_send((SELECT mn FROM regress_sealed WHERE id = 1))), 41,
+    'a sealed value is 41 bytes: version, key id, nonce, ciphertext, tag');
+SELECT isnt(ledger.seal('123456789018', 'x')::text, ledger.seal('123456789018', 'x')::text,
+    'fresh_nonce: sealing the same number twice gives different values');
+SELECT is(ledger.mask(mn, 'regress_sealed:1'), '********9018', 'mask needs no privilege and shows four digits')
+FROM regress_sealed WHERE id = 1;
+
+-- Reveal.
+SET ROLE regress_revealer;
+SELECT is(ledger.reveal(mn, 'regress_sealed:2', '児童手当 認定審査')::text, '271828182840', 'a revealer gets the number back')
+FROM regress_sealed WHERE id = 2;
+SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:2', 'x') FROM regress_sealed WHERE id = 1$$, 'XX001',
+    'sealed number does not open in this context', 'copied_value_does_not_open: a value read in another row''s context is refused');
+SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', '') FROM regress_sealed WHERE id = 1$$, '22023',
+    'a reveal needs a purpose', 'a reveal without a purpose is refused');
+RESET ROLE;
+SET ROLE regress_no_reveal;
+SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', 'curious') FROM regress_sealed WHERE id = 1$$, '42501',
+    'permission denied to reveal a My Number', 'reveal_requires_role: a role outside ledger_revealer is refused');
+SELECT is(ledger.mask(mn, 'regress_sealed:1'), '********9018', 'but it may see the masked form') FROM regress_sealed WHERE id = 1;
+RESET ROLE;
+
+-- The reveal's event is accepted before the number is returned: a rolled-back reveal stays recorded.
+SELECT clock_timestamp() AS t0 \gset
+BEGIN;
+SET LOCAL ROLE regress_revealer;
+SELECT ledger.reveal(mn, 'regress_sealed:3', 'rollback probe') IS NOT NULL FROM regress_sealed WHERE id = 3;
+ROLLBACK;
+CREATE FUNCTION pg_temp.wait_for(cond text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXECUTE 'SELECT count(*) FROM ledger.audit_event WHERE ' || cond INTO n;
+        EXIT WHEN n > 0;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN n;
+END $$;
+SELECT is(pg_temp.wait_for(format('kind = %L AND detail = %L AND acting_role = %L AND logged_at > %L',
+          'reveal', 'rollback probe', 'regress_revealer', :'t0')), 1::bigint,
+    'reveal_survives_rollback: the reveal is recorded though its transaction rolled back');
+SELECT ok(pg_temp.wait_for(format('kind = %L AND acting_role = %L', 'denied', 'regress_no_reveal')) > 0,
+    'a refused reveal is recorded as denied');
+SELECT ok(pg_temp.wait_for(format('kind = %L AND detail = %L', 'reveal', '児童手当 認定審査')) > 0,
+    'reveals are recorded with their purpose');
+SELECT is((SELECT count(*) FROM ledger.audit_event e WHERE e::text ~ '123456789018|271828182840|271828182890'), 0::bigint,
+    'no_plaintext_mynumber_in_trail: reveals leave no number in the trail');
+
+-- Altered and foreign values.
+CREATE FUNCTION pg_temp.flip(v ledger.sealed_mynumber, byte int) RETURNS ledger.sealed_mynumber LANGUAGE sql AS $$
+    SELECT ('mnl1:' || encode(set_byte(ledger.sealed_mynumber_send(v), byte,
+                                       get_byte(ledger.sealed_mynumber_send(v), byte) # 1), 'base64'))::ledger.sealed_mynumber $$;
+SELECT throws_ok($$SELECT ledger.mask(pg_temp.flip(mn, 20), 'regress_sealed:1') FROM regress_sealed WHERE id = 1$$, 'XX001',
+    'sealed number does not open in this context', 'bit_flip_in_ciphertext_refused');
+SELECT throws_ok($$SELECT ledger.mask(pg_temp.flip(mn, 30), 'regress_sealed:1') FROM regress_sealed WHERE id = 1$$, 'XX001',
+    'sealed number does not open in this context', 'bit_flip_in_tag_refused');
+SELECT throws_ok($$SELECT ledger.mask(pg_temp.flip(mn, 8), 'regress_sealed:1') FROM regress_sealed WHERE id = 1$$, 'XX001',
+    'sealed number does not open in this context', 'bit_flip_in_nonce_refused');
+SELECT throws_ok($$SELECT ledger.mask(pg_temp.flip(mn, 4), 'regress_sealed:1') FROM regress_sealed WHERE id = 1$$, 'XX001',
+    NULL, 'a changed key id is refused');
+SELECT throws_ok($$SELECT ledger.mask(a.mn, 'regress_sealed:1') FROM regress_sealed a WHERE a.id = 2$$, 'XX001',
+    'sealed number does not open in this context', 'swapped_value_refused: another row''s value under this row''s context');
+SELECT throws_ok($$SELECT ('mnl1:' || encode(substr(ledger.sealed_mynumber_send(mn), 1, 40), 'base64'))::ledger.sealed_mynumber FROM regress_sealed WHERE id = 1$$,
+    '22P02', NULL, 'truncated_value_refused: a value one byte short is not accepted as input');
+SELECT throws_ok($$SELECT 'mnl2:AQAAAAHpFv4rDC1b91EtG0hj33CO8dKZNh9jhSEzUZ5xX3b4XODYbis='::ledger.sealed_mynumber$$,
+    '22P02', 'invalid input for type sealed_mynumber: missing "mnl1:" prefix', 'foreign text is refused');
+SELECT throws_ok($$SELECT 'mnl1:!!!!AAAAAek W/4rDC1b91EtG0hj33CO8dKZNh9jhSEzUZ5xX3b4XODYbis='::ledger.sealed_mynumber$$,
+    '22P02', NULL, 'malformed base64 is refused');
+
+-- Blind index: equal numbers, equal index; lookups use the index and never decrypt.
+SELECT is(ledger.blind_index('1234 5678 9018'), ledger.blind_index('１２３４５６７８９０１８'),
+    'the blind index depends on the number, not on how it was typed');
+SET enable_seqscan = off;
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE l text; p text := '';
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP p := p || l || E'\n'; END LOOP;
+    RETURN p;
+END $$;
+SELECT matches(pg_temp.plan_of($$SELECT id FROM regress_sealed WHERE mn_index = ledger.blind_index('271828182840')$$),
+    'Index', 'blind_index_lookup_uses_index');
+RESET enable_seqscan;
+SELECT is((SELECT id FROM regress_sealed WHERE mn_index = ledger.blind_index('2718-2818-2840')), 2,
+    'a lookup by number finds the row');
+
+DROP TABLE regress_sealed;
+DROP ROLE regress_revealer;
+DROP ROLE regress_no_reveal;
+SELECT * FROM finish();
