@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "log_hygiene.h"
 #include "mynumber_ledger.h"
 
 PG_MODULE_MAGIC;
@@ -123,6 +124,7 @@ _PG_init(void)
 	shmem_startup_hook = mnl_shmem_startup;
 
 	audit_hooks_install();
+	log_hygiene_install();
 	if (!IsBinaryUpgrade)
 		audit_worker_register();
 }
