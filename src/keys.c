@@ -29,6 +29,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
+#include "storage/ipc.h"
 #include "storage/proc.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
@@ -298,11 +299,23 @@ as_owner_end(AsOwner *s)
 	SetUserIdAndSecContext(s->saved_user, s->saved_sec);
 }
 
+/* At backend exit, zero the unwrapped data keys. */
+static void
+zero_cache(int code, Datum arg)
+{
+	if (cache != NULL)
+		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
+	ncached = 0;
+}
+
 static CachedKey *
 cache_slot(void)
 {
 	if (cache == NULL)
+	{
 		cache = secret_page(sizeof(CachedKey) * MAX_CACHED_KEYS);
+		on_proc_exit(zero_cache, (Datum) 0);
+	}
 	if (ncached == MAX_CACHED_KEYS)
 	{
 		/* Full: forget everything (zeroed) and start again. */

@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
@@ -139,6 +140,63 @@ sealed_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/*
+ * One AES-256-GCM context per direction per backend, keyed once per data key: a seal or
+ * open then sets only the nonce (the key schedule is not recomputed for every value).
+ */
+typedef struct GcmContext
+{
+	EVP_CIPHER_CTX *ctx;
+	int32		key_id;			/* key loaded into ctx, 0 for none */
+	bool		encrypt;
+} GcmContext;
+
+static GcmContext enc_ctx = {NULL, 0, true};
+static GcmContext dec_ctx = {NULL, 0, false};
+
+/* At backend exit: free (and so cleanse) the key schedules held by OpenSSL. */
+static void
+free_contexts(int code, Datum arg)
+{
+	if (enc_ctx.ctx)
+		EVP_CIPHER_CTX_free(enc_ctx.ctx);
+	if (dec_ctx.ctx)
+		EVP_CIPHER_CTX_free(dec_ctx.ctx);
+	enc_ctx.ctx = dec_ctx.ctx = NULL;
+}
+
+static EVP_CIPHER_CTX *
+gcm_for(GcmContext *g, int32 key_id, const uint8 *key, const uint8 *nonce)
+{
+	int			ok;
+	static bool exit_registered = false;
+
+	if (!exit_registered)
+	{
+		on_proc_exit(free_contexts, (Datum) 0);
+		exit_registered = true;
+	}
+	if (g->ctx == NULL)
+	{
+		g->ctx = EVP_CIPHER_CTX_new();
+		if (g->ctx == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not allocate a cipher context")));
+		g->key_id = 0;
+	}
+	if (g->key_id != key_id)
+	{
+		ok = g->encrypt ? EVP_EncryptInit_ex(g->ctx, EVP_aes_256_gcm(), NULL, key, nonce)
+			: EVP_DecryptInit_ex(g->ctx, EVP_aes_256_gcm(), NULL, key, nonce);
+		g->key_id = ok == 1 ? key_id : 0;
+	}
+	else
+		ok = g->encrypt ? EVP_EncryptInit_ex(g->ctx, NULL, NULL, NULL, nonce)
+			: EVP_DecryptInit_ex(g->ctx, NULL, NULL, NULL, nonce);
+	if (ok != 1)
+		elog(ERROR, "AES-256-GCM initialisation failed");
+	return g->ctx;
+}
+
 /* "mnl-seal-v1|" || context, in a palloc'd buffer. */
 static char *
 aad_for(text *context, int *len)
@@ -191,14 +249,11 @@ sealed_seal(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a nonce")));
 	memcpy(plain, &be, 8);
 	aad = aad_for(context, &aadlen);
-	ctx = EVP_CIPHER_CTX_new();
-	ok = ctx != NULL &&
-		EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out + OFF_NONCE) == 1 &&
-		EVP_EncryptUpdate(ctx, NULL, &len, (uint8 *) aad, aadlen) == 1 &&
+	ctx = gcm_for(&enc_ctx, key_id, key, out + OFF_NONCE);
+	ok = EVP_EncryptUpdate(ctx, NULL, &len, (uint8 *) aad, aadlen) == 1 &&
 		EVP_EncryptUpdate(ctx, out + OFF_CT, &len, plain, 8) == 1 &&
 		EVP_EncryptFinal_ex(ctx, out + OFF_CT + len, &len) == 1 &&
 		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, out + OFF_TAG) == 1;
-	EVP_CIPHER_CTX_free(ctx);
 	explicit_bzero(plain, sizeof(plain));
 	if (!ok)
 		elog(ERROR, "AES-256-GCM failed while sealing");
@@ -227,14 +282,11 @@ open_sealed(bytea *sealed, text *context)
 					  (uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]);
 	key = keys_by_id(key_id, KEY_PURPOSE_NUMBER);
 	aad = aad_for(context, &aadlen);
-	ctx = EVP_CIPHER_CTX_new();
-	ok = ctx != NULL &&
-		EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, p + OFF_NONCE) == 1 &&
-		EVP_DecryptUpdate(ctx, NULL, &len, (uint8 *) aad, aadlen) == 1 &&
+	ctx = gcm_for(&dec_ctx, key_id, key, p + OFF_NONCE);
+	ok = EVP_DecryptUpdate(ctx, NULL, &len, (uint8 *) aad, aadlen) == 1 &&
 		EVP_DecryptUpdate(ctx, plain, &len, p + OFF_CT, 8) == 1 &&
 		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *) (p + OFF_TAG)) == 1 &&
 		EVP_DecryptFinal_ex(ctx, plain + len, &len) == 1;
-	EVP_CIPHER_CTX_free(ctx);
 	if (!ok)
 	{
 		explicit_bzero(plain, sizeof(plain));
