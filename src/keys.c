@@ -46,8 +46,12 @@
 #define WRAPPED_LEN (WRAP_NONCE + KEY_LEN + WRAP_TAG)
 
 PG_FUNCTION_INFO_V1(keys_require_kek);
+PG_FUNCTION_INFO_V1(keys_rotate);
+PG_FUNCTION_INFO_V1(keys_rewrap);
+PG_FUNCTION_INFO_V1(keys_active_id);
 
 static uint8 *kek = NULL;		/* KEY_LEN bytes in a locked page, or NULL */
+static uint8 *kek_next = NULL;	/* from ledger.kek_command_next, for KEK rotation */
 
 /* Unwrapped data keys of this backend. */
 typedef struct CachedKey
@@ -127,11 +131,11 @@ parse_key(const char *s, int len, uint8 *out)
 }
 
 /*
- * Run ledger.kek_command and keep the key.  Called by the postmaster while it loads the
- * library; a configured command that fails or prints something else stops the server.
+ * Run a key command and return the key in a locked page.  A command that fails or prints
+ * anything but a key stops the server (we are in the postmaster, loading the library).
  */
-void
-keys_load_kek(void)
+static uint8 *
+run_key_command(const char *setting, const char *command)
 {
 	char		buf[256];
 	FILE	   *fh;
@@ -139,14 +143,13 @@ keys_load_kek(void)
 	int			rc;
 	char	   *s;
 	int			len;
+	uint8	   *key;
 
-	if (mnl_kek_command == NULL || mnl_kek_command[0] == '\0')
-		return;
-	fh = OpenPipeStream(mnl_kek_command, "r");
+	fh = OpenPipeStream(command, "r");
 	if (fh == NULL)
 		ereport(FATAL,
 				(errcode_for_file_access(),
-				 errmsg("could not run ledger.kek_command: %m"),
+				 errmsg("could not run %s: %m", setting),
 				 errhint("Check the command in postgresql.conf; it must print the key-encryption key.")));
 	n = fread(buf, 1, sizeof(buf) - 1, fh);
 	rc = ClosePipeStream(fh);
@@ -156,7 +159,7 @@ keys_load_kek(void)
 		explicit_bzero(buf, sizeof(buf));
 		ereport(FATAL,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("ledger.kek_command failed (exit status %d)", rc),
+				 errmsg("%s failed (exit status %d)", setting, rc),
 				 errhint("The command must exit with status 0 after printing the key.")));
 	}
 	s = buf;
@@ -165,18 +168,28 @@ keys_load_kek(void)
 	len = strlen(s);
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
 		len--;
-	kek = secret_page(KEY_LEN);
-	if (!parse_key(s, len, kek))
+	key = secret_page(KEY_LEN);
+	if (!parse_key(s, len, key))
 	{
 		explicit_bzero(buf, sizeof(buf));
-		explicit_bzero(kek, KEY_LEN);
-		kek = NULL;
+		explicit_bzero(key, KEY_LEN);
 		ereport(FATAL,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("ledger.kek_command did not print a 32-byte key"),
+				 errmsg("%s did not print a 32-byte key", setting),
 				 errhint("Print 64 hexadecimal digits or 44 characters of base64, e.g. the output of \"openssl rand -hex 32\".")));
 	}
 	explicit_bzero(buf, sizeof(buf));
+	return key;
+}
+
+/* Load the key-encryption key (and the next one, during a KEK rotation) at server start. */
+void
+keys_load_kek(void)
+{
+	if (mnl_kek_command != NULL && mnl_kek_command[0] != '\0')
+		kek = run_key_command("ledger.kek_command", mnl_kek_command);
+	if (mnl_kek_command_next != NULL && mnl_kek_command_next[0] != '\0')
+		kek_next = run_key_command("ledger.kek_command_next", mnl_kek_command_next);
 }
 
 bool
@@ -210,7 +223,7 @@ aad_for(const char *purpose, int32 version, char *aad, size_t size)
 }
 
 static void
-wrap_key(const uint8 *dek, const char *purpose, int32 version, uint8 *out)
+wrap_key(const uint8 *kek_to_use, const uint8 *dek, const char *purpose, int32 version, uint8 *out)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	char		aad[96];
@@ -220,7 +233,7 @@ wrap_key(const uint8 *dek, const char *purpose, int32 version, uint8 *out)
 	if (RAND_bytes(out, WRAP_NONCE) != 1)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a nonce")));
 	if (ctx == NULL ||
-		EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kek, out) != 1 ||
+		EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kek_to_use, out) != 1 ||
 		EVP_EncryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) != 1 ||
 		EVP_EncryptUpdate(ctx, out + WRAP_NONCE, &len, dek, KEY_LEN) != 1 ||
 		EVP_EncryptFinal_ex(ctx, out + WRAP_NONCE + len, &len) != 1 ||
@@ -232,24 +245,15 @@ wrap_key(const uint8 *dek, const char *purpose, int32 version, uint8 *out)
 	EVP_CIPHER_CTX_free(ctx);
 }
 
-static void
-unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, int32 version,
-		   uint8 *out)
+static bool
+try_unwrap(const uint8 *kek_to_use, const uint8 *wrapped, const char *aad, uint8 *out)
 {
-	EVP_CIPHER_CTX *ctx;
-	char		aad[96];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int			len;
 	bool		ok;
 
-	if (wlen != WRAPPED_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("data key %d is malformed", key_id),
-				 errhint("ledger.data_key was altered outside the extension.")));
-	aad_for(purpose, version, aad, sizeof(aad));
-	ctx = EVP_CIPHER_CTX_new();
 	ok = ctx != NULL &&
-		EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kek, wrapped) == 1 &&
+		EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, kek_to_use, wrapped) == 1 &&
 		EVP_DecryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) == 1 &&
 		EVP_DecryptUpdate(ctx, out, &len, wrapped + WRAP_NONCE, KEY_LEN) == 1 &&
 		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, WRAP_TAG,
@@ -257,13 +261,34 @@ unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, in
 		EVP_DecryptFinal_ex(ctx, out + len, &len) == 1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok)
-	{
 		explicit_bzero(out, KEY_LEN);
+	return ok;
+}
+
+/*
+ * Unwrap with the key-encryption key; during a KEK rotation (after rewrap_data_keys, before
+ * the restart that makes the next key current) with the next one too.
+ */
+static void
+unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, int32 version,
+		   uint8 *out)
+{
+	char		aad[96];
+
+	if (wlen != WRAPPED_LEN)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("data key %d does not open with the configured key-encryption key", key_id),
-				 errhint("ledger.kek_command returns a different key from the one this database's keys were wrapped with.")));
-	}
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("data key %d is malformed", key_id),
+				 errhint("ledger.data_key was altered outside the extension.")));
+	aad_for(purpose, version, aad, sizeof(aad));
+	if (try_unwrap(kek, wrapped, aad, out))
+		return;
+	if (kek_next != NULL && try_unwrap(kek_next, wrapped, aad, out))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("data key %d does not open with the configured key-encryption key", key_id),
+			 errhint("ledger.kek_command returns a different key from the one this database's keys were wrapped with.")));
 }
 
 /* Run SPI as the owner of ledger.data_key (callers need no privilege on it). */
@@ -417,7 +442,7 @@ keys_active(const char *purpose, int32 *key_id)
 			{
 				if (RAND_bytes(dek, KEY_LEN) != 1)
 					ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
-				wrap_key(dek, purpose, 1, wrapped);
+				wrap_key(kek, dek, purpose, 1, wrapped);
 				explicit_bzero(dek, KEY_LEN);
 				SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
 				memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
@@ -489,4 +514,144 @@ keys_by_id(int32 key_id, const char *purpose)
 				 errmsg("sealed value names data key %d, which does not exist or was destroyed", key_id),
 				 errhint("Values whose key was destroyed (crypto-shredding) cannot be opened.")));
 	return k->key;
+}
+
+/* ledger.active_key_id(purpose): the key id new values are sealed with. */
+Datum
+keys_active_id(PG_FUNCTION_ARGS)
+{
+	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32		id;
+
+	(void) keys_active(purpose, &id);
+	PG_RETURN_INT32(id);
+}
+
+/*
+ * ledger.rotate_key(purpose) RETURNS integer: a new version of the purpose's data key seals
+ * from now on; the previous one is retired (still opens what it sealed, until rekeyed).
+ */
+Datum
+keys_rotate(PG_FUNCTION_ARGS)
+{
+	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32		old_id;
+	uint8		dek[KEY_LEN];
+	uint8		wrapped[WRAPPED_LEN];
+	bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
+	int32		version;
+	int32		new_id = 0;
+	AsOwner		owner;
+
+	if (strcmp(purpose, KEY_PURPOSE_NUMBER) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("only the \"number\" data key can be rotated"),
+				 errhint("Rotating the blind-index key would need every stored index recomputed; it is not supported yet.")));
+	(void) keys_active(purpose, &old_id);
+	SPI_connect();
+	as_owner_begin(&owner);
+	PG_TRY();
+	{
+		Oid			types[4] = {TEXTOID, INT4OID, BYTEAOID, INT4OID};
+		Datum		args[4];
+		bool		isnull;
+
+		SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
+		args[0] = CStringGetTextDatum(purpose);
+		SPI_execute_with_args("SELECT coalesce(max(version), 0) + 1 FROM ledger.data_key WHERE purpose = $1",
+							  1, types, args, NULL, false, 1);
+		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (RAND_bytes(dek, KEY_LEN) != 1)
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
+		wrap_key(kek, dek, purpose, version, wrapped);
+		explicit_bzero(dek, KEY_LEN);
+		SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
+		memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
+		args[1] = Int32GetDatum(version);
+		args[2] = PointerGetDatum(w);
+		args[3] = Int32GetDatum(old_id);
+		if (SPI_execute_with_args("UPDATE ledger.data_key SET retired_at = now() WHERE purpose = $1 AND retired_at IS NULL",
+								  1, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not retire the data key");
+		if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
+								  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key RETURNING key_id",
+								  3, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not store the new data key");
+		new_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	PG_FINALLY();
+	{
+		as_owner_end(&owner);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	active_checked_in = InvalidLocalTransactionId;
+	PG_RETURN_INT32(new_id);
+}
+
+/*
+ * ledger.rewrap_data_keys() RETURNS integer: KEK rotation.  Every data key is unwrapped with
+ * the current key-encryption key and wrapped again with the one ledger.kek_command_next
+ * supplied; the operator then makes that the ledger.kek_command and restarts.
+ */
+Datum
+keys_rewrap(PG_FUNCTION_ARGS)
+{
+	AsOwner		owner;
+	uint64		i;
+	int32		count = 0;
+
+	require_kek();
+	if (kek_next == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no next key-encryption key is configured"),
+				 errhint("Set ledger.kek_command_next to a command printing the new key and restart the server first.")));
+	SPI_connect();
+	as_owner_begin(&owner);
+	PG_TRY();
+	{
+		SPITupleTable *keys;
+		uint64		nkeys;
+
+		SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
+		if (SPI_execute("SELECT key_id, purpose, version, wrapped FROM ledger.data_key "
+						"WHERE destroyed_at IS NULL ORDER BY key_id", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.data_key");
+		keys = SPI_tuptable;
+		nkeys = SPI_processed;
+		for (i = 0; i < nkeys; i++)
+		{
+			bool		isnull;
+			int32		key_id = DatumGetInt32(SPI_getbinval(keys->vals[i], keys->tupdesc, 1, &isnull));
+			char	   *purpose = TextDatumGetCString(SPI_getbinval(keys->vals[i], keys->tupdesc, 2, &isnull));
+			int32		version = DatumGetInt32(SPI_getbinval(keys->vals[i], keys->tupdesc, 3, &isnull));
+			bytea	   *old = DatumGetByteaPP(SPI_getbinval(keys->vals[i], keys->tupdesc, 4, &isnull));
+			uint8		dek[KEY_LEN];
+			uint8		wrapped[WRAPPED_LEN];
+			bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
+			Oid			types[2] = {BYTEAOID, INT4OID};
+			Datum		args[2];
+
+			unwrap_key((uint8 *) VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old), key_id, purpose, version, dek);
+			wrap_key(kek_next, dek, purpose, version, wrapped);
+			explicit_bzero(dek, KEY_LEN);
+			SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
+			memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
+			args[0] = PointerGetDatum(w);
+			args[1] = Int32GetDatum(key_id);
+			if (SPI_execute_with_args("UPDATE ledger.data_key SET wrapped = $1 WHERE key_id = $2",
+									  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not rewrap data key %d", key_id);
+			count++;
+		}
+	}
+	PG_FINALLY();
+	{
+		as_owner_end(&owner);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT32(count);
 }

@@ -31,3 +31,20 @@ COMMENT ON COLUMN ledger.data_key.destroyed_at IS '破棄日時: what it sealed 
 -- every value (pg_dump cannot read a key in the clear: only wrapped ones are stored).
 SELECT pg_catalog.pg_extension_config_dump('ledger.data_key', '');
 REVOKE ALL ON ledger.data_key FROM PUBLIC;
+
+CREATE FUNCTION ledger.active_key_id(purpose text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'keys_active_id' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger.active_key_id(text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger.active_key_id(text) IS '使用中の鍵ID: the data key new values of a purpose are sealed with (made on first use)';
+
+CREATE FUNCTION ledger.rotate_key(purpose text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'keys_rotate' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger.rotate_key(text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger.rotate_key(text) IS
+    'データ鍵の更新: a new version seals from now on; the old one is retired and still opens until ledger.rekey has run';
+
+CREATE FUNCTION ledger.rewrap_data_keys() RETURNS integer
+    AS 'MODULE_PATHNAME', 'keys_rewrap' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION ledger.rewrap_data_keys() FROM PUBLIC;
+COMMENT ON FUNCTION ledger.rewrap_data_keys() IS
+    '鍵暗号化鍵の更新: wraps every data key again with the key from ledger.kek_command_next';

@@ -25,6 +25,7 @@ PG_MODULE_MAGIC;
 bool		mnl_allow_all_zero_mynumber = false;
 char	   *mnl_database = NULL;
 char	   *mnl_kek_command = NULL;
+char	   *mnl_kek_command_next = NULL;
 int			mnl_audit_queue_size = 4096;
 int			mnl_audit_queue_timeout = 5000;
 int			mnl_audit_flush_delay = 200;
@@ -72,6 +73,11 @@ define_settings(void)
 							   gettext_noop("Command that prints the key-encryption key when the server starts."),
 							   gettext_noop("It must print 32 bytes as 64 hexadecimal digits or as base64."),
 							   &mnl_kek_command, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.kek_command_next",
+							   gettext_noop("Command that prints the next key-encryption key, during a key rotation."),
+							   gettext_noop("ledger.rewrap_data_keys() wraps every data key with it; then make it ledger.kek_command."),
+							   &mnl_kek_command_next, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("ledger.audit_queue_size",
 							gettext_noop("Events the audit queue holds before callers must wait."),

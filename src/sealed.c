@@ -49,6 +49,7 @@ PG_FUNCTION_INFO_V1(sealed_reveal);
 PG_FUNCTION_INFO_V1(sealed_mask);
 PG_FUNCTION_INFO_V1(sealed_blind_index);
 PG_FUNCTION_INFO_V1(sealed_key_id);
+PG_FUNCTION_INFO_V1(sealed_reseal);
 
 #define SEALED_VERSION	1
 #define SEALED_LEN		41
@@ -399,4 +400,18 @@ sealed_key_id(PG_FUNCTION_ARGS)
 		refuse_format("malformed value", ERRCODE_DATA_CORRUPTED);
 	PG_RETURN_INT32((int32) ((uint32) p[OFF_KEY] << 24 | (uint32) p[OFF_KEY + 1] << 16 |
 							 (uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]));
+}
+
+/*
+ * ledger._reseal(value, context) RETURNS sealed_mynumber: the same number sealed again under
+ * the active data key, for rekeying; the number never leaves this function.
+ */
+Datum
+sealed_reseal(PG_FUNCTION_ARGS)
+{
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
+	text	   *context = PG_GETARG_TEXT_PP(1);
+	int64		value = open_sealed(sealed, context);
+
+	return DirectFunctionCall2(sealed_seal, Int64GetDatum(value), PointerGetDatum(context));
 }

@@ -56,3 +56,72 @@ CREATE FUNCTION ledger.sealed_key_id(value ledger.sealed_mynumber) RETURNS integ
     AS 'MODULE_PATHNAME', 'sealed_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.sealed_key_id(ledger.sealed_mynumber) IS
     '暗号化に使った鍵ID: which data key sealed the value';
+
+CREATE FUNCTION ledger._reseal(value ledger.sealed_mynumber, context text) RETURNS ledger.sealed_mynumber
+    AS 'MODULE_PATHNAME', 'sealed_reseal' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._reseal(ledger.sealed_mynumber, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._reseal(ledger.sealed_mynumber, text) IS
+    '再暗号化 (internal): the same number sealed again under the active key; the number never leaves it';
+
+-- Progress of ledger.rekey, committed with every batch so another session can watch it.
+CREATE TABLE ledger.rekey_progress (
+    relation     regclass    NOT NULL,
+    column_name  name        NOT NULL,
+    started_at   timestamptz NOT NULL,
+    updated_at   timestamptz NOT NULL,
+    done         bigint      NOT NULL,
+    remaining    bigint,
+    finished_at  timestamptz,
+    PRIMARY KEY (relation, column_name, started_at)
+);
+COMMENT ON TABLE ledger.rekey_progress IS '再暗号化の進捗: one row per ledger.rekey run, updated after every committed batch';
+COMMENT ON COLUMN ledger.rekey_progress.relation IS '対象テーブル';
+COMMENT ON COLUMN ledger.rekey_progress.column_name IS '対象列';
+COMMENT ON COLUMN ledger.rekey_progress.started_at IS '開始日時';
+COMMENT ON COLUMN ledger.rekey_progress.updated_at IS '更新日時';
+COMMENT ON COLUMN ledger.rekey_progress.done IS '処理済み件数';
+COMMENT ON COLUMN ledger.rekey_progress.remaining IS '残り件数 (at the last batch)';
+COMMENT ON COLUMN ledger.rekey_progress.finished_at IS '完了日時';
+REVOKE ALL ON ledger.rekey_progress FROM PUBLIC;
+
+-- Re-seal, in committed batches, every value of tab.col not sealed under the active key.
+-- context_sql is an SQL expression over the row giving the value's context, as it was given
+-- to ledger.seal (e.g. $$'person:' || id$$).  Interrupted, it resumes where it stopped.
+-- (No SET search_path: a procedure with SET clauses cannot COMMIT.  It is not SECURITY
+-- DEFINER, runs with its superuser caller's rights, and names everything with its schema.)
+CREATE PROCEDURE ledger.rekey(tab regclass, col name, context_sql text, batch_size integer DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    active integer := ledger.active_key_id('number');
+    started timestamptz := pg_catalog.clock_timestamp();
+    n bigint;
+    total bigint := 0;
+    left_over bigint;
+BEGIN
+    IF batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = '22023',
+            HINT = 'Give the number of rows to re-seal per committed batch, e.g. 1000.';
+    END IF;
+    INSERT INTO ledger.rekey_progress VALUES (tab, col, started, started, 0, NULL, NULL);
+    COMMIT;
+    LOOP
+        EXECUTE pg_catalog.format('UPDATE %s t SET %I = ledger._reseal(t.%I, %s) '
+                       'WHERE (t.tableoid, t.ctid) IN (SELECT tableoid, ctid FROM %s '
+                       'WHERE ledger.sealed_key_id(%I) <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED)',
+                       tab, col, col, context_sql, tab, col)
+            USING active, batch_size;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        total := total + n;
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE ledger.sealed_key_id(%I) <> $1', tab, col)
+            INTO left_over USING active;
+        UPDATE ledger.rekey_progress SET done = total, remaining = left_over, updated_at = pg_catalog.clock_timestamp(),
+               finished_at = CASE WHEN n = 0 THEN pg_catalog.clock_timestamp() END
+        WHERE relation = tab AND column_name = col AND started_at = started;
+        RAISE NOTICE 'rekey %.%: % re-sealed, % left', tab, col, total, left_over;
+        COMMIT;
+        EXIT WHEN n = 0;
+    END LOOP;
+END $$;
+REVOKE ALL ON PROCEDURE ledger.rekey(regclass, name, text, integer) FROM PUBLIC;
+COMMENT ON PROCEDURE ledger.rekey(regclass, name, text, integer) IS
+    '再暗号化: re-seals a column under the active data key in committed, resumable batches; progress in ledger.rekey_progress';
