@@ -104,6 +104,7 @@ extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_ro
 					   uint64 query_id, const char *detail, bool must_log);
 extern bool audit_emit_possible(void);
 extern int	audit_queue_drain(AuditQueueEvent *out, int max);
+extern void audit_queue_release(int n);
 extern void audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *nulls);
 extern void audit_queue_set_writer(bool ready);
 extern Size audit_queue_event_size(void);

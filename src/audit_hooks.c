@@ -65,6 +65,7 @@ static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
 typedef struct TrackedRead
 {
 	QueryDesc  *qd;
+	SubTransactionId subid;
 	List	   *relids;
 	uint64		rows;
 	uint64		query_id;
@@ -156,6 +157,18 @@ is_trail_relation(Oid relid)
 	return name != NULL && strncmp(name, "audit_", 6) == 0;
 }
 
+/* A function or procedure in schema ledger (the extension's own). */
+static bool
+is_ledger_function(Oid fn)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(fn))
+		return false;
+	nsp = get_func_namespace(fn);
+	return OidIsValid(nsp) && nsp == get_namespace_oid("ledger", true);
+}
+
 static bool
 is_audit_trigger_name(const char *name)
 {
@@ -195,14 +208,15 @@ find_tracked(QueryDesc *qd)
 	return NULL;
 }
 
+/* A statement that failed after it started reading: recorded, with what it had returned. */
 static void
-emit_reads(TrackedRead *t, bool must_log)
+emit_failed_reads(TrackedRead *t)
 {
 	ListCell   *lc;
 
 	foreach(lc, t->relids)
 		audit_emit(AUDIT_KIND_SELECT, lfirst_oid(lc), (int64) t->rows, true, t->query_id,
-				   NULL, must_log);
+				   "statement failed", false);
 }
 
 static void
@@ -213,9 +227,38 @@ forget_tracked(TrackedRead *t)
 	pfree(t);
 }
 
+/* A subtransaction that fails ends its statements without ExecutorEnd: record what they read. */
+static void
+hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, tracked)
+	{
+		TrackedRead *t = lfirst(lc);
+
+		if (t->subid >= mySubid)
+		{
+			emit_failed_reads(t);
+			list_free(t->relids);
+			pfree(t);
+			tracked = foreach_delete_current(tracked, lc);
+		}
+	}
+}
+
 static void
 hooks_xact_callback(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		/* Normally empty; nothing may outlive its transaction. */
+		while (tracked != NIL)
+			forget_tracked(linitial(tracked));
+	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
 		/* Statements that read audited rows and then failed: what was seen was seen. */
@@ -223,8 +266,7 @@ hooks_xact_callback(XactEvent event, void *arg)
 		{
 			TrackedRead *t = linitial(tracked);
 
-			if (t->rows > 0)
-				emit_reads(t, false);
+			emit_failed_reads(t);
 			forget_tracked(t);
 		}
 		copy_relid = InvalidOid;
@@ -332,6 +374,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		TrackedRead *t = palloc0(sizeof(TrackedRead));
 
 		t->qd = qd;
+		t->subid = GetCurrentSubTransactionId();
 		t->relids = list_copy(reads);
 		t->query_id = qd->plannedstmt->queryId;
 		tracked = lappend(tracked, t);
@@ -339,6 +382,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		if (!xact_callback_registered)
 		{
 			RegisterXactCallback(hooks_xact_callback, NULL);
+			RegisterSubXactCallback(hooks_subxact_callback, NULL);
 			xact_callback_registered = true;
 		}
 		/* Fail closed: no audited row leaves the server unless its read can be recorded. */
@@ -423,6 +467,11 @@ guard_alter_table(AlterTableStmt *stmt)
 					refuse(relid, "the audit triggers of an audited table cannot be disabled",
 						   "Only ledger.unaudit_table(), run by a superuser, removes them.");
 				break;
+			case AT_DetachPartition:
+			case AT_DetachPartitionFinalize:
+				refuse(relid, "a partition of an audited table cannot be detached",
+					   "Detaching removes the partition's audit triggers; a superuser can run ledger.unaudit_table() first.");
+				break;
 			case AT_EnableTrigAll:
 			case AT_DisableTrigAll:
 			case AT_EnableTrigUser:
@@ -449,15 +498,25 @@ guard_drop(DropStmt *stmt)
 		{
 			List	   *names = castNode(List, obj);
 			char	   *trigname = strVal(llast(names));
+			RangeVar   *rv = makeRangeVarFromNameList(list_truncate(list_copy(names),
+																	list_length(names) - 1));
+			Oid			relid = rangevar_relid(rv);
 
 			if (is_audit_trigger_name(trigname))
-			{
-				RangeVar   *rv = makeRangeVarFromNameList(list_truncate(list_copy(names),
-																		list_length(names) - 1));
-
-				refuse(rangevar_relid(rv), "the audit triggers of an audited table cannot be dropped",
+				refuse(relid, "the audit triggers of an audited table cannot be dropped",
 					   "Only ledger.unaudit_table(), run by a superuser, removes them.");
-			}
+			if (is_trail_relation(relid))
+				refuse(relid, "the audit trail's guard triggers cannot be dropped",
+					   "The trail is append-only for every role.");
+		}
+		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_PROCEDURE ||
+				 stmt->removeType == OBJECT_ROUTINE || stmt->removeType == OBJECT_AGGREGATE)
+		{
+			Oid			fn = LookupFuncWithArgs(stmt->removeType, castNode(ObjectWithArgs, obj), true);
+
+			if (is_ledger_function(fn))
+				refuse(InvalidOid, "the extension's functions cannot be dropped on their own",
+					   "DROP EXTENSION mynumber_ledger removes the extension as a whole.");
 		}
 		else if (stmt->removeType == OBJECT_TABLE || stmt->removeType == OBJECT_SEQUENCE ||
 				 stmt->removeType == OBJECT_INDEX)
@@ -496,12 +555,39 @@ guard_utility(Node *stmt)
 			{
 				RenameStmt *r = (RenameStmt *) stmt;
 
-				if (r->renameType == OBJECT_TRIGGER && r->subname && is_audit_trigger_name(r->subname))
+				if (r->renameType == OBJECT_TRIGGER && r->subname &&
+					(is_audit_trigger_name(r->subname) || is_trail_relation(rangevar_relid(r->relation))))
 					refuse(rangevar_relid(r->relation), "the audit triggers cannot be renamed",
 						   "They are found by name; leave them as they are.");
+				if ((r->renameType == OBJECT_FUNCTION || r->renameType == OBJECT_PROCEDURE ||
+					 r->renameType == OBJECT_ROUTINE) &&
+					is_ledger_function(LookupFuncWithArgs(r->renameType, castNode(ObjectWithArgs, r->object), true)))
+					refuse(InvalidOid, "the extension's functions cannot be renamed",
+						   "They are called by name.");
 				if (r->relation && is_trail_relation(rangevar_relid(r->relation)))
 					refuse(rangevar_relid(r->relation), "the audit trail cannot be renamed",
 						   "The trail's tables keep their names.");
+				break;
+			}
+		case T_CreateFunctionStmt:
+			{
+				CreateFunctionStmt *c = (CreateFunctionStmt *) stmt;
+				char	   *schema;
+				char	   *name;
+
+				DeconstructQualifiedName(c->funcname, &schema, &name);
+				if (c->replace && schema != NULL && strcmp(schema, "ledger") == 0)
+					refuse(InvalidOid, "the extension's functions cannot be replaced",
+						   "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
+				break;
+			}
+		case T_AlterFunctionStmt:
+			{
+				AlterFunctionStmt *a = (AlterFunctionStmt *) stmt;
+
+				if (is_ledger_function(LookupFuncWithArgs(a->objtype, a->func, true)))
+					refuse(InvalidOid, "the extension's functions cannot be altered",
+						   "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
 				break;
 			}
 		case T_CreateTrigStmt:

@@ -44,6 +44,8 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "common/ip.h"
+#include "log_hygiene.h"
 #include "mynumber_ledger.h"
 
 #define DETAIL_MAX		512
@@ -140,10 +142,17 @@ audit_queue_set_writer(bool ready)
 	ConditionVariableBroadcast(&queue->space_cv);
 }
 
+/* Copy at most size - 1 bytes without splitting a multibyte character. */
 static void
 copy_name(char *dst, const char *src, size_t size)
 {
-	strlcpy(dst, src ? src : "", size);
+	int			len;
+
+	if (src == NULL)
+		src = "";
+	len = pg_mbcliplen(src, strlen(src), (int) size - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 /* Fill the session part of an event, safely from any backend state (no catalog needed). */
@@ -154,9 +163,18 @@ fill_session(AuditQueueEvent *ev)
 	ev->statement_at = IsTransactionState() ? GetCurrentStatementStartTimestamp() : ev->logged_at;
 	ev->backend_pid = MyProcPid;
 	ev->client_addr[0] = '\0';
-	if (MyProcPort != NULL && MyProcPort->remote_host != NULL &&
-		MyProcPort->raddr.addr.ss_family != AF_UNIX)
-		copy_name(ev->client_addr, MyProcPort->remote_host, ADDR_MAX);
+	if (MyProcPort != NULL && MyProcPort->raddr.addr.ss_family != AF_UNIX)
+	{
+		/* Numeric, whatever log_hostname says: the writer parses it as inet. */
+		char		host[NI_MAXHOST];
+
+		if (pg_getnameinfo_all(&MyProcPort->raddr.addr, MyProcPort->raddr.salen,
+							   host, sizeof(host), NULL, 0, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		{
+			clean_ipv6_addr(MyProcPort->raddr.addr.ss_family, host);
+			copy_name(ev->client_addr, host, ADDR_MAX);
+		}
+	}
 	copy_name(ev->application_name, application_name, NAMEDATALEN);
 	if (IsTransactionState() && OidIsValid(MyDatabaseId))
 	{
@@ -218,6 +236,7 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 	ev.row_count = row_count;
 	ev.query_id = query_id;
 	copy_name(ev.detail, detail, DETAIL_MAX);
+	log_hygiene_mask(ev.detail);	/* a purpose or reason is free text: no number in the trail */
 
 	if (RecoveryInProgress())
 	{
@@ -292,23 +311,35 @@ audit_emit_possible(void)
 	return ready;
 }
 
-/* Writer side: move up to max events out of the ring. */
+/*
+ * Writer side: copy up to max events from the head of the ring, leaving them there until
+ * audit_queue_release() says they are committed (a writer that fails leaves them for the
+ * next one).
+ */
 int
 audit_queue_drain(AuditQueueEvent *out, int max)
 {
 	int			n = 0;
+	uint64		pos;
 
+	LWLockAcquire(queue->lock, LW_SHARED);
+	for (pos = queue->head; n < max && pos < queue->tail; pos++)
+		out[n++] = queue->slots[pos % queue->capacity];
+	LWLockRelease(queue->lock);
+	return n;
+}
+
+/* Writer side: the first n events are committed; free their slots. */
+void
+audit_queue_release(int n)
+{
+	if (n <= 0)
+		return;
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	while (n < max && queue->head < queue->tail)
-	{
-		out[n++] = queue->slots[queue->head % queue->capacity];
-		queue->head++;
-	}
+	queue->head += n;
 	queue->written += n;
 	LWLockRelease(queue->lock);
-	if (n > 0)
-		ConditionVariableBroadcast(&queue->space_cv);
-	return n;
+	ConditionVariableBroadcast(&queue->space_cv);
 }
 
 /* Writer side: the row of ledger.audit_event for a queued event (hash and ids come later). */

@@ -169,6 +169,8 @@ txn_cache_role_inval(Datum arg, int cacheid, uint32 hashvalue)
 	txn.valid = false;
 }
 
+static MemoryContext retired_cxt = NULL;
+
 static void
 load_txn_cache(void)
 {
@@ -186,10 +188,17 @@ load_txn_cache(void)
 		CacheRegisterSyscacheCallback(AUTHOID, txn_cache_role_inval, (Datum) 0);
 		callbacks = true;
 	}
-	if (cache_cxt == NULL)
-		cache_cxt = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger audit cache",
-										  ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(cache_cxt);
+	/*
+	 * Records being built may still point into the old cache: retire it (freed at the end
+	 * of the transaction) rather than reset it.
+	 */
+	if (retired_cxt == NULL)
+		retired_cxt = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger retired audit cache",
+											ALLOCSET_SMALL_SIZES);
+	if (cache_cxt != NULL)
+		MemoryContextSetParent(cache_cxt, retired_cxt);
+	cache_cxt = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger audit cache",
+									  ALLOCSET_SMALL_SIZES);
 	txn.valid = false;
 	old = MemoryContextSwitchTo(cache_cxt);
 	txn.nsp = audit_trail_namespace();
@@ -311,10 +320,12 @@ audit_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			/* Tuples and the cache lived in TopTransactionContext, which is gone or going. */
+			/* Tuples lived in TopTransactionContext, which is gone or going. */
 			npending = 0;
 			pending = NULL;
 			pending_cap = 0;
+			if (retired_cxt != NULL)
+				MemoryContextReset(retired_cxt);
 			break;
 		default:
 			break;

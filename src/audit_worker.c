@@ -100,6 +100,7 @@ drain_queue(void)
 		audit_store_now(values, nulls, n);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		audit_queue_release(n);
 	}
 	pfree(events);
 	pfree(values);

@@ -35,6 +35,7 @@
 #include "catalog/pg_class.h"
 #include "access/htup_details.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -296,6 +297,7 @@ typedef struct AsOwner
 {
 	Oid			saved_user;
 	int			saved_sec;
+	int			guc_level;
 } AsOwner;
 
 static void
@@ -316,12 +318,33 @@ as_owner_begin(AsOwner *s)
 	GetUserIdAndSecContext(&s->saved_user, &s->saved_sec);
 	SetUserIdAndSecContext(owner, s->saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* The caller's search_path must not resolve anything we run with the owner's rights. */
+	s->guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 static void
 as_owner_end(AsOwner *s)
 {
+	AtEOXact_GUC(false, s->guc_level);
 	SetUserIdAndSecContext(s->saved_user, s->saved_sec);
+}
+
+/*
+ * A transaction that aborts may have made a key that was never committed: forget every
+ * unwrapped key (zeroed) so that nothing sealed later uses it.
+ */
+static void
+keys_xact_callback(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) && cache != NULL)
+	{
+		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
+		ncached = 0;
+		active_checked_in = InvalidLocalTransactionId;
+		sealed_forget_keys();
+	}
 }
 
 /* At backend exit, zero the unwrapped data keys. */
@@ -340,6 +363,7 @@ cache_slot(void)
 	{
 		cache = secret_page(sizeof(CachedKey) * MAX_CACHED_KEYS);
 		on_proc_exit(zero_cache, (Datum) 0);
+		RegisterXactCallback(keys_xact_callback, NULL);
 	}
 	if (ncached == MAX_CACHED_KEYS)
 	{
@@ -385,10 +409,16 @@ load_keys(const char *where, Datum arg, Oid argtype)
 
 		if (k == NULL)
 		{
+			uint8		dek[KEY_LEN];
+
+			/* Cache only a key that unwrapped: a failure must leave no entry behind. */
+			unwrap_key((uint8 *) VARDATA_ANY(w), VARSIZE_ANY_EXHDR(w), key_id, purpose, version, dek);
 			k = cache_slot();
 			k->key_id = key_id;
+			k->active = false;
 			strlcpy(k->purpose, purpose, sizeof(k->purpose));
-			unwrap_key((uint8 *) VARDATA_ANY(w), VARSIZE_ANY_EXHDR(w), key_id, purpose, version, k->key);
+			memcpy(k->key, dek, KEY_LEN);
+			explicit_bzero(dek, KEY_LEN);
 		}
 	}
 }
@@ -471,11 +501,14 @@ keys_active(const char *purpose, int32 *key_id)
 			found = cached(id);
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		as_owner_end(&owner);
+		/* The abort restores the settings; the user id is ours to restore. */
+		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	as_owner_end(&owner);
 	SPI_finish();
 	if (found == NULL)
 		elog(ERROR, "no data key for purpose \"%s\"", purpose);
@@ -500,11 +533,13 @@ keys_by_id(int32 key_id, const char *purpose)
 		{
 			load_keys("key_id = $1", Int32GetDatum(key_id), INT4OID);
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
-			as_owner_end(&owner);
+			SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
+			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		as_owner_end(&owner);
 		SPI_finish();
 		k = cached(key_id);
 	}
@@ -580,11 +615,14 @@ keys_rotate(PG_FUNCTION_ARGS)
 			elog(ERROR, "could not store the new data key");
 		new_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		as_owner_end(&owner);
+		/* The abort restores the settings; the user id is ours to restore. */
+		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	as_owner_end(&owner);
 	SPI_finish();
 	active_checked_in = InvalidLocalTransactionId;
 	PG_RETURN_INT32(new_id);
@@ -647,11 +685,14 @@ keys_rewrap(PG_FUNCTION_ARGS)
 			count++;
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		as_owner_end(&owner);
+		/* The abort restores the settings; the user id is ours to restore. */
+		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	as_owner_end(&owner);
 	SPI_finish();
 	PG_RETURN_INT32(count);
 }

@@ -14,4 +14,7 @@ extern bool keys_have_kek(void);
 extern const uint8 *keys_active(const char *purpose, int32 *key_id);
 extern const uint8 *keys_by_id(int32 key_id, const char *purpose);
 
+/* sealed.c: drop cipher and MAC contexts keyed with cached keys (after an abort). */
+extern void sealed_forget_keys(void);
+
 #endif							/* MNL_KEYS_H */

@@ -77,8 +77,8 @@ candidate_at(const unsigned char *s, size_t len, size_t i)
 }
 
 /* Mask valid numbers in place; true if anything was masked. */
-static bool
-mask_in_place(char *str)
+bool
+log_hygiene_mask(char *str)
 {
 	unsigned char *s = (unsigned char *) str;
 	size_t		len;
@@ -132,7 +132,7 @@ mask_statement(void)
 	if (debug_query_string == NULL || debug_query_string == masked_query)
 		return;
 	copy = MemoryContextStrdup(TopMemoryContext, debug_query_string);
-	if (!mask_in_place(copy))
+	if (!log_hygiene_mask(copy))
 	{
 		pfree(copy);
 		return;
@@ -148,12 +148,12 @@ mnl_emit_log_hook(ErrorData *edata)
 {
 	if (edata->output_to_server)
 	{
-		mask_in_place(edata->message);
-		mask_in_place(edata->detail);
-		mask_in_place(edata->detail_log);
-		mask_in_place(edata->hint);
-		mask_in_place(edata->context);
-		mask_in_place(edata->internalquery);
+		log_hygiene_mask(edata->message);
+		log_hygiene_mask(edata->detail);
+		log_hygiene_mask(edata->detail_log);
+		log_hygiene_mask(edata->hint);
+		log_hygiene_mask(edata->context);
+		log_hygiene_mask(edata->internalquery);
 		if (!edata->hide_stmt)
 			mask_statement();
 	}

@@ -155,6 +155,25 @@ typedef struct GcmContext
 static GcmContext enc_ctx = {NULL, 0, true};
 static GcmContext dec_ctx = {NULL, 0, false};
 
+/* One HMAC context per blind-index key per backend, re-used for every value. */
+static EVP_MAC_CTX *hmac_ctx = NULL;
+static int32 hmac_key_id = 0;
+
+static void
+hmac_key_id_reset(void)
+{
+	hmac_key_id = 0;
+}
+
+/* After an abort: contexts keyed with a key that may not exist must be re-keyed. */
+void
+sealed_forget_keys(void)
+{
+	enc_ctx.key_id = 0;
+	dec_ctx.key_id = 0;
+	hmac_key_id_reset();
+}
+
 /* At backend exit: free (and so cleanse) the key schedules held by OpenSSL. */
 static void
 free_contexts(int code, Datum arg)
@@ -348,9 +367,7 @@ sealed_mask(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(t);
 }
 
-/* One HMAC context per blind-index key per backend, re-used for every value. */
-static EVP_MAC_CTX *hmac_ctx = NULL;
-static int32 hmac_key_id = 0;
+
 
 /* ledger.blind_index(mn mynumber) RETURNS bytea: HMAC-SHA256 of the 12 digits. */
 Datum

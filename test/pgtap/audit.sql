@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(60);
+SELECT plan(65);
 
 -- The documented encoding (audit_record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -133,6 +133,8 @@ CREATE TABLE regress_parted (municipality text, id int, v text, PRIMARY KEY (mun
 CREATE TABLE regress_parted_131016 PARTITION OF regress_parted FOR VALUES IN ('131016');
 SELECT ledger.audit_table('regress_parted');
 CREATE TABLE regress_parted_271004 PARTITION OF regress_parted FOR VALUES IN ('271004');
+SELECT throws_ok('ALTER TABLE regress_parted DETACH PARTITION regress_parted_271004', '42501',
+    'a partition of an audited table cannot be detached', 'audited_partition_detach_refused');
 INSERT INTO regress_parted VALUES ('131016', 1, 'via parent');
 INSERT INTO regress_parted_271004 VALUES ('271004', 2, 'into a partition directly');
 SELECT is((SELECT array_agg(row_key::text ORDER BY row_key::text) FROM ledger.audit_event
@@ -175,6 +177,16 @@ SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND deta
           'select', 'regress_audited'::regclass::oid, 'copy to')) > 0,
     'copy_to_recorded: COPY ... TO of an audited table is a recorded read');
 SELECT ok(pg_temp.wait_for_event('kind = ''login''') > 0, 'logins are recorded');
+BEGIN;
+SAVEPOINT failing;
+\set ON_ERROR_STOP 0
+SELECT id, 1 / (id - 4) FROM regress_audited ORDER BY id;
+\set ON_ERROR_STOP 1
+ROLLBACK TO failing;
+COMMIT;
+SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND detail = %L',
+          'select', 'regress_audited'::regclass::oid, 'statement failed')) > 0,
+    'failed_read_in_savepoint_recorded: a read that failed inside a rolled-back savepoint is recorded');
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND relation_id = 'regress_truncated'::regclass), 0::bigint,
     'a table read by nobody has no read record');
 
@@ -199,6 +211,12 @@ SELECT throws_ok('DELETE FROM ledger.audit_event WHERE false', '42501', 'the aud
     'even a DELETE that matches no row is refused (and recorded)');
 SELECT throws_ok('DROP TABLE ledger.audit_block', '42501', 'the audit trail cannot be dropped',
     'the block table cannot be dropped');
+SELECT throws_ok('DROP TRIGGER audit_event_append_only ON ledger.audit_event', '42501',
+    'the audit trail''s guard triggers cannot be dropped', 'trail_guard_trigger_drop_refused');
+SELECT throws_ok('DROP FUNCTION ledger.audit_trail_guard() CASCADE', '42501',
+    'the extension''s functions cannot be dropped on their own', 'guard_function_drop_refused');
+SELECT throws_ok('CREATE OR REPLACE FUNCTION ledger.audit_trail_guard() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$',
+    '42501', 'the extension''s functions cannot be replaced', 'guard_function_replace_refused');
 
 -- The guard on an audited table's triggers ---------------------------------------------------
 SELECT throws_ok('DROP TRIGGER mnl_audit_row ON regress_audited', '42501',

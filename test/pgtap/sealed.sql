@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(24);
+SELECT plan(25);
 
 DROP TABLE IF EXISTS regress_sealed;
 DROP ROLE IF EXISTS regress_revealer;
@@ -71,6 +71,28 @@ SELECT ok(pg_temp.wait_for(format('kind = %L AND detail = %L', 'reveal', '児童
     'reveals are recorded with their purpose');
 SELECT is((SELECT count(*) FROM ledger.audit_event e WHERE e::text ~ '123456789018|271828182840|271828182890'), 0::bigint,
     'no_plaintext_mynumber_in_trail: reveals leave no number in the trail');
+
+-- A caller's search_path cannot slip its own operator into the key lookups, which run with
+-- the key table owner's rights.
+DROP SCHEMA IF EXISTS regress_evil CASCADE;
+CREATE SCHEMA regress_evil;
+CREATE TABLE regress_evil.log (who text);
+GRANT USAGE ON SCHEMA regress_evil TO PUBLIC;
+GRANT INSERT ON regress_evil.log TO PUBLIC;
+CREATE FUNCTION regress_evil.eq(text, text) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO regress_evil.log VALUES (current_user);
+    RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $f$;
+CREATE OPERATOR regress_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_evil.eq);
+SET ROLE regress_no_reveal;
+SET search_path = regress_evil, pg_catalog;
+SELECT ledger.seal('123456789018', 'evil') IS NOT NULL AS sealed;
+RESET search_path;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_evil.log), 0::bigint,
+    'search_path_hijack_refused: a caller''s operator never runs inside the key lookups');
+DROP SCHEMA regress_evil CASCADE;
 
 -- Altered and foreign values.
 CREATE FUNCTION pg_temp.flip(v ledger.sealed_mynumber, byte int) RETURNS ledger.sealed_mynumber LANGUAGE sql AS $$
