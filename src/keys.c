@@ -331,6 +331,29 @@ as_owner_end(AsOwner *s)
 	SetUserIdAndSecContext(s->saved_user, s->saved_sec);
 }
 
+/* Run work(arg) in SPI as the owner of ledger.data_key, with search_path pinned. */
+static void
+as_key_owner(void (*work) (void *arg), void *arg)
+{
+	AsOwner		owner;
+
+	SPI_connect();
+	as_owner_begin(&owner);
+	PG_TRY();
+	{
+		work(arg);
+	}
+	PG_CATCH();
+	{
+		/* The abort restores the settings; the user id is ours to restore. */
+		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	as_owner_end(&owner);
+	SPI_finish();
+}
+
 /*
  * A transaction that aborts may have made a key that was never committed: forget every
  * unwrapped key (zeroed) so that nothing sealed later uses it.
@@ -423,13 +446,80 @@ load_keys(const char *where, Datum arg, Oid argtype)
 	}
 }
 
+/* Arguments and result of find_active_key. */
+typedef struct ActiveKeyWork
+{
+	const char *purpose;
+	CachedKey  *found;
+} ActiveKeyWork;
+
+/* In SPI as the key owner: find (or, on first use, make) the purpose's active key. */
+static void
+find_active_key(void *arg)
+{
+	ActiveKeyWork *w = arg;
+	Datum		p = CStringGetTextDatum(w->purpose);
+	Oid			t = TEXTOID;
+	int			i;
+
+	if (SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
+							  "AND retired_at IS NULL AND destroyed_at IS NULL "
+							  "ORDER BY version DESC LIMIT 1", 1, &t, &p, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.data_key");
+	if (SPI_processed == 0)
+	{
+		/* First use of this purpose: make its first key (serialised by a lock). */
+		uint8		dek[KEY_LEN];
+		uint8		wrapped[WRAPPED_LEN];
+		bytea	   *wr = palloc(VARHDRSZ + WRAPPED_LEN);
+		Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
+		Datum		args[3];
+
+		SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
+		if (SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
+								  "AND retired_at IS NULL AND destroyed_at IS NULL",
+								  1, &t, &p, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.data_key");
+		if (SPI_processed == 0)
+		{
+			if (RAND_bytes(dek, KEY_LEN) != 1)
+				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
+			wrap_key(kek, dek, w->purpose, 1, wrapped);
+			explicit_bzero(dek, KEY_LEN);
+			SET_VARSIZE(wr, VARHDRSZ + WRAPPED_LEN);
+			memcpy(VARDATA(wr), wrapped, WRAPPED_LEN);
+			args[0] = p;
+			args[1] = Int32GetDatum(1);
+			args[2] = PointerGetDatum(wr);
+			if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
+									  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key",
+									  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not store a new data key");
+			CommandCounterIncrement();
+		}
+		SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
+							  "AND retired_at IS NULL AND destroyed_at IS NULL "
+							  "ORDER BY version DESC LIMIT 1", 1, &t, &p, NULL, false, 1);
+	}
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		int32		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		load_keys("key_id = $1", Int32GetDatum(id), INT4OID);
+		for (i = 0; i < ncached; i++)
+			if (strcmp(cache[i].purpose, w->purpose) == 0)
+				cache[i].active = (cache[i].key_id == id);
+		w->found = cached(id);
+	}
+}
+
 /* The newest usable key of a purpose, created on first use. */
 const uint8 *
 keys_active(const char *purpose, int32 *key_id)
 {
 	int			i;
-	AsOwner		owner;
-	CachedKey  *found = NULL;
+	ActiveKeyWork w = {purpose, NULL};
 
 	require_kek();
 	/* Rotation is seen by the next transaction: look the active key up once per transaction. */
@@ -442,79 +532,18 @@ keys_active(const char *purpose, int32 *key_id)
 				return cache[i].key;
 			}
 	}
-
-	SPI_connect();
-	as_owner_begin(&owner);
-	PG_TRY();
-	{
-		Datum		p = CStringGetTextDatum(purpose);
-		Oid			t = TEXTOID;
-
-		if (SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
-								  "AND retired_at IS NULL AND destroyed_at IS NULL "
-								  "ORDER BY version DESC LIMIT 1", 1, &t, &p, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ledger.data_key");
-		if (SPI_processed == 0)
-		{
-			/* First use of this purpose: make its first key (serialised by a lock). */
-			uint8		dek[KEY_LEN];
-			uint8		wrapped[WRAPPED_LEN];
-			bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
-			Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
-			Datum		args[3];
-
-			SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
-			if (SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
-									  "AND retired_at IS NULL AND destroyed_at IS NULL",
-									  1, &t, &p, NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read ledger.data_key");
-			if (SPI_processed == 0)
-			{
-				if (RAND_bytes(dek, KEY_LEN) != 1)
-					ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
-				wrap_key(kek, dek, purpose, 1, wrapped);
-				explicit_bzero(dek, KEY_LEN);
-				SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
-				memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
-				args[0] = p;
-				args[1] = Int32GetDatum(1);
-				args[2] = PointerGetDatum(w);
-				if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
-										  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key",
-										  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
-					elog(ERROR, "could not store a new data key");
-				CommandCounterIncrement();
-			}
-			SPI_execute_with_args("SELECT key_id FROM ledger.data_key WHERE purpose = $1 "
-								  "AND retired_at IS NULL AND destroyed_at IS NULL "
-								  "ORDER BY version DESC LIMIT 1", 1, &t, &p, NULL, false, 1);
-		}
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-			int32		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-			load_keys("key_id = $1", Int32GetDatum(id), INT4OID);
-			for (i = 0; i < ncached; i++)
-				if (strcmp(cache[i].purpose, purpose) == 0)
-					cache[i].active = (cache[i].key_id == id);
-			found = cached(id);
-		}
-	}
-	PG_CATCH();
-	{
-		/* The abort restores the settings; the user id is ours to restore. */
-		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	as_owner_end(&owner);
-	SPI_finish();
-	if (found == NULL)
+	as_key_owner(find_active_key, &w);
+	if (w.found == NULL)
 		elog(ERROR, "no data key for purpose \"%s\"", purpose);
 	active_checked_in = MyProc->lxid;
-	*key_id = found->key_id;
-	return found->key;
+	*key_id = w.found->key_id;
+	return w.found->key;
+}
+
+static void
+load_key_by_id(void *arg)
+{
+	load_keys("key_id = $1", Int32GetDatum(*(int32 *) arg), INT4OID);
 }
 
 /* The key with this id (any version), to open what it sealed. */
@@ -522,25 +551,11 @@ const uint8 *
 keys_by_id(int32 key_id, const char *purpose)
 {
 	CachedKey  *k = cached(key_id);
-	AsOwner		owner;
 
 	require_kek();
 	if (k == NULL)
 	{
-		SPI_connect();
-		as_owner_begin(&owner);
-		PG_TRY();
-		{
-			load_keys("key_id = $1", Int32GetDatum(key_id), INT4OID);
-		}
-		PG_CATCH();
-		{
-			SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		as_owner_end(&owner);
-		SPI_finish();
+		as_key_owner(load_key_by_id, &key_id);
 		k = cached(key_id);
 	}
 	if (k == NULL || strcmp(k->purpose, purpose) != 0)
@@ -562,6 +577,48 @@ keys_active_id(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(id);
 }
 
+typedef struct RotateWork
+{
+	const char *purpose;
+	int32		new_id;
+} RotateWork;
+
+/* In SPI as the key owner: retire the purpose's key and store the next version. */
+static void
+rotate_work(void *arg)
+{
+	RotateWork *r = arg;
+	Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
+	Datum		args[3];
+	bool		isnull;
+	int32		version;
+	uint8		dek[KEY_LEN];
+	uint8		wrapped[WRAPPED_LEN];
+	bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
+
+	SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
+	args[0] = CStringGetTextDatum(r->purpose);
+	SPI_execute_with_args("SELECT coalesce(max(version), 0) + 1 FROM ledger.data_key WHERE purpose = $1",
+						  1, types, args, NULL, false, 1);
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (RAND_bytes(dek, KEY_LEN) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
+	wrap_key(kek, dek, r->purpose, version, wrapped);
+	explicit_bzero(dek, KEY_LEN);
+	SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
+	memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
+	args[1] = Int32GetDatum(version);
+	args[2] = PointerGetDatum(w);
+	if (SPI_execute_with_args("UPDATE ledger.data_key SET retired_at = now() WHERE purpose = $1 AND retired_at IS NULL",
+							  1, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not retire the data key");
+	if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
+							  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key RETURNING key_id",
+							  3, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not store the new data key");
+	r->new_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /*
  * ledger.rotate_key(purpose) RETURNS integer: a new version of the purpose's data key seals
  * from now on; the previous one is retired (still opens what it sealed, until rekeyed).
@@ -569,63 +626,60 @@ keys_active_id(PG_FUNCTION_ARGS)
 Datum
 keys_rotate(PG_FUNCTION_ARGS)
 {
-	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	RotateWork	r = {text_to_cstring(PG_GETARG_TEXT_PP(0)), 0};
 	int32		old_id;
-	uint8		dek[KEY_LEN];
-	uint8		wrapped[WRAPPED_LEN];
-	bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
-	int32		version;
-	int32		new_id = 0;
-	AsOwner		owner;
 
-	if (strcmp(purpose, KEY_PURPOSE_NUMBER) != 0)
+	if (strcmp(r.purpose, KEY_PURPOSE_NUMBER) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("only the \"number\" data key can be rotated"),
 				 errhint("Rotating the blind-index key would need every stored index recomputed; it is not supported yet.")));
-	(void) keys_active(purpose, &old_id);
-	SPI_connect();
-	as_owner_begin(&owner);
-	PG_TRY();
-	{
-		Oid			types[4] = {TEXTOID, INT4OID, BYTEAOID, INT4OID};
-		Datum		args[4];
-		bool		isnull;
+	(void) keys_active(r.purpose, &old_id);
+	as_key_owner(rotate_work, &r);
+	active_checked_in = InvalidLocalTransactionId;
+	PG_RETURN_INT32(r.new_id);
+}
 
-		SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
-		args[0] = CStringGetTextDatum(purpose);
-		SPI_execute_with_args("SELECT coalesce(max(version), 0) + 1 FROM ledger.data_key WHERE purpose = $1",
-							  1, types, args, NULL, false, 1);
-		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (RAND_bytes(dek, KEY_LEN) != 1)
-			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
-		wrap_key(kek, dek, purpose, version, wrapped);
+/* In SPI as the key owner: wrap every data key again with the next KEK; counts them. */
+static void
+rewrap_work(void *arg)
+{
+	int32	   *count = arg;
+	SPITupleTable *keys;
+	uint64		nkeys;
+	uint64		i;
+
+	SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
+	if (SPI_execute("SELECT key_id, purpose, version, wrapped FROM ledger.data_key "
+					"WHERE destroyed_at IS NULL ORDER BY key_id", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.data_key");
+	keys = SPI_tuptable;
+	nkeys = SPI_processed;
+	for (i = 0; i < nkeys; i++)
+	{
+		bool		isnull;
+		int32		key_id = DatumGetInt32(SPI_getbinval(keys->vals[i], keys->tupdesc, 1, &isnull));
+		char	   *purpose = TextDatumGetCString(SPI_getbinval(keys->vals[i], keys->tupdesc, 2, &isnull));
+		int32		version = DatumGetInt32(SPI_getbinval(keys->vals[i], keys->tupdesc, 3, &isnull));
+		bytea	   *old = DatumGetByteaPP(SPI_getbinval(keys->vals[i], keys->tupdesc, 4, &isnull));
+		uint8		dek[KEY_LEN];
+		uint8		wrapped[WRAPPED_LEN];
+		bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
+		Oid			types[2] = {BYTEAOID, INT4OID};
+		Datum		args[2];
+
+		unwrap_key((uint8 *) VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old), key_id, purpose, version, dek);
+		wrap_key(kek_next, dek, purpose, version, wrapped);
 		explicit_bzero(dek, KEY_LEN);
 		SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
 		memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
-		args[1] = Int32GetDatum(version);
-		args[2] = PointerGetDatum(w);
-		args[3] = Int32GetDatum(old_id);
-		if (SPI_execute_with_args("UPDATE ledger.data_key SET retired_at = now() WHERE purpose = $1 AND retired_at IS NULL",
-								  1, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not retire the data key");
-		if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
-								  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key RETURNING key_id",
-								  3, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "could not store the new data key");
-		new_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		args[0] = PointerGetDatum(w);
+		args[1] = Int32GetDatum(key_id);
+		if (SPI_execute_with_args("UPDATE ledger.data_key SET wrapped = $1 WHERE key_id = $2",
+								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not rewrap data key %d", key_id);
+		(*count)++;
 	}
-	PG_CATCH();
-	{
-		/* The abort restores the settings; the user id is ours to restore. */
-		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	as_owner_end(&owner);
-	SPI_finish();
-	active_checked_in = InvalidLocalTransactionId;
-	PG_RETURN_INT32(new_id);
 }
 
 /*
@@ -636,8 +690,6 @@ keys_rotate(PG_FUNCTION_ARGS)
 Datum
 keys_rewrap(PG_FUNCTION_ARGS)
 {
-	AsOwner		owner;
-	uint64		i;
 	int32		count = 0;
 
 	require_kek();
@@ -646,53 +698,6 @@ keys_rewrap(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no next key-encryption key is configured"),
 				 errhint("Set ledger.kek_command_next to a command printing the new key and restart the server first.")));
-	SPI_connect();
-	as_owner_begin(&owner);
-	PG_TRY();
-	{
-		SPITupleTable *keys;
-		uint64		nkeys;
-
-		SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
-		if (SPI_execute("SELECT key_id, purpose, version, wrapped FROM ledger.data_key "
-						"WHERE destroyed_at IS NULL ORDER BY key_id", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ledger.data_key");
-		keys = SPI_tuptable;
-		nkeys = SPI_processed;
-		for (i = 0; i < nkeys; i++)
-		{
-			bool		isnull;
-			int32		key_id = DatumGetInt32(SPI_getbinval(keys->vals[i], keys->tupdesc, 1, &isnull));
-			char	   *purpose = TextDatumGetCString(SPI_getbinval(keys->vals[i], keys->tupdesc, 2, &isnull));
-			int32		version = DatumGetInt32(SPI_getbinval(keys->vals[i], keys->tupdesc, 3, &isnull));
-			bytea	   *old = DatumGetByteaPP(SPI_getbinval(keys->vals[i], keys->tupdesc, 4, &isnull));
-			uint8		dek[KEY_LEN];
-			uint8		wrapped[WRAPPED_LEN];
-			bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
-			Oid			types[2] = {BYTEAOID, INT4OID};
-			Datum		args[2];
-
-			unwrap_key((uint8 *) VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old), key_id, purpose, version, dek);
-			wrap_key(kek_next, dek, purpose, version, wrapped);
-			explicit_bzero(dek, KEY_LEN);
-			SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
-			memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
-			args[0] = PointerGetDatum(w);
-			args[1] = Int32GetDatum(key_id);
-			if (SPI_execute_with_args("UPDATE ledger.data_key SET wrapped = $1 WHERE key_id = $2",
-									  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not rewrap data key %d", key_id);
-			count++;
-		}
-	}
-	PG_CATCH();
-	{
-		/* The abort restores the settings; the user id is ours to restore. */
-		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	as_owner_end(&owner);
-	SPI_finish();
+	as_key_owner(rewrap_work, &count);
 	PG_RETURN_INT32(count);
 }

@@ -48,17 +48,7 @@ CREATE FUNCTION pg_temp.ref_block_hash(b ledger.audit_block) RETURNS bytea LANGU
                      FROM ledger.audit_event e WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi), ''::bytea)
         || int8send((SELECT count(*) FROM ledger.audit_event e WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi))) $$;
 
--- Wait (up to 10 s) until the writer has committed an event matching the condition.
-CREATE FUNCTION pg_temp.wait_for_event(cond text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-    FOR i IN 1..100 LOOP
-        EXECUTE 'SELECT count(*) FROM ledger.audit_event WHERE ' || cond INTO n;
-        EXIT WHEN n > 0;
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-    RETURN n;
-END $$;
+\ir lib.psql
 
 -- Turn the trail's guard off and on, as a superuser who edits the catalog directly would
 -- (touching pg_class makes the change visible to the relation cache).
@@ -153,14 +143,14 @@ CREATE ROLE regress_audit_clerk;
 BEGIN;
 SELECT id FROM regress_audited;
 ROLLBACK;
-SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND logged_at > %L AND row_count = 3',
+SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND logged_at > %L AND row_count = 3',
           'select', 'regress_audited'::regclass::oid, :'before_rollback')) > 0,
     'read_survives_rollback: a read in a rolled-back transaction is recorded with its row count');
 BEGIN;
 SET LOCAL ROLE regress_audit_clerk;
 DO $$ BEGIN PERFORM count(*) FROM regress_audited; EXCEPTION WHEN insufficient_privilege THEN NULL; END $$;
 ROLLBACK;
-SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND acting_role = %L',
+SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND acting_role = %L',
           'denied', 'regress_audited'::regclass::oid, 'regress_audit_clerk')) > 0,
     'denied_survives_rollback: a refused read in a rolled-back transaction is recorded');
 BEGIN;
@@ -169,14 +159,14 @@ FETCH 1 FROM c;
 FETCH 1 FROM c;
 CLOSE c;
 COMMIT;
-SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND row_count = 2 AND logged_at > %L',
+SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND row_count = 2 AND logged_at > %L',
           'select', 'regress_audited'::regclass::oid, :'before_rollback')) > 0,
     'cursor_reads_counted: rows fetched through a cursor are counted');
 COPY regress_audited TO STDOUT;
-SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND detail = %L',
+SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND detail = %L',
           'select', 'regress_audited'::regclass::oid, 'copy to')) > 0,
     'copy_to_recorded: COPY ... TO of an audited table is a recorded read');
-SELECT ok(pg_temp.wait_for_event('kind = ''login''') > 0, 'logins are recorded');
+SELECT ok(pg_temp.wait_for('kind = ''login''') > 0, 'logins are recorded');
 BEGIN;
 SAVEPOINT failing;
 \set ON_ERROR_STOP 0
@@ -184,7 +174,7 @@ SELECT id, 1 / (id - 4) FROM regress_audited ORDER BY id;
 \set ON_ERROR_STOP 1
 ROLLBACK TO failing;
 COMMIT;
-SELECT ok(pg_temp.wait_for_event(format('kind = %L AND relation_id = %s AND detail = %L',
+SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND detail = %L',
           'select', 'regress_audited'::regclass::oid, 'statement failed')) > 0,
     'failed_read_in_savepoint_recorded: a read that failed inside a rolled-back savepoint is recorded');
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND relation_id = 'regress_truncated'::regclass), 0::bigint,
@@ -232,7 +222,7 @@ SELECT throws_ok('ALTER TRIGGER mnl_audit_row ON regress_audited RENAME TO x', '
 SELECT throws_ok('CREATE TRIGGER mnl_audit_row AFTER INSERT ON regress_truncated FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()',
     '42501', 'audit trigger names are reserved', 'audit_trigger_impostor_refused');
 SELECT ok((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE 'refused: the audit triggers%') >= 0
-          AND pg_temp.wait_for_event('kind = ''denied'' AND detail LIKE ''refused: the audit triggers%''') > 0,
+          AND pg_temp.wait_for('kind = ''denied'' AND detail LIKE ''refused: the audit triggers%''') > 0,
     'refused attempts on the audit are themselves recorded');
 GRANT SELECT ON regress_audited TO regress_audit_clerk;
 ALTER TABLE regress_audited OWNER TO regress_audit_clerk;

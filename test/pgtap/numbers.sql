@@ -21,14 +21,7 @@ CREATE FUNCTION pg_temp.ref_corporate_check(base text) RETURNS integer LANGUAGE 
           FROM generate_series(1, 12) AS n) AS x $$;
 CREATE FUNCTION pg_temp.full_width(s text) RETURNS text LANGUAGE sql AS $$
     SELECT translate(s, '0123456789', '０１２３４５６７８９') $$;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE line text; plan text := '';
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-        plan := plan || line || E'\n';
-    END LOOP;
-    RETURN plan;
-END $$;
+\ir lib.psql
 
 -- Server-side files for COPY BINARY live in the data directory (absolute paths only).
 CREATE FUNCTION pg_temp.path(name text) RETURNS text LANGUAGE sql AS $$

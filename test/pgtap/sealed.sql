@@ -8,6 +8,7 @@
 SET client_min_messages = warning;
 
 SELECT plan(25);
+\ir lib.psql
 
 DROP TABLE IF EXISTS regress_sealed;
 DROP ROLE IF EXISTS regress_revealer;
@@ -52,16 +53,6 @@ BEGIN;
 SET LOCAL ROLE regress_revealer;
 SELECT ledger.reveal(mn, 'regress_sealed:3', 'rollback probe') IS NOT NULL FROM regress_sealed WHERE id = 3;
 ROLLBACK;
-CREATE FUNCTION pg_temp.wait_for(cond text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-    FOR i IN 1..100 LOOP
-        EXECUTE 'SELECT count(*) FROM ledger.audit_event WHERE ' || cond INTO n;
-        EXIT WHEN n > 0;
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-    RETURN n;
-END $$;
 SELECT is(pg_temp.wait_for(format('kind = %L AND detail = %L AND acting_role = %L AND logged_at > %L',
           'reveal', 'rollback probe', 'regress_revealer', :'t0')), 1::bigint,
     'reveal_survives_rollback: the reveal is recorded though its transaction rolled back');
@@ -119,12 +110,6 @@ SELECT throws_ok($$SELECT 'mnl1:!!!!AAAAAek W/4rDC1b91EtG0hj33CO8dKZNh9jhSEzUZ5x
 SELECT is(ledger.blind_index('1234 5678 9018'), ledger.blind_index('１２３４５６７８９０１８'),
     'the blind index depends on the number, not on how it was typed');
 SET enable_seqscan = off;
-CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE l text; p text := '';
-BEGIN
-    FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP p := p || l || E'\n'; END LOOP;
-    RETURN p;
-END $$;
 SELECT matches(pg_temp.plan_of($$SELECT id FROM regress_sealed WHERE mn_index = ledger.blind_index('271828182840')$$),
     'Index', 'blind_index_lookup_uses_index');
 RESET enable_seqscan;
