@@ -46,9 +46,9 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 
 # The fuzz target links the parser alone, outside the server.
 FUZZ_CC ?= clang-14
-test/fuzz/fuzz_numbers: test/fuzz/fuzz_numbers.c src/numparse.c src/numparse.h
+test/fuzz/fuzz_numbers: test/fuzz/fuzz_numbers.c src/numparse.c src/nummask.c src/numparse.h
 	$(FUZZ_CC) -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -I src -o $@ test/fuzz/fuzz_numbers.c src/numparse.c
+	    -fno-sanitize-recover=all -I src -o $@ test/fuzz/fuzz_numbers.c src/numparse.c src/nummask.c
 
 .PHONY: fuzz
 fuzz: test/fuzz/fuzz_numbers

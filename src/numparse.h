@@ -63,6 +63,9 @@ extern int	np_corporate_check_digit(const uint8_t base[12]);
 extern np_status np_parse_base(const char *s, size_t len, int n,
 							   uint8_t *out, np_detail *detail);
 
+/* nummask.c: mask every valid My Number in str[0..len) in place; true if any. */
+extern bool np_mask_numbers(char *str, size_t len);
+
 /* Write the value as exactly ndigits ASCII digits plus a NUL. */
 extern void np_format(int64_t value, int ndigits, char *out);
 

@@ -10,7 +10,9 @@
  *   - the digits of an accepted input, read independently, are the digits stored;
  *   - the stored value prints and parses back to itself, plain and grouped;
  *   - the all-zero number is accepted only when allowed;
- *   - a refusal never reports a position past the input.
+ *   - a refusal never reports a position past the input;
+ *   - the log masker (src/nummask.c) changes only digits, keeps the length, and leaves
+ *     nothing it would mask a second time.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -159,6 +161,29 @@ check_base(const uint8_t *data, size_t size)
 	}
 }
 
+static void
+check_mask(const uint8_t *data, size_t size)
+{
+	char	   *text = malloc(size ? size : 1);
+
+	memcpy(text, data, size);
+	np_mask_numbers(text, size);
+	for (size_t i = 0; i < size; i++)
+	{
+		unsigned char before = data[i];
+		unsigned char after = (unsigned char) text[i];
+
+		if (before == after)
+			continue;
+		/* an ASCII digit became '*', or the last byte of a full-width digit became 0x8A */
+		CHECK((before >= '0' && before <= '9' && after == '*') ||
+			  (before >= 0x90 && before <= 0x99 && after == 0x8A && i >= 2 &&
+			   data[i - 2] == 0xEF && data[i - 1] == 0xBC));
+	}
+	CHECK(!np_mask_numbers(text, size));	/* idempotent: nothing valid left */
+	free(text);
+}
+
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -172,6 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_mynumber(copy, size, 1);
 	check_corporate(copy, size);
 	check_base(copy, size);
+	check_mask(copy, size);
 	free(copy);
 	return 0;
 }
