@@ -156,11 +156,24 @@ role_name(Oid roleid)
 	return CStringGetTextDatum(GetUserNameFromId(roleid, false));
 }
 
+static bool part_cache_valid = false;
+static int	part_cache_month = 0;
+static Oid	part_cache_relid = InvalidOid;
+
+/* Index descriptions of the partition last written, kept while its relcache entry holds. */
+static Oid	index_cache_relid = InvalidOid;
+static List *index_cache_oids = NIL;	/* of Oid */
+static List *index_cache_infos = NIL;	/* of IndexInfo *, in CacheMemoryContext */
+
 static void
 txn_cache_relcache_inval(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == txn.event_relid)
 		txn.valid = false;
+	/* A partition attached, detached or created changes no relation we cache by oid... */
+	part_cache_valid = false;
+	if (relid == InvalidOid || relid == index_cache_relid)
+		index_cache_relid = InvalidOid;
 }
 
 static void
@@ -277,14 +290,22 @@ partition_for(TimestampTz ts)
 	fsec_t		fsec;
 	char		name[NAMEDATALEN];
 	Oid			relid;
+	int			month;
 
 	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
 		elog(ERROR, "audit record timestamp out of range");
+	month = tm.tm_year * 100 + tm.tm_mon;
+	/* The month's partition, remembered until a relcache invalidation of any relation. */
+	if (part_cache_valid && part_cache_month == month)
+		return part_cache_relid;
 	snprintf(name, sizeof(name), "audit_event_%04d%02d", tm.tm_year, tm.tm_mon);
 	relid = trail_relid(name, true);
-	if (OidIsValid(relid) && get_rel_relispartition(relid))
-		return relid;
-	return trail_relid("audit_event_default", false);
+	if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+		relid = trail_relid("audit_event_default", false);
+	part_cache_month = month;
+	part_cache_relid = relid;
+	part_cache_valid = true;
+	return relid;
 }
 
 static void
@@ -390,15 +411,51 @@ complete_record(Datum *values, bool *nulls, MemoryContext cxt)
 	return tup;
 }
 
+/* The partition's indexes and their IndexInfo, built once while its relcache entry holds. */
+static void
+partition_indexes(Relation rel, List **oids, List **infos)
+{
+	if (index_cache_relid != RelationGetRelid(rel))
+	{
+		MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
+		List	   *list = RelationGetIndexList(rel);
+		ListCell   *lc;
+
+		list_free(index_cache_oids);
+		list_free_deep(index_cache_infos);
+		index_cache_oids = NIL;
+		index_cache_infos = NIL;
+		foreach(lc, list)
+		{
+			Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+			IndexInfo  *info = BuildIndexInfo(idx);
+
+			if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
+				elog(ERROR, "audit trail index %s has expressions, which the writer does not support",
+					 RelationGetRelationName(idx));
+			index_cache_oids = lappend_oid(index_cache_oids, lfirst_oid(lc));
+			index_cache_infos = lappend(index_cache_infos, info);
+			index_close(idx, AccessShareLock);
+		}
+		list_free(list);
+		MemoryContextSwitchTo(old);
+		index_cache_relid = RelationGetRelid(rel);
+	}
+	*oids = index_cache_oids;
+	*infos = index_cache_infos;
+}
+
 /* Insert tuples into one partition and its indexes. */
 static void
 insert_into_partition(Oid partid, HeapTuple *tuples, int n)
 {
 	Relation	rel = table_open(partid, RowExclusiveLock);
 	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * n);
-	List	   *indexes = RelationGetIndexList(rel);
+	List	   *index_oids;
+	List	   *index_infos;
 	CommandId	cid = GetCurrentCommandId(true);
-	ListCell   *lc;
+	ListCell   *lo;
+	ListCell   *li;
 	int			i;
 
 	if (RelationGetDescr(rel)->natts != AUDIT_NATTS)
@@ -417,16 +474,14 @@ insert_into_partition(Oid partid, HeapTuple *tuples, int n)
 	}
 	heap_multi_insert(rel, slots, n, cid, 0, NULL);
 
-	foreach(lc, indexes)
+	partition_indexes(rel, &index_oids, &index_infos);
+	forboth(lo, index_oids, li, index_infos)
 	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(idx);
+		Relation	idx = index_open(lfirst_oid(lo), RowExclusiveLock);
+		IndexInfo  *info = lfirst(li);
 		Datum		ivalues[INDEX_MAX_KEYS];
 		bool		inulls[INDEX_MAX_KEYS];
 
-		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
-			elog(ERROR, "audit trail index %s has expressions, which the writer does not support",
-				 RelationGetRelationName(idx));
 		for (i = 0; i < n; i++)
 		{
 			FormIndexDatum(info, slots[i], NULL, ivalues, inulls);
@@ -440,7 +495,6 @@ insert_into_partition(Oid partid, HeapTuple *tuples, int n)
 	for (i = 0; i < n; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
 	pfree(slots);
-	list_free(indexes);
 	table_close(rel, RowExclusiveLock);
 }
 

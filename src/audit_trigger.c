@@ -388,6 +388,9 @@ audit_statement_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Per-row scratch memory, reset after every row (kept for the session). */
+static MemoryContext row_context = NULL;
+
 /*
  * Statement path, for ordinary tables: one AFTER ... FOR EACH STATEMENT trigger per event,
  * reading the statement's transition tables (old and new rows are in matching order for an
@@ -421,8 +424,10 @@ audit_transition_trigger(PG_FUNCTION_ARGS)
 		nslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 		tuplestore_rescan(td->tg_newtable);
 	}
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "mynumber_ledger audit row",
-								   ALLOCSET_DEFAULT_SIZES);
+	if (row_context == NULL)
+		row_context = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger audit row",
+											ALLOCSET_DEFAULT_SIZES);
+	rowcxt = row_context;
 	for (;;)
 	{
 		bool		have_old = oslot && tuplestore_gettupleslot(td->tg_oldtable, true, false, oslot);
@@ -443,7 +448,7 @@ audit_transition_trigger(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
-	MemoryContextDelete(rowcxt);
+	MemoryContextReset(rowcxt);
 	if (oslot)
 		ExecDropSingleTupleTableSlot(oslot);
 	if (nslot)
