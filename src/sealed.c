@@ -321,18 +321,29 @@ open_sealed(bytea *sealed, text *context)
 }
 
 /*
- * ledger.reveal(value sealed_mynumber, context text, purpose text) RETURNS mynumber: the
- * caller must be a member of ledger_revealer; the reveal's audit event is accepted by the
- * writer before the number is decrypted, so a rolled-back reveal is still on record.
+ * ledger.reveal(value sealed_mynumber, context text, purpose text, legal_basis text DEFAULT
+ * NULL) RETURNS mynumber: the caller must be a member of ledger_revealer; the reveal's audit
+ * event (purpose, and the legal basis when the number is disclosed outside the affair) is
+ * accepted by the writer before the number is decrypted, so a rolled-back reveal is still on
+ * record.  Not STRICT: a NULL legal basis is allowed, a NULL anything else gives NULL.
  */
 Datum
 sealed_reveal(PG_FUNCTION_ARGS)
 {
-	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
-	text	   *context = PG_GETARG_TEXT_PP(1);
-	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	bytea	   *sealed;
+	text	   *context;
+	char	   *purpose;
+	char	   *basis = NULL;
 	Oid			role = get_role_oid(REVEAL_ROLE, true);
-	char		detail[256];
+	char		detail[512];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	sealed = PG_GETARG_BYTEA_PP(0);
+	context = PG_GETARG_TEXT_PP(1);
+	purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		basis = text_to_cstring(PG_GETARG_TEXT_PP(3));
 
 	if (!OidIsValid(role) || !has_privs_of_role(GetUserId(), role))
 	{
@@ -347,7 +358,15 @@ sealed_reveal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a reveal needs a purpose"),
 				 errhint("Say why the number is needed, e.g. '児童手当 認定請求 審査'.")));
-	snprintf(detail, sizeof(detail), "%s", purpose);
+	if (basis != NULL && basis[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an empty legal basis was given"),
+				 errhint("Name the provision, e.g. '番号法第19条第8号', or pass NULL when nothing is disclosed.")));
+	if (basis != NULL)
+		snprintf(detail, sizeof(detail), "%s (legal basis: %s)", purpose, basis);
+	else
+		snprintf(detail, sizeof(detail), "%s", purpose);
 	audit_emit(AUDIT_KIND_REVEAL, InvalidOid, 1, true, 0, detail, true);
 	PG_RETURN_INT64(open_sealed(sealed, context));
 }

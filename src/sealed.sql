@@ -37,10 +37,11 @@ CREATE FUNCTION ledger.seal(mn ledger.mynumber, context text) RETURNS ledger.sea
 COMMENT ON FUNCTION ledger.seal(ledger.mynumber, text) IS
     '個人番号の暗号化: seals a number for the row named by context (fresh nonce every call)';
 
-CREATE FUNCTION ledger.reveal(value ledger.sealed_mynumber, context text, purpose text) RETURNS ledger.mynumber
-    AS 'MODULE_PATHNAME', 'sealed_reveal' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION ledger.reveal(ledger.sealed_mynumber, text, text) IS
-    '個人番号の表示: members of ledger_revealer only; records the reveal (purpose) before returning the number';
+CREATE FUNCTION ledger.reveal(value ledger.sealed_mynumber, context text, purpose text,
+                              legal_basis text DEFAULT NULL) RETURNS ledger.mynumber
+    AS 'MODULE_PATHNAME', 'sealed_reveal' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.reveal(ledger.sealed_mynumber, text, text, text) IS
+    '個人番号の表示: members of ledger_revealer only; records the reveal (purpose, and the legal basis of a disclosure) before returning the number';
 
 CREATE FUNCTION ledger.mask(value ledger.sealed_mynumber, context text) RETURNS text
     AS 'MODULE_PATHNAME', 'sealed_mask' LANGUAGE C STABLE STRICT;

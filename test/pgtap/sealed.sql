@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(25);
+SELECT plan(27);
 \ir lib.psql
 
 DROP TABLE IF EXISTS regress_sealed;
@@ -40,6 +40,8 @@ SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:2', 'x') FROM regres
     'sealed number does not open in this context', 'copied_value_does_not_open: a value read in another row''s context is refused');
 SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', '') FROM regress_sealed WHERE id = 1$$, '22023',
     'a reveal needs a purpose', 'a reveal without a purpose is refused');
+SELECT is(ledger.reveal(mn, 'regress_sealed:1', '他市町村への提供', '番号法第19条第8号')::text, '123456789018',
+    'a disclosure names its legal basis') FROM regress_sealed WHERE id = 1;
 RESET ROLE;
 SET ROLE regress_no_reveal;
 SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', 'curious') FROM regress_sealed WHERE id = 1$$, '42501',
@@ -60,6 +62,8 @@ SELECT ok(pg_temp.wait_for(format('kind = %L AND acting_role = %L', 'denied', 'r
     'a refused reveal is recorded as denied');
 SELECT ok(pg_temp.wait_for(format('kind = %L AND detail = %L', 'reveal', '児童手当 認定審査')) > 0,
     'reveals are recorded with their purpose');
+SELECT ok(pg_temp.wait_for(format('kind = %L AND detail = %L', 'reveal', '他市町村への提供 (legal basis: 番号法第19条第8号)')) > 0,
+    'disclosures are recorded with their legal basis');
 SELECT is((SELECT count(*) FROM ledger.audit_event e WHERE e::text ~ '123456789018|271828182840|271828182890'), 0::bigint,
     'no_plaintext_mynumber_in_trail: reveals leave no number in the trail');
 
