@@ -3,7 +3,8 @@
  *
  *   audit_record.c   canonical encoding and SHA-256 of a record; hash of a block
  *   audit_store.c    writing records into the trail (bypassing SQL, which is closed)
- *   audit_trigger.c  row and TRUNCATE triggers of audited tables
+ *   audit_trigger.c  the triggers of audited tables (transition-table statement triggers,
+ *                    or a row trigger for partitioned tables) and audit_table()
  *   audit_queue.c    shared-memory queue for events that must survive ROLLBACK
  *   audit_worker.c   background writer: drains the queue, seals blocks, adds partitions
  *   audit_seal.c     sealing committed records into hash-chained blocks; verification

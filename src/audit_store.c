@@ -5,8 +5,8 @@
  * DELETE and TRUNCATE, for every role), so the extension writes heap tuples itself: into the
  * month's partition, with its indexes maintained, in the current transaction.  A record is
  * complete when it is buffered — event id, transaction id and record hash are set — and the
- * buffer is written with heap_multi_insert at the end of each statement (the audit
- * statement trigger), every AUDIT_BUFFER_MAX records, or at the latest before commit.
+ * buffer is written with heap_multi_insert when the audit trigger has recorded the
+ * statement's rows, every AUDIT_BUFFER_MAX records, or at the latest before commit.
  *
  * Buffered records are tagged with the subtransaction that made them: a rolled-back
  * subtransaction takes its records with it (its row changes are gone too), and a flush
