@@ -78,9 +78,6 @@ typedef enum AuditAttr
 
 /* audit_record.c */
 extern void audit_record_hash(const Datum *values, const bool *nulls, uint8 *out);
-extern void audit_block_hash(const uint8 *prev_hash, int64 block_seq,
-							 uint64 xact_lo, uint64 xact_hi, int64 count,
-							 const uint8 *record_hashes, uint8 *out);
 
 typedef struct AuditBlockHasher AuditBlockHasher;
 extern AuditBlockHasher *audit_block_hasher_begin(const uint8 *prev_hash, int64 block_seq,

@@ -258,15 +258,3 @@ audit_block_hasher_end(AuditBlockHasher *h, int64 count, uint8 *out)
 	EVP_MD_CTX_free(h->ctx);
 	pfree(h);
 }
-
-void
-audit_block_hash(const uint8 *prev_hash, int64 block_seq, uint64 xact_lo, uint64 xact_hi,
-				 int64 count, const uint8 *record_hashes, uint8 *out)
-{
-	AuditBlockHasher *h = audit_block_hasher_begin(prev_hash, block_seq, xact_lo, xact_hi);
-	int64		i;
-
-	for (i = 0; i < count; i++)
-		audit_block_hasher_add(h, record_hashes + i * AUDIT_HASH_LEN);
-	audit_block_hasher_end(h, count, out);
-}

@@ -193,12 +193,6 @@ keys_load_kek(void)
 		kek_next = run_key_command("ledger.kek_command_next", mnl_kek_command_next);
 }
 
-bool
-keys_have_kek(void)
-{
-	return kek != NULL;
-}
-
 static void
 require_kek(void)
 {

@@ -10,7 +10,6 @@
 #define KEY_PURPOSE_BLIND_INDEX "blind_index"	/* HMAC-SHA256 blind index */
 
 extern void keys_load_kek(void);
-extern bool keys_have_kek(void);
 extern const uint8 *keys_active(const char *purpose, int32 *key_id);
 extern const uint8 *keys_by_id(int32 key_id, const char *purpose);
 
