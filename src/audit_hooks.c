@@ -253,11 +253,20 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void
 hooks_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
 	{
-		/* Normally empty; nothing may outlive its transaction. */
+		/*
+		 * Normally empty.  A cursor whose portal failed in a rolled-back savepoint never
+		 * reaches ExecutorEnd: record what it read, and let nothing outlive the transaction.
+		 */
 		while (tracked != NIL)
-			forget_tracked(linitial(tracked));
+		{
+			TrackedRead *t = linitial(tracked);
+
+			emit_failed_reads(t);
+			forget_tracked(t);
+		}
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{

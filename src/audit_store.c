@@ -421,6 +421,8 @@ partition_indexes(Relation rel, List **oids, List **infos)
 		List	   *list = RelationGetIndexList(rel);
 		ListCell   *lc;
 
+		/* Invalid until complete: a build that fails half-way must not be trusted. */
+		index_cache_relid = InvalidOid;
 		list_free(index_cache_oids);
 		list_free_deep(index_cache_infos);
 		index_cache_oids = NIL;
@@ -445,10 +447,15 @@ partition_indexes(Relation rel, List **oids, List **infos)
 	*infos = index_cache_infos;
 }
 
-/* Insert tuples into one partition and its indexes. */
+/*
+ * Insert tuples (all of the month of ts) into that month's partition and its indexes.  The
+ * partition is looked up again once it is locked: a partition created concurrently for the
+ * month takes the rows, not the default partition.
+ */
 static void
-insert_into_partition(Oid partid, HeapTuple *tuples, int n)
+insert_into_partition(TimestampTz ts, HeapTuple *tuples, int n)
 {
+	Oid			partid = partition_for(ts);
 	Relation	rel = table_open(partid, RowExclusiveLock);
 	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * n);
 	List	   *index_oids;
@@ -458,6 +465,16 @@ insert_into_partition(Oid partid, HeapTuple *tuples, int n)
 	ListCell   *li;
 	int			i;
 
+	for (;;)
+	{
+		Oid			again = partition_for(ts);
+
+		if (again == partid)
+			break;
+		table_close(rel, RowExclusiveLock);
+		partid = again;
+		rel = table_open(partid, RowExclusiveLock);
+	}
 	if (RelationGetDescr(rel)->natts != AUDIT_NATTS)
 		elog(ERROR, "audit partition %s has %d columns, expected %d",
 			 RelationGetRelationName(rel), RelationGetDescr(rel)->natts, AUDIT_NATTS);
@@ -482,6 +499,12 @@ insert_into_partition(Oid partid, HeapTuple *tuples, int n)
 		Datum		ivalues[INDEX_MAX_KEYS];
 		bool		inulls[INDEX_MAX_KEYS];
 
+		if (!info->ii_ReadyForInserts)
+		{
+			/* CREATE INDEX CONCURRENTLY has not got this far yet: as the executor does. */
+			index_close(idx, RowExclusiveLock);
+			continue;
+		}
 		for (i = 0; i < n; i++)
 		{
 			FormIndexDatum(info, slots[i], NULL, ivalues, inulls);
@@ -516,7 +539,7 @@ write_tuples(PendingRecord *recs, int n)
 		tuples = palloc(sizeof(HeapTuple) * (end - start));
 		for (i = start; i < end; i++)
 			tuples[i - start] = recs[i].tuple;
-		insert_into_partition(part, tuples, end - start);
+		insert_into_partition(recs[start].logged_at, tuples, end - start);
 		pfree(tuples);
 		start = end;
 	}

@@ -78,16 +78,23 @@ extension_present(void)
 	return present;
 }
 
-/* Write everything in the queue, DRAIN_BATCH events per transaction. */
-static void
+/*
+ * Write what is in the queue, DRAIN_BATCH events per transaction, at most
+ * DRAIN_BATCHES_PER_PASS batches so that sealing, reloads and shutdown are not put off under
+ * constant load.  Returns true when events are left for the next pass.
+ */
+#define DRAIN_BATCHES_PER_PASS 64
+
+static bool
 drain_queue(void)
 {
+	int			batches = 0;
 	AuditQueueEvent *events = palloc(audit_queue_event_size() * DRAIN_BATCH);
 	Datum	   *values = palloc(sizeof(Datum) * AUDIT_NATTS * DRAIN_BATCH);
 	bool	   *nulls = palloc(sizeof(bool) * AUDIT_NATTS * DRAIN_BATCH);
 	int			n;
 
-	while ((n = audit_queue_drain(events, DRAIN_BATCH)) > 0)
+	while (batches++ < DRAIN_BATCHES_PER_PASS && (n = audit_queue_drain(events, DRAIN_BATCH)) > 0)
 	{
 		int			i;
 
@@ -105,6 +112,7 @@ drain_queue(void)
 	pfree(events);
 	pfree(values);
 	pfree(nulls);
+	return batches > DRAIN_BATCHES_PER_PASS;
 }
 
 static void
@@ -170,7 +178,8 @@ audit_worker_main(Datum arg)
 		if (ready)
 		{
 			pgstat_report_activity(STATE_RUNNING, "writing audit events");
-			drain_queue();
+			if (drain_queue())
+				timeout = 0;	/* more to write: come straight back */
 			now = GetCurrentTimestamp();
 			if (now >= next_partitions)
 			{
@@ -203,7 +212,8 @@ audit_worker_main(Datum arg)
 	/* A clean stop: stop accepting, then write what was accepted. */
 	audit_queue_set_writer(false);
 	if (ready)
-		drain_queue();
+		while (drain_queue())
+			;
 	/* Exit code 1: the postmaster starts the writer again (0 would unregister it). */
 	proc_exit(1);
 }

@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(65);
+SELECT plan(66);
 
 -- The documented encoding (audit_record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -128,7 +128,8 @@ SELECT throws_ok('ALTER TABLE regress_parted DETACH PARTITION regress_parted_271
 INSERT INTO regress_parted VALUES ('131016', 1, 'via parent');
 INSERT INTO regress_parted_271004 VALUES ('271004', 2, 'into a partition directly');
 SELECT is((SELECT array_agg(row_key::text ORDER BY row_key::text) FROM ledger.audit_event
-           WHERE relation_name LIKE 'public.regress_parted%' AND kind = 'insert'),
+           WHERE relation_id IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'regress_parted'::regclass)
+             AND kind = 'insert'),
     ARRAY['{131016,1}', '{271004,2}'], 'partitioned_table_audited: through the parent and into a partition attached later');
 DROP TABLE regress_parted;
 
@@ -177,6 +178,19 @@ COMMIT;
 SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND detail = %L',
           'select', 'regress_audited'::regclass::oid, 'statement failed')) > 0,
     'failed_read_in_savepoint_recorded: a read that failed inside a rolled-back savepoint is recorded');
+SELECT clock_timestamp() AS before_cursor \gset
+BEGIN;
+DECLARE failing_cursor CURSOR FOR SELECT id, 1 / (id - 4) FROM regress_audited ORDER BY id;
+FETCH 1 FROM failing_cursor;
+SAVEPOINT s2;
+\set ON_ERROR_STOP 0
+FETCH ALL FROM failing_cursor;
+\set ON_ERROR_STOP 1
+ROLLBACK TO s2;
+COMMIT;
+SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND detail = %L AND logged_at > %L AND row_count >= 1',
+          'select', 'regress_audited'::regclass::oid, 'statement failed', :'before_cursor')) > 0,
+    'failed_cursor_read_recorded: a cursor that failed in a savepoint is recorded with the rows it returned');
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND relation_id = 'regress_truncated'::regclass), 0::bigint,
     'a table read by nobody has no read record');
 
