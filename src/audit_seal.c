@@ -127,6 +127,52 @@ records_cursor(uint64 lo, uint64 hi)
 	return p;
 }
 
+/* Call each(tuple, desc, arg) for every record of [lo, hi) in chain order, in batches. */
+static void
+walk_records(uint64 lo, uint64 hi, void (*each) (HeapTuple, TupleDesc, void *), void *arg)
+{
+	Portal		cur = records_cursor(lo, hi);
+
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(cur, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+			each(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(cur);
+}
+
+/* What sealing gathers from the records of a block. */
+typedef struct SealWalk
+{
+	AuditBlockHasher *h;
+	int64		count;
+	TimestampTz first;
+	TimestampTz last;
+} SealWalk;
+
+static void
+seal_record(HeapTuple t, TupleDesc d, void *arg)
+{
+	SealWalk   *w = arg;
+	bool		isnull;
+	uint8		rh[AUDIT_HASH_LEN];
+	TimestampTz at = DatumGetTimestampTz(SPI_getbinval(t, d, AA_LOGGED_AT, &isnull));
+
+	bytea_to_hash(SPI_getbinval(t, d, AA_RECORD_HASH, &isnull), rh);
+	audit_block_hasher_add(w->h, rh);
+	if (w->count == 0 || at < w->first)
+		w->first = at;
+	if (w->count == 0 || at > w->last)
+		w->last = at;
+	w->count++;
+}
+
 /*
  * Seal what can be sealed.  Runs inside a transaction with SPI not yet connected.
  * Returns the number of records sealed.
@@ -137,11 +183,7 @@ audit_seal_pending(void)
 	LastBlock	lb;
 	uint64		lo;
 	uint64		hi;
-	AuditBlockHasher *h;
-	Portal		cur;
-	int64		count = 0;
-	TimestampTz first = 0;
-	TimestampTz last = 0;
+	SealWalk	walk = {NULL, 0, 0, 0};
 	uint8		zero[AUDIT_HASH_LEN] = {0};
 	uint8		block_hash[AUDIT_HASH_LEN];
 	int64		seq;
@@ -158,37 +200,11 @@ audit_seal_pending(void)
 		return 0;
 	}
 	seq = lb.exists ? lb.seq + 1 : 1;
-	h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
-	cur = records_cursor(lo, hi);
-	for (;;)
-	{
-		uint64		i;
+	walk.h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
+	walk_records(lo, hi, seal_record, &walk);
+	audit_block_hasher_end(walk.h, walk.count, block_hash);
 
-		SPI_cursor_fetch(cur, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			bool		isnull;
-			uint8		rh[AUDIT_HASH_LEN];
-			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(t, d, AA_LOGGED_AT, &isnull));
-
-			bytea_to_hash(SPI_getbinval(t, d, AA_RECORD_HASH, &isnull), rh);
-			audit_block_hasher_add(h, rh);
-			if (count == 0 || at < first)
-				first = at;
-			if (count == 0 || at > last)
-				last = at;
-			count++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(cur);
-	audit_block_hasher_end(h, count, block_hash);
-
-	if (count > 0)
+	if (walk.count > 0)
 	{
 		Oid			types[9] = {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, BYTEAOID, BYTEAOID, TIMESTAMPTZOID};
@@ -198,9 +214,9 @@ audit_seal_pending(void)
 		args[0] = Int64GetDatum(seq);
 		args[1] = Int64GetDatum((int64) lo);
 		args[2] = Int64GetDatum((int64) hi);
-		args[3] = Int64GetDatum(count);
-		args[4] = TimestampTzGetDatum(first);
-		args[5] = TimestampTzGetDatum(last);
+		args[3] = Int64GetDatum(walk.count);
+		args[4] = TimestampTzGetDatum(walk.first);
+		args[5] = TimestampTzGetDatum(walk.last);
 		args[6] = hash_to_bytea(lb.exists ? lb.hash : zero);
 		args[7] = hash_to_bytea(block_hash);
 		args[8] = TimestampTzGetDatum(GetCurrentTimestamp());
@@ -221,7 +237,7 @@ audit_seal_pending(void)
 			elog(ERROR, "could not insert an audit block");
 	}
 	SPI_finish();
-	return count;
+	return walk.count;
 }
 
 /* ledger.audit_seal_now(): seal now instead of waiting for the writer. */
@@ -249,48 +265,49 @@ typedef struct Break
  * Check the records of [lo, hi): each record's content against its hash, feeding the
  * stored hashes to h (may be NULL) in chain order.  Returns the number of records.
  */
+typedef struct CheckWalk
+{
+	AuditBlockHasher *h;		/* may be NULL */
+	Break	   *brk;
+	int64		block_seq;
+	int64		count;
+} CheckWalk;
+
+static void
+check_record(HeapTuple t, TupleDesc d, void *arg)
+{
+	CheckWalk  *w = arg;
+	Datum		values[AUDIT_NATTS];
+	bool		nulls[AUDIT_NATTS];
+	uint8		stored[AUDIT_HASH_LEN];
+	uint8		computed[AUDIT_HASH_LEN];
+
+	heap_deform_tuple(t, d, values, nulls);
+	if (nulls[AA_RECORD_HASH - 1])
+		memset(stored, 0xff, AUDIT_HASH_LEN);
+	else
+		bytea_to_hash(values[AA_RECORD_HASH - 1], stored);
+	audit_record_hash(values, nulls, computed);
+	if (!w->brk->found && memcmp(stored, computed, AUDIT_HASH_LEN) != 0)
+	{
+		w->brk->found = true;
+		w->brk->block_seq = w->block_seq;
+		w->brk->has_event = !nulls[AA_EVENT_ID - 1];
+		w->brk->event_id = w->brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
+		w->brk->problem = "record content does not match its hash (the record was altered)";
+	}
+	if (w->h)
+		audit_block_hasher_add(w->h, stored);
+	w->count++;
+}
+
 static int64
 check_records(uint64 lo, uint64 hi, AuditBlockHasher *h, Break *brk, int64 block_seq)
 {
-	Portal		cur = records_cursor(lo, hi);
-	int64		count = 0;
+	CheckWalk	w = {h, brk, block_seq, 0};
 
-	for (;;)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(cur, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[AUDIT_NATTS];
-			bool		nulls[AUDIT_NATTS];
-			uint8		stored[AUDIT_HASH_LEN];
-			uint8		computed[AUDIT_HASH_LEN];
-
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			if (nulls[AA_RECORD_HASH - 1])
-				memset(stored, 0xff, AUDIT_HASH_LEN);
-			else
-				bytea_to_hash(values[AA_RECORD_HASH - 1], stored);
-			audit_record_hash(values, nulls, computed);
-			if (!brk->found && memcmp(stored, computed, AUDIT_HASH_LEN) != 0)
-			{
-				brk->found = true;
-				brk->block_seq = block_seq;
-				brk->has_event = !nulls[AA_EVENT_ID - 1];
-				brk->event_id = brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
-				brk->problem = "record content does not match its hash (the record was altered)";
-			}
-			if (h)
-				audit_block_hasher_add(h, stored);
-			count++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(cur);
-	return count;
+	walk_records(lo, hi, check_record, &w);
+	return w.count;
 }
 
 static Break

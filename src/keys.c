@@ -240,6 +240,31 @@ wrap_key(const uint8 *kek_to_use, const uint8 *dek, const char *purpose, int32 v
 	EVP_CIPHER_CTX_free(ctx);
 }
 
+/* value of a wrapped key as a bytea for ledger.data_key */
+static bytea *
+wrapped_bytea(const uint8 *wrapped)
+{
+	bytea	   *b = palloc(VARHDRSZ + WRAPPED_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + WRAPPED_LEN);
+	memcpy(VARDATA(b), wrapped, WRAPPED_LEN);
+	return b;
+}
+
+/* A fresh random data key for purpose and version, wrapped with the KEK (never kept clear). */
+static bytea *
+new_wrapped_key(const char *purpose, int32 version)
+{
+	uint8		dek[KEY_LEN];
+	uint8		wrapped[WRAPPED_LEN];
+
+	if (RAND_bytes(dek, KEY_LEN) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
+	wrap_key(kek, dek, purpose, version, wrapped);
+	explicit_bzero(dek, KEY_LEN);
+	return wrapped_bytea(wrapped);
+}
+
 static bool
 try_unwrap(const uint8 *kek_to_use, const uint8 *wrapped, const char *aad, uint8 *out)
 {
@@ -463,9 +488,6 @@ find_active_key(void *arg)
 	if (SPI_processed == 0)
 	{
 		/* First use of this purpose: make its first key (serialised by a lock). */
-		uint8		dek[KEY_LEN];
-		uint8		wrapped[WRAPPED_LEN];
-		bytea	   *wr = palloc(VARHDRSZ + WRAPPED_LEN);
 		Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
 		Datum		args[3];
 
@@ -476,15 +498,9 @@ find_active_key(void *arg)
 			elog(ERROR, "could not read ledger.data_key");
 		if (SPI_processed == 0)
 		{
-			if (RAND_bytes(dek, KEY_LEN) != 1)
-				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
-			wrap_key(kek, dek, w->purpose, 1, wrapped);
-			explicit_bzero(dek, KEY_LEN);
-			SET_VARSIZE(wr, VARHDRSZ + WRAPPED_LEN);
-			memcpy(VARDATA(wr), wrapped, WRAPPED_LEN);
 			args[0] = p;
 			args[1] = Int32GetDatum(1);
-			args[2] = PointerGetDatum(wr);
+			args[2] = PointerGetDatum(new_wrapped_key(w->purpose, 1));
 			if (SPI_execute_with_args("INSERT INTO ledger.data_key (key_id, purpose, version, wrapped) "
 									  "SELECT coalesce(max(key_id), 0) + 1, $1, $2, $3 FROM ledger.data_key",
 									  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
@@ -586,23 +602,14 @@ rotate_work(void *arg)
 	Datum		args[3];
 	bool		isnull;
 	int32		version;
-	uint8		dek[KEY_LEN];
-	uint8		wrapped[WRAPPED_LEN];
-	bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
 
 	SPI_execute("LOCK TABLE ledger.data_key IN SHARE ROW EXCLUSIVE MODE", false, 0);
 	args[0] = CStringGetTextDatum(r->purpose);
 	SPI_execute_with_args("SELECT coalesce(max(version), 0) + 1 FROM ledger.data_key WHERE purpose = $1",
 						  1, types, args, NULL, false, 1);
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (RAND_bytes(dek, KEY_LEN) != 1)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a data key")));
-	wrap_key(kek, dek, r->purpose, version, wrapped);
-	explicit_bzero(dek, KEY_LEN);
-	SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
-	memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
 	args[1] = Int32GetDatum(version);
-	args[2] = PointerGetDatum(w);
+	args[2] = PointerGetDatum(new_wrapped_key(r->purpose, version));
 	if (SPI_execute_with_args("UPDATE ledger.data_key SET retired_at = now() WHERE purpose = $1 AND retired_at IS NULL",
 							  1, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not retire the data key");
@@ -658,16 +665,13 @@ rewrap_work(void *arg)
 		bytea	   *old = DatumGetByteaPP(SPI_getbinval(keys->vals[i], keys->tupdesc, 4, &isnull));
 		uint8		dek[KEY_LEN];
 		uint8		wrapped[WRAPPED_LEN];
-		bytea	   *w = palloc(VARHDRSZ + WRAPPED_LEN);
 		Oid			types[2] = {BYTEAOID, INT4OID};
 		Datum		args[2];
 
 		unwrap_key((uint8 *) VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old), key_id, purpose, version, dek);
 		wrap_key(kek_next, dek, purpose, version, wrapped);
 		explicit_bzero(dek, KEY_LEN);
-		SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
-		memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
-		args[0] = PointerGetDatum(w);
+		args[0] = PointerGetDatum(wrapped_bytea(wrapped));
 		args[1] = Int32GetDatum(key_id);
 		if (SPI_execute_with_args("UPDATE ledger.data_key SET wrapped = $1 WHERE key_id = $2",
 								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)

@@ -217,6 +217,14 @@ gcm_for(GcmContext *g, int32 key_id, const uint8 *key, const uint8 *nonce)
 	return g->ctx;
 }
 
+/* The data key id written into a sealed value. */
+static int32
+sealed_key(const uint8 *p)
+{
+	return (int32) ((uint32) p[OFF_KEY] << 24 | (uint32) p[OFF_KEY + 1] << 16 |
+					(uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]);
+}
+
 /* "mnl-seal-v1|" || context, in a palloc'd buffer. */
 static char *
 aad_for(text *context, int *len)
@@ -298,8 +306,7 @@ open_sealed(bytea *sealed, text *context)
 	if (VARSIZE_ANY_EXHDR(sealed) != SEALED_LEN || p[0] != SEALED_VERSION)
 		refuse_format("malformed value", ERRCODE_DATA_CORRUPTED);
 	require_context(context);
-	key_id = (int32) ((uint32) p[OFF_KEY] << 24 | (uint32) p[OFF_KEY + 1] << 16 |
-					  (uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]);
+	key_id = sealed_key(p);
 	key = keys_by_id(key_id, KEY_PURPOSE_NUMBER);
 	aad = aad_for(context, &aadlen);
 	ctx = gcm_for(&dec_ctx, key_id, key, p + OFF_NONCE);
@@ -434,8 +441,7 @@ sealed_key_id(PG_FUNCTION_ARGS)
 
 	if (VARSIZE_ANY_EXHDR(b) != SEALED_LEN)
 		refuse_format("malformed value", ERRCODE_DATA_CORRUPTED);
-	PG_RETURN_INT32((int32) ((uint32) p[OFF_KEY] << 24 | (uint32) p[OFF_KEY + 1] << 16 |
-							 (uint32) p[OFF_KEY + 2] << 8 | (uint32) p[OFF_KEY + 3]));
+	PG_RETURN_INT32(sealed_key(p));
 }
 
 /*
