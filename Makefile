@@ -15,7 +15,9 @@ SQL_PARTS  = src/init.sql \
              src/numbers.sql \
              src/sealed.sql \
              src/audit.sql \
-             src/audit_reports.sql
+             src/audit_reports.sql \
+             src/staff.sql \
+             src/ledger.sql
 
 MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

@@ -52,6 +52,7 @@
 
 #include "audit.h"
 #include "mynumber_ledger.h"
+#include "perm.h"
 
 PG_FUNCTION_INFO_V1(audit_trail_guard);
 
@@ -169,10 +170,11 @@ is_ledger_function(Oid fn)
 	return OidIsValid(nsp) && nsp == get_namespace_oid("ledger", true);
 }
 
+/* Trigger names beginning mnl_ are the extension's (audit triggers, the write gate). */
 static bool
 is_audit_trigger_name(const char *name)
 {
-	return strncmp(name, AUDIT_TRIGGER_PREFIX, strlen(AUDIT_TRIGGER_PREFIX)) == 0;
+	return strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0;
 }
 
 static void
@@ -339,7 +341,9 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	ListCell   *lc;
 	Index		rti = 0;
 
-	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
+	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
+		!InNoForceRLSOperation() &&
 		OidIsValid(audit_trigger_function()))
 	{
 		List	   *results = qd->plannedstmt->resultRelations;
@@ -552,6 +556,7 @@ guard_utility(Node *stmt)
 	if (creating_extension &&
 		CurrentExtensionObject == get_extension_oid("mynumber_ledger", true))
 		return;
+	protect_guard_utility(stmt);
 	switch (nodeTag(stmt))
 	{
 		case T_AlterTableStmt:
@@ -603,7 +608,8 @@ guard_utility(Node *stmt)
 			{
 				CreateTrigStmt *c = (CreateTrigStmt *) stmt;
 
-				if (is_audit_trigger_name(c->trigname))
+				/* A superuser may: pg_restore recreates the triggers of audited tables. */
+				if (is_audit_trigger_name(c->trigname) && !superuser())
 					refuse(rangevar_relid(c->relation), "audit trigger names are reserved",
 						   "Use ledger.audit_table() to audit a table; name your own triggers differently.");
 				break;

@@ -47,6 +47,7 @@
 #include "common/ip.h"
 #include "log_hygiene.h"
 #include "mynumber_ledger.h"
+#include "perm.h"
 
 #define DETAIL_MAX		512
 #define ADDR_MAX		64
@@ -61,6 +62,8 @@ struct AuditQueueEvent
 	char		session_role[NAMEDATALEN];
 	char		acting_role[NAMEDATALEN];
 	int32		backend_pid;
+	bool		has_staff_id;
+	int64		staff_id;
 	char		client_addr[ADDR_MAX];	/* "" for none */
 	char		application_name[NAMEDATALEN];
 	Oid			relation_id;
@@ -182,7 +185,8 @@ fill_session(AuditQueueEvent *ev)
 
 		copy_name(ev->database_name, db, NAMEDATALEN);
 		copy_name(ev->session_role, GetUserNameFromId(GetSessionUserId(), true), NAMEDATALEN);
-		copy_name(ev->acting_role, GetUserNameFromId(GetUserId(), true), NAMEDATALEN);
+		copy_name(ev->acting_role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
+		ev->has_staff_id = perm_staff_id(mnl_audit_user(), &ev->staff_id);
 	}
 	else if (MyProcPort != NULL)
 	{
@@ -355,6 +359,8 @@ audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *null
 	SET(AA_SESSION_ROLE, CStringGetTextDatum(ev->session_role));
 	SET(AA_CURRENT_ROLE, CStringGetTextDatum(ev->acting_role));
 	SET(AA_BACKEND_PID, Int32GetDatum(ev->backend_pid));
+	if (ev->has_staff_id)
+		SET(AA_STAFF_ID, Int64GetDatum(ev->staff_id));
 	if (ev->client_addr[0] != '\0')
 		SET(AA_CLIENT_ADDR, DirectFunctionCall1(inet_in, CStringGetDatum(ev->client_addr)));
 	if (ev->application_name[0] != '\0')

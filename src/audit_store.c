@@ -45,6 +45,8 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "mynumber_ledger.h"
+#include "perm.h"
 
 #define AUDIT_BUFFER_MAX	1000
 
@@ -192,7 +194,7 @@ load_txn_cache(void)
 	MemoryContext old;
 	Relation	rel;
 
-	if (txn.valid && txn.current_user == GetUserId() && txn.session_user == GetSessionUserId())
+	if (txn.valid && txn.current_user == mnl_audit_user() && txn.session_user == GetSessionUserId())
 		return;
 	audit_store_init();
 	if (!callbacks)
@@ -227,7 +229,7 @@ load_txn_cache(void)
 	txn.database_name = CStringGetTextDatum(get_database_name(MyDatabaseId));
 	txn.session_user = GetSessionUserId();
 	txn.session_role = role_name(txn.session_user);
-	txn.current_user = GetUserId();
+	txn.current_user = mnl_audit_user();
 	txn.acting_role = role_name(txn.current_user);
 	MemoryContextSwitchTo(old);
 	txn.valid = true;
@@ -268,6 +270,15 @@ audit_fill_context(Datum *values, bool *nulls)
 	nulls[AA_CURRENT_ROLE - 1] = false;
 	values[AA_BACKEND_PID - 1] = Int32GetDatum(MyProcPid);
 	nulls[AA_BACKEND_PID - 1] = false;
+	{
+		int64		staff_id;
+
+		if (perm_staff_id(txn.current_user, &staff_id))
+		{
+			values[AA_STAFF_ID - 1] = Int64GetDatum(staff_id);
+			nulls[AA_STAFF_ID - 1] = false;
+		}
+	}
 	values[AA_CLIENT_ADDR - 1] = client_addr(&nulls[AA_CLIENT_ADDR - 1]);
 	if (application_name != NULL && application_name[0] != '\0')
 	{

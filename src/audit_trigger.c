@@ -531,6 +531,7 @@ audit_table(PG_FUNCTION_ARGS)
 	bool	   *enulls = NULL;
 	int			nelems = 0;
 	int			i;
+	bool		saved_bypass;
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -567,6 +568,7 @@ audit_table(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
+	saved_bypass = audit_guard_bypass;
 	audit_guard_bypass = true;
 	PG_TRY();
 	{
@@ -596,7 +598,7 @@ audit_table(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		audit_guard_bypass = false;
+		audit_guard_bypass = saved_bypass;
 	}
 	PG_END_TRY();
 	SPI_finish();
@@ -612,6 +614,7 @@ unaudit_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *qualified;
+	bool		saved_bypass = audit_guard_bypass;
 
 	if (!superuser())
 		ereport(ERROR,
@@ -628,7 +631,7 @@ unaudit_table(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		audit_guard_bypass = false;
+		audit_guard_bypass = saved_bypass;
 	}
 	PG_END_TRY();
 	SPI_finish();

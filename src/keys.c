@@ -311,68 +311,6 @@ unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, in
 			 errhint("ledger.kek_command returns a different key from the one this database's keys were wrapped with.")));
 }
 
-/* Run SPI as the owner of ledger.data_key (callers need no privilege on it). */
-typedef struct AsOwner
-{
-	Oid			saved_user;
-	int			saved_sec;
-	int			guc_level;
-} AsOwner;
-
-static void
-as_owner_begin(AsOwner *s)
-{
-	Oid			nsp = get_namespace_oid("ledger", false);
-	Oid			relid = get_relname_relid("data_key", nsp);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "ledger.data_key is missing");
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	GetUserIdAndSecContext(&s->saved_user, &s->saved_sec);
-	SetUserIdAndSecContext(owner, s->saved_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	/* The caller's search_path must not resolve anything we run with the owner's rights. */
-	s->guc_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-static void
-as_owner_end(AsOwner *s)
-{
-	AtEOXact_GUC(false, s->guc_level);
-	SetUserIdAndSecContext(s->saved_user, s->saved_sec);
-}
-
-/* Run work(arg) in SPI as the owner of ledger.data_key, with search_path pinned. */
-static void
-as_key_owner(void (*work) (void *arg), void *arg)
-{
-	AsOwner		owner;
-
-	SPI_connect();
-	as_owner_begin(&owner);
-	PG_TRY();
-	{
-		work(arg);
-	}
-	PG_CATCH();
-	{
-		/* The abort restores the settings; the user id is ours to restore. */
-		SetUserIdAndSecContext(owner.saved_user, owner.saved_sec);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	as_owner_end(&owner);
-	SPI_finish();
-}
-
 /*
  * A transaction that aborts may have made a key that was never committed: forget every
  * unwrapped key (zeroed) so that nothing sealed later uses it.
@@ -542,7 +480,7 @@ keys_active(const char *purpose, int32 *key_id)
 				return cache[i].key;
 			}
 	}
-	as_key_owner(find_active_key, &w);
+	mnl_as_owner(find_active_key, &w, true);
 	if (w.found == NULL)
 		elog(ERROR, "no data key for purpose \"%s\"", purpose);
 	active_checked_in = MyProc->lxid;
@@ -565,7 +503,7 @@ keys_by_id(int32 key_id, const char *purpose)
 	require_kek();
 	if (k == NULL)
 	{
-		as_key_owner(load_key_by_id, &key_id);
+		mnl_as_owner(load_key_by_id, &key_id, true);
 		k = cached(key_id);
 	}
 	if (k == NULL || strcmp(k->purpose, purpose) != 0)
@@ -636,7 +574,7 @@ keys_rotate(PG_FUNCTION_ARGS)
 				 errmsg("only the \"number\" data key can be rotated"),
 				 errhint("Rotating the blind-index key would need every stored index recomputed; it is not supported yet.")));
 	(void) keys_active(r.purpose, &old_id);
-	as_key_owner(rotate_work, &r);
+	mnl_as_owner(rotate_work, &r, true);
 	active_checked_in = InvalidLocalTransactionId;
 	PG_RETURN_INT32(r.new_id);
 }
@@ -696,6 +634,6 @@ keys_rewrap(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no next key-encryption key is configured"),
 				 errhint("Set ledger.kek_command_next to a command printing the new key and restart the server first.")));
-	as_key_owner(rewrap_work, &count);
+	mnl_as_owner(rewrap_work, &count, true);
 	PG_RETURN_INT32(count);
 }

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -19,6 +21,7 @@
 #include "keys.h"
 #include "log_hygiene.h"
 #include "mynumber_ledger.h"
+#include "perm.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,6 +36,8 @@ int			mnl_audit_seal_interval = 1000;
 bool		mnl_audit_sessions = true;
 char	   *mnl_office_hours_start = NULL;
 char	   *mnl_office_hours_end = NULL;
+char	   *mnl_time_zone = NULL;
+int			mnl_staff_idle_timeout = 15 * 60 * 1000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -45,6 +50,7 @@ mnl_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	audit_queue_shmem_request();
+	perm_shmem_request();
 }
 
 static void
@@ -53,6 +59,7 @@ mnl_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	audit_queue_shmem_startup();
+	perm_shmem_startup();
 }
 
 static void
@@ -109,6 +116,16 @@ define_settings(void)
 							   gettext_noop("End of office hours (HH:MM), for the after-hours audit report."),
 							   NULL, &mnl_office_hours_end, "17:15", PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.time_zone",
+							   gettext_noop("Time zone in which staff validity dates begin and end."),
+							   gettext_noop("A session's TimeZone does not move a retirement date."),
+							   &mnl_time_zone, "Asia/Tokyo", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.staff_idle_session_timeout",
+							gettext_noop("idle_session_timeout that ledger.register_staff() sets on each staff role (自動ログオフ)."),
+							gettext_noop("0 sets none."),
+							&mnl_staff_idle_timeout, 15 * 60 * 1000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ledger");
 }
 

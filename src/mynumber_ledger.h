@@ -22,4 +22,11 @@ extern bool mnl_audit_sessions;	/* ledger.audit_sessions */
 extern char *mnl_office_hours_start;	/* ledger.office_hours_start */
 extern char *mnl_office_hours_end;	/* ledger.office_hours_end */
 
+extern char *mnl_time_zone;		/* ledger.time_zone */
+extern int	mnl_staff_idle_timeout;	/* ledger.staff_idle_session_timeout (ms) */
+
+/* owner.c: work with the extension owner's rights, search_path pinned. */
+extern Oid	mnl_extension_owner(void);
+extern void mnl_as_owner(void (*work) (void *arg), void *arg, bool restricted);
+
 #endif							/* MYNUMBER_LEDGER_H */

@@ -233,8 +233,13 @@ SELECT throws_ok('ALTER TABLE regress_audited ENABLE REPLICA TRIGGER mnl_audit_r
     'the audit triggers of an audited table cannot be disabled', 'audit_trigger_replica_only_refused');
 SELECT throws_ok('ALTER TRIGGER mnl_audit_row ON regress_audited RENAME TO x', '42501',
     'the audit triggers cannot be renamed', 'audit_trigger_rename_refused');
-SELECT throws_ok('CREATE TRIGGER mnl_audit_row AFTER INSERT ON regress_truncated FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()',
-    '42501', 'audit trigger names are reserved', 'audit_trigger_impostor_refused');
+CREATE ROLE regress_impostor;
+CREATE TABLE regress_impostor_t (id int);
+ALTER TABLE regress_impostor_t OWNER TO regress_impostor;
+SET ROLE regress_impostor;
+SELECT throws_ok('CREATE TRIGGER mnl_audit_row AFTER INSERT ON regress_impostor_t FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()',
+    '42501', 'audit trigger names are reserved', 'audit_trigger_impostor_refused: a non-superuser cannot squat an mnl_ trigger name');
+RESET ROLE;
 SELECT ok((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE 'refused: the audit triggers%') >= 0
           AND pg_temp.wait_for('kind = ''denied'' AND detail LIKE ''refused: the audit triggers%''') > 0,
     'refused attempts on the audit are themselves recorded');

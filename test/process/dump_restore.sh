@@ -5,7 +5,7 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create dump || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_create dump "ledger.database = 'src'" || { echo "Bail out! initdb failed"; exit 1; }
 mnl_cluster_start dump || { echo "Bail out! cluster did not start"; exit 1; }
 dir=${MNL_CLUSTER_DIR[dump]}
 mnl_cluster_env dump
@@ -25,7 +25,13 @@ FROM (SELECT i, lpad((i * 7919)::text, 11, '0') AS b, lpad((i * 104729)::text, 1
       FROM generate_series(1, 2000) AS i) AS g
 WHERE ledger.mynumber_is_valid(b || ledger.mynumber_check_digit(b));
 ANALYZE person;
+-- A DBA's protected table: its policies and triggers must come back with the data.
+INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
+CREATE TABLE case_note (id int PRIMARY KEY, org_unit_id int NOT NULL, note text);
+INSERT INTO case_note VALUES (1, 1, 'kept');
+SELECT ledger.protect_table('case_note', 'org_unit_id');
 SQL
+mnl_wait_writer dump src || echo "# the writer did not start in src"
 digest="SELECT count(*) || ':' || md5(string_agg(id || '/' || mn::text || '/' || employer::text, ',' ORDER BY id)) FROM person"
 want=$(mnl_psql dump -d src -Atc "$digest")
 
@@ -42,6 +48,10 @@ tap_is "$(mnl_psql dump -d dst_custom -Atc "SELECT count(*) FROM pg_depend d JOI
 
 mnl_as_postgres "$MNL_PGBIN/pg_dump" -h "$dir/sock" -U postgres -Fp src | mnl_psql dump -d dst_plain >/dev/null 2>"$dir/plain.err"
 tap_ok $? "a plain-format dump loads with psql"
+tap_is "$(mnl_psql dump -d dst_custom -Atc "SELECT relation::text, rls_forced FROM ledger.protected_tables WHERE relation::text = 'case_note'")" \
+    "case_note|t" "protected_table_restored: a protected table comes back with its forced policies"
+tap_is "$(mnl_psql dump -d dst_custom -Atc "SELECT count(*) FROM ledger.org_unit")|$(mnl_psql dump -d dst_custom -Atc "SELECT count(*) FROM case_note")" \
+    "1|1" "the registry and the protected table's rows are restored"
 tap_is "$(mnl_psql dump -d dst_plain -Atc "$digest")" "$want" "dump_restore_round_trip: every number restored unchanged (plain format)"
 
 mnl_cluster_restart dump

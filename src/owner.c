@@ -1,0 +1,75 @@
+/*
+ * owner.c — running a piece of work with the rights of the extension's owner.
+ *
+ * Callers need no privilege on the extension's internal tables (data keys, staff registry):
+ * the C function that needs them checks its caller first, then runs its SPI work as the
+ * owner of schema ledger, with search_path pinned to pg_catalog, pg_temp so that nothing the
+ * caller defined can be resolved with the owner's rights.  The user id is restored on the
+ * way out, on error too.
+ *
+ * Must never: run anything the caller chose (SQL text, a function name) with these rights.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+
+#include "mynumber_ledger.h"
+
+/* Owner of schema ledger (the role that created the extension). */
+Oid
+mnl_extension_owner(void)
+{
+	Oid			nsp = get_namespace_oid("ledger", false);
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Run work(arg) inside SPI as the extension's owner.  restricted adds
+ * SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects) for work that only
+ * reads and writes the extension's tables.
+ */
+void
+mnl_as_owner(void (*work) (void *arg), void *arg, bool restricted)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	int			guc_level;
+	int			sec;
+
+	SPI_connect();
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	sec = saved_sec | SECURITY_LOCAL_USERID_CHANGE;
+	if (restricted)
+		sec |= SECURITY_RESTRICTED_OPERATION;
+	SetUserIdAndSecContext(mnl_extension_owner(), sec);
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	PG_TRY();
+	{
+		work(arg);
+	}
+	PG_CATCH();
+	{
+		/* The abort restores the settings; the user id is ours to restore. */
+		SetUserIdAndSecContext(saved_user, saved_sec);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(false, guc_level);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+	SPI_finish();
+}

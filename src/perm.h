@@ -1,0 +1,38 @@
+/*
+ * perm.h — the staff permission model shared between its files.
+ *
+ *   perm.c     the decision "may the current role do ACTION on a row of ORG for AFFAIR",
+ *              cached per backend and invalidated by a shared generation counter
+ *   protect.c  ledger.protect_table(): row-level security and audit for a table
+ *   staff.c    the gate in front of the staff-administration functions
+ */
+#ifndef MNL_PERM_H
+#define MNL_PERM_H
+
+#include "datatype/timestamp.h"
+#include "nodes/nodes.h"
+#include "utils/relcache.h"
+
+extern void perm_shmem_request(void);
+extern void perm_shmem_startup(void);
+
+/* Staff id of a role for the audit trail; false if the role is not (or cannot now be
+ * looked up as) staff. */
+extern bool perm_staff_id(Oid roleid, int64 *staff_id);
+
+/* Internal SPI work in progress: reads it makes are not audit events of their own. */
+extern int	mnl_internal_depth;
+
+/* While a gated administrative function runs as the extension owner, the role it runs for
+ * (the audit trail records this role, not the owner). */
+extern Oid	mnl_acting_for;
+extern Oid	mnl_audit_user(void);
+
+/* protect.c: names the guard reserves, and whether a table carries the policies. */
+#define PROTECT_POLICY_PREFIX	"mnl_rls_"
+#define PROTECT_TRIGGER_NAME	"mnl_rls_write_gate"
+#define RESERVED_PREFIX			"mnl_"
+extern bool protect_is_protected(Relation rel);
+extern void protect_guard_utility(Node *stmt);
+
+#endif							/* MNL_PERM_H */

@@ -1,0 +1,417 @@
+/*
+ * protect.c — ledger.protect_table(): the extension's row-level security and audit on a
+ * table, the same as on the ledger's own tables.
+ *
+ * A protected table has
+ *   - row-level security ENABLEd and FORCEd (its owner is subject to it too);
+ *   - four policies named mnl_rls_*: rows are visible to roles with the read action for the
+ *     row's org unit, writable by roles with write; a written row whose org unit the role may
+ *     not write is refused with an error that is recorded (ledger.must);
+ *   - a statement trigger mnl_rls_write_gate that refuses, with an error and an audit event,
+ *     any INSERT, UPDATE or DELETE by a role without the write action for the affair;
+ *   - the audit triggers of ledger.audit_table().
+ * The guard (audit_hooks.c) keeps a non-superuser, the table's owner included, from
+ * weakening any of this afterwards.
+ *
+ * Must never: build SQL from a name without quoting it.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "audit.h"
+#include "mynumber_ledger.h"
+#include "perm.h"
+
+PG_FUNCTION_INFO_V1(protect_table);
+
+static void
+run(const char *sql)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "protect_table: \"%s\" failed: %s", sql, SPI_result_code_string(rc));
+}
+
+/* Is relid protected (has the extension's policies)? */
+bool
+protect_is_protected(Relation rel)
+{
+	ListCell   *lc;
+
+	if (rel->rd_rsdesc == NULL)
+		return false;
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *p = lfirst(lc);
+
+		if (strncmp(p->policy_name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0)
+			return true;
+	}
+	return false;
+}
+
+typedef struct AffairLookup
+{
+	const char *affair;
+	bool		found;
+} AffairLookup;
+
+/* Is the affair registered?  (Read as the owner: the caller need not see ledger.affair.) */
+static void
+affair_lookup(void *arg)
+{
+	AffairLookup *l = arg;
+
+	l->found = SPI_execute_with_args("SELECT 1 FROM ledger.affair WHERE affair_code = $1", 1,
+									 (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(l->affair)},
+									 NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1;
+}
+
+/*
+ * ledger.protect_table(tab regclass, org_column name, affair text DEFAULT 'child_allowance',
+ *                      sensitive_columns text[] DEFAULT '{}')
+ * The caller must own the table.
+ */
+Datum
+protect_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *column = NameStr(*PG_GETARG_NAME(1));
+	char	   *affair = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char		relkind = get_rel_relkind(relid);
+	AttrNumber	attnum;
+	char	   *qualified;
+	char	   *col;
+	char	   *aff;
+	char	   *reg;
+	Relation	rel;
+	bool		already;
+	AffairLookup lookup;
+	bool		saved_bypass = audit_guard_bypass;
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("only tables can be protected"),
+				 errhint("Give a table or a partitioned table; protect a view's base tables instead.")));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), get_rel_name(relid));
+	attnum = get_attnum(relid, column);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in the table", column),
+				 errhint("Name the column that holds each row's org unit (ledger.org_unit.org_unit_id).")));
+	if (get_atttype(relid, attnum) != INT4OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("org unit column \"%s\" must be of type integer", column),
+				 errhint("It holds ledger.org_unit.org_unit_id.")));
+
+	rel = RelationIdGetRelation(relid);
+	already = protect_is_protected(rel);
+	RelationClose(rel);
+	if (already)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("table %s is already protected", get_rel_name(relid)),
+				 errhint("Its policies stay as they are; a superuser can drop them to protect it again.")));
+
+	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid));
+	col = (char *) quote_identifier(column);
+	aff = quote_literal_cstr(affair);
+	reg = quote_literal_cstr(qualified);	/* a name: a dump restores it under new OIDs */
+
+	lookup.affair = affair;
+	lookup.found = false;
+	mnl_internal_depth++;		/* a lookup, not a read of ledger data */
+	PG_TRY();
+	{
+		mnl_as_owner(affair_lookup, &lookup, true);
+	}
+	PG_FINALLY();
+	{
+		mnl_internal_depth--;
+	}
+	PG_END_TRY();
+	if (!lookup.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("affair \"%s\" is not registered", affair),
+				 errhint("See ledger.affair for the registered affairs.")));
+	SPI_connect();
+	audit_guard_bypass = true;
+	PG_TRY();
+	{
+		run(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY", qualified));
+		run(psprintf("CREATE POLICY mnl_rls_select ON %s FOR SELECT "
+					 "USING (ledger.may('read', %s, %s))", qualified, aff, col));
+		run(psprintf("CREATE POLICY mnl_rls_insert ON %s FOR INSERT "
+					 "WITH CHECK (ledger.must('write', %s, %s, %s::regclass))", qualified, aff, col, reg));
+		run(psprintf("CREATE POLICY mnl_rls_update ON %s FOR UPDATE "
+					 "USING (ledger.may('write', %s, %s)) "
+					 "WITH CHECK (ledger.must('write', %s, %s, %s::regclass))",
+					 qualified, aff, col, aff, col, reg));
+		run(psprintf("CREATE POLICY mnl_rls_delete ON %s FOR DELETE "
+					 "USING (ledger.may('write', %s, %s))", qualified, aff, col));
+		run(psprintf("CREATE TRIGGER mnl_rls_write_gate BEFORE INSERT OR UPDATE OR DELETE ON %s "
+					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._write_gate(%s)", qualified, aff));
+		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER mnl_rls_write_gate", qualified));
+		if (!PG_ARGISNULL(3))
+		{
+			Datum		sens = PG_GETARG_DATUM(3);
+
+			if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2)", 2,
+									  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
+									  (Datum[]) {ObjectIdGetDatum(relid), sens},
+									  NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "audit_table failed");
+		}
+		else
+			run(psprintf("SELECT ledger.audit_table(%s::regclass)", reg));
+	}
+	PG_FINALLY();
+	{
+		audit_guard_bypass = saved_bypass;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The guard: what a non-superuser, the owner included, may not do to a protected table.
+ * Called from the utility hook (audit_hooks.c), which skips it for the extension's own work.
+ * ---------------------------------------------------------------------------------------
+ */
+
+static bool
+protected_relid(Oid relid)
+{
+	Relation	rel;
+	bool		result;
+	char		kind;
+
+	if (!OidIsValid(relid))
+		return false;
+	kind = get_rel_relkind(relid);
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	rel = RelationIdGetRelation(relid);
+	if (!RelationIsValid(rel))
+		return false;
+	result = protect_is_protected(rel);
+	RelationClose(rel);
+	return result;
+}
+
+static Oid
+relid_of(RangeVar *rv)
+{
+	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+}
+
+static void
+refuse(Oid relid, const char *what, const char *hint)
+{
+	char		detail[256];
+
+	snprintf(detail, sizeof(detail), "refused: %s", what);
+	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, false);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s", what),
+			 errhint("%s", hint)));
+}
+
+#define HINT_SUPERUSER "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table)."
+
+/* A column definition whose expression would be computed over every existing row. */
+static bool
+column_def_sees_rows(ColumnDef *def)
+{
+	ListCell   *lc;
+
+	foreach(lc, def->constraints)
+	{
+		Constraint *c = lfirst(lc);
+
+		if (c->contype == CONSTR_CHECK || c->contype == CONSTR_GENERATED ||
+			c->contype == CONSTR_EXCLUSION)
+			return true;
+	}
+	return false;
+}
+
+static void
+guard_alter(AlterTableStmt *stmt, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_DisableRowSecurity:
+			case AT_NoForceRowSecurity:
+				refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
+				break;
+			case AT_AddConstraint:
+				{
+					Constraint *c = castNode(Constraint, cmd->def);
+
+					if (c->contype == CONSTR_CHECK || c->contype == CONSTR_EXCLUSION)
+						refuse(relid, "a protected table cannot get a CHECK or EXCLUDE constraint from a non-superuser",
+							   "Its expression would be evaluated over every row, past row-level security. " HINT_SUPERUSER);
+					break;
+				}
+			case AT_AddColumn:
+				if (column_def_sees_rows(castNode(ColumnDef, cmd->def)))
+					refuse(relid, "a protected table cannot get a generated or checked column from a non-superuser",
+						   "Its expression would be evaluated over every row, past row-level security. " HINT_SUPERUSER);
+				break;
+			case AT_AlterColumnType:
+			case AT_CookedColumnDefault:
+			case AT_AddIdentity:
+			case AT_AttachPartition:
+			case AT_SetAccessMethod:
+				refuse(relid, "this change to a protected table is reserved to a superuser",
+					   "It would read or rewrite every row past row-level security. " HINT_SUPERUSER);
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+void
+protect_guard_utility(Node *stmt)
+{
+	Oid			relid = InvalidOid;
+
+	if (superuser())
+		return;
+	switch (nodeTag(stmt))
+	{
+		case T_AlterTableStmt:
+			relid = relid_of(((AlterTableStmt *) stmt)->relation);
+			if (protected_relid(relid))
+				guard_alter((AlterTableStmt *) stmt, relid);
+			break;
+		case T_CreatePolicyStmt:
+			{
+				CreatePolicyStmt *c = (CreatePolicyStmt *) stmt;
+
+				relid = relid_of(c->table);
+				if (strncmp(c->policy_name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0)
+					refuse(relid, "policy names beginning with mnl_rls_ are reserved",
+						   "Use ledger.protect_table() to protect a table.");
+				if (protected_relid(relid))
+					refuse(relid, "a protected table cannot get more policies", HINT_SUPERUSER);
+				break;
+			}
+		case T_AlterPolicyStmt:
+			relid = relid_of(((AlterPolicyStmt *) stmt)->table);
+			if (protected_relid(relid))
+				refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
+			break;
+		case T_DropStmt:
+			{
+				DropStmt   *d = (DropStmt *) stmt;
+				ListCell   *lc;
+
+				foreach(lc, d->objects)
+				{
+					List	   *names;
+
+					if (d->removeType == OBJECT_POLICY || d->removeType == OBJECT_RULE ||
+						d->removeType == OBJECT_TRIGGER)
+					{
+						names = castNode(List, lfirst(lc));
+						relid = relid_of(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																				list_length(names) - 1)));
+						if (d->removeType == OBJECT_POLICY && protected_relid(relid))
+							refuse(relid, "the policies of a protected table cannot be dropped", HINT_SUPERUSER);
+					}
+					else if (d->removeType == OBJECT_TABLE)
+					{
+						relid = relid_of(makeRangeVarFromNameList(castNode(List, lfirst(lc))));
+						if (protected_relid(relid))
+							refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
+					}
+				}
+				break;
+			}
+		case T_TruncateStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((TruncateStmt *) stmt)->relations)
+				{
+					relid = relid_of(lfirst(lc));
+					if (protected_relid(relid))
+						refuse(relid, "a protected table cannot be truncated",
+							   "TRUNCATE is not subject to row-level security; delete rows with DELETE, or ask a superuser.");
+				}
+				break;
+			}
+		case T_CreateTrigStmt:
+			relid = relid_of(((CreateTrigStmt *) stmt)->relation);
+			if (protected_relid(relid))
+				refuse(relid, "a protected table cannot get new triggers from a non-superuser",
+					   "A trigger sees every row written, past row-level security. " HINT_SUPERUSER);
+			break;
+		case T_RuleStmt:
+			relid = relid_of(((RuleStmt *) stmt)->relation);
+			if (protected_relid(relid))
+				refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
+			break;
+		case T_IndexStmt:
+			{
+				IndexStmt  *ix = (IndexStmt *) stmt;
+				ListCell   *lc;
+				bool		exprs = ix->whereClause != NULL;
+
+				foreach(lc, ix->indexParams)
+					if (((IndexElem *) lfirst(lc))->expr != NULL)
+						exprs = true;
+				relid = relid_of(ix->relation);
+				if (exprs && protected_relid(relid))
+					refuse(relid, "a protected table cannot get an expression or partial index from a non-superuser",
+						   "The index expression would be evaluated over every row, past row-level security. " HINT_SUPERUSER);
+				break;
+			}
+		case T_CreateStatsStmt:
+			{
+				CreateStatsStmt *cs = (CreateStatsStmt *) stmt;
+
+				if (list_length(cs->relations) == 1 && IsA(linitial(cs->relations), RangeVar))
+				{
+					relid = relid_of(linitial(cs->relations));
+					if (protected_relid(relid))
+						refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
+							   "Extended statistics keep values sampled past row-level security. " HINT_SUPERUSER);
+				}
+				break;
+			}
+		default:
+			break;
+	}
+}

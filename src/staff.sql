@@ -1,0 +1,456 @@
+-- staff: organisation units (組織), affairs (事務), duties (職責), staff (職員) and the
+-- permission decision behind row-level security.  perm.c caches the answer of
+-- ledger._permitted_org_units(); staff.c gates the administration functions below.
+
+-- 団体コード: 5 digits and a check digit (11 - weighted sum mod 11, last digit).
+CREATE FUNCTION ledger.municipality_code_is_valid(code text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT code ~ '^[0-9]{6}$'
+       AND (11 - (6 * substr(code, 1, 1)::int + 5 * substr(code, 2, 1)::int + 4 * substr(code, 3, 1)::int
+                + 3 * substr(code, 4, 1)::int + 2 * substr(code, 5, 1)::int) % 11) % 10
+           = substr(code, 6, 1)::int;
+END;
+COMMENT ON FUNCTION ledger.municipality_code_is_valid(text) IS '団体コードの検査: six digits whose last is the check digit';
+
+CREATE DOMAIN ledger.municipality_code AS text
+    CONSTRAINT municipality_code_check CHECK (ledger.municipality_code_is_valid(VALUE));
+COMMENT ON DOMAIN ledger.municipality_code IS '団体コード (地方公共団体コード, 6 digits with check digit); leads every ledger key';
+
+CREATE TABLE ledger.org_unit (
+    municipality_code ledger.municipality_code NOT NULL,
+    org_unit_id       integer NOT NULL,
+    name              text    NOT NULL,
+    PRIMARY KEY (municipality_code, org_unit_id),
+    UNIQUE (org_unit_id)
+);
+COMMENT ON TABLE ledger.org_unit IS '組織 (所属): org units of a municipality; every ledger row names one';
+COMMENT ON COLUMN ledger.org_unit.municipality_code IS '団体コード';
+COMMENT ON COLUMN ledger.org_unit.org_unit_id IS '所属ID (unique across municipalities)';
+COMMENT ON COLUMN ledger.org_unit.name IS '所属名';
+
+CREATE TABLE ledger.affair (
+    affair_code  text PRIMARY KEY CHECK (affair_code ~ '^[a-z][a-z0-9_]{0,62}$'),
+    name         text NOT NULL,
+    legal_basis  text NOT NULL
+);
+COMMENT ON TABLE ledger.affair IS '事務: affairs for which the ledger holds data, with their legal basis';
+COMMENT ON COLUMN ledger.affair.affair_code IS '事務コード';
+COMMENT ON COLUMN ledger.affair.name IS '事務の名称';
+COMMENT ON COLUMN ledger.affair.legal_basis IS '根拠法令';
+INSERT INTO ledger.affair VALUES
+    ('child_allowance', '児童手当法による児童手当の支給に関する事務',
+     '行政手続における特定の個人を識別するための番号の利用等に関する法律 第9条第1項 別表第一; 児童手当法');
+
+CREATE TYPE ledger.staff_action AS ENUM
+    ('read', 'write', 'reveal', 'approve', 'export', 'administer_staff', 'read_audit');
+COMMENT ON TYPE ledger.staff_action IS
+    '操作権限: read 閲覧, write 更新, reveal 番号表示, approve 決裁, export 抽出, administer_staff 職員管理, read_audit 監査ログ閲覧';
+
+CREATE TABLE ledger.duty (
+    duty_code    text PRIMARY KEY CHECK (duty_code ~ '^[a-z][a-z0-9_]{0,62}$'),
+    name         text NOT NULL,
+    description  text
+);
+COMMENT ON TABLE ledger.duty IS '職責: a named set of permitted actions';
+COMMENT ON COLUMN ledger.duty.duty_code IS '職責コード';
+COMMENT ON COLUMN ledger.duty.name IS '職責名';
+COMMENT ON COLUMN ledger.duty.description IS '説明';
+
+CREATE TABLE ledger.duty_permission (
+    duty_code  text NOT NULL REFERENCES ledger.duty ON UPDATE CASCADE,
+    action     ledger.staff_action NOT NULL,
+    scope      text NOT NULL CHECK (scope IN ('own_org_unit', 'all')),
+    PRIMARY KEY (duty_code, action)
+);
+COMMENT ON TABLE ledger.duty_permission IS '職責の権限: duty × action × scope (own org unit, or every org unit of the municipality)';
+COMMENT ON COLUMN ledger.duty_permission.duty_code IS '職責コード';
+COMMENT ON COLUMN ledger.duty_permission.action IS '操作';
+COMMENT ON COLUMN ledger.duty_permission.scope IS '範囲: own_org_unit 自所属のみ, all 全所属';
+
+INSERT INTO ledger.duty VALUES
+    ('clerk',         '受付',       'Takes claims and enters ledger data in the own org unit'),
+    ('examiner',      '審査',       'Examines claims; may reveal My Numbers in the own org unit'),
+    ('approver',      '決裁',       'Approves decisions and bulk operations across the municipality'),
+    ('administrator', 'システム管理', 'Manages staff and duties; reads no personal data'),
+    ('auditor',       '監査',       'Reads the audit trail only');
+INSERT INTO ledger.duty_permission VALUES
+    ('clerk', 'read', 'own_org_unit'), ('clerk', 'write', 'own_org_unit'),
+    ('examiner', 'read', 'own_org_unit'), ('examiner', 'write', 'own_org_unit'),
+    ('examiner', 'reveal', 'own_org_unit'),
+    ('approver', 'read', 'all'), ('approver', 'approve', 'all'), ('approver', 'export', 'all'),
+    ('administrator', 'administer_staff', 'all'),
+    ('auditor', 'read_audit', 'all');
+
+CREATE TABLE ledger.staff (
+    municipality_code ledger.municipality_code NOT NULL,
+    staff_id       bigint GENERATED ALWAYS AS IDENTITY,
+    role_name      name   NOT NULL UNIQUE,
+    full_name      text   NOT NULL,
+    org_unit_id    integer NOT NULL,
+    valid_from     date   NOT NULL,
+    valid_until    date,
+    retired_at     timestamptz,
+    retired_reason text,
+    registered_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (municipality_code, staff_id),
+    UNIQUE (staff_id),
+    FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
+    CHECK (valid_until IS NULL OR valid_until >= valid_from)
+);
+COMMENT ON TABLE ledger.staff IS '職員: one person, one PostgreSQL role (個人ごとのユーザID), with a validity period';
+COMMENT ON COLUMN ledger.staff.municipality_code IS '団体コード';
+COMMENT ON COLUMN ledger.staff.staff_id IS '職員ID';
+COMMENT ON COLUMN ledger.staff.role_name IS 'ロール名 (the person''s own PostgreSQL role)';
+COMMENT ON COLUMN ledger.staff.full_name IS '氏名';
+COMMENT ON COLUMN ledger.staff.org_unit_id IS '所属ID';
+COMMENT ON COLUMN ledger.staff.valid_from IS '有効開始日 (in ledger.time_zone)';
+COMMENT ON COLUMN ledger.staff.valid_until IS '有効終了日 (last valid day, inclusive)';
+COMMENT ON COLUMN ledger.staff.retired_at IS '退職・異動日時: denied from this moment';
+COMMENT ON COLUMN ledger.staff.retired_reason IS '退職・異動理由';
+COMMENT ON COLUMN ledger.staff.registered_at IS '登録日時';
+
+CREATE TABLE ledger.staff_duty (
+    municipality_code ledger.municipality_code NOT NULL,
+    staff_id     bigint NOT NULL,
+    duty_code    text   NOT NULL REFERENCES ledger.duty ON UPDATE CASCADE,
+    affair_code  text   NOT NULL REFERENCES ledger.affair,
+    valid_from   date   NOT NULL,
+    valid_until  date,
+    PRIMARY KEY (municipality_code, staff_id, duty_code, affair_code),
+    FOREIGN KEY (municipality_code, staff_id) REFERENCES ledger.staff,
+    CHECK (valid_until IS NULL OR valid_until >= valid_from)
+);
+COMMENT ON TABLE ledger.staff_duty IS '職員の職責: which duties a staff member holds for which affair, and when';
+COMMENT ON COLUMN ledger.staff_duty.municipality_code IS '団体コード';
+COMMENT ON COLUMN ledger.staff_duty.staff_id IS '職員ID';
+COMMENT ON COLUMN ledger.staff_duty.duty_code IS '職責コード';
+COMMENT ON COLUMN ledger.staff_duty.affair_code IS '事務コード';
+COMMENT ON COLUMN ledger.staff_duty.valid_from IS '有効開始日';
+COMMENT ON COLUMN ledger.staff_duty.valid_until IS '有効終了日 (inclusive)';
+
+REVOKE ALL ON ledger.org_unit, ledger.affair, ledger.duty, ledger.duty_permission,
+              ledger.staff, ledger.staff_duty FROM PUBLIC;
+
+-- The registry is configuration: pg_dump keeps it.
+SELECT pg_catalog.pg_extension_config_dump('ledger.org_unit', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.affair', 'WHERE affair_code <> ''child_allowance''');
+SELECT pg_catalog.pg_extension_config_dump('ledger.duty',
+    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'')');
+SELECT pg_catalog.pg_extension_config_dump('ledger.duty_permission',
+    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'')');
+SELECT pg_catalog.pg_extension_config_dump('ledger.staff', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.staff_duty', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.staff_staff_id_seq', '');
+COMMENT ON SEQUENCE ledger.staff_staff_id_seq IS '職員IDの採番';
+
+-- Every change to the registry: backends recompute their permission answers (perm.c).
+CREATE FUNCTION ledger._registry_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'perm_registry_changed' LANGUAGE C;
+REVOKE ALL ON FUNCTION ledger._registry_changed() FROM PUBLIC;
+COMMENT ON FUNCTION ledger._registry_changed() IS '権限キャッシュの無効化 (internal trigger)';
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['org_unit', 'affair', 'duty', 'duty_permission', 'staff', 'staff_duty'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER mnl_registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+                                  'ON ledger.%I FOR EACH STATEMENT EXECUTE FUNCTION ledger._registry_changed()', t);
+        EXECUTE pg_catalog.format('ALTER TABLE ledger.%I ENABLE ALWAYS TRIGGER mnl_registry_changed', t);
+        PERFORM ledger.audit_table(pg_catalog.format('ledger.%I', t)::regclass);
+    END LOOP;
+END $$;
+
+-- Today, where staff validity dates are counted.
+CREATE FUNCTION ledger._today() RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (pg_catalog.statement_timestamp() AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))::date;
+END;
+REVOKE ALL ON FUNCTION ledger._today() FROM PUBLIC;
+COMMENT ON FUNCTION ledger._today() IS '本日 (in ledger.time_zone, at the start of the statement)';
+
+-- The decision, in one place: the org units where role may do action for affair today.
+-- A role that is not staff gets staff_id NULL and no org unit.  perm.c caches the answer
+-- until the registry changes or recheck_at (the next midnight) passes.
+CREATE FUNCTION ledger._permitted_org_units(role name, action text, affair text,
+                                            OUT staff_id bigint, OUT org_units integer[],
+                                            OUT recheck_at timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT me.staff_id,
+           COALESCE((SELECT pg_catalog.array_agg(DISTINCT o.org_unit_id)
+                     FROM ledger.staff_duty sd
+                     JOIN ledger.duty_permission dp
+                       ON dp.duty_code = sd.duty_code AND dp.action::text = _permitted_org_units.action
+                     JOIN ledger.org_unit o
+                       ON o.municipality_code = me.municipality_code
+                      AND (dp.scope = 'all' OR o.org_unit_id = me.org_unit_id)
+                     WHERE sd.municipality_code = me.municipality_code
+                       AND sd.staff_id = me.staff_id
+                       AND sd.affair_code = _permitted_org_units.affair
+                       AND sd.valid_from <= d.today
+                       AND (sd.valid_until IS NULL OR sd.valid_until >= d.today)
+                       AND me.retired_at IS NULL
+                       AND me.valid_from <= d.today
+                       AND (me.valid_until IS NULL OR me.valid_until >= d.today)),
+                    '{}'),
+           ((d.today + 1)::timestamp AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))
+    FROM (SELECT ledger._today() AS today) d
+    LEFT JOIN ledger.staff me ON me.role_name = _permitted_org_units.role;
+END;
+REVOKE ALL ON FUNCTION ledger._permitted_org_units(name, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._permitted_org_units(name, text, text) IS
+    '権限判定: the org units where a role may do an action for an affair today (cached by ledger.may)';
+
+CREATE FUNCTION ledger.may(action text, affair text, org_unit integer) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'perm_may' LANGUAGE C STABLE LEAKPROOF PARALLEL SAFE COST 1;
+COMMENT ON FUNCTION ledger.may(text, text, integer) IS
+    '権限判定 (行): may the current role do action on a row of this org unit for this affair; the USING clause of every ledger policy';
+
+CREATE FUNCTION ledger.must(action text, affair text, org_unit integer, relation regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'perm_must' LANGUAGE C STABLE PARALLEL SAFE COST 1;
+COMMENT ON FUNCTION ledger.must(text, text, integer, regclass) IS
+    '権限確認 (書込み): true, or error 42501 recorded in the audit trail; the WITH CHECK clause of ledger policies';
+
+CREATE FUNCTION ledger._write_gate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'perm_write_gate' LANGUAGE C;
+-- EXECUTE stays with PUBLIC: a table owner's ledger.protect_table() creates the trigger.
+COMMENT ON FUNCTION ledger._write_gate() IS
+    '更新権限の確認 (statement trigger): refuses, with an audit event, writes by a role without the write action';
+
+
+-- ---------------------------------------------------------------------------------------
+-- Staff administration.  The public functions are C (staff.c): each runs its twin
+-- ledger._<name>(caller, ...) below as the extension owner, passing the calling role.
+-- ---------------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_staff') THEN
+        CREATE ROLE ledger_staff NOLOGIN;
+    END IF;
+END $$;
+COMMENT ON ROLE ledger_staff IS '職員ロール: every active staff member; table privileges, rows by row-level security';
+
+-- Refuses unless caller holds action for org_unit in affair (a superuser always does).
+CREATE FUNCTION ledger._require(caller oid, action text, affair text, org_unit integer)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+        RETURN;
+    END IF;
+    IF org_unit = ANY ((ledger._permitted_org_units(
+            (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), action, affair)).org_units) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied: % on org unit % for affair %', action, org_unit, affair
+        USING ERRCODE = '42501',
+              HINT = 'Staff administration needs a duty with the administer_staff action (システム管理) for this org unit.';
+END $$;
+REVOKE ALL ON FUNCTION ledger._require(oid, text, text, integer) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._require(oid, text, text, integer) IS '権限確認 (internal): error 42501 unless the caller holds the action';
+
+-- Role memberships follow the registry: ledger_staff while active, ledger_revealer with a
+-- reveal duty, ledger_auditor with a read_audit duty; NOLOGIN once retired.
+CREATE FUNCTION ledger._sync_staff_role(sid bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s ledger.staff;
+    active boolean;
+    grp text;
+    wanted boolean;
+BEGIN
+    SELECT * INTO STRICT s FROM ledger.staff WHERE staff_id = sid;
+    active := s.retired_at IS NULL AND (s.valid_until IS NULL OR s.valid_until >= ledger._today());
+    FOREACH grp IN ARRAY ARRAY['ledger_staff', 'ledger_revealer', 'ledger_auditor'] LOOP
+        wanted := active AND (grp = 'ledger_staff' OR EXISTS (
+            SELECT 1 FROM ledger.staff_duty sd JOIN ledger.duty_permission dp USING (duty_code)
+            WHERE sd.staff_id = sid
+              AND dp.action = CASE grp WHEN 'ledger_revealer' THEN 'reveal' ELSE 'read_audit' END::ledger.staff_action
+              AND (sd.valid_until IS NULL OR sd.valid_until >= ledger._today())));
+        IF wanted = EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                            WHERE m.roleid = grp::regrole AND m.member = s.role_name::regrole) THEN
+            CONTINUE;
+        ELSIF wanted THEN
+            EXECUTE format('GRANT %I TO %I', grp, s.role_name);
+        ELSE
+            EXECUTE format('REVOKE %I FROM %I', grp, s.role_name);
+        END IF;
+    END LOOP;
+    IF NOT active THEN
+        EXECUTE format('ALTER ROLE %I NOLOGIN', s.role_name);
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION ledger._sync_staff_role(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._sync_staff_role(bigint) IS 'ロール同期 (internal): memberships and LOGIN follow the registry';
+
+CREATE FUNCTION ledger._register_staff(caller oid, role_name name, full_name text, org_unit integer,
+                                       duties text[], valid_from date, valid_until date,
+                                       affair text, login boolean)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    muni text;
+    r pg_catalog.pg_roles;
+    sid bigint;
+    d text;
+    start date := COALESCE(valid_from, ledger._today());
+BEGIN
+    SELECT municipality_code INTO muni FROM ledger.org_unit o WHERE o.org_unit_id = org_unit;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'org unit % does not exist', org_unit USING ERRCODE = '23503',
+            HINT = 'Add it to ledger.org_unit first.';
+    END IF;
+    PERFORM ledger._require(caller, 'administer_staff', affair, org_unit);
+    IF duties IS NULL OR cardinality(duties) = 0 THEN
+        RAISE EXCEPTION 'a staff member needs at least one duty' USING ERRCODE = '22023',
+            HINT = 'Give duties such as ARRAY[''clerk''] (see ledger.duty).';
+    END IF;
+    FOREACH d IN ARRAY duties LOOP
+        IF NOT EXISTS (SELECT 1 FROM ledger.duty WHERE duty_code = d) THEN
+            RAISE EXCEPTION 'duty "%" does not exist', d USING ERRCODE = '23503',
+                HINT = 'See ledger.duty for the defined duties.';
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM ledger.staff s WHERE s.role_name = _register_staff.role_name) THEN
+        RAISE EXCEPTION 'role "%" is already registered as staff', role_name USING ERRCODE = '23505',
+            HINT = 'One person, one role: a role is registered once and never reused after retirement.';
+    END IF;
+    SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname = role_name;
+    IF FOUND THEN
+        IF r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolreplication THEN
+            RAISE EXCEPTION 'role "%" cannot be staff: it is a superuser or has BYPASSRLS, CREATEROLE or REPLICATION', role_name
+                USING ERRCODE = '42501',
+                      HINT = 'Staff roles are ordinary roles; give the person a role of their own.';
+        END IF;
+        EXECUTE format('ALTER ROLE %I %s', role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+    ELSE
+        EXECUTE format('CREATE ROLE %I %s', role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+    END IF;
+    IF current_setting('ledger.staff_idle_session_timeout') <> '0' THEN
+        EXECUTE format('ALTER ROLE %I SET idle_session_timeout = %L', role_name,
+                       current_setting('ledger.staff_idle_session_timeout'));
+    END IF;
+    INSERT INTO ledger.staff (municipality_code, role_name, full_name, org_unit_id, valid_from, valid_until)
+    VALUES (muni, role_name, full_name, org_unit, start, valid_until)
+    RETURNING staff_id INTO sid;
+    INSERT INTO ledger.staff_duty (municipality_code, staff_id, duty_code, affair_code, valid_from, valid_until)
+    SELECT DISTINCT muni, sid, x, affair, start, valid_until FROM unnest(duties) AS x;
+    PERFORM ledger._sync_staff_role(sid);
+    RETURN sid;
+END $$;
+REVOKE ALL ON FUNCTION ledger._register_staff(oid, name, text, integer, text[], date, date, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._register_staff(oid, name, text, integer, text[], date, date, text, boolean) IS
+    '職員登録 (internal twin of ledger.register_staff)';
+
+CREATE FUNCTION ledger.register_staff(role_name name, full_name text, org_unit integer, duties text[],
+                                      valid_from date DEFAULT NULL, valid_until date DEFAULT NULL,
+                                      affair text DEFAULT 'child_allowance', login boolean DEFAULT true)
+RETURNS bigint AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.register_staff(name, text, integer, text[], date, date, text, boolean) IS
+    '職員登録: one person, one role (created if missing), org unit, duties and validity; needs administer_staff';
+
+CREATE FUNCTION ledger._retire_staff(caller oid, role_name name, reason text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s ledger.staff;
+BEGIN
+    SELECT * INTO s FROM ledger.staff st WHERE st.role_name = _retire_staff.role_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role "%" is not registered as staff', role_name USING ERRCODE = '42704',
+            HINT = 'See ledger.staff.';
+    END IF;
+    -- administer_staff for every affair the person works in (and at least child_allowance)
+    PERFORM ledger._require(caller, 'administer_staff', a.affair_code, s.org_unit_id)
+    FROM (SELECT affair_code FROM ledger.staff_duty WHERE staff_id = s.staff_id
+          UNION SELECT 'child_allowance') a;
+    IF s.retired_at IS NOT NULL THEN
+        RAISE EXCEPTION 'staff member "%" has already retired', role_name USING ERRCODE = '55000',
+            HINT = 'Nothing to do.';
+    END IF;
+    UPDATE ledger.staff
+       SET retired_at = pg_catalog.now(), retired_reason = reason,
+           valid_until = LEAST(COALESCE(valid_until, ledger._today()), ledger._today())
+     WHERE staff_id = s.staff_id;
+    UPDATE ledger.staff_duty
+       SET valid_until = LEAST(COALESCE(valid_until, ledger._today()), ledger._today())
+     WHERE staff_id = s.staff_id AND valid_from <= ledger._today();
+    PERFORM ledger._sync_staff_role(s.staff_id);
+END $$;
+REVOKE ALL ON FUNCTION ledger._retire_staff(oid, name, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._retire_staff(oid, name, text) IS '職員の退職・異動 (internal twin of ledger.retire_staff)';
+
+CREATE FUNCTION ledger.retire_staff(role_name name, reason text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.retire_staff(name, text) IS
+    '職員の退職・異動: denied in every open session from the next statement; the role becomes NOLOGIN';
+
+CREATE FUNCTION ledger._assign_duty(caller oid, role_name name, duty text, affair text,
+                                    valid_from date, valid_until date)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s ledger.staff;
+BEGIN
+    SELECT * INTO s FROM ledger.staff st WHERE st.role_name = _assign_duty.role_name AND st.retired_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role "%" is not active staff', role_name USING ERRCODE = '42704',
+            HINT = 'Register the person with ledger.register_staff() first.';
+    END IF;
+    PERFORM ledger._require(caller, 'administer_staff', affair, s.org_unit_id);
+    IF NOT EXISTS (SELECT 1 FROM ledger.duty d WHERE d.duty_code = _assign_duty.duty) THEN
+        RAISE EXCEPTION 'duty "%" does not exist', duty USING ERRCODE = '23503', HINT = 'See ledger.duty.';
+    END IF;
+    INSERT INTO ledger.staff_duty (municipality_code, staff_id, duty_code, affair_code, valid_from, valid_until)
+    VALUES (s.municipality_code, s.staff_id, duty, affair, COALESCE(valid_from, ledger._today()), valid_until)
+    ON CONFLICT (municipality_code, staff_id, duty_code, affair_code)
+    DO UPDATE SET valid_from = EXCLUDED.valid_from, valid_until = EXCLUDED.valid_until;
+    PERFORM ledger._sync_staff_role(s.staff_id);
+END $$;
+REVOKE ALL ON FUNCTION ledger._assign_duty(oid, name, text, text, date, date) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._assign_duty(oid, name, text, text, date, date) IS '職責の付与 (internal twin of ledger.assign_duty)';
+
+CREATE FUNCTION ledger.assign_duty(role_name name, duty text, affair text DEFAULT 'child_allowance',
+                                   valid_from date DEFAULT NULL, valid_until date DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.assign_duty(name, text, text, date, date) IS
+    '職責の付与: gives a staff member a duty for an affair; seen by every session from the next statement';
+
+CREATE FUNCTION ledger._revoke_duty(caller oid, role_name name, duty text, affair text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s ledger.staff;
+BEGIN
+    SELECT * INTO s FROM ledger.staff st WHERE st.role_name = _revoke_duty.role_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role "%" is not registered as staff', role_name USING ERRCODE = '42704', HINT = 'See ledger.staff.';
+    END IF;
+    PERFORM ledger._require(caller, 'administer_staff', affair, s.org_unit_id);
+    DELETE FROM ledger.staff_duty sd
+     WHERE sd.staff_id = s.staff_id AND sd.duty_code = _revoke_duty.duty AND sd.affair_code = _revoke_duty.affair;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'staff member "%" does not hold duty "%" for affair "%"', role_name, duty, affair
+            USING ERRCODE = '42704', HINT = 'See ledger.staff_duty.';
+    END IF;
+    PERFORM ledger._sync_staff_role(s.staff_id);
+END $$;
+REVOKE ALL ON FUNCTION ledger._revoke_duty(oid, name, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._revoke_duty(oid, name, text, text) IS '職責の取消し (internal twin of ledger.revoke_duty)';
+
+CREATE FUNCTION ledger.revoke_duty(role_name name, duty text, affair text DEFAULT 'child_allowance')
+RETURNS void AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.revoke_duty(name, text, text) IS
+    '職責の取消し: takes a duty away; seen by every session from the next statement';
+
+CREATE FUNCTION ledger.protect_table(tab regclass, org_column name, affair text DEFAULT 'child_allowance',
+                                     sensitive_columns text[] DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'protect_table' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.protect_table(regclass, name, text, text[]) IS
+    'テーブルの保護: row-level security (enabled, forced) on the org unit column through ledger.may/must, the write gate and the audit triggers';
+
+CREATE VIEW ledger.protected_tables AS
+    SELECT c.oid::regclass AS relation,
+           (SELECT pg_catalog.pg_get_expr(p.polqual, p.polrelid) FROM pg_catalog.pg_policy p
+             WHERE p.polrelid = c.oid AND p.polname = 'mnl_rls_select') AS read_policy,
+           c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced
+    FROM pg_catalog.pg_class c
+    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'mnl_rls_select');
+COMMENT ON VIEW ledger.protected_tables IS '保護対象テーブル: tables under the extension''s row-level security';

@@ -1,0 +1,305 @@
+-- Staff, duties and row-level security: each test is named after the attack it stops.
+-- Runs without a wrapping transaction (denials must survive a ROLLBACK, the registry must
+-- commit); the cluster is throwaway, so the roles and rows made here stay.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+
+SELECT plan(62);
+\ir lib.psql
+
+\o /dev/null
+-- Two org units of 千代田区 and one of 札幌市.
+INSERT INTO ledger.org_unit VALUES ('131016', 9001, '子育て支援課'), ('131016', 9002, '出張所'),
+                                   ('011002', 9003, '札幌市 子ども未来局');
+SELECT ledger.register_staff('regress_clerk_a', '受付 A', 9001, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_clerk_b', '受付 B', 9002, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_examiner', '審査 A', 9001, ARRAY['examiner']);
+SELECT ledger.register_staff('regress_approver', '決裁 A', 9001, ARRAY['approver']);
+SELECT ledger.register_staff('regress_admin', '管理 A', 9001, ARRAY['administrator']);
+SELECT ledger.register_staff('regress_auditor', '監査 A', 9001, ARRAY['auditor']);
+SELECT ledger.register_staff('regress_sapporo', '札幌 受付', 9003, ARRAY['clerk', 'approver']);
+SELECT ledger.register_staff('regress_retiree', '退職 予定', 9001, ARRAY['clerk']);
+CREATE ROLE regress_outsider;
+GRANT ledger_staff TO regress_outsider;		-- table privileges, but not staff
+CREATE ROLE regress_app LOGIN;					-- a pooled application role
+GRANT regress_clerk_a, regress_clerk_b TO regress_app;
+
+SET ROLE regress_clerk_a;
+SELECT ledger.enrol_person('131016', 9001, '123456789018', '山田', '太郎', 'ヤマダ', 'タロウ', '2015-04-01', '千代田区 1');
+SELECT ledger.enrol_person('131016', 9001, '271828182840', '山田', '花子', 'ヤマダ', 'ハナコ', '2018-04-02', '千代田区 1');
+RESET ROLE;
+SET ROLE regress_clerk_b;
+SELECT ledger.enrol_person('131016', 9002, '271828182890', '佐藤', '一郎', 'サトウ', 'イチロウ', '2012-12-31', '千代田区 2');
+RESET ROLE;
+SET ROLE regress_sapporo;
+SELECT ledger.enrol_person('011002', 9003, '314159265352', '鈴木', '次郎', 'スズキ', 'ジロウ', '2010-01-01', '札幌市');
+RESET ROLE;
+-- A DBA who owns a table of their own and protects it.
+CREATE ROLE regress_dba;
+CREATE SCHEMA regress_dba AUTHORIZATION regress_dba;
+CREATE SCHEMA regress_evil;
+GRANT USAGE, CREATE ON SCHEMA regress_evil TO PUBLIC;
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.case_note (id int PRIMARY KEY, org_unit_id int NOT NULL, note text);
+INSERT INTO regress_dba.case_note VALUES (1, 9001, 'org 1 note'), (2, 9002, 'org 2 note');
+SELECT ledger.protect_table('regress_dba.case_note', 'org_unit_id');
+GRANT SELECT, INSERT, UPDATE, DELETE ON regress_dba.case_note TO ledger_staff;
+GRANT USAGE ON SCHEMA regress_dba TO ledger_staff;
+RESET ROLE;
+\o
+
+-- ---------------------------------------------------------------------------------------
+-- Who sees what
+-- ---------------------------------------------------------------------------------------
+SELECT results_eq($$SELECT relation::text FROM ledger.protected_tables WHERE rls_enabled AND rls_forced
+      AND relation::text <> 'regress_matrix' ORDER BY 1$$,
+    $$VALUES ('ledger.certification'), ('ledger.certification_revision'), ('ledger.child'), ('ledger.payment'),
+             ('ledger.person'), ('ledger.recipient'), ('regress_dba.case_note')$$,
+    'every ledger table has row-level security enabled and forced');
+
+SET ROLE regress_clerk_a;
+SELECT results_eq($$SELECT given_name FROM ledger.person WHERE municipality_code = '131016' ORDER BY 1$$,
+    ARRAY['太郎', '花子'], 'own_org_unit: a clerk sees the rows of the own org unit');
+SELECT is((SELECT count(*) FROM ledger.person WHERE org_unit_id <> 9001), 0::bigint,
+    'other_org_unit: a clerk sees no row of another org unit');
+UPDATE ledger.person SET address = 'changed' WHERE org_unit_id = 9002;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM ledger.person WHERE address = 'changed'), 0::bigint,
+    'other_org_unit_update: an UPDATE of another org unit''s rows changes nothing');
+
+\set ON_ERROR_STOP 0
+BEGIN;
+SET LOCAL ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT ledger.enrol_person('131016', 9002, '161803398872', '他', '所', 'タ', 'ショ', '2020-01-01', 'x')$$,
+    '42501', NULL, 'other_org_unit_insert: writing a row into another org unit is refused (42501)');
+ROLLBACK;
+\set ON_ERROR_STOP 1
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_clerk_a' AND detail LIKE '%org unit 9002%'$$) > 0,
+    'denied_write_survives_rollback: the refused write has an audit event after ROLLBACK');
+
+SET ROLE regress_approver;
+SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '131016'), 3::bigint,
+    'all_scope: an approver reads every org unit of the municipality');
+SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code <> '131016'), 0::bigint,
+    'other_municipality: scope all never crosses into another municipality');
+SELECT throws_ok($$UPDATE ledger.person SET address = 'x'$$, '42501', NULL,
+    'read_only_duty_write: a role without the write action is refused before any row is touched');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_approver' AND detail LIKE 'update denied%'$$) > 0,
+    'the refused UPDATE has an audit event');
+
+SET ROLE regress_admin;
+SELECT is((SELECT count(*) FROM ledger.person), 0::bigint,
+    'administrator_reads_no_personal_data: システム管理 sees no ledger row');
+SELECT throws_ok($$SELECT count(*) FROM ledger.audit_event$$, '42501', NULL,
+    'administrator_reads_no_audit_trail');
+RESET ROLE;
+SET ROLE regress_auditor;
+SELECT is((SELECT count(*) FROM ledger.person), 0::bigint, 'auditor_reads_no_personal_data');
+SELECT ok((SELECT count(*) FROM ledger.audit_event) > 0, 'auditor_reads_the_audit_trail');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------------------
+-- Attacks
+-- ---------------------------------------------------------------------------------------
+
+-- The owner of a protected table is subject to its policies and cannot weaken them.
+SET ROLE regress_dba;
+SELECT is((SELECT count(*) FROM regress_dba.case_note), 0::bigint,
+    'owner_cannot_bypass_rls: the table owner without BYPASSRLS sees no row');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note NO FORCE ROW LEVEL SECURITY$$, '42501', NULL,
+    'owner_cannot_unforce_rls');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note DISABLE ROW LEVEL SECURITY$$, '42501', NULL,
+    'owner_cannot_disable_rls');
+SELECT throws_ok($$DROP POLICY mnl_rls_select ON regress_dba.case_note$$, '42501', NULL,
+    'owner_cannot_drop_policy');
+SELECT throws_ok($$CREATE POLICY everything ON regress_dba.case_note USING (true)$$, '42501', NULL,
+    'owner_cannot_add_permissive_policy');
+SELECT throws_ok($$ALTER POLICY mnl_rls_select ON regress_dba.case_note USING (true)$$, '42501', NULL,
+    'owner_cannot_alter_policy');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD CONSTRAINT peek CHECK (note <> 'x')$$, '42501', NULL,
+    'owner_check_constraint_scan: a CHECK evaluated over every row is refused');
+SELECT throws_ok($$CREATE INDEX ON regress_dba.case_note ((lower(note)))$$, '42501', NULL,
+    'owner_expression_index_scan: an expression index over every row is refused');
+SELECT throws_ok($$CREATE FUNCTION regress_dba.t() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+                   CREATE TRIGGER copy_rows AFTER INSERT ON regress_dba.case_note FOR EACH ROW EXECUTE FUNCTION regress_dba.t()$$,
+    '42501', NULL, 'owner_trigger_copies_rows: a new trigger on a protected table is refused');
+SELECT throws_ok($$TRUNCATE regress_dba.case_note$$, '42501', NULL,
+    'truncate_bypasses_rls: TRUNCATE of a protected table is refused, even for its owner');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note DISABLE TRIGGER mnl_rls_write_gate$$, '42501', NULL,
+    'disable_trigger: the write gate cannot be disabled');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note DISABLE TRIGGER ALL$$, '42501', NULL,
+    'disable_trigger_all: DISABLE TRIGGER ALL is refused');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_dba.case_note), 2::bigint, 'the owner''s attempts changed nothing');
+
+-- session_replication_role = replica skips ordinary triggers; ours are ENABLE ALWAYS.
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SET session_replication_role = replica$$, '42501', NULL,
+    'session_replication_role_replica: a staff member cannot set it');
+RESET ROLE;
+SET session_replication_role = replica;
+SET ROLE regress_approver;
+SELECT throws_ok($$DELETE FROM ledger.person$$, '42501', NULL,
+    'session_replication_role_replica: the write gate still fires in replica mode');
+RESET ROLE;
+RESET session_replication_role;
+
+-- A pooled application role that does not SET ROLE sees nothing and writes nothing.
+SET ROLE regress_app;
+SELECT is((SELECT count(*) FROM ledger.person), 0::bigint,
+    'pooled_role_without_set_role: the pool''s role sees no row, though it inherits table privileges');
+SELECT throws_ok($$INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) VALUES ('131016', 1, 9001)$$,
+    '42501', NULL, 'pooled_role_without_set_role: the pool''s role cannot write');
+SET ROLE regress_clerk_a;
+SELECT is((SELECT count(*) FROM ledger.person), 2::bigint, 'pooled_role_with_set_role: SET ROLE gives the staff member''s rows');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'select' AND session_role = 'postgres' AND acting_role = 'regress_clerk_a'
+                            AND staff_id = (SELECT staff_id FROM ledger.staff WHERE role_name = 'regress_clerk_a')$$) > 0,
+    'audit_names_both_identities: session role, acting staff role and staff id are recorded');
+
+-- A function of the attacker's in WHERE sees only the rows the policies let through.
+CREATE TABLE regress_evil.leaked (v text);
+GRANT INSERT ON regress_evil.leaked TO PUBLIC;
+CREATE FUNCTION regress_evil.leak(v text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN INSERT INTO regress_evil.leaked VALUES (v); RETURN true; END $$;
+SET ROLE regress_clerk_b;
+SELECT count(*) FROM ledger.person WHERE regress_evil.leak(given_name) \g /dev/null
+SELECT count(*) FROM ledger.person WHERE regress_evil.leak(given_name) AND person_id > 0 \g /dev/null
+RESET ROLE;
+SELECT is((SELECT array_agg(DISTINCT v) FROM regress_evil.leaked), ARRAY['一郎'],
+    'leaky_function_in_where: a cheap non-LEAKPROOF function sees only visible rows');
+SELECT is((SELECT proleakproof FROM pg_proc WHERE oid = 'ledger.must(text,text,integer,regclass)'::regprocedure), false,
+    'ledger.must raises, so it is not LEAKPROOF');
+
+-- A view without security_invoker, made by staff of org 9001, does not share its rows.
+SET ROLE regress_clerk_a;
+CREATE VIEW regress_evil.shared_persons AS SELECT person_id, given_name FROM ledger.person;
+GRANT SELECT ON regress_evil.shared_persons TO PUBLIC;
+RESET ROLE;
+SET ROLE regress_clerk_b;
+SELECT results_eq($$SELECT given_name FROM regress_evil.shared_persons$$, ARRAY['一郎'],
+    'view_without_security_invoker: another org unit''s staff see their own rows only');
+RESET ROLE;
+SET ROLE regress_outsider;
+SELECT is((SELECT count(*) FROM regress_evil.shared_persons), 0::bigint,
+    'view_without_security_invoker: a non-staff role sees no row through the view');
+RESET ROLE;
+
+-- COPY TO is subject to the policies (and recorded).
+SET ROLE regress_clerk_b;
+\copy ledger.person TO '/dev/null'
+\copy (SELECT * FROM ledger.person) TO '/dev/null'
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'select' AND detail = 'copy to' AND acting_role = 'regress_clerk_b' AND row_count = 1$$) > 0,
+    'copy_to: COPY TO copies only the visible row');
+
+-- Cursors and prepared statements are decided by the role that runs them, when it runs them.
+BEGIN;
+SET LOCAL ROLE regress_clerk_a;
+DECLARE c CURSOR FOR SELECT given_name FROM ledger.person ORDER BY person_id;
+SELECT results_eq($$FETCH ALL FROM c$$, ARRAY['太郎', '花子'], 'cursor: a cursor returns the role''s rows only');
+COMMIT;
+SET ROLE regress_clerk_a;
+PREPARE p AS SELECT count(*) FROM ledger.person;
+EXECUTE p \gset prep_a_
+SET ROLE regress_clerk_b;
+EXECUTE p \gset prep_b_
+RESET ROLE;
+SELECT is(:prep_a_count::bigint, 2::bigint, 'prepared statement, first staff member');
+SELECT is(:prep_b_count::bigint, 1::bigint,
+    'prepared_statement_after_set_role: a statement prepared by one staff member returns the next one''s rows');
+DEALLOCATE p;
+
+-- Hijacks: an attacker's functions shadowing ours are never called by ours.
+CREATE TABLE regress_evil.called (fn text);
+GRANT INSERT ON regress_evil.called TO PUBLIC;
+CREATE FUNCTION regress_evil.may(text, text, integer) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO regress_evil.called VALUES ('may'); RETURN true; END $$;
+CREATE FUNCTION regress_evil.blind_index(ledger.mynumber) RETURNS bytea LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO regress_evil.called VALUES ('blind_index'); RETURN '\x00'; END $$;
+CREATE FUNCTION regress_evil.nextval(regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO regress_evil.called VALUES ('nextval'); RETURN 1; END $$;
+CREATE FUNCTION regress_evil.format(text, VARIADIC text[]) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO regress_evil.called VALUES ('format'); RETURN 'SELECT 1'; END $$;
+CREATE FUNCTION regress_evil._today() RETURNS date LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO regress_evil.called VALUES ('_today'); RETURN '1900-01-01'; END $$;
+CREATE FUNCTION regress_evil.current_setting(text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO regress_evil.called VALUES ('current_setting'); RETURN 'UTC'; END $$;
+SET search_path = regress_evil, pg_temp, ledger, public;
+SET ROLE regress_clerk_b;
+SELECT is((SELECT count(*) FROM ledger.person), 1::bigint,
+    'unqualified_function_hijack: policies call ledger.may by OID, not by name');
+SELECT is((SELECT count(*) FROM ledger.find_person('123456789018')), 0::bigint,
+    'unqualified_function_hijack: find_person uses ledger.blind_index and the policies');
+SELECT ok(ledger.enrol_person('131016', 9002, '161803398872', '中村', '三郎', 'ナカムラ', 'サブロウ', '2019-05-05', 'x') > 0,
+    'security_definer_search_path_hijack: enrolment works under a hostile search_path');
+RESET ROLE;
+SELECT ok(ledger.register_staff('regress_late', '遅番', 9002, ARRAY['clerk']) > 0,
+    'security_definer_search_path_hijack: staff registration works under a hostile search_path');
+RESET search_path;
+SELECT is((SELECT count(*) FROM regress_evil.called), 0::bigint,
+    'security_definer_search_path_hijack: no attacker function was ever called');
+SELECT is((SELECT ledger.blind_index('161803398872') = mynumber_index FROM ledger.person WHERE given_name = '三郎'), true,
+    'the row enrolled under the hostile search_path has the real blind index');
+
+-- ---------------------------------------------------------------------------------------
+-- Staff administration
+-- ---------------------------------------------------------------------------------------
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT ledger.register_staff('regress_rogue', '不正', 9001, ARRAY['approver'])$$, '42501', NULL,
+    'clerk_cannot_register_staff: administer_staff is needed');
+SELECT throws_ok($$SELECT ledger._register_staff('regress_admin'::regrole::oid, 'regress_rogue', 'x', 9001, ARRAY['approver'], NULL, NULL, 'child_allowance', true)$$,
+    '42501', NULL, 'forged_caller: the internal twin cannot be called directly');
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT ok(ledger.register_staff('regress_new_clerk', '新人', 9002, ARRAY['clerk']) > 0,
+    'an administrator registers staff');
+SELECT throws_ok($$SELECT ledger.register_staff('postgres', 'x', 9001, ARRAY['clerk'])$$, '42501', NULL,
+    'superuser_as_staff: a superuser role cannot be registered as staff');
+SELECT throws_ok($$SELECT ledger.register_staff('regress_new_clerk', 'x', 9001, ARRAY['clerk'])$$, '23505', NULL,
+    'one_person_one_role: a role is registered once');
+RESET ROLE;
+SELECT is((SELECT array_agg(s ORDER BY s) FROM pg_db_role_setting, unnest(setconfig) s
+           WHERE setrole = 'regress_new_clerk'::regrole), ARRAY['idle_session_timeout=15min'],
+    'idle_session_timeout: staff roles log off after ledger.staff_idle_session_timeout');
+SELECT ok(pg_has_role('regress_examiner', 'ledger_revealer', 'MEMBER') AND NOT pg_has_role('regress_clerk_a', 'ledger_revealer', 'MEMBER'),
+    'reveal membership follows the duty');
+
+-- Retirement and duty changes are seen at the next statement.
+SET ROLE regress_retiree;
+SELECT is((SELECT count(*) FROM ledger.person), 2::bigint, 'before retirement the clerk reads the own org unit');
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT ledger.retire_staff('regress_retiree', '異動') \g /dev/null
+RESET ROLE;
+SET ROLE regress_retiree;
+SELECT throws_ok($$SELECT count(*) FROM ledger.person$$, '42501', NULL,
+    'retired_staff: the next statement is refused (ledger_staff membership revoked)');
+SELECT throws_ok($$INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) VALUES ('131016', 1, 9001)$$,
+    '42501', NULL, 'retired_staff: and cannot write');
+RESET ROLE;
+SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'regress_retiree'), false, 'retired_staff: the role is NOLOGIN');
+
+SET ROLE regress_clerk_b;
+SELECT is((SELECT count(*) FROM ledger.person), 2::bigint, 'before a duty change');
+RESET ROLE;
+SELECT ledger.assign_duty('regress_clerk_b', 'approver') \g /dev/null
+SET ROLE regress_clerk_b;
+SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '131016'), 4::bigint,
+    'duty_change: an added duty is seen at the next statement');
+RESET ROLE;
+SELECT ledger.revoke_duty('regress_clerk_b', 'approver') \g /dev/null
+SET ROLE regress_clerk_b;
+SELECT is((SELECT count(*) FROM ledger.person), 2::bigint, 'duty_change: a revoked duty is gone at the next statement');
+RESET ROLE;
+
+-- Registry changes are themselves recorded, naming the administrator who made them.
+SELECT ok(pg_temp.wait_for($$kind = 'update' AND relation_name = 'ledger.staff' AND acting_role = 'regress_admin'$$) > 0,
+    'registry_changes_audited: the retirement is recorded as the administrator''s act');
+
+SELECT * FROM finish();
