@@ -46,6 +46,22 @@ mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{pri
 
   superuser (installs, keys, policies):
     sudo psql -h $SOCK -p $PORT -U postgres -d $DB
+
+  sample staff of 千代田区 (131016), one role per person; _1 = 子育て支援課 (org unit 1),
+  _2 = 神田出張所 (org unit 2):
+    psql -h $SOCK -p $PORT -U clerk_1 -d $DB          受付: reads and writes org unit 1
+    psql -h $SOCK -p $PORT -U examiner_2 -d $DB       審査: org unit 2, may reveal numbers there
+    psql -h $SOCK -p $PORT -U approver_1 -d $DB       決裁: reads every org unit, writes none
+    psql -h $SOCK -p $PORT -U administrator_1 -d $DB  システム管理: manages staff, sees no personal data
+    psql -h $SOCK -p $PORT -U auditor_1 -d $DB        監査: the audit trail only
+    psql -h $SOCK -p $PORT -U ledger_app -d $DB       pooled application role: SET ROLE clerk_1; ...
+  try, as clerk_1:
+    SELECT person_id, family_name, given_name, mynumber_masked FROM ledger.person_masked LIMIT 5;
+    SELECT count(*) FROM ledger.person;               -- org unit 1 only
+  as examiner_2:
+    SELECT ledger.reveal_person_number('131016', person_id, '認定審査') FROM ledger.person LIMIT 1;
+  as auditor_1:
+    SELECT kind, acting_role, staff_id, relation_name, row_count FROM ledger.audit_event ORDER BY event_id DESC LIMIT 10;
   try:
     SELECT '1234 5678 9018'::ledger.mynumber;        -- 123456789018
     SELECT '123456789010'::ledger.mynumber;          -- ERROR 22P02, no digits in the message
@@ -135,5 +151,15 @@ fi
 # Create the extension, or bring an existing one up to the version just installed.
 PGOPTIONS='-c client_min_messages=warning' psql_su -d "$DB" \
     -c "CREATE EXTENSION IF NOT EXISTS mynumber_ledger" -c "ALTER EXTENSION mynumber_ledger UPDATE"
+
+# The sample municipality, once: it reads audited tables, so wait for the audit writer.
+for _ in $(seq 1 60); do
+    [ "$(psql_su -d "$DB" -Atc "SELECT ready FROM ledger.audit_writer_status()" 2>/dev/null)" = t ] && break
+    sleep 0.5
+done
+if [ "$(psql_su -d "$DB" -Atc "SELECT count(*) FROM ledger.org_unit")" = 0 ]; then
+    psql_su -d "$DB" -f "$ROOT/scripts/sample.sql" >/dev/null
+    echo "sample municipality loaded (千代田区 131016: 2 org units, 10 staff, 300 recipients)"
+fi
 
 instructions
