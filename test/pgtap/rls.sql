@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(62);
+SELECT plan(64);
 \ir lib.psql
 
 \o /dev/null
@@ -214,6 +214,23 @@ SELECT is(:prep_a_count::bigint, 2::bigint, 'prepared statement, first staff mem
 SELECT is(:prep_b_count::bigint, 1::bigint,
     'prepared_statement_after_set_role: a statement prepared by one staff member returns the next one''s rows');
 DEALLOCATE p;
+
+-- Parallel workers decide the same: ledger.may is PARALLEL SAFE and reads the registry there too.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET force_parallel_mode = on;
+SET ROLE regress_clerk_b;
+SELECT is((SELECT count(*) FROM ledger.person), 1::bigint, 'parallel_worker_policy: a parallel scan returns the clerk''s rows only');
+RESET ROLE;
+SET ROLE regress_approver;
+SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '131016'), 3::bigint,
+    'parallel_worker_policy: and the approver''s');
+RESET ROLE;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 
 -- Hijacks: an attacker's functions shadowing ours are never called by ours.
 CREATE TABLE regress_evil.called (fn text);
