@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(64);
+SELECT plan(65);
 \ir lib.psql
 
 \o /dev/null
@@ -270,6 +270,12 @@ SELECT is((SELECT ledger.blind_index('161803398872') = mynumber_index FROM ledge
 SET ROLE regress_clerk_a;
 SELECT throws_ok($$SELECT ledger.register_staff('regress_rogue', '不正', 9001, ARRAY['approver'])$$, '42501', NULL,
     'clerk_cannot_register_staff: administer_staff is needed');
+CREATE TEMP VIEW pg_roles AS SELECT oid, rolname, true AS rolsuper, rolbypassrls, rolcreaterole, rolreplication FROM pg_catalog.pg_roles;
+SET search_path = pg_temp, public;
+SELECT throws_ok($$SELECT ledger.register_staff('regress_rogue', '不正', 9001, ARRAY['approver'])$$, '42501', NULL,
+    'pg_temp_shadowing: a temporary pg_roles that calls everyone a superuser changes no decision');
+RESET search_path;
+DROP VIEW pg_temp.pg_roles;
 SELECT throws_ok($$SELECT ledger._register_staff('regress_admin'::regrole::oid, 'regress_rogue', 'x', 9001, ARRAY['approver'], NULL, NULL, 'child_allowance', true)$$,
     '42501', NULL, 'forged_caller: the internal twin cannot be called directly');
 RESET ROLE;
