@@ -17,7 +17,9 @@ SQL_PARTS  = src/init.sql \
              src/audit.sql \
              src/audit_reports.sql \
              src/staff.sql \
-             src/ledger.sql
+             src/ledger.sql \
+             src/files.sql \
+             src/network.sql
 
 MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
@@ -43,8 +45,11 @@ include $(PGXS)
 # After the include: PGXS sets its own default.
 CONTRIB_TESTDB = mnl_regress
 
+# CREATE EXTENSION converts the script to the database encoding: it must fit EUC_JP too.
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+	@iconv -f UTF-8 -t EUC-JP $@ >/dev/null 2>&1 || { \
+	    echo "$@: a character EUC_JP cannot hold (use ASCII punctuation)" >&2; rm -f $@; exit 1; }
 
 # The fuzz target links the parser alone, outside the server.
 FUZZ_CC ?= clang-14

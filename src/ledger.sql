@@ -179,7 +179,11 @@ COMMENT ON COLUMN ledger.payment.status IS '状態: planned 予定, paid 支払�
 COMMENT ON COLUMN ledger.payment.paid_on IS '支払日';
 
 -- Row-level security, the write gate and the audit triggers on every ledger table.
-SELECT ledger.protect_table('ledger.person', 'org_unit_id', 'child_allowance', ARRAY['mynumber_index']);
+-- The audit trail keeps which person columns changed, not their values: the auditor reads the
+-- trail and must not read personal data through it.
+SELECT ledger.protect_table('ledger.person', 'org_unit_id', 'child_allowance',
+    ARRAY['mynumber_index', 'family_name', 'given_name', 'family_name_kana', 'given_name_kana',
+          'birth_date', 'address']);
 SELECT ledger.protect_table('ledger.recipient', 'org_unit_id');
 SELECT ledger.protect_table('ledger.child', 'org_unit_id');
 SELECT ledger.protect_table('ledger.certification', 'org_unit_id');
@@ -204,12 +208,15 @@ END $$;
 -- no role may update it.
 REVOKE ALL ON ledger.person, ledger.recipient, ledger.child, ledger.certification,
               ledger.certification_revision, ledger.payment FROM PUBLIC;
-GRANT SELECT, INSERT, DELETE ON ledger.person TO ledger_staff;
+-- Not the blind index: with it and ledger.blind_index anyone could test guesses of a number.
+-- Persons are enrolled through ledger.enrol_person.
+GRANT SELECT (municipality_code, person_id, org_unit_id, mynumber, family_name, given_name,
+              family_name_kana, given_name_kana, birth_date, address, enrolled_at) ON ledger.person TO ledger_staff;
+GRANT DELETE ON ledger.person TO ledger_staff;
 GRANT UPDATE (org_unit_id, family_name, given_name, family_name_kana, given_name_kana, birth_date, address)
     ON ledger.person TO ledger_staff;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ledger.recipient, ledger.child, ledger.certification,
               ledger.certification_revision, ledger.payment TO ledger_staff;
-GRANT USAGE ON SEQUENCE ledger.person_person_id_seq TO ledger_staff;
 GRANT USAGE ON SCHEMA ledger TO ledger_staff;
 
 COMMENT ON SEQUENCE ledger.person_person_id_seq IS '個人IDの採番';
@@ -227,61 +234,101 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION ledger.person_context(text, bigint) IS '暗号化の文脈: person:<団体コード>:<個人ID>';
 
+-- Enrolment, lookup by number and reveal act for the caller through the gate (gate.c): the
+-- twins run as the extension owner and check the caller's duty for the org unit first.
+
 -- Enrolment: the only way a My Number enters the ledger, sealed before it is written.
-CREATE FUNCTION ledger.enrol_person(municipality_code text, org_unit_id integer, mynumber ledger.mynumber,
-                                    family_name text, given_name text, family_name_kana text,
-                                    given_name_kana text, birth_date date, address text)
+CREATE FUNCTION ledger._enrol_person(caller oid, municipality_code text, org_unit_id integer, mynumber ledger.mynumber,
+                                     family_name text, given_name text, family_name_kana text,
+                                     given_name_kana text, birth_date date, address text)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     pid bigint;
 BEGIN
+    PERFORM ledger._require(caller, 'write', 'child_allowance', org_unit_id);
+    IF NOT EXISTS (SELECT 1 FROM ledger.org_unit o WHERE o.org_unit_id = _enrol_person.org_unit_id
+                   AND o.municipality_code = _enrol_person.municipality_code) THEN
+        RAISE EXCEPTION 'org unit % is not of municipality %', org_unit_id, municipality_code
+            USING ERRCODE = '23503', HINT = 'See ledger.org_unit.';
+    END IF;
     IF mynumber IS NOT NULL AND EXISTS (
         SELECT 1 FROM ledger.person p
-        WHERE p.municipality_code = enrol_person.municipality_code
-          AND p.mynumber_index = ledger.blind_index(enrol_person.mynumber)) THEN
+        WHERE p.municipality_code = _enrol_person.municipality_code
+          AND p.mynumber_index = ledger.blind_index(_enrol_person.mynumber)) THEN
         RAISE EXCEPTION 'a person with this My Number is already enrolled' USING ERRCODE = '23505',
             HINT = 'Find the person with ledger.find_person().';
     END IF;
     pid := nextval('ledger.person_person_id_seq');
     INSERT INTO ledger.person (municipality_code, person_id, org_unit_id, mynumber, mynumber_index,
                                family_name, given_name, family_name_kana, given_name_kana, birth_date, address)
-    VALUES (enrol_person.municipality_code, pid, enrol_person.org_unit_id,
-            ledger.seal(enrol_person.mynumber, ledger.person_context(enrol_person.municipality_code, pid)),
-            ledger.blind_index(enrol_person.mynumber),
-            enrol_person.family_name, enrol_person.given_name, enrol_person.family_name_kana,
-            enrol_person.given_name_kana, enrol_person.birth_date, enrol_person.address);
+    VALUES (_enrol_person.municipality_code, pid, _enrol_person.org_unit_id,
+            ledger.seal(_enrol_person.mynumber, ledger.person_context(_enrol_person.municipality_code, pid)),
+            ledger.blind_index(_enrol_person.mynumber),
+            _enrol_person.family_name, _enrol_person.given_name, _enrol_person.family_name_kana,
+            _enrol_person.given_name_kana, _enrol_person.birth_date, _enrol_person.address);
     RETURN pid;
 END $$;
+REVOKE ALL ON FUNCTION ledger._enrol_person(oid, text, integer, ledger.mynumber, text, text, text, text, date, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._enrol_person(oid, text, integer, ledger.mynumber, text, text, text, text, date, text) IS
+    '個人の登録 (internal twin of ledger.enrol_person)';
+
+CREATE FUNCTION ledger.enrol_person(municipality_code text, org_unit_id integer, mynumber ledger.mynumber,
+                                    family_name text, given_name text, family_name_kana text,
+                                    given_name_kana text, birth_date date, address text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.enrol_person(text, integer, ledger.mynumber, text, text, text, text, date, text) IS
     '個人の登録: seals the My Number for its row and stores its blind index; the caller needs write in the org unit';
 
-CREATE FUNCTION ledger.find_person(mynumber ledger.mynumber)
-RETURNS SETOF ledger.person LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT * FROM ledger.person p WHERE p.mynumber_index = ledger.blind_index(find_person.mynumber);
-END;
-COMMENT ON FUNCTION ledger.find_person(ledger.mynumber) IS
-    '個人番号による検索: by the blind index, under the caller''s row-level security';
+CREATE FUNCTION ledger._find_person(caller oid, mynumber ledger.mynumber, municipality_code text)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    p record;
+BEGIN
+    SELECT x.person_id, x.org_unit_id INTO p FROM ledger.person x
+     WHERE x.municipality_code = _find_person.municipality_code
+       AND x.mynumber_index = ledger.blind_index(_find_person.mynumber);
+    -- Someone the caller may not read is not found.
+    IF NOT FOUND OR NOT (p.org_unit_id = ANY ((ledger._permitted_org_units(
+            (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), 'read', 'child_allowance')).org_units)
+            OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)) THEN
+        RETURN NULL;
+    END IF;
+    RETURN p.person_id;
+END $$;
+REVOKE ALL ON FUNCTION ledger._find_person(oid, ledger.mynumber, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._find_person(oid, ledger.mynumber, text) IS '個人番号による検索 (internal twin of ledger.find_person)';
 
--- Reveal a person's number: the caller must see the row and hold reveal for its org unit.
-CREATE FUNCTION ledger.reveal_person_number(municipality_code text, person_id bigint, purpose text,
-                                            legal_basis text DEFAULT NULL)
+CREATE FUNCTION ledger.find_person(mynumber ledger.mynumber, municipality_code text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.find_person(ledger.mynumber, text) IS
+    '個人番号による検索: the person id, by blind index, if the caller may read that person (else NULL)';
+
+-- Reveal a person's number: the caller must hold reveal for the person's org unit.
+CREATE FUNCTION ledger._reveal_person_number(caller oid, municipality_code text, person_id bigint, purpose text,
+                                             legal_basis text)
 RETURNS ledger.mynumber LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p ledger.person;
 BEGIN
     SELECT * INTO p FROM ledger.person x
-     WHERE x.municipality_code = reveal_person_number.municipality_code
-       AND x.person_id = reveal_person_number.person_id;
+     WHERE x.municipality_code = _reveal_person_number.municipality_code
+       AND x.person_id = _reveal_person_number.person_id;
     IF NOT FOUND OR p.mynumber IS NULL THEN
         RAISE EXCEPTION 'no My Number to reveal for this person' USING ERRCODE = '02000',
-            HINT = 'The person does not exist, is not visible to you, or has no number.';
+            HINT = 'The person does not exist or has no number.';
     END IF;
-    PERFORM ledger.must('reveal', 'child_allowance', p.org_unit_id, 'ledger.person'::regclass);
+    PERFORM ledger._require(caller, 'reveal', 'child_allowance', p.org_unit_id);
     RETURN ledger.reveal(p.mynumber, ledger.person_context(p.municipality_code, p.person_id), purpose, legal_basis);
 END $$;
+REVOKE ALL ON FUNCTION ledger._reveal_person_number(oid, text, bigint, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._reveal_person_number(oid, text, bigint, text, text) IS
+    '個人番号の表示 (internal twin of ledger.reveal_person_number)';
+
+CREATE FUNCTION ledger.reveal_person_number(municipality_code text, person_id bigint, purpose text,
+                                            legal_basis text DEFAULT NULL)
+RETURNS ledger.mynumber AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.reveal_person_number(text, bigint, text, text) IS
-    '個人番号の表示 (個人): needs the reveal duty for the person''s org unit; recorded with its purpose';
+    '個人番号の表示 (個人): needs the reveal duty for the person''s org unit (checked today); recorded with its purpose before it returns';
 
 CREATE VIEW ledger.person_masked WITH (security_invoker = true) AS
     SELECT municipality_code, person_id, org_unit_id,

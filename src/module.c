@@ -38,6 +38,8 @@ char	   *mnl_office_hours_start = NULL;
 char	   *mnl_office_hours_end = NULL;
 char	   *mnl_time_zone = NULL;
 int			mnl_staff_idle_timeout = 15 * 60 * 1000;
+char	   *mnl_inquiry_permit_lifetime = NULL;
+char	   *mnl_inquiry_result_lifetime = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -126,6 +128,14 @@ define_settings(void)
 							gettext_noop("0 sets none."),
 							&mnl_staff_idle_timeout, 15 * 60 * 1000, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.inquiry_permit_lifetime",
+							   gettext_noop("How long a 情報提供許可証 (inquiry permit) stays valid."),
+							   NULL, &mnl_inquiry_permit_lifetime, "1 day", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.inquiry_result_lifetime",
+							   gettext_noop("How long an inquiry result is kept before ledger.expire_inquiry_data() deletes it."),
+							   NULL, &mnl_inquiry_result_lifetime, "30 days", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ledger");
 }
 

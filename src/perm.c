@@ -33,6 +33,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -65,6 +66,7 @@ static bool changed_in_xact = false;
 static bool callbacks_registered = false;
 
 int			mnl_internal_depth = 0;
+bool		perm_lookups_disabled = false;
 Oid			mnl_acting_for = InvalidOid;
 
 /*
@@ -139,6 +141,12 @@ perm_xact_callback(XactEvent event, void *arg)
 {
 	if (!changed_in_xact)
 		return;
+	/* A prepared transaction commits in another backend, which would not bump the counter. */
+	if (event == XACT_EVENT_PRE_PREPARE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a transaction that changes the staff registry cannot be prepared"),
+				 errhint("Commit registry changes directly, outside two-phase commit.")));
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 	{
 		/* After ProcArrayEndTransaction: a backend that sees the new value sees the change. */
@@ -377,6 +385,25 @@ find_set(Datum action, Datum affair)
 	return s;
 }
 
+/*
+ * Is argument argnum a constant of the expression (as in a policy)?  Only then does its
+ * pointer identify its value for the life of the call site; a parameter's memory can be
+ * reused for another value.
+ */
+static bool
+arg_is_const(FmgrInfo *flinfo, int argnum)
+{
+	List	   *args;
+
+	if (flinfo->fn_expr == NULL)
+		return false;
+	if (IsA(flinfo->fn_expr, FuncExpr))
+		args = ((FuncExpr *) flinfo->fn_expr)->args;
+	else
+		return false;
+	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
+}
+
 /* The answer for a call site's arguments: the per-row fast path, else the backend's sets. */
 static PermSet *
 current_set(FunctionCallInfo fcinfo, Datum action, Datum affair)
@@ -386,8 +413,7 @@ current_set(FunctionCallInfo fcinfo, Datum action, Datum affair)
 	if (site == NULL)
 	{
 		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PermSite));
-		site->stable_args = get_fn_expr_arg_stable(fcinfo->flinfo, 0) &&
-			get_fn_expr_arg_stable(fcinfo->flinfo, 1);
+		site->stable_args = arg_is_const(fcinfo->flinfo, 0) && arg_is_const(fcinfo->flinfo, 1);
 		fcinfo->flinfo->fn_extra = site;
 	}
 	if (likely(site->set != NULL && site->stable_args && site->set->version == site->version &&
@@ -575,6 +601,8 @@ perm_staff_id(Oid roleid, int64 *staff_id)
 	static int64 cached_id = 0;
 	static bool busy = false;
 	StaffLookup l;
+	uint64		gen_shared;
+	uint64		gen_local;
 
 	if (cached_role == roleid && cached_db == MyDatabaseId &&
 		cached_shared == shared_generation() && cached_local == local_generation)
@@ -582,7 +610,7 @@ perm_staff_id(Oid roleid, int64 *staff_id)
 		*staff_id = cached_id;
 		return cached_found;
 	}
-	if (busy || !IsTransactionState() || IsAbortedTransactionBlockState() ||
+	if (busy || perm_lookups_disabled || !IsTransactionState() || IsAbortedTransactionBlockState() ||
 		!IsNormalProcessingMode() || MyBackendType != B_BACKEND ||
 		!OidIsValid(get_extension_oid(MNL_EXTENSION_NAME, true)))
 		return false;
@@ -592,8 +620,8 @@ perm_staff_id(Oid roleid, int64 *staff_id)
 	l.staff_id = 0;
 	if (l.role == NULL)
 		return false;
-	cached_shared = shared_generation();
-	cached_local = local_generation;
+	gen_shared = shared_generation();	/* before the lookup's snapshot */
+	gen_local = local_generation;
 	busy = true;
 	mnl_internal_depth++;
 	PG_TRY();
@@ -606,6 +634,8 @@ perm_staff_id(Oid roleid, int64 *staff_id)
 		mnl_internal_depth--;
 	}
 	PG_END_TRY();
+	cached_shared = gen_shared;	/* only now: a failed lookup leaves no stale entry */
+	cached_local = gen_local;
 	cached_role = roleid;
 	cached_db = MyDatabaseId;
 	cached_found = l.found;

@@ -4,7 +4,7 @@
  *   perm.c     the decision "may the current role do ACTION on a row of ORG for AFFAIR",
  *              cached per backend and invalidated by a shared generation counter
  *   protect.c  ledger.protect_table(): row-level security and audit for a table
- *   staff.c    the gate in front of the staff-administration functions
+ *   gate.c     the gate in front of the functions that act for a staff member
  */
 #ifndef MNL_PERM_H
 #define MNL_PERM_H
@@ -22,6 +22,9 @@ extern bool perm_staff_id(Oid roleid, int64 *staff_id);
 
 /* Internal SPI work in progress: reads it makes are not audit events of their own. */
 extern int	mnl_internal_depth;
+
+/* While set, perm_staff_id answers from its cache only (used while an error unwinds). */
+extern bool perm_lookups_disabled;
 
 /* While a gated administrative function runs as the extension owner, the role it runs for
  * (the audit trail records this role, not the owner). */

@@ -27,6 +27,7 @@
 #include "nodes/parsenodes.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
+#include "utils/varlena.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -62,6 +63,44 @@ protect_is_protected(Relation rel)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * A table a non-superuser asks to protect must not already hold anything of its owner's that
+ * sees every row or could be redefined later to do so: policies, triggers, rules, CHECK
+ * constraints, generated columns, expression or partial indexes, column types the owner
+ * controls, inheritance.  (A superuser's table is trusted as it is.)
+ */
+static void
+refuse_unsafe_table(Oid relid)
+{
+	char	   *why = NULL;
+
+	SPI_connect();
+	if (SPI_execute_with_args(
+			"SELECT r FROM (VALUES "
+			" ('it has row-level security policies', EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = $1)),"
+			" ('it has triggers', EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal"
+			"                             AND tgname NOT LIKE 'mnl\\_audit\\_%')),"
+			" ('it has rules', EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite WHERE ev_class = $1)),"
+			" ('it has CHECK constraints', EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype IN ('c', 'x'))),"
+			" ('it has generated columns', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attgenerated <> '')),"
+			" ('it has expression or partial indexes', EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indrelid = $1"
+			"                                                  AND (indexprs IS NOT NULL OR indpred IS NOT NULL))),"
+			" ('a column''s type is not owned by a superuser', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+			"     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner"
+			"     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND NOT o.rolsuper)),"
+			" ('it inherits or is inherited', EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 OR inhparent = $1))"
+			") v(r, bad) WHERE bad LIMIT 1",
+			1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		why = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s cannot be protected: %s", get_rel_name(relid), why),
+				 errhint("Protect a plain table (columns of built-in or extension types, plain indexes), or ask a superuser.")));
 }
 
 typedef struct AffairLookup
@@ -122,9 +161,16 @@ protect_table(PG_FUNCTION_ARGS)
 				 errmsg("org unit column \"%s\" must be of type integer", column),
 				 errhint("It holds ledger.org_unit.org_unit_id.")));
 
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("partitioned tables cannot be protected"),
+				 errhint("Each partition could be read on its own, past the parent's policies; protect an ordinary table.")));
 	rel = RelationIdGetRelation(relid);
 	already = protect_is_protected(rel);
 	RelationClose(rel);
+	if (!already && !superuser())
+		refuse_unsafe_table(relid);
 	if (already)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -258,6 +304,39 @@ column_def_sees_rows(ColumnDef *def)
 	return false;
 }
 
+/*
+ * What the owner of a protected table may still change: an allowlist.  Everything else
+ * could evaluate an expression over every row, report a row's values in an error (a
+ * constraint or index being validated), move rows under an unprotected parent, or remove
+ * the protection; a superuser does it.
+ */
+static bool
+owner_may(AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_SetStatistics:
+		case AT_SetStorage:
+		case AT_SetCompression:
+		case AT_SetRelOptions:
+		case AT_ResetRelOptions:
+		case AT_SetOptions:
+		case AT_ResetOptions:
+		case AT_EnableRowSecurity:
+		case AT_ForceRowSecurity:
+		case AT_DropNotNull:
+		case AT_ColumnDefault:	/* a default cannot see the row */
+		case AT_ReplicaIdentity:
+		case AT_EnableTrig:		/* the owner's own triggers: mnl_ ones are guarded by name */
+		case AT_DisableTrig:
+			return true;
+		case AT_AddColumn:
+			return !column_def_sees_rows(castNode(ColumnDef, cmd->def));
+		default:
+			return false;
+	}
+}
+
 static void
 guard_alter(AlterTableStmt *stmt, Oid relid)
 {
@@ -267,37 +346,58 @@ guard_alter(AlterTableStmt *stmt, Oid relid)
 	{
 		AlterTableCmd *cmd = lfirst(lc);
 
-		switch (cmd->subtype)
-		{
-			case AT_DisableRowSecurity:
-			case AT_NoForceRowSecurity:
-				refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
-				break;
-			case AT_AddConstraint:
-				{
-					Constraint *c = castNode(Constraint, cmd->def);
+		if (cmd->subtype == AT_DisableRowSecurity || cmd->subtype == AT_NoForceRowSecurity)
+			refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
+		if (!owner_may(cmd))
+			refuse(relid, "this change to a protected table is reserved to a superuser",
+				   "Its owner may only set storage options and statistics, add plain columns and set defaults; "
+				   "anything else could read rows past row-level security. " HINT_SUPERUSER);
+	}
+}
 
-					if (c->contype == CONSTR_CHECK || c->contype == CONSTR_EXCLUSION)
-						refuse(relid, "a protected table cannot get a CHECK or EXCLUDE constraint from a non-superuser",
-							   "Its expression would be evaluated over every row, past row-level security. " HINT_SUPERUSER);
-					break;
-				}
-			case AT_AddColumn:
-				if (column_def_sees_rows(castNode(ColumnDef, cmd->def)))
-					refuse(relid, "a protected table cannot get a generated or checked column from a non-superuser",
-						   "Its expression would be evaluated over every row, past row-level security. " HINT_SUPERUSER);
-				break;
-			case AT_AlterColumnType:
-			case AT_CookedColumnDefault:
-			case AT_AddIdentity:
-			case AT_AttachPartition:
-			case AT_SetAccessMethod:
-				refuse(relid, "this change to a protected table is reserved to a superuser",
-					   "It would read or rewrite every row past row-level security. " HINT_SUPERUSER);
-				break;
-			default:
-				break;
+/* ATTACH PARTITION of a protected table under any parent would expose it through the parent. */
+static void
+guard_attach(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_AttachPartition)
+		{
+			Oid			part = relid_of(castNode(PartitionCmd, cmd->def)->name);
+
+			if (protected_relid(part))
+				refuse(part, "a protected table cannot be attached as a partition",
+					   "Its rows would be read through the parent, past its policies. " HINT_SUPERUSER);
 		}
+	}
+}
+
+/* DROP OWNED BY a role that owns protected tables would drop them. */
+static void
+guard_drop_owned(DropOwnedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		Oid			role = get_rolespec_oid(lfirst(lc), true);
+		bool		owns = false;
+
+		if (!OidIsValid(role))
+			continue;
+		SPI_connect();
+		if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid "
+								  "WHERE p.polname = 'mnl_rls_select' AND c.relowner = $1 LIMIT 1",
+								  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(role)}, NULL, true, 1) == SPI_OK_SELECT)
+			owns = SPI_processed > 0;
+		SPI_finish();
+		if (owns)
+			refuse(InvalidOid, "DROP OWNED would drop protected tables",
+				   "A protected table can be dropped only by a superuser.");
 	}
 }
 
@@ -314,7 +414,21 @@ protect_guard_utility(Node *stmt)
 			relid = relid_of(((AlterTableStmt *) stmt)->relation);
 			if (protected_relid(relid))
 				guard_alter((AlterTableStmt *) stmt, relid);
+			guard_attach((AlterTableStmt *) stmt);
 			break;
+		case T_DropOwnedStmt:
+			guard_drop_owned((DropOwnedStmt *) stmt);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *r = (RenameStmt *) stmt;
+
+				if (r->renameType == OBJECT_POLICY && r->relation &&
+					(protected_relid(relid_of(r->relation)) ||
+					 strncmp(r->subname, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0))
+					refuse(relid_of(r->relation), "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
+				break;
+			}
 		case T_CreatePolicyStmt:
 			{
 				CreatePolicyStmt *c = (CreatePolicyStmt *) stmt;
@@ -384,20 +498,11 @@ protect_guard_utility(Node *stmt)
 				refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
 			break;
 		case T_IndexStmt:
-			{
-				IndexStmt  *ix = (IndexStmt *) stmt;
-				ListCell   *lc;
-				bool		exprs = ix->whereClause != NULL;
-
-				foreach(lc, ix->indexParams)
-					if (((IndexElem *) lfirst(lc))->expr != NULL)
-						exprs = true;
-				relid = relid_of(ix->relation);
-				if (exprs && protected_relid(relid))
-					refuse(relid, "a protected table cannot get an expression or partial index from a non-superuser",
-						   "The index expression would be evaluated over every row, past row-level security. " HINT_SUPERUSER);
-				break;
-			}
+			relid = relid_of(((IndexStmt *) stmt)->relation);
+			if (protected_relid(relid))
+				refuse(relid, "a protected table cannot get new indexes from a non-superuser",
+					   "Building an index evaluates its expressions over every row and reports duplicate values, past row-level security. " HINT_SUPERUSER);
+			break;
 		case T_CreateStatsStmt:
 			{
 				CreateStatsStmt *cs = (CreateStatsStmt *) stmt;

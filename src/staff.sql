@@ -1,6 +1,6 @@
 -- staff: organisation units (組織), affairs (事務), duties (職責), staff (職員) and the
 -- permission decision behind row-level security.  perm.c caches the answer of
--- ledger._permitted_org_units(); staff.c gates the administration functions below.
+-- ledger._permitted_org_units(); gate.c gates the administration functions below.
 
 -- 団体コード: 5 digits and a check digit (11 - weighted sum mod 11, last digit).
 CREATE FUNCTION ledger.municipality_code_is_valid(code text) RETURNS boolean
@@ -220,7 +220,7 @@ COMMENT ON FUNCTION ledger._write_gate() IS
 
 
 -- ---------------------------------------------------------------------------------------
--- Staff administration.  The public functions are C (staff.c): each runs its twin
+-- Staff administration.  The public functions are C (gate.c): each runs its twin
 -- ledger._<name>(caller, ...) below as the extension owner, passing the calling role.
 -- ---------------------------------------------------------------------------------------
 
@@ -248,10 +248,27 @@ BEGIN
               HINT = 'Staff administration needs a duty with the administer_staff action (システム管理) for this org unit.';
 END $$;
 REVOKE ALL ON FUNCTION ledger._require(oid, text, text, integer) FROM PUBLIC;
+
+-- Separation of duties: nobody administers their own role, or a role they can act as.
+CREATE FUNCTION ledger._require_other(caller oid, target name) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = target
+               AND pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')) THEN
+        RAISE EXCEPTION 'permission denied: a staff administrator cannot change their own duties or role'
+            USING ERRCODE = '42501', HINT = 'Another administrator must do it (職務の分離).';
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION ledger._require_other(oid, name) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._require_other(oid, name) IS '職務の分離 (internal): refuses an administrator acting on a role they are or can become';
 COMMENT ON FUNCTION ledger._require(oid, text, text, integer) IS '権限確認 (internal): error 42501 unless the caller holds the action';
 
--- Role memberships follow the registry: ledger_staff while active, ledger_revealer with a
--- reveal duty, ledger_auditor with a read_audit duty; NOLOGIN once retired.
+-- Role memberships follow the registry: ledger_staff while active, ledger_auditor while a
+-- read_audit duty is valid today; NOLOGIN once retired.  (A validity period that simply
+-- ends is applied by the next sync: ledger.sync_staff_roles(), run daily.)
 CREATE FUNCTION ledger._sync_staff_role(sid bigint) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -262,11 +279,13 @@ DECLARE
 BEGIN
     SELECT * INTO STRICT s FROM ledger.staff WHERE staff_id = sid;
     active := s.retired_at IS NULL AND (s.valid_until IS NULL OR s.valid_until >= ledger._today());
-    FOREACH grp IN ARRAY ARRAY['ledger_staff', 'ledger_revealer', 'ledger_auditor'] LOOP
+    -- ledger_revealer is not granted: a ledger number is revealed only through
+    -- ledger.reveal_person_number, which checks the reveal duty for the row's org unit.
+    FOREACH grp IN ARRAY ARRAY['ledger_staff', 'ledger_auditor'] LOOP
         wanted := active AND (grp = 'ledger_staff' OR EXISTS (
             SELECT 1 FROM ledger.staff_duty sd JOIN ledger.duty_permission dp USING (duty_code)
-            WHERE sd.staff_id = sid
-              AND dp.action = CASE grp WHEN 'ledger_revealer' THEN 'reveal' ELSE 'read_audit' END::ledger.staff_action
+            WHERE sd.staff_id = sid AND dp.action = 'read_audit'
+              AND sd.valid_from <= ledger._today()
               AND (sd.valid_until IS NULL OR sd.valid_until >= ledger._today())));
         IF wanted = EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
                             WHERE m.roleid = grp::regrole AND m.member = s.role_name::regrole) THEN
@@ -283,6 +302,33 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION ledger._sync_staff_role(bigint) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._sync_staff_role(bigint) IS 'ロール同期 (internal): memberships and LOGIN follow the registry';
+
+-- Re-applies role memberships and LOGIN for every staff member (validity periods that ended
+-- or began since the last run).  For pg_cron, daily; a superuser or an administrator runs it.
+CREATE FUNCTION ledger._sync_staff_roles(caller oid) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sid bigint;
+    n integer := 0;
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+        PERFORM ledger._require(caller, 'administer_staff', 'child_allowance',
+                                (SELECT org_unit_id FROM ledger.staff WHERE role_name =
+                                    (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller)));
+    END IF;
+    FOR sid IN SELECT staff_id FROM ledger.staff ORDER BY staff_id LOOP
+        PERFORM ledger._sync_staff_role(sid);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION ledger._sync_staff_roles(oid) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._sync_staff_roles(oid) IS 'ロール同期 (internal twin of ledger.sync_staff_roles)';
+
+CREATE FUNCTION ledger.sync_staff_roles() RETURNS integer
+    AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.sync_staff_roles() IS
+    'ロール同期: applies every validity period that began or ended (memberships, LOGIN); run daily with pg_cron';
 
 CREATE FUNCTION ledger._register_staff(caller oid, role_name name, full_name text, org_unit integer,
                                        duties text[], valid_from date, valid_until date,
@@ -322,10 +368,10 @@ BEGIN
                 USING ERRCODE = '42501',
                       HINT = 'Staff roles are ordinary roles; give the person a role of their own.';
         END IF;
-        EXECUTE format('ALTER ROLE %I %s', role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
-    ELSE
-        EXECUTE format('CREATE ROLE %I %s', role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+        RAISE EXCEPTION 'role "%" already exists', role_name USING ERRCODE = '42710',
+            HINT = 'register_staff creates the person''s own new role; an existing role may have members or rights of its own.';
     END IF;
+    EXECUTE format('CREATE ROLE %I %s', role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
     IF current_setting('ledger.staff_idle_session_timeout') <> '0' THEN
         EXECUTE format('ALTER ROLE %I SET idle_session_timeout = %L', role_name,
                        current_setting('ledger.staff_idle_session_timeout'));
@@ -345,7 +391,7 @@ COMMENT ON FUNCTION ledger._register_staff(oid, name, text, integer, text[], dat
 CREATE FUNCTION ledger.register_staff(role_name name, full_name text, org_unit integer, duties text[],
                                       valid_from date DEFAULT NULL, valid_until date DEFAULT NULL,
                                       affair text DEFAULT 'child_allowance', login boolean DEFAULT true)
-RETURNS bigint AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.register_staff(name, text, integer, text[], date, date, text, boolean) IS
     '職員登録: one person, one role (created if missing), org unit, duties and validity; needs administer_staff';
 
@@ -363,6 +409,7 @@ BEGIN
     PERFORM ledger._require(caller, 'administer_staff', a.affair_code, s.org_unit_id)
     FROM (SELECT affair_code FROM ledger.staff_duty WHERE staff_id = s.staff_id
           UNION SELECT 'child_allowance') a;
+    PERFORM ledger._require_other(caller, role_name);
     IF s.retired_at IS NOT NULL THEN
         RAISE EXCEPTION 'staff member "%" has already retired', role_name USING ERRCODE = '55000',
             HINT = 'Nothing to do.';
@@ -380,7 +427,7 @@ REVOKE ALL ON FUNCTION ledger._retire_staff(oid, name, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._retire_staff(oid, name, text) IS '職員の退職・異動 (internal twin of ledger.retire_staff)';
 
 CREATE FUNCTION ledger.retire_staff(role_name name, reason text DEFAULT NULL)
-RETURNS void AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.retire_staff(name, text) IS
     '職員の退職・異動: denied in every open session from the next statement; the role becomes NOLOGIN';
 
@@ -396,6 +443,7 @@ BEGIN
             HINT = 'Register the person with ledger.register_staff() first.';
     END IF;
     PERFORM ledger._require(caller, 'administer_staff', affair, s.org_unit_id);
+    PERFORM ledger._require_other(caller, role_name);
     IF NOT EXISTS (SELECT 1 FROM ledger.duty d WHERE d.duty_code = _assign_duty.duty) THEN
         RAISE EXCEPTION 'duty "%" does not exist', duty USING ERRCODE = '23503', HINT = 'See ledger.duty.';
     END IF;
@@ -410,7 +458,7 @@ COMMENT ON FUNCTION ledger._assign_duty(oid, name, text, text, date, date) IS '�
 
 CREATE FUNCTION ledger.assign_duty(role_name name, duty text, affair text DEFAULT 'child_allowance',
                                    valid_from date DEFAULT NULL, valid_until date DEFAULT NULL)
-RETURNS void AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.assign_duty(name, text, text, date, date) IS
     '職責の付与: gives a staff member a duty for an affair; seen by every session from the next statement';
 
@@ -424,6 +472,7 @@ BEGIN
         RAISE EXCEPTION 'role "%" is not registered as staff', role_name USING ERRCODE = '42704', HINT = 'See ledger.staff.';
     END IF;
     PERFORM ledger._require(caller, 'administer_staff', affair, s.org_unit_id);
+    PERFORM ledger._require_other(caller, role_name);
     DELETE FROM ledger.staff_duty sd
      WHERE sd.staff_id = s.staff_id AND sd.duty_code = _revoke_duty.duty AND sd.affair_code = _revoke_duty.affair;
     IF NOT FOUND THEN
@@ -436,7 +485,7 @@ REVOKE ALL ON FUNCTION ledger._revoke_duty(oid, name, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._revoke_duty(oid, name, text, text) IS '職責の取消し (internal twin of ledger.revoke_duty)';
 
 CREATE FUNCTION ledger.revoke_duty(role_name name, duty text, affair text DEFAULT 'child_allowance')
-RETURNS void AS 'MODULE_PATHNAME', 'staff_admin_call' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.revoke_duty(name, text, text) IS
     '職責の取消し: takes a duty away; seen by every session from the next statement';
 

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(65);
+SELECT plan(81);
 \ir lib.psql
 
 \o /dev/null
@@ -57,8 +57,9 @@ RESET ROLE;
 -- ---------------------------------------------------------------------------------------
 SELECT results_eq($$SELECT relation::text FROM ledger.protected_tables WHERE rls_enabled AND rls_forced
       AND relation::text <> 'regress_matrix' ORDER BY 1$$,
-    $$VALUES ('ledger.certification'), ('ledger.certification_revision'), ('ledger.child'), ('ledger.payment'),
-             ('ledger.person'), ('ledger.recipient'), ('regress_dba.case_note')$$,
+    $$VALUES ('ledger.certification'), ('ledger.certification_revision'), ('ledger.child'),
+             ('ledger.exchange_record'), ('ledger.inquiry_permit'), ('ledger.inquiry_result'), ('ledger.payment'),
+             ('ledger.person'), ('ledger.provision_request'), ('ledger.recipient'), ('regress_dba.case_note')$$,
     'every ledger table has row-level security enabled and forced');
 
 SET ROLE regress_clerk_a;
@@ -192,8 +193,8 @@ RESET ROLE;
 
 -- COPY TO is subject to the policies (and recorded).
 SET ROLE regress_clerk_b;
-\copy ledger.person TO '/dev/null'
-\copy (SELECT * FROM ledger.person) TO '/dev/null'
+\copy ledger.person (person_id, given_name) TO '/dev/null'
+\copy (SELECT person_id, given_name FROM ledger.person) TO '/dev/null'
 RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'select' AND detail = 'copy to' AND acting_role = 'regress_clerk_b' AND row_count = 1$$) > 0,
     'copy_to: COPY TO copies only the visible row');
@@ -251,8 +252,10 @@ SET search_path = regress_evil, pg_temp, ledger, public;
 SET ROLE regress_clerk_b;
 SELECT is((SELECT count(*) FROM ledger.person), 1::bigint,
     'unqualified_function_hijack: policies call ledger.may by OID, not by name');
-SELECT is((SELECT count(*) FROM ledger.find_person('123456789018')), 0::bigint,
-    'unqualified_function_hijack: find_person uses ledger.blind_index and the policies');
+SELECT is(ledger.find_person('123456789018', '131016'), NULL::bigint,
+    'unqualified_function_hijack: find_person uses ledger.blind_index and the caller''s org units');
+SELECT is(ledger.find_person('271828182890', '131016'), (SELECT person_id FROM ledger.person WHERE given_name = '一郎'),
+    'find_person finds a person the caller may read');
 SELECT ok(ledger.enrol_person('131016', 9002, '161803398872', '中村', '三郎', 'ナカムラ', 'サブロウ', '2019-05-05', 'x') > 0,
     'security_definer_search_path_hijack: enrolment works under a hostile search_path');
 RESET ROLE;
@@ -290,8 +293,71 @@ RESET ROLE;
 SELECT is((SELECT array_agg(s ORDER BY s) FROM pg_db_role_setting, unnest(setconfig) s
            WHERE setrole = 'regress_new_clerk'::regrole), ARRAY['idle_session_timeout=15min'],
     'idle_session_timeout: staff roles log off after ledger.staff_idle_session_timeout');
-SELECT ok(pg_has_role('regress_examiner', 'ledger_revealer', 'MEMBER') AND NOT pg_has_role('regress_clerk_a', 'ledger_revealer', 'MEMBER'),
-    'reveal membership follows the duty');
+-- Reveal: only through reveal_person_number, with the reveal duty for the row's org unit today.
+SELECT person_id AS ichiro FROM ledger.person WHERE given_name = '一郎' \gset
+SET ROLE regress_examiner;
+SELECT is(ledger.reveal_person_number('131016', (SELECT person_id FROM ledger.person WHERE given_name = '太郎'), '認定審査')::text,
+    '123456789018', 'an examiner reveals a number of the own org unit');
+SELECT throws_ok(format($$SELECT ledger.reveal_person_number('131016', %s, 'x')$$, :ichiro),
+    '42501', NULL, 'reveal_other_org_unit: not a number of another org unit');
+SELECT throws_ok($$SELECT ledger.reveal(mynumber, ledger.person_context(municipality_code, person_id), 'x') FROM ledger.person LIMIT 1$$,
+    '42501', NULL, 'reveal_bypass_via_direct_call: ledger.reveal itself is not open to staff');
+RESET ROLE;
+SELECT ledger.assign_duty('regress_clerk_a', 'examiner', 'child_allowance', current_date + 30) \g /dev/null
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT ledger.reveal_person_number('131016', (SELECT min(person_id) FROM ledger.person), 'x')$$,
+    '42501', NULL, 'future_duty_not_yet_valid: a duty that starts next month does not reveal today');
+RESET ROLE;
+SELECT ledger.revoke_duty('regress_clerk_a', 'examiner') \g /dev/null
+SET ROLE regress_admin;
+SELECT throws_ok($$SELECT ledger.assign_duty('regress_admin', 'approver')$$, '42501', NULL,
+    'administrator_self_assignment: an administrator cannot give themselves a duty');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'ledger.person' AND kind = 'insert'
+           AND array_to_string(new_values, ',') LIKE '%山田%'), 0::bigint,
+    'audit_trail_holds_no_personal_values: names and addresses of persons are withheld from the trail');
+
+-- More owner attacks, from the security review.
+SET ROLE regress_dba;
+SELECT throws_ok($$ALTER POLICY mnl_rls_select ON regress_dba.case_note RENAME TO x1$$, '42501', NULL,
+    'owner_renames_policy: renaming the policies away is refused');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note DROP COLUMN org_unit_id CASCADE$$, '42501', NULL,
+    'owner_drops_org_column: dropping the org unit column (and with it the policies) is refused');
+CREATE TABLE regress_dba.parent (id int, org_unit_id int, note text) PARTITION BY LIST (org_unit_id);
+SELECT throws_ok($$ALTER TABLE regress_dba.parent ATTACH PARTITION regress_dba.case_note FOR VALUES IN (9001, 9002)$$,
+    '42501', NULL, 'owner_attaches_under_parent: a protected table cannot become a partition');
+CREATE TABLE regress_dba.parent2 (id int, org_unit_id int, note text);
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note INHERIT regress_dba.parent2$$, '42501', NULL,
+    'owner_inherits: a protected table cannot be read through an inheritance parent');
+SELECT throws_ok($$CREATE UNIQUE INDEX ON regress_dba.case_note (note)$$, '42501', NULL,
+    'owner_unique_index_probe: an index build that reports duplicates is refused');
+SELECT throws_ok($$DROP OWNED BY regress_dba$$, '42501', NULL,
+    'owner_drop_owned: DROP OWNED cannot drop protected tables');
+CREATE TABLE regress_dba.with_policy (id int, org_unit_id int);
+CREATE POLICY open_all ON regress_dba.with_policy USING (true);
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.with_policy', 'org_unit_id')$$, '55000', NULL,
+    'protect_refuses_prepared_table: a table with the owner''s own policy is not protected over it');
+CREATE TABLE regress_dba.parted (id int, org_unit_id int) PARTITION BY LIST (org_unit_id);
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.parted', 'org_unit_id')$$, '0A000', NULL,
+    'protect_refuses_partitioned: partitions could be read on their own');
+RESET ROLE;
+
+-- The cache answers for the values of variable arguments, not for their addresses.
+SET ROLE regress_clerk_a;
+SELECT is((SELECT string_agg(v, ',') FROM (
+    SELECT a || '=' || ledger.may(a, 'child_allowance', 9001) AS v
+    FROM unnest(ARRAY['write', 'reveal', 'write', 'reveal', 'read']) WITH ORDINALITY AS x(a, i) ORDER BY i) y),
+    'write=true,reveal=false,write=true,reveal=false,read=true',
+    'may_with_variable_arguments: each call is answered for its own action');
+RESET ROLE;
+\set ON_ERROR_STOP 0
+BEGIN;
+SELECT ledger.assign_duty('regress_clerk_b', 'approver') \g /dev/null
+PREPARE TRANSACTION 'regress_registry';
+ROLLBACK;
+\set ON_ERROR_STOP 1
+SELECT is((SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'regress_registry'), 0::bigint,
+    'prepared_registry_change_refused: a registry change cannot wait in a prepared transaction');
 
 -- Retirement and duty changes are seen at the next statement.
 SET ROLE regress_retiree;

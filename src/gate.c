@@ -1,13 +1,16 @@
 /*
- * staff.c — the gate in front of the staff-administration functions.
+ * gate.c — the gate in front of the functions that act with the extension owner's rights on
+ * behalf of a staff member: staff administration (register_staff, retire_staff, assign_duty,
+ * revoke_duty), enrolment, lookup and reveal of a person's number, file registration, and
+ * the network functions (inquiry, provision, review).
  *
- * ledger.register_staff(), retire_staff(), assign_duty() and revoke_duty() are C functions
- * that all land here.  Each one runs its internal PL/pgSQL twin, ledger._<name>(caller, ...),
- * as the extension owner (creating roles and granting memberships needs those rights),
- * passing the calling role as the first argument.  The twin decides, in SQL, whether the
- * caller holds the administer_staff action for the org unit concerned; EXECUTE on the twins
- * is revoked from PUBLIC, so the caller argument cannot be forged.  (A SECURITY DEFINER
- * function could not do this: inside it the caller's identity is gone.)
+ * Each such SQL function is declared as this C function.  It runs its internal PL/pgSQL
+ * twin, ledger._<name>(caller, ...), as the extension owner, passing the calling role as the
+ * first argument.  The twin decides, in SQL, whether the caller holds the duty needed for the
+ * org unit concerned; EXECUTE on the twins is revoked from PUBLIC, so the caller argument
+ * cannot be forged.  (A SECURITY DEFINER function could not do this: inside it the caller's
+ * identity is gone.)  A call from inside a security-restricted operation (an index
+ * expression, a maintenance command) is refused: nobody's authority is lent to such code.
  *
  * While the twin runs, the audit trail names the caller as the acting role, not the owner.
  *
@@ -23,11 +26,13 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
+#include "audit.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
 
-PG_FUNCTION_INFO_V1(staff_admin_call);
+PG_FUNCTION_INFO_V1(gated_call);
 
 typedef struct AdminCall
 {
@@ -87,16 +92,47 @@ admin_work(void *arg)
 	}
 }
 
-/* Every staff-administration function: check nothing here, let the twin decide. */
+/*
+ * A refusal (42501) by the twin is recorded in the audit trail, where it survives the
+ * rollback of the call.  Other errors (bad input, missing objects) are the caller's to see.
+ */
+static void
+record_refusal(Oid fn)
+{
+	ErrorData  *edata = CopyErrorData();	/* in the caller's context, not ErrorContext */
+
+	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+	{
+		char		detail[256];
+
+		snprintf(detail, sizeof(detail), "%s refused: %s", get_func_name(fn), edata->message);
+		/*
+		 * Not must_log: the call fails anyway, and an error here must not replace the
+		 * refusal.  No registry lookup while unwinding: the staff id is used if cached.
+		 */
+		perm_lookups_disabled = true;
+		(void) audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, false);
+		perm_lookups_disabled = false;
+	}
+	FreeErrorData(edata);
+}
+
+/* Every gated function: check nothing here, let the twin decide. */
 Datum
-staff_admin_call(PG_FUNCTION_ARGS)
+gated_call(PG_FUNCTION_ARGS)
 {
 	AdminCall	c;
 	Oid			fn = fcinfo->flinfo->fn_oid;
 	Oid			saved_acting = mnl_acting_for;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (get_func_namespace(fn) != get_namespace_oid("ledger", false))
-		elog(ERROR, "staff_admin_call is only for the extension's own functions");
+		elog(ERROR, "gated_call is only for the extension's own functions");
+	if (InSecurityRestrictedOperation())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s cannot be called from a security-restricted operation", get_func_name(fn)),
+				 errhint("Call it directly, not from an index expression, a materialized view or a maintenance command.")));
 	c.fcinfo = fcinfo;
 	c.caller = GetUserId();
 	c.rettype = get_func_rettype(fn);
@@ -108,12 +144,17 @@ staff_admin_call(PG_FUNCTION_ARGS)
 	{
 		mnl_as_owner(admin_work, &c, false);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		mnl_acting_for = saved_acting;
 		mnl_internal_depth--;
+		MemoryContextSwitchTo(cxt);
+		record_refusal(fn);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	mnl_acting_for = saved_acting;
+	mnl_internal_depth--;
 	if (c.rettype == VOIDOID)
 		PG_RETURN_VOID();
 	if (c.isnull)

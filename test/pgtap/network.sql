@@ -1,0 +1,142 @@
+-- The information-provision network: the rule list from CSV, inquiries with permits and
+-- results that expire, provisions answered automatically or held for review, and the
+-- per-person record of every exchange.  Each refusal path has a test named after it.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+
+SELECT plan(30);
+\ir lib.psql
+
+\o /dev/null
+INSERT INTO ledger.org_unit VALUES ('272035', 9301, '吹田市 子育て給付課'), ('272035', 9302, '吹田市 支所');
+SELECT ledger.register_staff('regress_n_examiner', '照会担当', 9301, ARRAY['examiner']);
+SELECT ledger.register_staff('regress_n_approver', '決裁', 9301, ARRAY['approver']);
+SELECT ledger.register_staff('regress_n_clerk2', '支所 受付', 9302, ARRAY['clerk']);
+CREATE ROLE regress_n_keeper IN ROLE ledger_dba;
+SET ROLE regress_n_examiner;
+SELECT ledger.enrol_person('272035', 9301, '123456789018', '吹田', '一', 'スイタ', 'ハジメ', '2016-04-02', '吹田市');
+SELECT ledger.enrol_person('272035', 9301, '271828182840', '吹田', '二', 'スイタ', 'ジ', '2017-04-02', '吹田市');
+RESET ROLE;
+SET ROLE regress_n_clerk2;
+SELECT ledger.enrol_person('272035', 9302, '271828182890', '支所', '三', 'シショ', 'サン', '2018-04-02', '吹田市');
+RESET ROLE;
+\o
+SELECT person_id AS p1 FROM ledger.person WHERE municipality_code = '272035' AND given_name = '一' \gset
+SELECT person_id AS p2 FROM ledger.person WHERE municipality_code = '272035' AND given_name = '二' \gset
+SELECT person_id AS p3 FROM ledger.person WHERE municipality_code = '272035' AND given_name = '三' \gset
+
+-- ---------------------------------------------------------------------------------------
+-- The rule list
+-- ---------------------------------------------------------------------------------------
+SET ROLE regress_n_keeper;
+SELECT throws_ok($$SELECT ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n'
+    '272035,child_allowance,131016,resident_record,true,true,番号法別表第二 74\n'
+    '272035,child_allowance,131016,no_such_item,true,true,x\n'
+    '272035,nonexistent,131016,local_tax,maybe,true,x\n'
+    '272035,child_allowance,131016,local_tax,true,true\n'
+    '272035,child_allowance,131016,resident_record,true,false,dup')$$,
+    '22P04', 'the rule list has 4 bad line(s); nothing was loaded',
+    'rule_list_bad_lines_refused: every bad line is counted and the file is refused');
+SELECT is((SELECT count(*) FROM ledger.inquiry_rule), 0::bigint, 'rule_list_nothing_half_loaded');
+SELECT is(ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n'
+    '272035,child_allowance,131016,resident_record,true,true,"番号法別表第二 74, 住民票関係情報"\n'
+    '272035,child_allowance,131016,local_tax,false,true,番号法別表第二\n'
+    '131016,child_allowance,272035,child_allowance,true,true,番号法別表第二 74\n'
+    '011002,child_allowance,272035,child_allowance,true,false,番号法別表第二 74 (自動応答不可)\n'), 4,
+    'a ledger_dba member loads a valid rule list');
+RESET ROLE;
+SELECT is((SELECT legal_basis FROM ledger.inquiry_rule WHERE item_code = 'resident_record'), '番号法別表第二 74, 住民票関係情報',
+    'quoted CSV fields keep their commas');
+SET ROLE regress_n_examiner;
+SELECT throws_ok($$SELECT ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n')$$,
+    '42501', NULL, 'rule_list_load_requires_ledger_dba: staff cannot change the rule list');
+RESET ROLE;
+SELECT ok(EXISTS (SELECT 1 FROM ledger.audit_event WHERE relation_name = 'ledger.inquiry_rule' AND kind = 'insert'
+                  AND acting_role = 'regress_n_keeper'),
+    'rule_list_changes_audited: the load is recorded as the keeper''s act');
+
+-- ---------------------------------------------------------------------------------------
+-- Inquiry
+-- ---------------------------------------------------------------------------------------
+SET ROLE regress_n_examiner;
+SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '131016', 'local_tax', '所得の確認')$$, :p1),
+    '42501', NULL, 'inquiry_not_allowed_refused: a line with allowed = false refuses the inquiry');
+SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '999999', 'resident_record', '確認')$$, :p1),
+    '42501', NULL, 'inquiry_not_on_list_refused: an inquiry with no line is refused');
+SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '131016', 'resident_record', '確認')$$, :p3),
+    '42501', NULL, 'inquiry_other_org_unit_refused: staff cannot inquire about a person of another org unit');
+SELECT ledger.request_inquiry('272035', :p1, '131016', 'resident_record', '児童の監護の確認') AS permit \gset
+SELECT ok(:'permit' IS NOT NULL, 'an allowed inquiry gets a 情報提供許可証');
+SELECT lives_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{"address": "東京都千代田区"}')$$, :'permit'),
+    'a result carrying its permit is accepted');
+SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{}')$$, :'permit'), '23505', NULL,
+    'a permit covers one result');
+SELECT throws_ok($$SELECT ledger.receive_inquiry_result('00000000-0000-0000-0000-000000000000', '{}')$$, '42501', NULL,
+    'result_without_permit_refused');
+SELECT is((SELECT result->>'address' FROM ledger.inquiry_result WHERE permit_id = :'permit'), '東京都千代田区',
+    'the examiner reads the result');
+RESET ROLE;
+SET ROLE regress_n_clerk2;
+SELECT is((SELECT count(*) FROM ledger.inquiry_result), 0::bigint, 'inquiry results follow the row-level security of their org unit');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_n_examiner' AND detail LIKE 'request_inquiry refused: inquiry refused%'$$) > 0,
+    'inquiry_refusal_recorded: a refused inquiry leaves an audit event after its rollback');
+
+-- Expiry of permits and results.
+SET ROLE regress_n_examiner;
+SELECT ledger.request_inquiry('272035', :p2, '131016', 'resident_record', '期限切れの確認') AS permit2 \gset
+RESET ROLE;
+UPDATE ledger.inquiry_permit SET expires_at = now() - interval '1 second' WHERE permit_id = :'permit2';
+SET ROLE regress_n_examiner;
+SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{}')$$, :'permit2'), '42501', NULL,
+    'expired_permit_refused: a result whose permit expired is refused');
+RESET ROLE;
+UPDATE ledger.inquiry_result SET expires_at = now() - interval '1 second' WHERE permit_id = :'permit';
+SELECT is((SELECT results_deleted || '/' || permits_deleted FROM ledger.expire_inquiry_data()), '1/1', 'expired results and permits are deleted');
+SELECT is((SELECT count(*) FROM ledger.inquiry_result WHERE permit_id = :'permit'), 0::bigint,
+    'inquiry_result_expiry: the expired result is gone');
+SET ROLE regress_n_examiner;
+SELECT throws_ok($$SELECT ledger.expire_inquiry_data()$$, '42501', NULL, 'staff cannot run the expiry');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------------------
+-- Provision
+-- ---------------------------------------------------------------------------------------
+SET ROLE regress_n_examiner;
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('999999', 'child_allowance', 'child_allowance', '272035', %s)$$, :p1),
+    '42501', NULL, 'provision_not_on_list_refused');
+SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', :p1) AS auto_req \gset
+SELECT is((SELECT status FROM ledger.provision_request WHERE request_id = :auto_req), 'answered',
+    'provision_auto_answered: an allowed item is answered at once');
+SELECT ledger.receive_provision_request('011002', 'child_allowance', 'child_allowance', '272035', :p1) AS held_req \gset
+SELECT is((SELECT status || '/' || (answer IS NULL) FROM ledger.provision_request WHERE request_id = :held_req), 'pending_review/true',
+    'provision_flagged_held: a 自動応答不可 item waits for review, nothing provided');
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, '確認済')$$, :held_req), '42501', NULL,
+    'review_requires_approve_duty: an examiner cannot approve');
+RESET ROLE;
+SET ROLE regress_n_approver;
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, '')$$, :held_req), '22023', NULL,
+    'a review needs a reason');
+SELECT ok(ledger.review_provision(:held_req, true, '内容を確認した') IS NOT NULL, 'an approver provides the held item');
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, false, '二重')$$, :held_req), '55000', NULL,
+    'a reviewed request is not reviewed twice');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------------------
+-- The record of every exchange, per person
+-- ---------------------------------------------------------------------------------------
+SET ROLE regress_n_examiner;
+SELECT results_eq(format($$SELECT direction || ':' || outcome FROM ledger.exchange_records_for('272035', %s)$$, :p1),
+    ARRAY['inquiry:permitted', 'inquiry:received', 'provision:answered', 'provision:pending_review', 'provision:approved'],
+    'exchange_records_per_person: every exchange about the person, in order');
+SELECT is((SELECT count(*) FROM ledger.exchange_records_for('272035', :p1) WHERE person_id <> :p1), 0::bigint,
+    'exchange_records_per_person: nothing about anyone else');
+RESET ROLE;
+SELECT is((SELECT count(DISTINCT keep_until - recorded_at::date > 7 * 365) FROM ledger.exchange_record), 1::bigint,
+    'exchange records are kept 7 years');
+
+SELECT * FROM finish();
