@@ -19,7 +19,9 @@ SQL_PARTS  = src/init.sql \
              src/staff.sql \
              src/ledger.sql \
              src/files.sql \
-             src/network.sql
+             src/network.sql \
+             src/linkage.sql \
+             src/disclosure.sql
 
 MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

@@ -17,7 +17,7 @@ ORDER BY o, d;
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app') THEN
-        CREATE ROLE ledger_app LOGIN;
+        CREATE ROLE ledger_app LOGIN NOINHERIT;  -- holds nothing until it SET ROLEs
     END IF;
 END $$;
 GRANT clerk_1, clerk_2, examiner_1, examiner_2 TO ledger_app;

@@ -17,12 +17,17 @@
  * again after five seconds, unless the server itself is stopping; events still in the queue wait for it
  * (they are lost only if the whole server stops first).
  *
+ * In the same transaction as a batch, it counts the batch's reveals per role and day in
+ * ledger.reveal_tally: the reveal quotas are checked against what the trail holds, which a
+ * revealer's ROLLBACK cannot take back.
+ *
  * Must never: write an event anywhere but ledger.audit_event, or drop one it has drained
  * without an error in the server log.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -32,6 +37,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -85,6 +91,51 @@ extension_present(void)
  */
 #define DRAIN_BATCHES_PER_PASS 64
 
+/* Count the batch's reveal events in ledger.reveal_tally (same transaction as the events). */
+static void
+tally_reveals(Datum *values, bool *nulls, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	int			i;
+	bool		connected = false;
+
+	for (i = 0; i < n; i++)
+	{
+		Datum	   *v = values + i * AUDIT_NATTS;
+		bool	   *nl = nulls + i * AUDIT_NATTS;
+		Datum		args[2];
+		char	   *kind;
+
+		if (nl[AA_KIND - 1] || nl[AA_CURRENT_ROLE - 1])
+			continue;
+		kind = TextDatumGetCString(v[AA_KIND - 1]);
+		if (strcmp(kind, AUDIT_KIND_REVEAL) != 0)
+			continue;
+		if (!connected)
+		{
+			SPI_connect();
+			connected = true;
+			if (plan == NULL)
+			{
+				Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
+
+				plan = SPI_prepare("INSERT INTO ledger.reveal_tally AS t (role_name, day, reveals) "
+								   "VALUES ($1, ($2 AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))::date, 1) "
+								   "ON CONFLICT (role_name, day) DO UPDATE SET reveals = t.reveals + 1", 2, types);
+				if (plan == NULL)
+					elog(ERROR, "could not prepare the reveal tally");
+				SPI_keepplan(plan);
+			}
+		}
+		args[0] = v[AA_CURRENT_ROLE - 1];
+		args[1] = v[AA_LOGGED_AT - 1];
+		if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not count a reveal");
+	}
+	if (connected)
+		SPI_finish();
+}
+
 static bool
 drain_queue(void)
 {
@@ -105,6 +156,7 @@ drain_queue(void)
 			audit_queue_event_to_values((AuditQueueEvent *) ((char *) events + i * audit_queue_event_size()),
 										values + i * AUDIT_NATTS, nulls + i * AUDIT_NATTS);
 		audit_store_now(values, nulls, n);
+		tally_reveals(values, nulls, n);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		audit_queue_release(n);

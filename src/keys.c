@@ -58,7 +58,7 @@ static uint8 *kek_next = NULL;	/* from ledger.kek_command_next, for KEK rotation
 typedef struct CachedKey
 {
 	int32		key_id;
-	char		purpose[32];
+	char		purpose[KEY_PURPOSE_MAX];
 	bool		active;			/* newest usable version of its purpose, as last read */
 	uint8		key[KEY_LEN];
 } CachedKey;

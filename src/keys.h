@@ -15,5 +15,10 @@ extern const uint8 *keys_by_id(int32 key_id, const char *purpose);
 
 /* sealed.c: drop cipher and MAC contexts keyed with cached keys (after an abort). */
 extern void sealed_forget_keys(void);
+/* sealed.c: the number inside a sealed value (raises unless it opens in this context). */
+extern int64 sealed_open(bytea *sealed, text *context);
+
+#define KEY_PURPOSE_PSEUDONYM_PREFIX "pseudonym:"	/* + affair code: each affair's HMAC */
+#define KEY_PURPOSE_MAX 80
 
 #endif							/* MNL_KEYS_H */

@@ -11,7 +11,7 @@ SELECT ledger._require_kek();
 -- with "mnl-dek-v1|<purpose>|<version>" as associated data.  Made on first use of a purpose.
 CREATE TABLE ledger.data_key (
     key_id       integer     PRIMARY KEY,
-    purpose      text        NOT NULL CHECK (purpose IN ('number', 'blind_index')),
+    purpose      text        NOT NULL CHECK (purpose ~ '^(number|blind_index|pseudonym:[a-z][a-z0-9_]{0,62})$'),
     version      integer     NOT NULL,
     wrapped      bytea       NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
@@ -21,7 +21,7 @@ CREATE TABLE ledger.data_key (
 );
 COMMENT ON TABLE ledger.data_key IS 'データ鍵: data keys wrapped by the key-encryption key; never readable in the clear';
 COMMENT ON COLUMN ledger.data_key.key_id IS '鍵ID (written into every sealed value)';
-COMMENT ON COLUMN ledger.data_key.purpose IS '用途: number (encryption) or blind_index (HMAC)';
+COMMENT ON COLUMN ledger.data_key.purpose IS '用途: number (encryption), blind_index (HMAC), pseudonym:<affair> (each affair''s 符号)';
 COMMENT ON COLUMN ledger.data_key.version IS '版';
 COMMENT ON COLUMN ledger.data_key.wrapped IS 'ラップされた鍵: nonce || ciphertext || tag';
 COMMENT ON COLUMN ledger.data_key.created_at IS '作成日時';

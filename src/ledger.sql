@@ -266,6 +266,12 @@ BEGIN
             ledger.blind_index(_enrol_person.mynumber),
             _enrol_person.family_name, _enrol_person.given_name, _enrol_person.family_name_kana,
             _enrol_person.given_name_kana, _enrol_person.birth_date, _enrol_person.address);
+    -- The person's 符号 in this affair (linkage.sql): the key of any affair-local table.
+    IF mynumber IS NOT NULL THEN
+        INSERT INTO ledger.person_pseudonym
+        VALUES (_enrol_person.municipality_code, pid, 'child_allowance',
+                ledger.pseudonym(_enrol_person.mynumber, 'child_allowance'));
+    END IF;
     RETURN pid;
 END $$;
 REVOKE ALL ON FUNCTION ledger._enrol_person(oid, text, integer, ledger.mynumber, text, text, text, text, date, text) FROM PUBLIC;
@@ -318,6 +324,7 @@ BEGIN
             HINT = 'The person does not exist or has no number.';
     END IF;
     PERFORM ledger._require(caller, 'reveal', 'child_allowance', p.org_unit_id);
+    PERFORM ledger._reveal_allowance(caller, 1);    -- the daily quota (disclosure.sql)
     RETURN ledger.reveal(p.mynumber, ledger.person_context(p.municipality_code, p.person_id), purpose, legal_basis);
 END $$;
 REVOKE ALL ON FUNCTION ledger._reveal_person_number(oid, text, bigint, text, text) FROM PUBLIC;

@@ -39,6 +39,8 @@ char	   *mnl_office_hours_end = NULL;
 char	   *mnl_time_zone = NULL;
 int			mnl_staff_idle_timeout = 15 * 60 * 1000;
 char	   *mnl_inquiry_permit_lifetime = NULL;
+int			mnl_reveal_quota_per_day = 20;
+int			mnl_bulk_reveal_threshold = 10;
 char	   *mnl_inquiry_result_lifetime = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -136,6 +138,14 @@ define_settings(void)
 							   gettext_noop("How long an inquiry result is kept before ledger.expire_inquiry_data() deletes it."),
 							   NULL, &mnl_inquiry_result_lifetime, "30 days", PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.reveal_quota_per_day",
+							gettext_noop("Reveals a staff member may make per day without a second person's approval, unless their duty sets its own."),
+							NULL, &mnl_reveal_quota_per_day, 20, 0, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.bulk_reveal_threshold",
+							gettext_noop("Numbers revealed at once above which a second staff member must approve (two-person rule)."),
+							NULL, &mnl_bulk_reveal_threshold, 10, 1, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ledger");
 }
 

@@ -650,3 +650,12 @@ mnl_audit_user(void)
 {
 	return OidIsValid(mnl_acting_for) ? mnl_acting_for : GetUserId();
 }
+
+/* Does the current role hold action for affair in any org unit (or is it a superuser)? */
+bool
+perm_may_any(const char *action, const char *affair)
+{
+	PermSet    *s = find_set(CStringGetTextDatum(action), CStringGetTextDatum(affair));
+
+	return s->superuser || s->norgs > 0;
+}

@@ -20,6 +20,9 @@ extern void perm_shmem_startup(void);
  * looked up as) staff. */
 extern bool perm_staff_id(Oid roleid, int64 *staff_id);
 
+/* Does the current role hold action for affair in any org unit? */
+extern bool perm_may_any(const char *action, const char *affair);
+
 /* Internal SPI work in progress: reads it makes are not audit events of their own. */
 extern int	mnl_internal_depth;
 

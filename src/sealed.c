@@ -289,8 +289,8 @@ sealed_seal(PG_FUNCTION_ARGS)
 }
 
 /* Decrypt; raises when the value does not open in this context. */
-static int64
-open_sealed(bytea *sealed, text *context)
+int64
+sealed_open(bytea *sealed, text *context)
 {
 	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
 	int32		key_id;
@@ -375,14 +375,14 @@ sealed_reveal(PG_FUNCTION_ARGS)
 	else
 		snprintf(detail, sizeof(detail), "%s", purpose);
 	audit_emit(AUDIT_KIND_REVEAL, InvalidOid, 1, true, 0, detail, true);
-	PG_RETURN_INT64(open_sealed(sealed, context));
+	PG_RETURN_INT64(sealed_open(sealed, context));
 }
 
 /* ledger.mask(value sealed_mynumber, context text) RETURNS text: ********9018, no privilege. */
 Datum
 sealed_mask(PG_FUNCTION_ARGS)
 {
-	int64		v = open_sealed(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1));
+	int64		v = sealed_open(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1));
 	char		digits[NP_MYNUMBER_DIGITS + 1];
 	text	   *t;
 
@@ -453,7 +453,7 @@ sealed_reseal(PG_FUNCTION_ARGS)
 {
 	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
 	text	   *context = PG_GETARG_TEXT_PP(1);
-	int64		value = open_sealed(sealed, context);
+	int64		value = sealed_open(sealed, context);
 
 	return DirectFunctionCall2(sealed_seal, Int64GetDatum(value), PointerGetDatum(context));
 }

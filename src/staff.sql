@@ -50,12 +50,14 @@ COMMENT ON TYPE ledger.staff_action IS
 CREATE TABLE ledger.duty (
     duty_code    text PRIMARY KEY CHECK (duty_code ~ '^[a-z][a-z0-9_]{0,62}$'),
     name         text NOT NULL,
-    description  text
+    description  text,
+    reveal_quota_per_day integer CHECK (reveal_quota_per_day >= 0)
 );
 COMMENT ON TABLE ledger.duty IS '職責: a named set of permitted actions';
 COMMENT ON COLUMN ledger.duty.duty_code IS '職責コード';
 COMMENT ON COLUMN ledger.duty.name IS '職責名';
 COMMENT ON COLUMN ledger.duty.description IS '説明';
+COMMENT ON COLUMN ledger.duty.reveal_quota_per_day IS '番号表示の1日上限 (NULL: ledger.reveal_quota_per_day)';
 
 CREATE TABLE ledger.duty_permission (
     duty_code  text NOT NULL REFERENCES ledger.duty ON UPDATE CASCADE,
@@ -68,7 +70,7 @@ COMMENT ON COLUMN ledger.duty_permission.duty_code IS '職責コード';
 COMMENT ON COLUMN ledger.duty_permission.action IS '操作';
 COMMENT ON COLUMN ledger.duty_permission.scope IS '範囲: own_org_unit 自所属のみ, all 全所属';
 
-INSERT INTO ledger.duty VALUES
+INSERT INTO ledger.duty (duty_code, name, description) VALUES
     ('clerk',         '受付',       'Takes claims and enters ledger data in the own org unit'),
     ('examiner',      '審査',       'Examines claims; may reveal My Numbers in the own org unit'),
     ('approver',      '決裁',       'Approves decisions and bulk operations across the municipality'),

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(81);
+SELECT plan(82);
 \ir lib.psql
 
 \o /dev/null
@@ -55,12 +55,16 @@ RESET ROLE;
 -- ---------------------------------------------------------------------------------------
 -- Who sees what
 -- ---------------------------------------------------------------------------------------
-SELECT results_eq($$SELECT relation::text FROM ledger.protected_tables WHERE rls_enabled AND rls_forced
-      AND relation::text <> 'regress_matrix' ORDER BY 1$$,
-    $$VALUES ('ledger.certification'), ('ledger.certification_revision'), ('ledger.child'),
-             ('ledger.exchange_record'), ('ledger.inquiry_permit'), ('ledger.inquiry_result'), ('ledger.payment'),
-             ('ledger.person'), ('ledger.provision_request'), ('ledger.recipient'), ('regress_dba.case_note')$$,
-    'every ledger table has row-level security enabled and forced');
+SELECT results_eq($$SELECT relation::text FROM ledger.protected_tables
+                     WHERE rls_enabled AND rls_forced AND relation::text LIKE 'ledger.%' ORDER BY 1$$,
+    $$SELECT c.oid::regclass::text FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+      WHERE c.relnamespace = 'ledger'::regnamespace AND c.relkind = 'r' AND a.attname = 'org_unit_id'
+        AND c.relname NOT IN ('org_unit', 'staff') ORDER BY 1$$,
+    'every_ledger_table_protected: each table of the ledger with an org unit has row-level security enabled and forced');
+SELECT ok((SELECT count(*) FROM ledger.protected_tables WHERE relation::text IN
+           ('ledger.person', 'ledger.recipient', 'ledger.child', 'ledger.certification', 'ledger.payment',
+            'ledger.certification_revision', 'regress_dba.case_note')) = 7,
+    'the ledger tables and the DBA''s protected table are among them');
 
 SET ROLE regress_clerk_a;
 SELECT results_eq($$SELECT given_name FROM ledger.person WHERE municipality_code = '131016' ORDER BY 1$$,

@@ -1,0 +1,206 @@
+-- disclosure: reveal quotas and the two-person rule (PIA 7 事故事例: one person's mistake must
+-- not expose hundreds of numbers).  A staff member's reveals per day are limited by duty
+-- (ledger.duty.reveal_quota_per_day, else ledger.reveal_quota_per_day); beyond the quota, or
+-- to reveal more than ledger.bulk_reveal_threshold numbers at once, a second staff member with
+-- the approve duty must have approved.  Reveals are counted by the audit writer from the
+-- trail itself (ledger.reveal_tally), so a ROLLBACK does not give a reveal back.
+
+CREATE TABLE ledger.reveal_tally (
+    role_name  name    NOT NULL,
+    day        date    NOT NULL,
+    reveals    integer NOT NULL,
+    PRIMARY KEY (role_name, day)
+);
+COMMENT ON TABLE ledger.reveal_tally IS '番号表示件数: reveals per role and day (in ledger.time_zone), counted by the audit writer';
+COMMENT ON COLUMN ledger.reveal_tally.role_name IS 'ロール名';
+COMMENT ON COLUMN ledger.reveal_tally.day IS '日付';
+COMMENT ON COLUMN ledger.reveal_tally.reveals IS '表示件数';
+REVOKE ALL ON ledger.reveal_tally FROM PUBLIC;
+GRANT SELECT ON ledger.reveal_tally TO ledger_auditor;
+
+CREATE TABLE ledger.disclosure_approval (
+    approval_id   bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    municipality_code ledger.municipality_code NOT NULL,
+    org_unit_id   integer NOT NULL,
+    requested_by  name    NOT NULL,
+    kind          text    NOT NULL CHECK (kind IN ('reveal_quota', 'bulk_reveal')),
+    count         integer NOT NULL CHECK (count > 0),
+    purpose       text    NOT NULL CHECK (purpose <> ''),
+    requested_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    approved_by   name,
+    approved_at   timestamptz,
+    used_count    integer NOT NULL DEFAULT 0,
+    expires_at    timestamptz NOT NULL,
+    CHECK (used_count <= count)
+);
+COMMENT ON TABLE ledger.disclosure_approval IS '二者承認: a second staff member''s approval of a bulk reveal or of reveals beyond the daily quota';
+COMMENT ON COLUMN ledger.disclosure_approval.approval_id IS '承認番号';
+COMMENT ON COLUMN ledger.disclosure_approval.municipality_code IS '団体コード';
+COMMENT ON COLUMN ledger.disclosure_approval.org_unit_id IS '申請者の所属ID';
+COMMENT ON COLUMN ledger.disclosure_approval.requested_by IS '申請者 (role)';
+COMMENT ON COLUMN ledger.disclosure_approval.kind IS '種別: reveal_quota 上限超過, bulk_reveal 一括表示';
+COMMENT ON COLUMN ledger.disclosure_approval.count IS '件数';
+COMMENT ON COLUMN ledger.disclosure_approval.purpose IS '目的';
+COMMENT ON COLUMN ledger.disclosure_approval.requested_at IS '申請日時';
+COMMENT ON COLUMN ledger.disclosure_approval.approved_by IS '承認者 (role)';
+COMMENT ON COLUMN ledger.disclosure_approval.approved_at IS '承認日時';
+COMMENT ON COLUMN ledger.disclosure_approval.used_count IS '使用済み件数';
+COMMENT ON COLUMN ledger.disclosure_approval.expires_at IS '有効期限';
+COMMENT ON SEQUENCE ledger.disclosure_approval_approval_id_seq IS '承認番号の採番';
+SELECT ledger.protect_table('ledger.disclosure_approval', 'org_unit_id');
+REVOKE ALL ON ledger.disclosure_approval FROM PUBLIC;
+GRANT SELECT ON ledger.disclosure_approval TO ledger_staff;
+SELECT pg_catalog.pg_extension_config_dump('ledger.disclosure_approval', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.disclosure_approval_approval_id_seq', '');
+
+-- May the caller reveal n more numbers now?  Consumes an approval when one is needed;
+-- refuses (42501) otherwise.  Called by the reveal twins before anything is revealed.
+CREATE FUNCTION ledger._reveal_allowance(caller oid, n integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
+    quota integer;
+    used integer;
+    a ledger.disclosure_approval;
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+        RETURN;
+    END IF;
+    IF n > current_setting('ledger.bulk_reveal_threshold')::integer THEN
+        SELECT * INTO a FROM ledger.disclosure_approval d
+         WHERE d.requested_by = who AND d.kind = 'bulk_reveal' AND d.approved_by IS NOT NULL
+           AND d.used_count = 0 AND d.count >= n AND d.expires_at > now()
+         ORDER BY d.approval_id LIMIT 1 FOR UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'revealing % numbers at once needs a second staff member''s approval', n
+                USING ERRCODE = '42501',
+                      HINT = format('Request it with ledger.request_disclosure_approval(''bulk_reveal'', %s, purpose); a staff member with the approve duty approves it (二者承認).', n);
+        END IF;
+        UPDATE ledger.disclosure_approval SET used_count = n WHERE approval_id = a.approval_id;
+        RETURN;
+    END IF;
+    SELECT max(COALESCE(d.reveal_quota_per_day, current_setting('ledger.reveal_quota_per_day')::integer)) INTO quota
+      FROM ledger.staff s
+      JOIN ledger.staff_duty sd ON sd.staff_id = s.staff_id
+      JOIN ledger.duty_permission dp ON dp.duty_code = sd.duty_code AND dp.action = 'reveal'
+      JOIN ledger.duty d ON d.duty_code = sd.duty_code
+     WHERE s.role_name = who AND s.retired_at IS NULL
+       AND sd.valid_from <= ledger._today() AND (sd.valid_until IS NULL OR sd.valid_until >= ledger._today());
+    used := COALESCE((SELECT reveals FROM ledger.reveal_tally WHERE role_name = who AND day = ledger._today()), 0);
+    IF used + n <= COALESCE(quota, 0) THEN
+        RETURN;
+    END IF;
+    SELECT * INTO a FROM ledger.disclosure_approval d
+     WHERE d.requested_by = who AND d.kind = 'reveal_quota' AND d.approved_by IS NOT NULL
+       AND d.count - d.used_count >= n AND d.expires_at > now()
+     ORDER BY d.approval_id LIMIT 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the daily reveal quota (%) is reached', COALESCE(quota, 0)
+            USING ERRCODE = '42501',
+                  HINT = 'Request more with ledger.request_disclosure_approval(''reveal_quota'', count, purpose); a staff member with the approve duty approves it.';
+    END IF;
+    UPDATE ledger.disclosure_approval SET used_count = used_count + n WHERE approval_id = a.approval_id;
+END $$;
+REVOKE ALL ON FUNCTION ledger._reveal_allowance(oid, integer) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._reveal_allowance(oid, integer) IS '表示件数の確認 (internal): quota, bulk threshold and approvals';
+
+CREATE FUNCTION ledger._request_disclosure_approval(caller oid, kind text, count integer, purpose text)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s ledger.staff;
+    id bigint;
+BEGIN
+    SELECT * INTO s FROM ledger.staff st
+     WHERE st.role_name = (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller) AND st.retired_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'permission denied: only active staff request an approval' USING ERRCODE = '42501',
+            HINT = 'SET ROLE to the staff member''s own role.';
+    END IF;
+    PERFORM ledger._require(caller, 'reveal', 'child_allowance', s.org_unit_id);
+    IF kind NOT IN ('reveal_quota', 'bulk_reveal') OR count IS NULL OR count < 1 OR coalesce(btrim(purpose), '') = '' THEN
+        RAISE EXCEPTION 'an approval request needs a kind (reveal_quota or bulk_reveal), a positive count and a purpose'
+            USING ERRCODE = '22023', HINT = 'For example: ledger.request_disclosure_approval(''bulk_reveal'', 40, ''年次の一括照会'').';
+    END IF;
+    INSERT INTO ledger.disclosure_approval (municipality_code, org_unit_id, requested_by, kind, count, purpose, expires_at)
+    VALUES (s.municipality_code, s.org_unit_id, s.role_name, kind, count, purpose,
+            ((ledger._today() + 1)::timestamp AT TIME ZONE current_setting('ledger.time_zone')))
+    RETURNING approval_id INTO id;
+    RETURN id;
+END $$;
+REVOKE ALL ON FUNCTION ledger._request_disclosure_approval(oid, text, integer, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._request_disclosure_approval(oid, text, integer, text) IS
+    '二者承認の申請 (internal twin of ledger.request_disclosure_approval)';
+
+CREATE FUNCTION ledger.request_disclosure_approval(kind text, count integer, purpose text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.request_disclosure_approval(text, integer, text) IS
+    '二者承認の申請: asks for a bulk reveal or for reveals beyond the daily quota; valid until the end of the day';
+
+CREATE FUNCTION ledger._approve_disclosure(caller oid, approval_id bigint)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a ledger.disclosure_approval;
+BEGIN
+    SELECT * INTO a FROM ledger.disclosure_approval d WHERE d.approval_id = _approve_disclosure.approval_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no approval request %', approval_id USING ERRCODE = '02000', HINT = 'See ledger.disclosure_approval.';
+    END IF;
+    PERFORM ledger._require(caller, 'approve', 'child_allowance', a.org_unit_id);
+    IF pg_catalog.pg_has_role(caller, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = a.requested_by), 'MEMBER')
+       AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+        RAISE EXCEPTION 'permission denied: the requester cannot approve their own request' USING ERRCODE = '42501',
+            HINT = 'A second staff member with the approve duty must approve (二者承認).';
+    END IF;
+    IF a.approved_by IS NOT NULL OR a.expires_at <= now() THEN
+        RAISE EXCEPTION 'approval request % is already approved or expired', approval_id USING ERRCODE = '55000',
+            HINT = 'Request a new approval.';
+    END IF;
+    UPDATE ledger.disclosure_approval d
+       SET approved_by = (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), approved_at = now()
+     WHERE d.approval_id = a.approval_id;
+END $$;
+REVOKE ALL ON FUNCTION ledger._approve_disclosure(oid, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._approve_disclosure(oid, bigint) IS '二者承認 (internal twin of ledger.approve_disclosure)';
+
+CREATE FUNCTION ledger.approve_disclosure(approval_id bigint)
+RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.approve_disclosure(bigint) IS
+    '二者承認: a second staff member with the approve duty for the requester''s org unit approves; never the requester';
+
+-- Several persons' numbers at once: every person must be revealable by the caller; more than
+-- ledger.bulk_reveal_threshold needs an approved bulk_reveal request.
+CREATE FUNCTION ledger._reveal_people(caller oid, municipality_code text, person_ids bigint[], purpose text,
+                                      legal_basis text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    p ledger.person;
+    result jsonb := '{}';
+    n integer := 0;
+BEGIN
+    FOR p IN SELECT x.* FROM ledger.person x
+              WHERE x.municipality_code = _reveal_people.municipality_code
+                AND x.person_id = ANY (person_ids) AND x.mynumber IS NOT NULL
+              ORDER BY x.person_id LOOP
+        PERFORM ledger._require(caller, 'reveal', 'child_allowance', p.org_unit_id);
+        n := n + 1;
+    END LOOP;
+    IF n <> cardinality(ARRAY(SELECT DISTINCT unnest(person_ids))) THEN
+        RAISE EXCEPTION 'some of the persons do not exist or have no number' USING ERRCODE = '02000',
+            HINT = 'Give ids of enrolled persons with a number.';
+    END IF;
+    PERFORM ledger._reveal_allowance(caller, n);
+    FOR p IN SELECT x.* FROM ledger.person x
+              WHERE x.municipality_code = _reveal_people.municipality_code AND x.person_id = ANY (person_ids)
+              ORDER BY x.person_id LOOP
+        result := result || jsonb_build_object(p.person_id::text,
+            ledger.reveal(p.mynumber, ledger.person_context(p.municipality_code, p.person_id), purpose, legal_basis)::text);
+    END LOOP;
+    RETURN result;
+END $$;
+REVOKE ALL ON FUNCTION ledger._reveal_people(oid, text, bigint[], text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._reveal_people(oid, text, bigint[], text, text) IS '一括表示 (internal twin of ledger.reveal_people)';
+
+CREATE FUNCTION ledger.reveal_people(municipality_code text, person_ids bigint[], purpose text, legal_basis text DEFAULT NULL)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.reveal_people(text, bigint[], text, text) IS
+    '一括表示: several persons'' numbers as {person_id: number}; above ledger.bulk_reveal_threshold only with a second person''s approval';
