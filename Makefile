@@ -21,7 +21,8 @@ SQL_PARTS  = src/init.sql \
              src/files.sql \
              src/network.sql \
              src/linkage.sql \
-             src/disclosure.sql
+             src/disclosure.sql \
+             src/retention.sql
 
 MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

@@ -125,21 +125,31 @@ audit_is_audited_relation(Relation rel)
 	return false;
 }
 
-static bool
-audited_relid(Oid relid)
+/* Does test hold for relid, a table or partitioned table? */
+bool
+guard_table_test(Oid relid, bool (*test) (Relation rel))
 {
 	Relation	rel;
 	bool		result;
-	char		kind = get_rel_relkind(relid);
+	char		kind;
 
+	if (!OidIsValid(relid))
+		return false;
+	kind = get_rel_relkind(relid);
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
 		return false;
 	rel = RelationIdGetRelation(relid);
 	if (!RelationIsValid(rel))
 		return false;
-	result = audit_is_audited_relation(rel);
+	result = test(rel);
 	RelationClose(rel);
 	return result;
+}
+
+static bool
+audited_relid(Oid relid)
+{
+	return guard_table_test(relid, audit_is_audited_relation);
 }
 
 /* A table of the audit trail itself. */
@@ -177,8 +187,9 @@ is_audit_trigger_name(const char *name)
 	return strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0;
 }
 
-static void
-refuse(Oid relid, const char *what, const char *hint)
+/* Refuse a statement (42501) and record the refusal; every guard of the extension uses it. */
+void
+guard_refuse(Oid relid, const char *what, const char *hint)
 {
 	char		detail[256];
 
@@ -463,7 +474,7 @@ guard_alter_table(AlterTableStmt *stmt)
 	if (!OidIsValid(relid))
 		return;
 	if (is_trail_relation(relid))
-		refuse(relid, "the audit trail cannot be altered",
+		guard_refuse(relid, "the audit trail cannot be altered",
 			   "The trail is append-only; the retention procedure removes whole expired partitions.");
 	if (!audited_relid(relid))
 		return;
@@ -477,19 +488,19 @@ guard_alter_table(AlterTableStmt *stmt)
 			case AT_EnableReplicaTrig:
 			case AT_DisableTrig:
 				if (cmd->name && is_audit_trigger_name(cmd->name))
-					refuse(relid, "the audit triggers of an audited table cannot be disabled",
+					guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
 						   "Only ledger.unaudit_table(), run by a superuser, removes them.");
 				break;
 			case AT_DetachPartition:
 			case AT_DetachPartitionFinalize:
-				refuse(relid, "a partition of an audited table cannot be detached",
+				guard_refuse(relid, "a partition of an audited table cannot be detached",
 					   "Detaching removes the partition's audit triggers; a superuser can run ledger.unaudit_table() first.");
 				break;
 			case AT_EnableTrigAll:
 			case AT_DisableTrigAll:
 			case AT_EnableTrigUser:
 			case AT_DisableTrigUser:
-				refuse(relid, "the audit triggers of an audited table cannot be disabled",
+				guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
 					   "Name the other triggers one by one; the audit triggers stay enabled.");
 				break;
 			default:
@@ -516,10 +527,10 @@ guard_drop(DropStmt *stmt)
 			Oid			relid = rangevar_relid(rv);
 
 			if (is_audit_trigger_name(trigname))
-				refuse(relid, "the audit triggers of an audited table cannot be dropped",
+				guard_refuse(relid, "the audit triggers of an audited table cannot be dropped",
 					   "Only ledger.unaudit_table(), run by a superuser, removes them.");
 			if (is_trail_relation(relid))
-				refuse(relid, "the audit trail's guard triggers cannot be dropped",
+				guard_refuse(relid, "the audit trail's guard triggers cannot be dropped",
 					   "The trail is append-only for every role.");
 		}
 		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_PROCEDURE ||
@@ -528,7 +539,7 @@ guard_drop(DropStmt *stmt)
 			Oid			fn = LookupFuncWithArgs(stmt->removeType, castNode(ObjectWithArgs, obj), true);
 
 			if (is_ledger_function(fn))
-				refuse(InvalidOid, "the extension's functions cannot be dropped on their own",
+				guard_refuse(InvalidOid, "the extension's functions cannot be dropped on their own",
 					   "DROP EXTENSION mynumber_ledger removes the extension as a whole.");
 		}
 		else if (stmt->removeType == OBJECT_TABLE || stmt->removeType == OBJECT_SEQUENCE ||
@@ -538,11 +549,11 @@ guard_drop(DropStmt *stmt)
 			Oid			relid = rangevar_relid(rv);
 
 			if (is_trail_relation(relid))
-				refuse(relid, "the audit trail cannot be dropped",
+				guard_refuse(relid, "the audit trail cannot be dropped",
 					   "The trail is append-only; the retention procedure removes whole expired partitions.");
 		}
 		else if (stmt->removeType == OBJECT_SCHEMA && strcmp(strVal(obj), "ledger") == 0)
-			refuse(InvalidOid, "the ledger schema cannot be dropped on its own",
+			guard_refuse(InvalidOid, "the ledger schema cannot be dropped on its own",
 				   "DROP EXTENSION mynumber_ledger removes the extension with its schema objects.");
 	}
 }
@@ -571,15 +582,15 @@ guard_utility(Node *stmt)
 
 				if (r->renameType == OBJECT_TRIGGER && r->subname &&
 					(is_audit_trigger_name(r->subname) || is_trail_relation(rangevar_relid(r->relation))))
-					refuse(rangevar_relid(r->relation), "the audit triggers cannot be renamed",
+					guard_refuse(rangevar_relid(r->relation), "the audit triggers cannot be renamed",
 						   "They are found by name; leave them as they are.");
 				if ((r->renameType == OBJECT_FUNCTION || r->renameType == OBJECT_PROCEDURE ||
 					 r->renameType == OBJECT_ROUTINE) &&
 					is_ledger_function(LookupFuncWithArgs(r->renameType, castNode(ObjectWithArgs, r->object), true)))
-					refuse(InvalidOid, "the extension's functions cannot be renamed",
+					guard_refuse(InvalidOid, "the extension's functions cannot be renamed",
 						   "They are called by name.");
 				if (r->relation && is_trail_relation(rangevar_relid(r->relation)))
-					refuse(rangevar_relid(r->relation), "the audit trail cannot be renamed",
+					guard_refuse(rangevar_relid(r->relation), "the audit trail cannot be renamed",
 						   "The trail's tables keep their names.");
 				break;
 			}
@@ -591,7 +602,7 @@ guard_utility(Node *stmt)
 
 				DeconstructQualifiedName(c->funcname, &schema, &name);
 				if (c->replace && schema != NULL && strcmp(schema, "ledger") == 0)
-					refuse(InvalidOid, "the extension's functions cannot be replaced",
+					guard_refuse(InvalidOid, "the extension's functions cannot be replaced",
 						   "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
 				break;
 			}
@@ -600,7 +611,7 @@ guard_utility(Node *stmt)
 				AlterFunctionStmt *a = (AlterFunctionStmt *) stmt;
 
 				if (is_ledger_function(LookupFuncWithArgs(a->objtype, a->func, true)))
-					refuse(InvalidOid, "the extension's functions cannot be altered",
+					guard_refuse(InvalidOid, "the extension's functions cannot be altered",
 						   "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
 				break;
 			}
@@ -610,7 +621,7 @@ guard_utility(Node *stmt)
 
 				/* A superuser may: pg_restore recreates the triggers of audited tables. */
 				if (is_audit_trigger_name(c->trigname) && !superuser())
-					refuse(rangevar_relid(c->relation), "audit trigger names are reserved",
+					guard_refuse(rangevar_relid(c->relation), "audit trigger names are reserved",
 						   "Use ledger.audit_table() to audit a table; name your own triggers differently.");
 				break;
 			}
@@ -623,7 +634,7 @@ guard_utility(Node *stmt)
 					Oid			relid = rangevar_relid(lfirst(lc));
 
 					if (is_trail_relation(relid))
-						refuse(relid, "the audit trail cannot be truncated",
+						guard_refuse(relid, "the audit trail cannot be truncated",
 							   "The trail is append-only; the retention procedure removes whole expired partitions.");
 				}
 				break;
@@ -633,7 +644,7 @@ guard_utility(Node *stmt)
 				AlterObjectSchemaStmt *a = (AlterObjectSchemaStmt *) stmt;
 
 				if (a->relation && is_trail_relation(rangevar_relid(a->relation)))
-					refuse(rangevar_relid(a->relation), "the audit trail cannot be moved",
+					guard_refuse(rangevar_relid(a->relation), "the audit trail cannot be moved",
 						   "The trail stays in schema ledger.");
 				break;
 			}
@@ -642,7 +653,7 @@ guard_utility(Node *stmt)
 				AlterOwnerStmt *a = (AlterOwnerStmt *) stmt;
 
 				if (a->relation && is_trail_relation(rangevar_relid(a->relation)))
-					refuse(rangevar_relid(a->relation), "the owner of the audit trail cannot be changed",
+					guard_refuse(rangevar_relid(a->relation), "the owner of the audit trail cannot be changed",
 						   "The trail belongs to the extension's owner.");
 				break;
 			}
@@ -753,7 +764,7 @@ audit_trail_guard(PG_FUNCTION_ARGS)
 	/* Only the extension's own code inserts (sealed blocks); nothing ever updates or deletes. */
 	if (audit_guard_bypass && TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		return TRIGGER_FIRED_FOR_ROW(td->tg_event) ? PointerGetDatum(td->tg_trigtuple) : PointerGetDatum(NULL);
-	refuse(RelationGetRelid(td->tg_relation), "the audit trail is append-only",
+	guard_refuse(RelationGetRelid(td->tg_relation), "the audit trail is append-only",
 		   "Nobody can change or remove audit records through SQL; the retention procedure removes whole expired partitions.");
 	return PointerGetDatum(NULL);
 }

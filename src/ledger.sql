@@ -17,6 +17,7 @@ CREATE TABLE ledger.person (
     birth_date       date NOT NULL,
     address          text,
     enrolled_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    closed_on        date,
     PRIMARY KEY (municipality_code, person_id),
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CONSTRAINT person_number_sealed_with_index CHECK ((mynumber IS NULL) = (mynumber_index IS NULL)),
@@ -36,6 +37,7 @@ COMMENT ON COLUMN ledger.person.given_name_kana IS '名 (カナ)';
 COMMENT ON COLUMN ledger.person.birth_date IS '生年月日';
 COMMENT ON COLUMN ledger.person.address IS '住所';
 COMMENT ON COLUMN ledger.person.enrolled_at IS '登録日時';
+COMMENT ON COLUMN ledger.person.closed_on IS '記録の完結日: the person''s last certification ended (retention counts from here)';
 
 CREATE TABLE ledger.recipient (
     municipality_code ledger.municipality_code NOT NULL,
@@ -131,7 +133,7 @@ CREATE TABLE ledger.certification_revision (
     decided_on        date,
     PRIMARY KEY (municipality_code, revision_id),
     UNIQUE (municipality_code, certification_id, effective_month),
-    FOREIGN KEY (municipality_code, certification_id) REFERENCES ledger.certification,
+    FOREIGN KEY (municipality_code, certification_id) REFERENCES ledger.certification ON DELETE CASCADE,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit
 );
 COMMENT ON TABLE ledger.certification_revision IS '額改定: history of a certification''s monthly amount';
@@ -160,7 +162,7 @@ CREATE TABLE ledger.payment (
     paid_on           date,
     PRIMARY KEY (municipality_code, payment_id),
     UNIQUE (municipality_code, certification_id, payment_month),
-    FOREIGN KEY (municipality_code, certification_id) REFERENCES ledger.certification,
+    FOREIGN KEY (municipality_code, certification_id) REFERENCES ledger.certification ON DELETE CASCADE,
     FOREIGN KEY (municipality_code, recipient_id) REFERENCES ledger.recipient,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CHECK (first_month <= last_month AND last_month < payment_month)
@@ -211,9 +213,9 @@ REVOKE ALL ON ledger.person, ledger.recipient, ledger.child, ledger.certificatio
 -- Not the blind index: with it and ledger.blind_index anyone could test guesses of a number.
 -- Persons are enrolled through ledger.enrol_person.
 GRANT SELECT (municipality_code, person_id, org_unit_id, mynumber, family_name, given_name,
-              family_name_kana, given_name_kana, birth_date, address, enrolled_at) ON ledger.person TO ledger_staff;
+              family_name_kana, given_name_kana, birth_date, address, enrolled_at, closed_on) ON ledger.person TO ledger_staff;
 GRANT DELETE ON ledger.person TO ledger_staff;
-GRANT UPDATE (org_unit_id, family_name, given_name, family_name_kana, given_name_kana, birth_date, address)
+GRANT UPDATE (org_unit_id, family_name, given_name, family_name_kana, given_name_kana, birth_date, address, closed_on)
     ON ledger.person TO ledger_staff;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ledger.recipient, ledger.child, ledger.certification,
               ledger.certification_revision, ledger.payment TO ledger_staff;

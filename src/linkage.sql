@@ -78,11 +78,7 @@ SELECT pg_catalog.pg_extension_config_dump('ledger.link_record_link_id_seq', '')
 CREATE FUNCTION ledger._allow_linkage(caller oid, from_affair text, to_affair text, legal_basis text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
-       AND NOT pg_catalog.pg_has_role(caller, 'ledger_dba', 'MEMBER') THEN
-        RAISE EXCEPTION 'permission denied: only members of ledger_dba set linkage rules'
-            USING ERRCODE = '42501', HINT = 'Ask the 特定個人情報ファイル管理者 (a member of ledger_dba).';
-    END IF;
+    PERFORM ledger._require_dba(caller, 'set linkage rules');
     INSERT INTO ledger.linkage_rule VALUES (from_affair, to_affair, legal_basis)
     ON CONFLICT ON CONSTRAINT linkage_rule_pkey DO UPDATE SET legal_basis = EXCLUDED.legal_basis;
 END $$;

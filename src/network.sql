@@ -200,11 +200,7 @@ DECLARE
     seen text[] := '{}';
     k text;
 BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
-       AND NOT pg_catalog.pg_has_role(caller, 'ledger_dba', 'MEMBER') THEN
-        RAISE EXCEPTION 'permission denied: only members of ledger_dba load the rule list'
-            USING ERRCODE = '42501', HINT = 'Ask the 特定個人情報ファイル管理者 (a member of ledger_dba).';
-    END IF;
+    PERFORM ledger._require_dba(caller, 'load the rule list');
     lines := regexp_split_to_array(regexp_replace(coalesce(csv, ''), E'\r', '', 'g'), E'\n');
     IF cardinality(lines) = 0 OR btrim(lines[1]) <>
        'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis' THEN
@@ -379,11 +375,7 @@ COMMENT ON FUNCTION ledger.receive_inquiry_result(uuid, jsonb) IS
 CREATE FUNCTION ledger._expire_inquiry_data(caller oid, OUT results_deleted bigint, OUT permits_deleted bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
-       AND NOT pg_catalog.pg_has_role(caller, 'ledger_dba', 'MEMBER') THEN
-        RAISE EXCEPTION 'permission denied: only the retention job or a ledger_dba member expires inquiry data'
-            USING ERRCODE = '42501', HINT = 'Schedule it with pg_cron as a superuser.';
-    END IF;
+    PERFORM ledger._require_dba(caller, 'expire inquiry data');
     DELETE FROM ledger.inquiry_result WHERE expires_at <= now();
     GET DIAGNOSTICS results_deleted = ROW_COUNT;
     DELETE FROM ledger.inquiry_permit pm WHERE pm.expires_at <= now()

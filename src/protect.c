@@ -249,40 +249,13 @@ protect_table(PG_FUNCTION_ARGS)
 static bool
 protected_relid(Oid relid)
 {
-	Relation	rel;
-	bool		result;
-	char		kind;
-
-	if (!OidIsValid(relid))
-		return false;
-	kind = get_rel_relkind(relid);
-	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
-		return false;
-	rel = RelationIdGetRelation(relid);
-	if (!RelationIsValid(rel))
-		return false;
-	result = protect_is_protected(rel);
-	RelationClose(rel);
-	return result;
+	return guard_table_test(relid, protect_is_protected);
 }
 
 static Oid
 relid_of(RangeVar *rv)
 {
 	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
-}
-
-static void
-refuse(Oid relid, const char *what, const char *hint)
-{
-	char		detail[256];
-
-	snprintf(detail, sizeof(detail), "refused: %s", what);
-	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, false);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s", what),
-			 errhint("%s", hint)));
 }
 
 #define HINT_SUPERUSER "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table)."
@@ -347,9 +320,9 @@ guard_alter(AlterTableStmt *stmt, Oid relid)
 		AlterTableCmd *cmd = lfirst(lc);
 
 		if (cmd->subtype == AT_DisableRowSecurity || cmd->subtype == AT_NoForceRowSecurity)
-			refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
+			guard_refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
 		if (!owner_may(cmd))
-			refuse(relid, "this change to a protected table is reserved to a superuser",
+			guard_refuse(relid, "this change to a protected table is reserved to a superuser",
 				   "Its owner may only set storage options and statistics, add plain columns and set defaults; "
 				   "anything else could read rows past row-level security. " HINT_SUPERUSER);
 	}
@@ -370,7 +343,7 @@ guard_attach(AlterTableStmt *stmt)
 			Oid			part = relid_of(castNode(PartitionCmd, cmd->def)->name);
 
 			if (protected_relid(part))
-				refuse(part, "a protected table cannot be attached as a partition",
+				guard_refuse(part, "a protected table cannot be attached as a partition",
 					   "Its rows would be read through the parent, past its policies. " HINT_SUPERUSER);
 		}
 	}
@@ -396,7 +369,7 @@ guard_drop_owned(DropOwnedStmt *stmt)
 			owns = SPI_processed > 0;
 		SPI_finish();
 		if (owns)
-			refuse(InvalidOid, "DROP OWNED would drop protected tables",
+			guard_refuse(InvalidOid, "DROP OWNED would drop protected tables",
 				   "A protected table can be dropped only by a superuser.");
 	}
 }
@@ -426,7 +399,7 @@ protect_guard_utility(Node *stmt)
 				if (r->renameType == OBJECT_POLICY && r->relation &&
 					(protected_relid(relid_of(r->relation)) ||
 					 strncmp(r->subname, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0))
-					refuse(relid_of(r->relation), "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
+					guard_refuse(relid_of(r->relation), "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
 				break;
 			}
 		case T_CreatePolicyStmt:
@@ -435,16 +408,16 @@ protect_guard_utility(Node *stmt)
 
 				relid = relid_of(c->table);
 				if (strncmp(c->policy_name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0)
-					refuse(relid, "policy names beginning with mnl_rls_ are reserved",
+					guard_refuse(relid, "policy names beginning with mnl_rls_ are reserved",
 						   "Use ledger.protect_table() to protect a table.");
 				if (protected_relid(relid))
-					refuse(relid, "a protected table cannot get more policies", HINT_SUPERUSER);
+					guard_refuse(relid, "a protected table cannot get more policies", HINT_SUPERUSER);
 				break;
 			}
 		case T_AlterPolicyStmt:
 			relid = relid_of(((AlterPolicyStmt *) stmt)->table);
 			if (protected_relid(relid))
-				refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
+				guard_refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
 			break;
 		case T_DropStmt:
 			{
@@ -462,13 +435,13 @@ protect_guard_utility(Node *stmt)
 						relid = relid_of(makeRangeVarFromNameList(list_truncate(list_copy(names),
 																				list_length(names) - 1)));
 						if (d->removeType == OBJECT_POLICY && protected_relid(relid))
-							refuse(relid, "the policies of a protected table cannot be dropped", HINT_SUPERUSER);
+							guard_refuse(relid, "the policies of a protected table cannot be dropped", HINT_SUPERUSER);
 					}
 					else if (d->removeType == OBJECT_TABLE)
 					{
 						relid = relid_of(makeRangeVarFromNameList(castNode(List, lfirst(lc))));
 						if (protected_relid(relid))
-							refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
+							guard_refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
 					}
 				}
 				break;
@@ -481,7 +454,7 @@ protect_guard_utility(Node *stmt)
 				{
 					relid = relid_of(lfirst(lc));
 					if (protected_relid(relid))
-						refuse(relid, "a protected table cannot be truncated",
+						guard_refuse(relid, "a protected table cannot be truncated",
 							   "TRUNCATE is not subject to row-level security; delete rows with DELETE, or ask a superuser.");
 				}
 				break;
@@ -489,18 +462,18 @@ protect_guard_utility(Node *stmt)
 		case T_CreateTrigStmt:
 			relid = relid_of(((CreateTrigStmt *) stmt)->relation);
 			if (protected_relid(relid))
-				refuse(relid, "a protected table cannot get new triggers from a non-superuser",
+				guard_refuse(relid, "a protected table cannot get new triggers from a non-superuser",
 					   "A trigger sees every row written, past row-level security. " HINT_SUPERUSER);
 			break;
 		case T_RuleStmt:
 			relid = relid_of(((RuleStmt *) stmt)->relation);
 			if (protected_relid(relid))
-				refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
+				guard_refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
 			break;
 		case T_IndexStmt:
 			relid = relid_of(((IndexStmt *) stmt)->relation);
 			if (protected_relid(relid))
-				refuse(relid, "a protected table cannot get new indexes from a non-superuser",
+				guard_refuse(relid, "a protected table cannot get new indexes from a non-superuser",
 					   "Building an index evaluates its expressions over every row and reports duplicate values, past row-level security. " HINT_SUPERUSER);
 			break;
 		case T_CreateStatsStmt:
@@ -511,7 +484,7 @@ protect_guard_utility(Node *stmt)
 				{
 					relid = relid_of(linitial(cs->relations));
 					if (protected_relid(relid))
-						refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
+						guard_refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
 							   "Extended statistics keep values sampled past row-level security. " HINT_SUPERUSER);
 				}
 				break;
