@@ -34,6 +34,7 @@
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
 #include "access/htup_details.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -49,6 +50,7 @@
 PG_FUNCTION_INFO_V1(keys_require_kek);
 PG_FUNCTION_INFO_V1(keys_rotate);
 PG_FUNCTION_INFO_V1(keys_rewrap);
+PG_FUNCTION_INFO_V1(keys_forget_period);
 PG_FUNCTION_INFO_V1(keys_active_id);
 
 static uint8 *kek = NULL;		/* KEY_LEN bytes in a locked page, or NULL */
@@ -217,14 +219,140 @@ aad_for(const char *purpose, int32 version, char *aad, size_t size)
 	snprintf(aad, size, "mnl-dek-v1|%s|%d", purpose, version);
 }
 
+/*
+ * Retention-period keys (crypto-shredding).  A data key of purpose "number:<period>" is
+ * wrapped not by the KEK itself but by SHA-256 of the KEK and a secret that
+ * ledger.period_key_command prints for the period ("get") and can be told to forget
+ * ("forget").  Once forgotten, every copy of that data key — in the database and in any
+ * backup taken before — is useless, while the keys of other periods still open.
+ */
+#define PERIOD_PREFIX "number:"
+
+static bool
+is_period_purpose(const char *purpose)
+{
+	return strncmp(purpose, PERIOD_PREFIX, strlen(PERIOD_PREFIX)) == 0;
+}
+
 static void
-wrap_key(const uint8 *kek_to_use, const uint8 *dek, const char *purpose, int32 version, uint8 *out)
+check_period(const char *period)
+{
+	int			i;
+
+	for (i = 0; period[i] != '\0'; i++)
+		if (period[i] < '0' || period[i] > '9')
+			break;
+	if (i != 4 || period[i] != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a retention period is a year of four digits"),
+				 errhint("For example 2031: the year in which the numbers sealed under it expire.")));
+}
+
+/* Run ledger.period_key_command with %o = op and %p = period; output (up to size-1) in buf. */
+static int
+run_period_command(const char *op, const char *period, char *buf, size_t size)
+{
+	StringInfoData cmd;
+	const char *c;
+	FILE	   *fh;
+	size_t		n = 0;
+	int			rc;
+
+	if (mnl_period_key_command == NULL || mnl_period_key_command[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no ledger.period_key_command is configured"),
+				 errhint("Set it in postgresql.conf to a command that prints (%%o = get) or forgets (%%o = forget) the secret of period %%p.")));
+	initStringInfo(&cmd);
+	for (c = mnl_period_key_command; *c; c++)
+	{
+		if (c[0] == '%' && c[1] == 'o')
+			appendStringInfoString(&cmd, op), c++;
+		else if (c[0] == '%' && c[1] == 'p')
+			appendStringInfoString(&cmd, period), c++;
+		else
+			appendStringInfoChar(&cmd, *c);
+	}
+	fh = OpenPipeStream(cmd.data, "r");
+	if (fh == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not run ledger.period_key_command: %m"),
+				 errhint("Check the command in postgresql.conf.")));
+	if (buf != NULL)
+		n = fread(buf, 1, size - 1, fh);
+	rc = ClosePipeStream(fh);
+	if (buf != NULL)
+		buf[n] = '\0';
+	pfree(cmd.data);
+	return rc;
+}
+
+/* The key that wraps data keys of purpose, derived from base (a KEK). */
+static void
+wrapping_key(const uint8 *base, const char *purpose, uint8 *out)
+{
+	char		buf[256];
+	char	   *s;
+	int			len;
+	uint8		secret[KEY_LEN];
+	const char *period;
+	EVP_MD_CTX *md;
+	unsigned int mdlen = 0;
+	bool		ok;
+
+	if (!is_period_purpose(purpose))
+	{
+		memcpy(out, base, KEY_LEN);
+		return;
+	}
+	period = purpose + strlen(PERIOD_PREFIX);
+	check_period(period);
+	if (run_period_command("get", period, buf, sizeof(buf)) != 0)
+	{
+		explicit_bzero(buf, sizeof(buf));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the key of retention period %s was destroyed", period),
+				 errhint("Numbers sealed under it were deleted when their retention ended (crypto-shredding); they cannot be opened, from a backup either.")));
+	}
+	s = buf;
+	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == '\t'))
+		len--;
+	ok = parse_key(s, len, secret);
+	explicit_bzero(buf, sizeof(buf));
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("ledger.period_key_command did not print a 32-byte secret"),
+				 errhint("Print 64 hexadecimal digits or 44 characters of base64.")));
+	md = EVP_MD_CTX_new();
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		EVP_DigestUpdate(md, "mnl-period-v1|", 14) == 1 &&
+		EVP_DigestUpdate(md, period, strlen(period)) == 1 &&
+		EVP_DigestUpdate(md, base, KEY_LEN) == 1 &&
+		EVP_DigestUpdate(md, secret, KEY_LEN) == 1 &&
+		EVP_DigestFinal_ex(md, out, &mdlen) == 1 && mdlen == KEY_LEN;
+	EVP_MD_CTX_free(md);
+	explicit_bzero(secret, sizeof(secret));
+	if (!ok)
+		elog(ERROR, "SHA-256 failed while deriving a period wrapping key");
+}
+
+static void
+wrap_key(const uint8 *base_kek, const uint8 *dek, const char *purpose, int32 version, uint8 *out)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	char		aad[96];
 	int			len;
+	uint8		kek_to_use[KEY_LEN];
 
 	aad_for(purpose, version, aad, sizeof(aad));
+	wrapping_key(base_kek, purpose, kek_to_use);
 	if (RAND_bytes(out, WRAP_NONCE) != 1)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a nonce")));
 	if (ctx == NULL ||
@@ -235,9 +363,11 @@ wrap_key(const uint8 *kek_to_use, const uint8 *dek, const char *purpose, int32 v
 		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, WRAP_TAG, out + WRAP_NONCE + KEY_LEN) != 1)
 	{
 		EVP_CIPHER_CTX_free(ctx);
+		explicit_bzero(kek_to_use, KEY_LEN);
 		elog(ERROR, "AES-256-GCM failed while wrapping a data key");
 	}
 	EVP_CIPHER_CTX_free(ctx);
+	explicit_bzero(kek_to_use, KEY_LEN);
 }
 
 /* value of a wrapped key as a bytea for ledger.data_key */
@@ -294,6 +424,8 @@ unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, in
 		   uint8 *out)
 {
 	char		aad[96];
+	uint8		k[KEY_LEN];
+	bool		ok;
 
 	if (wlen != WRAPPED_LEN)
 		ereport(ERROR,
@@ -301,9 +433,15 @@ unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, in
 				 errmsg("data key %d is malformed", key_id),
 				 errhint("ledger.data_key was altered outside the extension.")));
 	aad_for(purpose, version, aad, sizeof(aad));
-	if (try_unwrap(kek, wrapped, aad, out))
-		return;
-	if (kek_next != NULL && try_unwrap(kek_next, wrapped, aad, out))
+	wrapping_key(kek, purpose, k);
+	ok = try_unwrap(k, wrapped, aad, out);
+	if (!ok && kek_next != NULL)
+	{
+		wrapping_key(kek_next, purpose, k);
+		ok = try_unwrap(k, wrapped, aad, out);
+	}
+	explicit_bzero(k, KEY_LEN);
+	if (ok)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -506,7 +644,9 @@ keys_by_id(int32 key_id, const char *purpose)
 		mnl_as_owner(load_key_by_id, &key_id, true);
 		k = cached(key_id);
 	}
-	if (k == NULL || strcmp(k->purpose, purpose) != 0)
+	/* a retention-period key ("number:<period>") opens what it sealed like any number key */
+	if (k == NULL || !(strcmp(k->purpose, purpose) == 0 ||
+					   (strcmp(purpose, KEY_PURPOSE_NUMBER) == 0 && is_period_purpose(k->purpose))))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("sealed value names data key %d, which does not exist or was destroyed", key_id),
@@ -636,4 +776,53 @@ keys_rewrap(PG_FUNCTION_ARGS)
 				 errhint("Set ledger.kek_command_next to a command printing the new key and restart the server first.")));
 	mnl_as_owner(rewrap_work, &count, true);
 	PG_RETURN_INT32(count);
+}
+
+typedef struct ForgetWork
+{
+	const char *period;
+	int32		count;
+} ForgetWork;
+
+static void
+forget_work(void *arg)
+{
+	ForgetWork *w = arg;
+	Datum		p = CStringGetTextDatum(psprintf(PERIOD_PREFIX "%s", w->period));
+	Oid			t = TEXTOID;
+
+	if (SPI_execute_with_args("UPDATE ledger.data_key SET destroyed_at = pg_catalog.now() "
+							  "WHERE purpose = $1 AND destroyed_at IS NULL", 1, &t, &p, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not mark the period's keys destroyed");
+	w->count = (int32) SPI_processed;
+}
+
+/*
+ * ledger._forget_period_key(period text) RETURNS integer: crypto-shredding.  Tells
+ * ledger.period_key_command to forget the period's secret, marks the period's data keys
+ * destroyed and drops every unwrapped key this backend holds.  Owner only; the retention run
+ * calls it once no live value is sealed under the period.
+ */
+Datum
+keys_forget_period(PG_FUNCTION_ARGS)
+{
+	ForgetWork	w;
+	int			rc;
+
+	w.period = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	w.count = 0;
+	check_period(w.period);
+	require_kek();
+	rc = run_period_command("forget", w.period, NULL, 0);
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("ledger.period_key_command could not forget period %s (exit status %d)", w.period, rc),
+				 errhint("The period's keys were left as they are; check the command.")));
+	mnl_as_owner(forget_work, &w, true);
+	if (cache != NULL)
+		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
+	ncached = 0;
+	sealed_forget_keys();
+	PG_RETURN_INT32(w.count);
 }

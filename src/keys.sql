@@ -11,7 +11,7 @@ SELECT ledger._require_kek();
 -- with "mnl-dek-v1|<purpose>|<version>" as associated data.  Made on first use of a purpose.
 CREATE TABLE ledger.data_key (
     key_id       integer     PRIMARY KEY,
-    purpose      text        NOT NULL CHECK (purpose ~ '^(number|blind_index|pseudonym:[a-z][a-z0-9_]{0,62})$'),
+    purpose      text        NOT NULL CHECK (purpose ~ '^(number|number:[0-9]{4}|blind_index|pseudonym:[a-z][a-z0-9_]{0,62})$'),
     version      integer     NOT NULL,
     wrapped      bytea       NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
@@ -21,7 +21,7 @@ CREATE TABLE ledger.data_key (
 );
 COMMENT ON TABLE ledger.data_key IS 'データ鍵: data keys wrapped by the key-encryption key; never readable in the clear';
 COMMENT ON COLUMN ledger.data_key.key_id IS '鍵ID (written into every sealed value)';
-COMMENT ON COLUMN ledger.data_key.purpose IS '用途: number (encryption), blind_index (HMAC), pseudonym:<affair> (each affair''s 符号)';
+COMMENT ON COLUMN ledger.data_key.purpose IS '用途: number (encryption), number:<year> (a retention period''s key), blind_index (HMAC), pseudonym:<affair> (each affair''s 符号)';
 COMMENT ON COLUMN ledger.data_key.version IS '版';
 COMMENT ON COLUMN ledger.data_key.wrapped IS 'ラップされた鍵: nonce || ciphertext || tag';
 COMMENT ON COLUMN ledger.data_key.created_at IS '作成日時';
@@ -48,3 +48,9 @@ CREATE FUNCTION ledger.rewrap_data_keys() RETURNS integer
 REVOKE ALL ON FUNCTION ledger.rewrap_data_keys() FROM PUBLIC;
 COMMENT ON FUNCTION ledger.rewrap_data_keys() IS
     '鍵暗号化鍵の更新: wraps every data key again with the key from ledger.kek_command_next';
+
+CREATE FUNCTION ledger._forget_period_key(period text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'keys_forget_period' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._forget_period_key(text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._forget_period_key(text) IS
+    '期間鍵の破棄 (crypto-shredding, internal): ledger.period_key_command forgets the period''s secret; its data keys are marked destroyed';

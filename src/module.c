@@ -29,6 +29,7 @@ bool		mnl_allow_all_zero_mynumber = false;
 char	   *mnl_database = NULL;
 char	   *mnl_kek_command = NULL;
 char	   *mnl_kek_command_next = NULL;
+char	   *mnl_period_key_command = NULL;
 int			mnl_audit_queue_size = 4096;
 int			mnl_audit_queue_timeout = 5000;
 int			mnl_audit_flush_delay = 200;
@@ -89,6 +90,11 @@ define_settings(void)
 							   gettext_noop("Command that prints the next key-encryption key, during a key rotation."),
 							   gettext_noop("ledger.rewrap_data_keys() wraps every data key with it; then make it ledger.kek_command."),
 							   &mnl_kek_command_next, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.period_key_command",
+							   gettext_noop("Command that prints (%o = get) or forgets (%o = forget) the secret of retention period %p."),
+							   gettext_noop("Numbers are sealed under their retention period's key; forgetting the period's secret shreds every copy, backups included."),
+							   &mnl_period_key_command, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("ledger.audit_queue_size",
 							gettext_noop("Events the audit queue holds before callers must wait."),

@@ -14,6 +14,7 @@ extern bool mnl_allow_all_zero_mynumber;	/* ledger.allow_all_zero_mynumber */
 extern char *mnl_database;		/* ledger.database */
 extern char *mnl_kek_command;	/* ledger.kek_command */
 extern char *mnl_kek_command_next;	/* ledger.kek_command_next */
+extern char *mnl_period_key_command;	/* ledger.period_key_command */
 extern int	mnl_audit_queue_size;	/* ledger.audit_queue_size (events) */
 extern int	mnl_audit_queue_timeout;	/* ledger.audit_queue_timeout (ms) */
 extern int	mnl_audit_flush_delay;	/* ledger.audit_flush_delay (ms) */

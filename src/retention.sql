@@ -375,6 +375,9 @@ BEGIN
     IF NOT dry_run AND only_policy IS NULL THEN
         PERFORM ledger.expire_inquiry_data();
         PERFORM ledger.sync_staff_roles();
+        UPDATE ledger.retention_run SET report = report || pg_catalog.jsonb_build_object('shredded_periods',
+               pg_catalog.to_jsonb(ledger._shred_spent_periods()))
+         WHERE run_id = run;
     END IF;
     UPDATE ledger.retention_run SET status = 'finished', finished_at = pg_catalog.clock_timestamp(),
            current_policy = NULL, updated_at = pg_catalog.clock_timestamp()
@@ -385,6 +388,70 @@ END $$;
 REVOKE ALL ON PROCEDURE ledger.run_retention(boolean, integer, text) FROM PUBLIC;
 COMMENT ON PROCEDURE ledger.run_retention(boolean, integer, text) IS
     '保存期間経過後の削除: committed batches with a 削除記録 each; never overlaps; resumable; dry run reports only';
+
+-- Closing a person's record (記録の完結): sets closed_on and, when ledger.period_key_command is
+-- configured, seals the number again under the key of the retention period in which it
+-- expires, so that destroying that period's key later shreds every copy, backups included.
+CREATE FUNCTION ledger._close_person(caller oid, municipality_code text, person_id bigint, closed_on date)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    p ledger.person;
+    pol ledger.retention_policy;
+    period text;
+BEGIN
+    SELECT * INTO p FROM ledger.person x
+     WHERE x.municipality_code = _close_person.municipality_code AND x.person_id = _close_person.person_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no person % in %', person_id, municipality_code USING ERRCODE = '02000', HINT = 'See ledger.person.';
+    END IF;
+    PERFORM ledger._require(caller, 'write', 'child_allowance', p.org_unit_id);
+    SELECT * INTO pol FROM ledger.retention_policy WHERE policy_id = 'person_number';
+    IF closed_on IS NOT NULL AND p.mynumber IS NOT NULL AND FOUND
+       AND current_setting('ledger.period_key_command') <> '' THEN
+        period := date_part('year', ledger.retention_expires_on(closed_on, pol.period, pol.counting))::text;
+        UPDATE ledger.person x SET closed_on = _close_person.closed_on,
+               mynumber = ledger._seal_for_period(p.mynumber, ledger.person_context(p.municipality_code, p.person_id), period)
+         WHERE x.municipality_code = p.municipality_code AND x.person_id = p.person_id;
+    ELSE
+        UPDATE ledger.person x SET closed_on = _close_person.closed_on
+         WHERE x.municipality_code = p.municipality_code AND x.person_id = p.person_id;
+    END IF;
+    RETURN period;
+END $$;
+REVOKE ALL ON FUNCTION ledger._close_person(oid, text, bigint, date) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._close_person(oid, text, bigint, date) IS '記録の完結 (internal twin of ledger.close_person)';
+
+CREATE FUNCTION ledger.close_person(municipality_code text, person_id bigint, closed_on date)
+RETURNS text AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.close_person(text, bigint, date) IS
+    '記録の完結: sets closed_on; the number is sealed again under its retention period''s key (returned, NULL when none)';
+
+-- Destroys the key of every retention period that has begun and under which no live value
+-- is sealed any more; returns the periods shredded.  Called at the end of a retention run.
+CREATE FUNCTION ledger._shred_spent_periods() RETURNS text[]
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    period text;
+    done text[] := '{}';
+BEGIN
+    IF current_setting('ledger.period_key_command') = '' THEN
+        RETURN done;
+    END IF;
+    FOR period IN
+        SELECT DISTINCT substr(k.purpose, 8) FROM ledger.data_key k
+         WHERE k.purpose LIKE 'number:%' AND k.destroyed_at IS NULL
+           AND substr(k.purpose, 8)::integer <= date_part('year', ledger._today())
+           AND NOT EXISTS (SELECT 1 FROM ledger.data_key k2 JOIN ledger.person x
+                             ON ledger.sealed_key_id(x.mynumber) = k2.key_id
+                           WHERE k2.purpose = k.purpose AND x.mynumber IS NOT NULL)
+         ORDER BY 1 LOOP
+        PERFORM ledger._forget_period_key(period);
+        done := done || period;
+    END LOOP;
+    RETURN done;
+END $$;
+REVOKE ALL ON FUNCTION ledger._shred_spent_periods() FROM PUBLIC;
+COMMENT ON FUNCTION ledger._shred_spent_periods() IS '期間鍵の破棄 (internal): periods whose numbers are all gone';
 
 CREATE VIEW ledger.retention_held AS
     SELECT h.hold_id, h.municipality_code, h.scope, h.schema_name, h.table_name, h.person_id, h.record_key,

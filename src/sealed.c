@@ -50,6 +50,7 @@ PG_FUNCTION_INFO_V1(sealed_mask);
 PG_FUNCTION_INFO_V1(sealed_blind_index);
 PG_FUNCTION_INFO_V1(sealed_key_id);
 PG_FUNCTION_INFO_V1(sealed_reseal);
+PG_FUNCTION_INFO_V1(sealed_seal_for_period);
 
 #define SEALED_VERSION	1
 #define SEALED_LEN		41
@@ -249,12 +250,10 @@ require_context(text *context)
 				 errhint("Pass what identifies the row, e.g. 'ledger.person:131016:42', the same to seal and to reveal.")));
 }
 
-/* ledger.seal(mn mynumber, context text) RETURNS sealed_mynumber */
-Datum
-sealed_seal(PG_FUNCTION_ARGS)
+/* Seal value for context under the active key of purpose ("number" or "number:<period>"). */
+static bytea *
+seal_under(int64 value, text *context, const char *purpose)
 {
-	int64		value = PG_GETARG_INT64(0);
-	text	   *context = PG_GETARG_TEXT_PP(1);
 	int32		key_id;
 	const uint8 *key;
 	uint8		out[SEALED_LEN];
@@ -267,7 +266,7 @@ sealed_seal(PG_FUNCTION_ARGS)
 	bool		ok;
 
 	require_context(context);
-	key = keys_active(KEY_PURPOSE_NUMBER, &key_id);
+	key = keys_active(purpose, &key_id);
 	out[0] = SEALED_VERSION;
 	out[OFF_KEY] = (uint8) (key_id >> 24);
 	out[OFF_KEY + 1] = (uint8) (key_id >> 16);
@@ -285,7 +284,31 @@ sealed_seal(PG_FUNCTION_ARGS)
 	explicit_bzero(plain, sizeof(plain));
 	if (!ok)
 		elog(ERROR, "AES-256-GCM failed while sealing");
-	PG_RETURN_BYTEA_P(check_sealed(out, SEALED_LEN, ERRCODE_INTERNAL_ERROR));
+	return check_sealed(out, SEALED_LEN, ERRCODE_INTERNAL_ERROR);
+}
+
+/* ledger.seal(mn mynumber, context text) RETURNS sealed_mynumber */
+Datum
+sealed_seal(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(seal_under(PG_GETARG_INT64(0), PG_GETARG_TEXT_PP(1), KEY_PURPOSE_NUMBER));
+}
+
+/*
+ * ledger._seal_for_period(value, context, period) RETURNS sealed_mynumber: the same number
+ * sealed again under the key of the retention period in which it expires (crypto-shredding);
+ * owner only.  The number never leaves this function.
+ */
+Datum
+sealed_seal_for_period(PG_FUNCTION_ARGS)
+{
+	text	   *context = PG_GETARG_TEXT_PP(1);
+	char	   *period = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	int64		value = sealed_open(PG_GETARG_BYTEA_PP(0), context);
+	bytea	   *out = seal_under(value, context, psprintf("number:%s", period));
+
+	value = 0;
+	PG_RETURN_BYTEA_P(out);
 }
 
 /* Decrypt; raises when the value does not open in this context. */

@@ -64,6 +64,12 @@ REVOKE ALL ON FUNCTION ledger._reseal(ledger.sealed_mynumber, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._reseal(ledger.sealed_mynumber, text) IS
     '再暗号化 (internal): the same number sealed again under the active key; the number never leaves it';
 
+CREATE FUNCTION ledger._seal_for_period(value ledger.sealed_mynumber, context text, period text) RETURNS ledger.sealed_mynumber
+    AS 'MODULE_PATHNAME', 'sealed_seal_for_period' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._seal_for_period(ledger.sealed_mynumber, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._seal_for_period(ledger.sealed_mynumber, text, text) IS
+    '期間鍵による再暗号化 (internal): the same number under the key of the retention period in which it expires';
+
 -- Progress of ledger.rekey, committed with every batch so another session can watch it.
 CREATE TABLE ledger.rekey_progress (
     relation     regclass    NOT NULL,
