@@ -240,6 +240,8 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 	ev.row_count = row_count;
 	ev.query_id = query_id;
 	copy_name(ev.detail, detail, DETAIL_MAX);
+	/* a caller's snprintf or the copy may have cut a character in two: keep whole ones only */
+	ev.detail[pg_mbcliplen(ev.detail, strlen(ev.detail), strlen(ev.detail))] = '\0';
 	log_hygiene_mask(ev.detail);	/* a purpose or reason is free text: no number in the trail */
 
 	if (RecoveryInProgress())

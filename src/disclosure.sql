@@ -66,6 +66,8 @@ BEGIN
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
         RETURN;
     END IF;
+    -- one check at a time per staff member (the writer counts the reveals after they happen)
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('mynumber_ledger.reveal:' || who));
     IF n > current_setting('ledger.bulk_reveal_threshold')::integer THEN
         SELECT * INTO a FROM ledger.disclosure_approval d
          WHERE d.requested_by = who AND d.kind = 'bulk_reveal' AND d.approved_by IS NOT NULL
@@ -146,8 +148,11 @@ BEGIN
         RAISE EXCEPTION 'no approval request %', approval_id USING ERRCODE = '02000', HINT = 'See ledger.disclosure_approval.';
     END IF;
     PERFORM ledger._require(caller, 'approve', 'child_allowance', a.org_unit_id);
-    IF pg_catalog.pg_has_role(caller, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = a.requested_by), 'MEMBER')
-       AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+    -- never the requester, nor a role either of them can act as (NULL - a vanished role - refuses too)
+    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
+       AND COALESCE((SELECT r.oid = caller OR pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
+                            OR pg_catalog.pg_has_role(r.oid, caller, 'MEMBER')
+                     FROM pg_catalog.pg_roles r WHERE r.rolname = a.requested_by), true) THEN
         RAISE EXCEPTION 'permission denied: the requester cannot approve their own request' USING ERRCODE = '42501',
             HINT = 'A second staff member with the approve duty must approve (二者承認).';
     END IF;

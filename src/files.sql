@@ -64,18 +64,39 @@ CREATE FUNCTION ledger._unregistered_number_holders()
 RETURNS TABLE (object_identity text, reason text)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-    WITH cmd AS (
+    WITH RECURSIVE cmd AS (
         SELECT c.objid, c.object_type, c.command_tag, c.object_identity
         FROM pg_catalog.pg_event_trigger_ddl_commands() c
     ),
+    -- types the commands created or changed (a composite type is reported by its pg_class row)
+    changed_type AS (
+        SELECT ty.oid FROM cmd JOIN pg_catalog.pg_type ty
+          ON (cmd.object_type IN ('type', 'domain') AND ty.oid = cmd.objid)
+          OR (cmd.object_type = 'composite type' AND (ty.typrelid = cmd.objid OR ty.oid = cmd.objid))
+    ),
+    -- every relation whose columns the commands may have changed: the relations named, all
+    -- tables of a created or renamed schema, tables typed by or using a changed type, and the
+    -- inheritance descendants of all of these (a column added to a parent reaches them)
+    touched(oid) AS (
+        SELECT cmd.objid FROM cmd
+         WHERE cmd.object_type IN ('table', 'table column', 'materialized view', 'foreign table')
+        UNION
+        SELECT cl.oid FROM pg_catalog.pg_class cl JOIN cmd ON cmd.object_type = 'schema' AND cl.relnamespace = cmd.objid
+        UNION
+        SELECT cl.oid FROM pg_catalog.pg_class cl WHERE cl.reloftype IN (SELECT oid FROM changed_type)
+        UNION
+        SELECT a.attrelid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+         WHERE a.attnum > 0 AND (ty.oid IN (SELECT oid FROM changed_type) OR ty.typelem IN (SELECT oid FROM changed_type)
+                                 OR ty.typbasetype IN (SELECT oid FROM changed_type))
+        UNION
+        SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN touched t ON i.inhparent = t.oid
+    ),
     rel AS (
         SELECT DISTINCT cl.oid, cl.relname, n.nspname, cl.relkind
-        FROM cmd
-        JOIN pg_catalog.pg_class cl ON cl.oid = cmd.objid
+        FROM touched t
+        JOIN pg_catalog.pg_class cl ON cl.oid = t.oid
         JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
-        WHERE cmd.object_type IN ('table', 'table column', 'materialized view', 'foreign table')
-          AND cl.relkind IN ('r', 'p', 'm', 'f')
-          AND n.nspname <> 'ledger'
+        WHERE cl.relkind IN ('r', 'p', 'm', 'f') AND n.nspname <> 'ledger'
     )
     SELECT pg_catalog.quote_ident(rel.nspname) || '.' || pg_catalog.quote_ident(rel.relname) ||
            '.' || pg_catalog.quote_ident(a.attname),
@@ -87,12 +108,13 @@ BEGIN ATOMIC
                       WHERE f.schema_name = rel.nspname AND f.table_name = rel.relname
                         AND rel.relkind IN ('r', 'p'))
     UNION ALL
-    SELECT cmd.object_identity, 'a type that can hold a My Number is reserved to the extension'
+    SELECT DISTINCT cmd.object_identity, 'a type that can hold a My Number is reserved to the extension'
     FROM cmd
-    JOIN pg_catalog.pg_type ty ON ty.oid = cmd.objid
+    JOIN pg_catalog.pg_type ty
+      ON (cmd.object_type IN ('type', 'domain') AND ty.oid = cmd.objid)
+      OR (cmd.object_type = 'composite type' AND (ty.typrelid = cmd.objid OR ty.oid = cmd.objid))
     JOIN pg_catalog.pg_namespace n ON n.oid = ty.typnamespace
-    WHERE cmd.object_type IN ('type', 'domain') AND n.nspname <> 'ledger'
-      AND ledger.type_holds_mynumber(ty.oid)
+    WHERE n.nspname <> 'ledger' AND ledger.type_holds_mynumber(ty.oid)
     UNION ALL
     SELECT cmd.object_identity, 'extended statistics would keep sampled My Numbers'
     FROM cmd
@@ -116,7 +138,7 @@ COMMENT ON FUNCTION ledger._file_guard() IS
     'ファイル作成制限 (番号法第29条): refuses DDL that makes a place for My Numbers outside the registered files';
 
 CREATE EVENT TRIGGER mnl_file_guard ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE',
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE SCHEMA', 'ALTER SCHEMA',
                  'CREATE MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE',
                  'CREATE TYPE', 'ALTER TYPE', 'CREATE DOMAIN', 'ALTER DOMAIN', 'CREATE STATISTICS')
     EXECUTE FUNCTION ledger._file_guard();

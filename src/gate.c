@@ -142,7 +142,7 @@ gated_call(PG_FUNCTION_ARGS)
 	mnl_internal_depth++;		/* its changes are recorded row by row; its lookups are not reads */
 	PG_TRY();
 	{
-		mnl_as_owner(admin_work, &c, false);
+		mnl_as_owner(admin_work, &c, true);
 	}
 	PG_CATCH();
 	{

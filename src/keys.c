@@ -42,6 +42,7 @@
 
 #include "keys.h"
 #include "mynumber_ledger.h"
+#include "perm.h"
 
 #define WRAP_NONCE	12
 #define WRAP_TAG	16
@@ -495,8 +496,20 @@ cache_slot(void)
 static CachedKey *
 cached(int32 key_id)
 {
+	static uint64 seen_generation = 0;
+	uint64		gen = mnl_keys_generation();
 	int			i;
 
+	/* A key destroyed anywhere (crypto-shredding) must not stay usable here. */
+	if (gen != seen_generation)
+	{
+		if (cache != NULL)
+			explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
+		ncached = 0;
+		active_checked_in = InvalidLocalTransactionId;
+		sealed_forget_keys();
+		seen_generation = gen;
+	}
 	for (i = 0; i < ncached; i++)
 		if (cache[i].key_id == key_id)
 			return &cache[i];
@@ -820,9 +833,7 @@ keys_forget_period(PG_FUNCTION_ARGS)
 				 errmsg("ledger.period_key_command could not forget period %s (exit status %d)", w.period, rc),
 				 errhint("The period's keys were left as they are; check the command.")));
 	mnl_as_owner(forget_work, &w, true);
-	if (cache != NULL)
-		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
-	ncached = 0;
-	sealed_forget_keys();
+	mnl_keys_generation_bump();	/* every backend drops its unwrapped keys at its next use */
+	(void) cached(0);
 	PG_RETURN_INT32(w.count);
 }

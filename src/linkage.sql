@@ -3,8 +3,11 @@
 
 CREATE FUNCTION ledger.pseudonym(mn ledger.mynumber, affair text) RETURNS bytea
     AS 'MODULE_PATHNAME', 'pseudonym_of_number' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+-- Not for staff: someone holding a number and duties in two affairs could compute both
+-- pseudonyms and join without a rule.  Staff get pseudonyms through pseudonym_of_person and link.
+REVOKE ALL ON FUNCTION ledger.pseudonym(ledger.mynumber, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger.pseudonym(ledger.mynumber, text) IS
-    '事務ごとの符号: HMAC-SHA256 of the number under the affair''s own key; staff of that affair only';
+    '事務ごとの符号: HMAC-SHA256 of the number under the affair''s own key (owner only; staff use ledger.pseudonym_of_person and ledger.link)';
 
 CREATE FUNCTION ledger._pseudonym_of_sealed(value ledger.sealed_mynumber, context text, affair text) RETURNS bytea
     AS 'MODULE_PATHNAME', 'pseudonym_of_sealed' LANGUAGE C STABLE STRICT;

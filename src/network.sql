@@ -157,8 +157,8 @@ COMMENT ON COLUMN ledger.exchange_record.request_id IS '受付番号';
 
 -- Staff read these under the same row-level security as the ledger; only the twins write.
 SELECT ledger.protect_table('ledger.inquiry_permit', 'org_unit_id');
-SELECT ledger.protect_table('ledger.inquiry_result', 'org_unit_id');
-SELECT ledger.protect_table('ledger.provision_request', 'org_unit_id');
+SELECT ledger.protect_table('ledger.inquiry_result', 'org_unit_id', 'child_allowance', ARRAY['result']);
+SELECT ledger.protect_table('ledger.provision_request', 'org_unit_id', 'child_allowance', ARRAY['answer']);
 SELECT ledger.protect_table('ledger.exchange_record', 'org_unit_id');
 SELECT ledger.audit_table('ledger.inquiry_rule');
 SELECT ledger.audit_table('ledger.data_item');
@@ -195,6 +195,7 @@ DECLARE
     f text[];
     errs text[] := '{}';
     bad integer[] := '{}';
+    loaded ledger.inquiry_rule[] := '{}';
     n integer := 0;
     i integer;
     seen text[] := '{}';
@@ -207,8 +208,8 @@ BEGIN
         RAISE EXCEPTION 'the rule list must start with the header line' USING ERRCODE = '22P04',
             HINT = 'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis';
     END IF;
-    CREATE TEMP TABLE IF NOT EXISTS mnl_rule_load (LIKE ledger.inquiry_rule) ON COMMIT DROP;
-    TRUNCATE mnl_rule_load;
+    -- (No temporary table: the twin runs with the owner's rights, and a table of the caller's
+    -- own pg_temp, with the caller's triggers, must never be written with them.)
     FOR i IN 2 .. cardinality(lines) LOOP
         CONTINUE WHEN btrim(lines[i]) = '';
         -- fields: a quoted field may hold commas; "" is a quote
@@ -246,8 +247,7 @@ BEGIN
         IF cardinality(errs) > 0 AND errs[cardinality(errs)] LIKE format('line %s:%%', i) THEN
             bad := bad || i;
         END IF;
-        INSERT INTO mnl_rule_load (requester, requester_affair, provider, item_code, allowed, auto_answer, legal_basis, loaded_at)
-        VALUES (f[1], f[2], f[3], f[4], lower(f[5])::boolean, lower(f[6])::boolean, f[7], now());
+        loaded := loaded || ROW(f[1], f[2], f[3], f[4], lower(f[5])::boolean, lower(f[6])::boolean, f[7], now())::ledger.inquiry_rule;
         n := n + 1;
     END LOOP;
     IF cardinality(errs) > 0 THEN
@@ -259,11 +259,10 @@ BEGIN
     IF replace_all THEN
         DELETE FROM ledger.inquiry_rule;
     END IF;
-    INSERT INTO ledger.inquiry_rule SELECT * FROM mnl_rule_load
+    INSERT INTO ledger.inquiry_rule SELECT * FROM unnest(loaded)
     ON CONFLICT (requester, requester_affair, provider, item_code) DO UPDATE
         SET allowed = EXCLUDED.allowed, auto_answer = EXCLUDED.auto_answer,
             legal_basis = EXCLUDED.legal_basis, loaded_at = EXCLUDED.loaded_at;
-    DROP TABLE mnl_rule_load;
     RETURN n;
 END $$;
 REVOKE ALL ON FUNCTION ledger._load_inquiry_rules(oid, text, boolean) FROM PUBLIC;

@@ -58,6 +58,7 @@ PG_FUNCTION_INFO_V1(perm_registry_changed);
 typedef struct PermShared
 {
 	pg_atomic_uint64 generation;	/* bumped by every commit that changed the registry */
+	pg_atomic_uint64 keys_generation;	/* bumped when a data key is destroyed */
 } PermShared;
 
 static PermShared *perm_shared = NULL;
@@ -126,7 +127,10 @@ perm_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	perm_shared = ShmemInitStruct("mynumber_ledger permissions", sizeof(PermShared), &found);
 	if (!found)
+	{
 		pg_atomic_init_u64(&perm_shared->generation, 0);
+		pg_atomic_init_u64(&perm_shared->keys_generation, 0);
+	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -658,4 +662,18 @@ perm_may_any(const char *action, const char *affair)
 	PermSet    *s = find_set(CStringGetTextDatum(action), CStringGetTextDatum(affair));
 
 	return s->superuser || s->norgs > 0;
+}
+
+/* keys.c: every backend drops its unwrapped keys when a data key has been destroyed. */
+uint64
+mnl_keys_generation(void)
+{
+	return perm_shared ? pg_atomic_read_u64(&perm_shared->keys_generation) : 0;
+}
+
+void
+mnl_keys_generation_bump(void)
+{
+	if (perm_shared)
+		pg_atomic_fetch_add_u64(&perm_shared->keys_generation, 1);
 }

@@ -20,6 +20,10 @@ extern void perm_shmem_startup(void);
  * looked up as) staff. */
 extern bool perm_staff_id(Oid roleid, int64 *staff_id);
 
+/* A counter bumped whenever a data key is destroyed (crypto-shredding): caches compare it. */
+extern uint64 mnl_keys_generation(void);
+extern void mnl_keys_generation_bump(void);
+
 /* Does the current role hold action for affair in any org unit? */
 extern bool perm_may_any(const char *action, const char *affair);
 

@@ -260,7 +260,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         pg_catalog.format('%I = %s', c,
             CASE WHEN p.action = 'erase_number' OR NOT a.attnotnull THEN 'NULL'
                  WHEN a.atttypid IN ('text'::regtype, 'varchar'::regtype) THEN '''***'''
-                 WHEN a.atttypid = 'date'::regtype THEN pg_catalog.format('date_trunc(''year'', %I)::date', c)
+                 WHEN a.atttypid = 'date'::regtype THEN pg_catalog.format('pg_catalog.date_trunc(''year'', %I)::date', c)
                  ELSE 'NULL' END), ', ')
     FROM pg_catalog.unnest(p.erase_columns) AS c
     JOIN pg_catalog.pg_attribute a
@@ -286,7 +286,10 @@ DECLARE
     held bigint;
     done_policy bigint;
     job text := COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
+    saved_path text := pg_catalog.current_setting('search_path');
 BEGIN
+    -- the caller's search_path must not resolve anything the run executes
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
     IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'permission denied: the retention run needs a superuser' USING ERRCODE = '42501',
             HINT = 'Schedule CALL ledger.run_retention() with pg_cron as a superuser.';
@@ -310,6 +313,13 @@ BEGIN
               WHERE enabled AND (only_policy IS NULL OR policy_id = only_policy)
               ORDER BY run_order, policy_id LOOP
         tab := pg_catalog.format('%I.%I', p.schema_name, p.table_name);
+        -- the run writes with a superuser's rights: only into tables a superuser owns (no one
+        -- else's triggers may run with those rights)
+        IF NOT (SELECT o.rolsuper FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid = c.relowner
+                WHERE c.oid = tab::regclass) THEN
+            RAISE EXCEPTION 'retention policy % names table %, which a non-superuser owns', p.policy_id, tab
+                USING ERRCODE = '42501', HINT = 'Policies apply to tables owned by a superuser (the ledger''s own).';
+        END IF;
         due := ledger._retention_due(p, today);
         done_policy := 0;
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s t WHERE %s AND NOT %s', tab, due,
@@ -384,6 +394,7 @@ BEGIN
      WHERE run_id = run;
     COMMIT;
     PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('mynumber_ledger.run_retention'));
+    PERFORM pg_catalog.set_config('search_path', saved_path, false);
 END $$;
 REVOKE ALL ON PROCEDURE ledger.run_retention(boolean, integer, text) FROM PUBLIC;
 COMMENT ON PROCEDURE ledger.run_retention(boolean, integer, text) IS

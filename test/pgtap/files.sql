@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(20);
+SELECT plan(26);
 \ir lib.psql
 
 CREATE ROLE regress_file_dba;
@@ -50,6 +50,17 @@ SELECT lives_ok($$CREATE VIEW regress_files.v AS SELECT * FROM regress_files.sou
     'a view holds nothing: allowed');
 SELECT throws_ok($$SELECT ledger.register_file('regress_files', 'registered', '児童手当等支給台帳ファイル (写し)', '番号法第9条')$$,
     '42501', NULL, 'register_file_requires_ledger_dba: the table owner cannot register a file');
+-- Ways around the guard found in review.
+SELECT throws_ok($$CREATE SCHEMA regress_evil_schema CREATE TABLE t (m ledger.mynumber)$$, '42501', NULL,
+    'create_schema_with_table_refused: CREATE SCHEMA ... CREATE TABLE');
+CREATE TYPE regress_files.innocent_pair AS (x int);
+CREATE TABLE regress_files.uses_pair (p regress_files.innocent_pair);
+SELECT throws_ok($$ALTER TYPE regress_files.innocent_pair ADD ATTRIBUTE m ledger.mynumber$$, '42501', NULL,
+    'alter_composite_type_refused: adding a number to a composite type already used by a table');
+CREATE TYPE regress_files.row_type AS (x int);
+CREATE TABLE regress_files.typed OF regress_files.row_type;
+SELECT throws_ok($$ALTER TYPE regress_files.row_type ADD ATTRIBUTE m ledger.mynumber CASCADE$$, '42501', NULL,
+    'typed_table_cascade_refused: ALTER TYPE ... CASCADE into a typed table');
 RESET ROLE;
 
 SET ROLE regress_file_keeper;
@@ -57,6 +68,18 @@ SELECT lives_ok($$SELECT ledger.register_file('regress_files', 'registered', '�
     'a ledger_dba member registers a file');
 SELECT lives_ok($$CREATE TABLE regress_files.registered (id int, mn ledger.sealed_mynumber)$$,
     'registered_file_allowed: the registered table may hold numbers');
+SELECT ledger.register_file('regress_files', 'parent_file', '親ファイル', '番号法第9条第1項') \g /dev/null
+CREATE TABLE regress_files.parent_file (id int);
+CREATE TABLE regress_files.child_of_file () INHERITS (regress_files.parent_file);
+SELECT throws_ok($$ALTER TABLE regress_files.parent_file ADD COLUMN mn ledger.mynumber$$, '42501', NULL,
+    'column_through_inheritance_refused: a number added to a registered parent reaches an unregistered child');
+SELECT throws_ok($$ALTER TABLE regress_files.registered RENAME TO renamed_file$$, '42501', NULL,
+    'registered_table_rename_refused: a registered file renamed is no longer registered');
+RESET ROLE;
+ALTER SCHEMA regress_files OWNER TO regress_file_keeper;
+SET ROLE regress_file_keeper;
+SELECT throws_ok($$ALTER SCHEMA regress_files RENAME TO regress_files_old$$, '42501', NULL,
+    'schema_rename_refused: renaming the schema moves registered files out of their registration');
 RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'denied' AND detail LIKE 'refused: file creation%ctas%'$$) > 0,
     'file_guard_refusals_recorded: a refused CREATE TABLE AS is in the audit trail');

@@ -35,14 +35,16 @@ CREATE TABLE regress_tax_side AS SELECT ledger.pseudonym('123456789018', 'regres
 SELECT is((SELECT count(*) FROM regress_allowance_side a JOIN regress_tax_side t USING (who)), 0::bigint,
     'affairs_cannot_be_joined: the two affairs'' tables share no key');
 
-SET ROLE regress_l_clerk;
-SELECT throws_ok($$SELECT ledger.pseudonym('123456789018', 'regress_tax')$$, '42501', NULL,
-    'pseudonym_of_other_affair_refused: staff cannot compute another affair''s pseudonym');
-SELECT is(ledger.pseudonym_of_person('141003', :p1), ledger.pseudonym('123456789018', 'child_allowance'),
-    'enrolment issues the person''s pseudonym in the ledger''s affair');
-RESET ROLE;
 SELECT ledger.pseudonym('123456789018', 'child_allowance') AS ca_pseudonym \gset
 SELECT ledger.pseudonym('123456789018', 'regress_tax') AS tax_pseudonym \gset
+SET ROLE regress_l_both;
+SELECT throws_ok($$SELECT ledger.pseudonym('123456789018', 'regress_tax')$$, '42501', NULL,
+    'pseudonym_without_rule_refused: staff of both affairs cannot compute pseudonyms and join without a rule');
+RESET ROLE;
+SET ROLE regress_l_clerk;
+SELECT is(ledger.pseudonym_of_person('141003', :p1), :'ca_pseudonym'::bytea,
+    'enrolment issues the person''s pseudonym in the ledger''s affair');
+RESET ROLE;
 
 SET ROLE regress_l_both;
 SELECT throws_ok(format($$SELECT ledger.link('141003', 'child_allowance', %L, 'regress_tax', '賦課資料との照合')$$, :'ca_pseudonym'),

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(30);
+SELECT plan(33);
 \ir lib.psql
 
 \o /dev/null
@@ -139,4 +139,25 @@ RESET ROLE;
 SELECT is((SELECT count(DISTINCT keep_until - recorded_at::date > 7 * 365) FROM ledger.exchange_record), 1::bigint,
     'exchange records are kept 7 years');
 
+-- A keeper's own temporary table, named like something a loader might use, with a trigger
+-- that would make its owner superuser if the loader wrote into it with the owner's rights.
+SET ROLE regress_n_keeper;
+CREATE TEMP TABLE mnl_rule_load (LIKE ledger.inquiry_rule);
+CREATE FUNCTION pg_temp.escalate() RETURNS trigger LANGUAGE plpgsql AS
+    $f$BEGIN EXECUTE 'ALTER ROLE regress_n_keeper SUPERUSER'; RETURN NEW; END$f$;
+CREATE TRIGGER escalate BEFORE INSERT ON mnl_rule_load FOR EACH ROW EXECUTE FUNCTION pg_temp.escalate();
+SELECT ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n'
+    '272035,child_allowance,131016,resident_record,true,true,番号法別表第二 74\n', false) \g /dev/null
+RESET ROLE;
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_n_keeper'), false,
+    'rule_loader_temp_table_hijack: nothing of the caller''s pg_temp runs with the owner''s rights');
+
+-- A refusal whose message is cut inside a multibyte character still leaves a readable trail.
+SET ROLE regress_n_examiner;
+SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '131016', %L, 'x')$$, :p1,
+                        repeat('a', 170) || repeat('あ', 30)), '42501', NULL, 'a refusal naming a long item');
+RESET ROLE;
+SELECT pg_temp.wait_for($$kind = 'denied' AND detail LIKE 'request_inquiry refused: inquiry refused%aaaa%'$$) \g /dev/null
+SELECT ok((SELECT sum(length(detail)) FROM ledger.audit_event WHERE kind = 'denied') > 0,
+    'audit_detail_clipped_to_whole_characters: every recorded detail is valid text');
 SELECT * FROM finish();
