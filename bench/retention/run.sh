@@ -56,7 +56,7 @@ pct() {  # pct FILES... : p50 p99 count of latencies (µs, column 3) inside [t0,
 read -r b50 b99 bn < <(pct "$dir"/base.*)
 read -r d50 d99 dn < <(WIN_A=$t0 WIN_B=$t1 pct "$dir"/during.*)
 errors=$( { grep -h "failed\|ERROR" "$dir/during.out" "$dir/base.out" || true; } | { grep -v "number of failed transactions: 0" || true; } | wc -l)
-secs=$(echo "$t1 - $t0" | bc)
+secs=$(printf "%.1f" "$(echo "$t1 - $t0" | bc)")
 
 out=$ROOT/bench/results/retention.md
 {
