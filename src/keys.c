@@ -134,6 +134,21 @@ parse_key(const char *s, int len, uint8 *out)
 	return false;
 }
 
+/* A key command's output: the key, with surrounding white space allowed. */
+static bool
+parse_key_output(char *buf, uint8 *out)
+{
+	char	   *s = buf;
+	int			len;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	return parse_key(s, len, out);
+}
+
 /*
  * Run a key command and return the key in a locked page.  A command that fails or prints
  * anything but a key stops the server (we are in the postmaster, loading the library).
@@ -145,8 +160,6 @@ run_key_command(const char *setting, const char *command)
 	FILE	   *fh;
 	size_t		n;
 	int			rc;
-	char	   *s;
-	int			len;
 	uint8	   *key;
 
 	fh = OpenPipeStream(command, "r");
@@ -166,14 +179,8 @@ run_key_command(const char *setting, const char *command)
 				 errmsg("%s failed (exit status %d)", setting, rc),
 				 errhint("The command must exit with status 0 after printing the key.")));
 	}
-	s = buf;
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
-		len--;
 	key = secret_page(KEY_LEN);
-	if (!parse_key(s, len, key))
+	if (!parse_key_output(buf, key))
 	{
 		explicit_bzero(buf, sizeof(buf));
 		explicit_bzero(key, KEY_LEN);
@@ -295,8 +302,6 @@ static void
 wrapping_key(const uint8 *base, const char *purpose, uint8 *out)
 {
 	char		buf[256];
-	char	   *s;
-	int			len;
 	uint8		secret[KEY_LEN];
 	const char *period;
 	EVP_MD_CTX *md;
@@ -318,13 +323,7 @@ wrapping_key(const uint8 *base, const char *purpose, uint8 *out)
 				 errmsg("the key of retention period %s was destroyed", period),
 				 errhint("Numbers sealed under it were deleted when their retention ended (crypto-shredding); they cannot be opened, from a backup either.")));
 	}
-	s = buf;
-	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
-		s++;
-	len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == '\t'))
-		len--;
-	ok = parse_key(s, len, secret);
+	ok = parse_key_output(buf, secret);
 	explicit_bzero(buf, sizeof(buf));
 	if (!ok)
 		ereport(ERROR,
