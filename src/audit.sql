@@ -117,6 +117,37 @@ ALTER TABLE ledger.audit_block ENABLE ALWAYS TRIGGER audit_block_append_only,
     ENABLE ALWAYS TRIGGER audit_block_no_truncate, ENABLE ALWAYS TRIGGER audit_block_no_dml;
 
 -- Month partitions, created ahead of time by the audit writer (and here, at install).
+-- Verification checkpoints: where ledger.verify_audit starts after expired partitions were
+-- detached by the trail's own retention (ledger._audit_detach_before).
+CREATE TABLE ledger.audit_checkpoint (
+    checkpoint_seq bigint      PRIMARY KEY,
+    block_seq      bigint      NOT NULL,
+    block_hash     bytea       NOT NULL,
+    xact_hi        bigint      NOT NULL,
+    detached       text[]      NOT NULL,
+    made_at        timestamptz NOT NULL
+);
+COMMENT ON TABLE ledger.audit_checkpoint IS '検証チェックポイント: the block verification starts from after expired partitions were detached';
+COMMENT ON COLUMN ledger.audit_checkpoint.checkpoint_seq IS 'チェックポイント番号';
+COMMENT ON COLUMN ledger.audit_checkpoint.block_seq IS '起点ブロック';
+COMMENT ON COLUMN ledger.audit_checkpoint.block_hash IS '起点ブロックのハッシュ';
+COMMENT ON COLUMN ledger.audit_checkpoint.xact_hi IS '起点ブロックの上限トランザクション';
+COMMENT ON COLUMN ledger.audit_checkpoint.detached IS '切り離したパーティション';
+COMMENT ON COLUMN ledger.audit_checkpoint.made_at IS '作成日時';
+CREATE TRIGGER audit_checkpoint_append_only BEFORE INSERT OR UPDATE OR DELETE ON ledger.audit_checkpoint
+    FOR EACH ROW EXECUTE FUNCTION ledger.audit_trail_guard();
+CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON ledger.audit_checkpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_trail_guard();
+ALTER TABLE ledger.audit_checkpoint ENABLE ALWAYS TRIGGER audit_checkpoint_append_only,
+    ENABLE ALWAYS TRIGGER audit_checkpoint_no_truncate;
+REVOKE ALL ON ledger.audit_checkpoint FROM PUBLIC;
+
+CREATE FUNCTION ledger._audit_detach_before(cutoff timestamptz) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'audit_detach_before' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._audit_detach_before(timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._audit_detach_before(timestamptz) IS
+    '操作ログの保存期間 (internal): detaches month partitions ending by cutoff, after sealing them and recording a verification checkpoint';
+
 CREATE FUNCTION ledger._audit_add_partitions(months_ahead integer DEFAULT 3) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -128,7 +159,8 @@ BEGIN
     FOR i IN 0..months_ahead LOOP
         m := first_month + make_interval(months => i);
         part := 'audit_event_' || to_char(m, 'YYYYMM');
-        CONTINUE WHEN to_regclass(format('ledger.%I', part)) IS NOT NULL;
+        CONTINUE WHEN to_regclass(format('ledger.%I', part)) IS NOT NULL
+            OR EXISTS (SELECT 1 FROM ledger.audit_checkpoint c WHERE part = ANY (c.detached));
         EXECUTE format('CREATE TABLE ledger.%I PARTITION OF ledger.audit_event '
                        'FOR VALUES FROM (%L) TO (%L)', part,
                        m::text || ' 00:00:00+00', (m + interval '1 month')::date::text || ' 00:00:00+00');

@@ -60,7 +60,7 @@ LEFT JOIN LATERAL (
 WHERE i.kind = 'login';
 COMMENT ON VIEW ledger.audit_report_sessions IS 'ログイン・ログアウト: sessions with their start, end and duration';
 
-GRANT SELECT ON ledger.audit_event, ledger.audit_block, ledger.audited_tables,
+GRANT SELECT ON ledger.audit_event, ledger.audit_block, ledger.audit_checkpoint, ledger.audited_tables,
     ledger.audit_report_daily_operations, ledger.audit_report_after_hours, ledger.audit_report_denied,
     ledger.audit_report_reveals, ledger.audit_report_sessions TO ledger_auditor;
 GRANT EXECUTE ON FUNCTION ledger.verify_audit(bigint, bytea), ledger.audit_digest() TO ledger_auditor;

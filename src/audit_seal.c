@@ -32,6 +32,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -41,6 +43,7 @@
 PG_FUNCTION_INFO_V1(audit_seal_now);
 PG_FUNCTION_INFO_V1(verify_audit);
 PG_FUNCTION_INFO_V1(audit_digest);
+PG_FUNCTION_INFO_V1(audit_detach_before);
 
 /* Advisory lock key (two int4s): "mnl" + "seal". */
 #define SEAL_LOCK_KEY1	0x6d6e6c00
@@ -317,14 +320,61 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	uint8		prev[AUDIT_HASH_LEN] = {0};
 	uint64		expected_lo = 0;
 	int64		expected_seq = 1;
+	int64		checkpoint_seq = 0;
 	bool		digest_seen = false;
 	Portal		blocks;
 
 	memset(&brk, 0, sizeof(brk));
+
+	/*
+	 * After expired partitions were detached, the chain is verified from the latest
+	 * checkpoint: its block must still carry the hash recorded then, and the blocks after it
+	 * must link to that hash.
+	 */
+	if (SPI_execute("SELECT c.block_seq, c.block_hash, c.xact_hi, b.block_hash "
+					"FROM ledger.audit_checkpoint c LEFT JOIN ledger.audit_block b USING (block_seq) "
+					"ORDER BY c.checkpoint_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_checkpoint");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		uint8		block_hash[AUDIT_HASH_LEN];
+		Datum		bh;
+
+		checkpoint_seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		bytea_to_hash(SPI_getbinval(t, d, 2, &isnull), prev);
+		expected_lo = (uint64) DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		expected_seq = checkpoint_seq + 1;
+		bh = SPI_getbinval(t, d, 4, &isnull);
+		if (!isnull)
+			bytea_to_hash(bh, block_hash);
+		if (isnull || memcmp(block_hash, prev, AUDIT_HASH_LEN) != 0)
+		{
+			brk.found = true;
+			brk.block_seq = checkpoint_seq;
+			brk.problem = "the verification checkpoint does not match its block";
+			return brk;
+		}
+		if (has_digest && digest_seq <= checkpoint_seq)
+		{
+			/* A digest older than the checkpoint can be checked only at the checkpoint itself. */
+			digest_seen = true;
+			if (digest_seq == checkpoint_seq && memcmp(digest_hash, prev, AUDIT_HASH_LEN) != 0)
+			{
+				brk.found = true;
+				brk.block_seq = digest_seq;
+				brk.problem = "the block does not match the digest kept outside the database";
+				return brk;
+			}
+		}
+	}
 	blocks = SPI_cursor_open_with_args(NULL,
 									   "SELECT block_seq, xact_lo, xact_hi, record_count, prev_hash, block_hash "
-									   "FROM ledger.audit_block ORDER BY block_seq",
-									   0, NULL, NULL, NULL, true, 0);
+									   "FROM ledger.audit_block WHERE block_seq > $1 ORDER BY block_seq",
+									   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(checkpoint_seq)},
+									   NULL, true, 0);
 	for (;;)
 	{
 		HeapTuple	t;
@@ -475,4 +525,104 @@ audit_digest(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * ledger._audit_detach_before(cutoff timestamptz) RETURNS text[]: the retention of the trail
+ * itself.  Detaches every month partition that ends on or before cutoff, once all its
+ * records are sealed, after recording a verification checkpoint: the first block whose
+ * transactions all come after the detached records.  ledger.verify_audit() then starts at
+ * that block (records of earlier blocks still in the trail are no longer covered by the
+ * chain).  Superuser only; the detached tables stay in schema ledger for archiving.
+ */
+Datum
+audit_detach_before(PG_FUNCTION_ARGS)
+{
+	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(0);
+	ArrayBuildState *names = NULL;
+	bool		saved = audit_guard_bypass;
+	MemoryContext outer = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+	int64		maxx = -1;
+	uint64		i,
+				n;
+	char	  **parts;
+	bool		isnull;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser detaches audit partitions"),
+				 errhint("The retention run does it, as the pg_cron job's superuser.")));
+	(void) audit_seal_pending();
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT c.relname::text FROM pg_catalog.pg_inherits i "
+							  "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+							  "WHERE i.inhparent = 'ledger.audit_event'::regclass "
+							  "AND c.relname ~ '^audit_event_[0-9]{6}$' "
+							  "AND (pg_catalog.to_date(substr(c.relname, 13), 'YYYYMM') + interval '1 month')::timestamp "
+							  "    AT TIME ZONE 'UTC' <= $1 ORDER BY 1",
+							  1, (Oid[]) {TIMESTAMPTZOID}, (Datum[]) {TimestampTzGetDatum(cutoff)},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the trail's partitions");
+	n = SPI_processed;
+	parts = palloc(sizeof(char *) * (n + 1));
+	for (i = 0; i < n; i++)
+		parts[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	if (n > 0)
+	{
+		StringInfoData q;
+		LastBlock	lb = last_block();
+
+		initStringInfo(&q);
+		appendStringInfoString(&q, "SELECT max(xact_id) FROM (");
+		for (i = 0; i < n; i++)
+			appendStringInfo(&q, "%sSELECT max(xact_id) AS xact_id FROM ledger.%s", i ? " UNION ALL " : "",
+							 quote_identifier(parts[i]));
+		appendStringInfoString(&q, ") m");
+		if (SPI_execute(q.data, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the partitions to detach");
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			maxx = isnull ? -1 : DatumGetInt64(d);
+		}
+		if (maxx >= 0 && (!lb.exists || (uint64) maxx >= lb.xact_hi))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the partitions to detach hold records not sealed yet"),
+					 errhint("Run ledger.audit_seal_now() once their transactions have ended, then try again.")));
+		for (i = 0; i < n; i++)
+			names = accumArrayResult(names, CStringGetTextDatum(parts[i]), false, TEXTOID, outer);
+		result = makeArrayResult(names, outer);	/* releases names */
+		audit_guard_bypass = true;
+		PG_TRY();
+		{
+			if (SPI_execute_with_args("INSERT INTO ledger.audit_checkpoint "
+									  "SELECT COALESCE((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, "
+									  "b.block_seq, b.block_hash, b.xact_hi, $2, pg_catalog.now() "
+									  "FROM ledger.audit_block b WHERE b.xact_hi > $1 ORDER BY b.block_seq LIMIT 1",
+									  2, (Oid[]) {INT8OID, TEXTARRAYOID},
+									  (Datum[]) {Int64GetDatum(maxx), result},
+									  NULL, false, 0) != SPI_OK_INSERT || SPI_processed != 1)
+				elog(ERROR, "could not record the verification checkpoint");
+			for (i = 0; i < n; i++)
+			{
+				char	   *sql = psprintf("ALTER TABLE ledger.audit_event DETACH PARTITION ledger.%s",
+										   quote_identifier(parts[i]));
+
+				if (SPI_execute(sql, false, 0) < 0)
+					elog(ERROR, "could not detach %s", parts[i]);
+			}
+		}
+		PG_FINALLY();
+		{
+			audit_guard_bypass = saved;
+		}
+		PG_END_TRY();
+	}
+	SPI_finish();
+	if (names == NULL)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+	PG_RETURN_DATUM(result);
 }

@@ -40,6 +40,7 @@ char	   *mnl_office_hours_end = NULL;
 char	   *mnl_time_zone = NULL;
 int			mnl_staff_idle_timeout = 15 * 60 * 1000;
 char	   *mnl_inquiry_permit_lifetime = NULL;
+char	   *mnl_audit_retention = NULL;
 int			mnl_reveal_quota_per_day = 20;
 int			mnl_bulk_reveal_threshold = 10;
 char	   *mnl_inquiry_result_lifetime = NULL;
@@ -152,6 +153,10 @@ define_settings(void)
 							gettext_noop("Numbers revealed at once above which a second staff member must approve (two-person rule)."),
 							NULL, &mnl_bulk_reveal_threshold, 10, 1, 100000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("ledger.audit_retention",
+							   gettext_noop("How long the audit trail keeps a month before the retention run detaches it."),
+							   NULL, &mnl_audit_retention, "7 years", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ledger");
 }
 

@@ -395,6 +395,12 @@ BEGIN
         UPDATE ledger.retention_run SET report = report || pg_catalog.jsonb_build_object('shredded_periods',
                pg_catalog.to_jsonb(ledger._shred_spent_periods()))
          WHERE run_id = run;
+        COMMIT;
+        -- the trail's own retention: expired months detached after a verification checkpoint
+        UPDATE ledger.retention_run SET report = report || pg_catalog.jsonb_build_object('detached_audit_partitions',
+               pg_catalog.to_jsonb(ledger._audit_detach_before(
+                   pg_catalog.now() - pg_catalog.current_setting('ledger.audit_retention')::interval)))
+         WHERE run_id = run;
     END IF;
     UPDATE ledger.retention_run SET status = 'finished', finished_at = pg_catalog.clock_timestamp(),
            current_policy = NULL, updated_at = pg_catalog.clock_timestamp()

@@ -1,0 +1,47 @@
+# Multi-process test: the audit trail's own retention.  Months past ledger.audit_retention are
+# detached only once sealed, after a verification checkpoint; ledger.verify_audit() then
+# verifies from the checkpoint, the writer goes on, and the checkpoint cannot be altered.
+# (The trail cannot be backdated from SQL, so the test detaches the current month by giving
+# the internal function a cutoff one month ahead.)  TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap mnl_cluster_destroy_all EXIT
+
+mnl_cluster_create detach "ledger.database = 'ledger'" "ledger.audit_sessions = off" || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_start detach || { echo "Bail out! cluster did not start"; exit 1; }
+q() { mnl_psql detach -d ledger -Atc "$1" 2>&1; }
+mnl_psql detach -d postgres -c "CREATE DATABASE ledger" >/dev/null
+mnl_psql detach -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE TABLE t (id int PRIMARY KEY, v text)" \
+    -c "SELECT ledger.audit_table('t')" >/dev/null
+mnl_wait_writer detach ledger || { echo "Bail out! writer did not start"; exit 1; }
+q "INSERT INTO t SELECT i, 'v' FROM generate_series(1, 50) i" >/dev/null
+q "SELECT count(*) FROM t" >/dev/null
+sleep 1.5
+q "SELECT ledger.audit_seal_now()" >/dev/null
+month="audit_event_$(q "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')")"
+before=$(q "SELECT count(*) FROM ledger.audit_event")
+tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies before"
+detach="SELECT ledger._audit_detach_before(pg_catalog.date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 month')"
+out=""
+for _ in $(seq 1 20); do           # until every record of the month is sealed
+    out=$(q "$detach")
+    echo "$out" | grep -q "not sealed yet" || break
+    sleep 0.5
+done
+tap_is "$out" "{$month}" "audit_partition_detached: the month past the cutoff is detached once sealed"
+tap_is "$(q "SELECT count(*) FROM ledger.audit_checkpoint WHERE detached = ARRAY['$month']")" 1 \
+    "a verification checkpoint records it"
+tap_is "$(q "SELECT count(*) FROM ledger.$month")" "$before" "the detached table keeps its records for archiving"
+tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "audit_verifies_from_checkpoint: the trail verifies from the checkpoint"
+q "INSERT INTO t VALUES (51, 'after')" >/dev/null
+q "SELECT ledger._audit_add_partitions(3)" >/dev/null
+tap_ok $? "the writer's partition maintenance goes on (the detached month is not recreated)"
+sleep 1.5
+q "SELECT ledger.audit_seal_now()" >/dev/null
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.t' AND kind = 'insert'")" 1 \
+    "new records go on being written"
+tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "and the chain after the checkpoint verifies"
+out=$(q "UPDATE ledger.audit_checkpoint SET block_hash = '\\x00'")
+echo "$out" | grep -q "append-only"
+tap_ok $? "checkpoint_tamper_refused: the checkpoint cannot be changed through SQL"
+tap_done
