@@ -22,7 +22,8 @@ SQL_PARTS  = src/init.sql \
              src/network.sql \
              src/linkage.sql \
              src/disclosure.sql \
-             src/retention.sql
+             src/retention.sql \
+             src/allowance.sql
 
 MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
