@@ -112,3 +112,23 @@ INSERT INTO ledger.income_limit VALUES
     ('before_2024_10', 3, 736, 972), ('before_2024_10', 4, 774, 1010), ('before_2024_10', 5, 812, 1048);
 SELECT pg_catalog.pg_extension_config_dump('ledger.income_limit', 'WHERE rule_id <> ''before_2024_10''');
 SELECT ledger.audit_table('ledger.income_limit');
+
+-- The months a payment month (支払期月) pays for, under the rule in force for the last of them:
+-- old rules 2, 6, 10月 for the four preceding months; new rules every even month for the two
+-- preceding months.  The transition falls out of the data: 令和6年10月 pays June to September
+-- under the old rules, 12月 pays October and November under the new.  NULL when the month is
+-- not a payment month.
+CREATE FUNCTION ledger.months_covered(payment_month date, OUT first_month date, OUT last_month date,
+                                      OUT rule_id text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (pg_catalog.date_trunc('month', payment_month) - pg_catalog.make_interval(months => r.months_per_payment))::date,
+           (pg_catalog.date_trunc('month', payment_month) - interval '1 month')::date,
+           r.rule_id
+    FROM ledger.allowance_rule r
+    WHERE (pg_catalog.date_trunc('month', payment_month) - interval '1 month')::date
+          BETWEEN r.from_month AND COALESCE(r.to_month, 'infinity'::date)
+      AND pg_catalog.date_part('month', payment_month)::integer = ANY (r.payment_months);
+END;
+COMMENT ON FUNCTION ledger.months_covered(date) IS
+    '支払対象月: the months a 支払期月 pays for, under the rule in force for the last of them (NULL if not a payment month)';

@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(17);
+SELECT plan(24);
 
 SELECT is(ledger.age_reached_on('2008-04-02', 18), '2026-04-01'::date, 'age_reached_day_before_birthday');
 SELECT is(ledger.age_reached_on('2012-02-29', 1), '2013-02-28'::date,
@@ -42,5 +42,22 @@ SELECT is((SELECT eligible_age || '/' || order_age || '/' || amount_third_any_ag
           '18/22/30000/2', 'October 2024: to 18, order counted to 22, third child 30,000円, paid for two months');
 SELECT is((SELECT string_agg(limit_man || '/' || upper_man, ',' ORDER BY dependants) FROM ledger.income_limit),
           '622/858,660/896,698/934,736/972,774/1010,812/1048', 'the old income limits by number of dependants');
+
+-- Payment months and the months they cover, across the reform
+SELECT is((SELECT first_month || '..' || last_month FROM ledger.months_covered('2024-06-01')), '2024-02-01..2024-05-01',
+    'old rules: June pays February to May');
+SELECT is((SELECT first_month || '..' || last_month || ' ' || rule_id FROM ledger.months_covered('2024-10-01')),
+    '2024-06-01..2024-09-01 before_2024_10', 'transition_october_2024: October 2024 pays June to September under the old rules');
+SELECT is((SELECT first_month || '..' || last_month || ' ' || rule_id FROM ledger.months_covered('2024-12-01')),
+    '2024-10-01..2024-11-01 from_2024_10', 'transition_december_2024: December 2024 pays October and November under the new rules');
+SELECT is((SELECT first_month || '..' || last_month FROM ledger.months_covered('2025-02-01')), '2024-12-01..2025-01-01',
+    'new rules: February pays December and January');
+SELECT is((SELECT count(*) FROM ledger.months_covered('2024-08-01') WHERE first_month IS NOT NULL), 0::bigint,
+    'August 2024 is not a payment month (old rules)');
+SELECT is((SELECT first_month || '..' || last_month FROM ledger.months_covered('2025-04-01')), '2025-02-01..2025-03-01',
+    'April 2025 is (new rules)');
+SELECT is((SELECT count(*) FROM generate_series('2025-02-01'::date, '2030-12-01', '1 month') m(p)
+           WHERE (SELECT last_month FROM ledger.months_covered(m.p::date)) IS NOT NULL), 36::bigint,
+    'every even month from 2025 is a payment month: 36 of them to 2030');
 
 SELECT * FROM finish();
