@@ -287,6 +287,17 @@ seal_under(int64 value, text *context, const char *purpose)
 	return check_sealed(out, SEALED_LEN, ERRCODE_INTERNAL_ERROR);
 }
 
+/* The number inside sealed, sealed again for the same context under purpose's active key. */
+static bytea *
+reseal_under(bytea *sealed, text *context, const char *purpose)
+{
+	int64		value = sealed_open(sealed, context);
+	bytea	   *out = seal_under(value, context, purpose);
+
+	value = 0;
+	return out;
+}
+
 /* ledger.seal(mn mynumber, context text) RETURNS sealed_mynumber */
 Datum
 sealed_seal(PG_FUNCTION_ARGS)
@@ -302,15 +313,11 @@ sealed_seal(PG_FUNCTION_ARGS)
 Datum
 sealed_seal_for_period(PG_FUNCTION_ARGS)
 {
-	text	   *context = PG_GETARG_TEXT_PP(1);
 	char	   *period = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	int64		value = sealed_open(PG_GETARG_BYTEA_PP(0), context);
-	bytea	   *out = seal_under(value, context, psprintf("number:%s", period));
 
-	value = 0;
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P(reseal_under(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1),
+								   psprintf("number:%s", period)));
 }
-
 /* Decrypt; raises when the value does not open in this context. */
 int64
 sealed_open(bytea *sealed, text *context)
@@ -474,9 +481,5 @@ sealed_key_id(PG_FUNCTION_ARGS)
 Datum
 sealed_reseal(PG_FUNCTION_ARGS)
 {
-	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
-	text	   *context = PG_GETARG_TEXT_PP(1);
-	int64		value = sealed_open(sealed, context);
-
-	return DirectFunctionCall2(sealed_seal, Int64GetDatum(value), PointerGetDatum(context));
+	PG_RETURN_BYTEA_P(reseal_under(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1), KEY_PURPOSE_NUMBER));
 }
