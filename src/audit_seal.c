@@ -52,11 +52,13 @@ PG_FUNCTION_INFO_V1(audit_detach_before);
 #define RECORDS_QUERY \
 	"SELECT * FROM ledger.audit_event WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id"
 
-/* Full transaction id of the oldest transaction that may still be running. */
+/*
+ * Full transaction id of the oldest transaction that may still be running when snap was
+ * taken (its xmin, which counts this transaction's own xid too).
+ */
 static uint64
-horizon(void)
+horizon(Snapshot snap)
 {
-	Snapshot	snap = GetTransactionSnapshot();
 	FullTransactionId next = ReadNextFullTransactionId();
 	uint32		epoch = EpochFromFullTransactionId(next);
 
@@ -194,11 +196,21 @@ audit_seal_pending(void)
 	SPI_connect();
 	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(SEAL_LOCK_KEY1),
 						Int32GetDatum(SEAL_LOCK_KEY2));
+
+	/*
+	 * One snapshot, taken now that the lock is held, for the last block, the horizon and the
+	 * records.  Every transaction below its xmin had finished when it was taken, so all it
+	 * wrote is visible in it; and a block another sealer committed before we got the lock is
+	 * seen.  (An older snapshot, such as the caller's, would miss both: a block sealed twice,
+	 * or records of finished transactions left out of the block they belong to.)
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
 	lb = last_block();
 	lo = lb.exists ? lb.xact_hi : 0;
-	hi = horizon();
+	hi = horizon(GetActiveSnapshot());
 	if (hi <= lo)
 	{
+		PopActiveSnapshot();
 		SPI_finish();
 		return 0;
 	}
@@ -206,6 +218,7 @@ audit_seal_pending(void)
 	walk.h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
 	walk_records(lo, hi, seal_record, &walk);
 	audit_block_hasher_end(walk.h, walk.count, block_hash);
+	PopActiveSnapshot();
 
 	if (walk.count > 0)
 	{
