@@ -55,9 +55,14 @@ mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{pri
     psql -h $SOCK -p $PORT -U administrator_1 -d $DB  システム管理: manages staff, sees no personal data
     psql -h $SOCK -p $PORT -U auditor_1 -d $DB        監査: the audit trail only
     psql -h $SOCK -p $PORT -U ledger_app -d $DB       pooled application role: SET ROLE clerk_1; ...
+    psql -h $SOCK -p $PORT -U payment_job -d $DB      支払処理: the payment run's role (every org unit)
   try, as clerk_1:
     SELECT person_id, family_name, given_name, mynumber_masked FROM ledger.person_masked LIMIT 5;
     SELECT count(*) FROM ledger.person;               -- org unit 1 only
+    SELECT * FROM ledger.monthly_amount('131016', 1, '2026-12-01');   -- each child, its amount and reason
+  as payment_job (令和8年12月: October and November):
+    CALL ledger.prepare_payments('2026-12-01');
+    SELECT payments_created, amount_created, public_servant, revisions_created FROM ledger.payment_run;
   as examiner_2:
     SELECT ledger.reveal_person_number('131016', person_id, '認定審査') FROM ledger.person LIMIT 1;
   as auditor_1:
@@ -159,7 +164,7 @@ for _ in $(seq 1 60); do
 done
 if [ "$(psql_su -d "$DB" -Atc "SELECT count(*) FROM ledger.org_unit")" = 0 ]; then
     psql_su -d "$DB" -f "$ROOT/scripts/sample.sql" >/dev/null
-    echo "sample municipality loaded (千代田区 131016: 2 org units, 10 staff, 300 recipients)"
+    echo "sample municipality loaded (千代田区 131016: 2 org units, 11 staff, 300 recipients, payments of 2026-10)"
 fi
 
 instructions

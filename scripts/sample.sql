@@ -1,6 +1,6 @@
 -- scripts/sample.sql — a sample municipality for scripts/run.sh: 千代田区 (団体コード 131016)
 -- with two org units, staff of every duty in each, 300 recipients, their children,
--- certifications and one payment month.  Loaded once, by a superuser; all names are made up
+-- certifications and one payment run (令和8年10月).  Loaded once, by a superuser; all names are made up
 -- and every My Number is generated (valid check digit, not a real person's).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -54,17 +54,24 @@ JOIN ledger.recipient r ON r.person_id = pr.person_id
 JOIN ledger.person p ON p.person_id = c.person_id
 WHERE c.child_no > 0;
 
-INSERT INTO ledger.certification (municipality_code, recipient_id, org_unit_id, claim_date, decision_date,
-                                  first_month, monthly_amount, status)
-SELECT '131016', r.recipient_id, r.org_unit_id, r.registered_on, r.registered_on + 10,
-       (date_trunc('month', r.registered_on) + interval '1 month')::date,
-       (SELECT sum(CASE WHEN age(date '2026-10-01', p.birth_date) < interval '3 years' THEN 15000 ELSE 10000 END)
-        FROM ledger.child c JOIN ledger.person p ON p.person_id = c.person_id WHERE c.recipient_id = r.recipient_id),
-       'certified'
-FROM ledger.recipient r WHERE NOT r.is_public_servant;
+-- Incomes for the 手当年度 2023 and 2024 (the rules before 令和6年10月 had income limits):
+-- 2.0 to 11.9 million yen, so that some recipients get the 特例給付 and some nothing.
+INSERT INTO ledger.recipient_income (municipality_code, recipient_id, org_unit_id, benefit_year, income, dependants)
+SELECT '131016', r.recipient_id, r.org_unit_id, y, 2000000 + (r.recipient_id * 37 % 100) * 100000, 1 + r.recipient_id % 3
+FROM ledger.recipient r, generate_series(2023, 2024) y;
 
-INSERT INTO ledger.payment (municipality_code, certification_id, recipient_id, org_unit_id, payment_month,
-                            first_month, last_month, amount, status, paid_on)
-SELECT '131016', certification_id, recipient_id, org_unit_id, date '2026-10-01',
-       date '2026-08-01', date '2026-09-01', monthly_amount * 2, 'paid', date '2026-10-15'
-FROM ledger.certification;
+-- Certifications: the first month follows from the claim (ledger.certification_first_month);
+-- the 手当月額 as decided at certification, by the engine.
+INSERT INTO ledger.certification (municipality_code, recipient_id, org_unit_id, claim_date, decision_date, status)
+SELECT '131016', r.recipient_id, r.org_unit_id, r.registered_on, r.registered_on + 10, 'certified'
+FROM ledger.recipient r;
+UPDATE ledger.certification c
+   SET monthly_amount = ledger.monthly_total(c.municipality_code, c.recipient_id, c.first_month);
+
+-- The payment job: a staff member with the payment_job duty, runs the payments of 令和8年10月
+-- (August and September 2026) through the same checks as any staff member; they were paid.
+SELECT ledger.register_staff('payment_job', '支払処理ジョブ', 1, ARRAY['payment_job']);
+SET ROLE payment_job;
+CALL ledger.prepare_payments('2026-10-01');
+RESET ROLE;
+UPDATE ledger.payment SET status = 'paid', paid_on = date '2026-10-15' WHERE payment_month = '2026-10-01';

@@ -1,43 +1,37 @@
 -- allowance: 児童手当 rules as data, and the date rules the engine stands on (児童手当法;
 -- 年齢計算ニ関スル法律 and 民法第143条: a person reaches an age on the day before the birthday).
 
+-- The date rules are C (allowance_dates.c): a payment run evaluates them for every child and
+-- month.  Each has the SQL it implements beside it, which the tests compare it with.
+
 -- The day a person born on birth reaches the age of years: the day before the birthday
 -- (for a 29 February birthday in a common year, 28 February).
+--   SQL: ((birth - 1) + make_interval(years => years))::date
 CREATE FUNCTION ledger.age_reached_on(birth date, years integer) RETURNS date
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT ((birth - 1) + pg_catalog.make_interval(years => years))::date;
-END;
+    AS 'MODULE_PATHNAME', 'allowance_age_reached_on' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION ledger.age_reached_on(date, integer) IS
     '年齢到達日: the day before the birthday (年齢計算ニ関スル法律, 民法第143条)';
 
 -- The first 31 March on or after d (以後の最初の3月31日).
+--   SQL: make_date(year(d) + CASE WHEN month(d) > 3 THEN 1 ELSE 0 END, 3, 31)
 CREATE FUNCTION ledger.first_march31_on_or_after(d date) RETURNS date
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT pg_catalog.make_date(pg_catalog.date_part('year', d)::integer
-                                + CASE WHEN pg_catalog.date_part('month', d) > 3 THEN 1 ELSE 0 END, 3, 31);
-END;
+    AS 'MODULE_PATHNAME', 'allowance_first_march31' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION ledger.first_march31_on_or_after(date) IS '以後の最初の3月31日';
 
 -- The last day of a school-year age limit: 「N歳に達する日以後の最初の3月31日」.  A child born
 -- on 2 April is covered until the 31 March after the Nth birthday; one born on 1 April only
 -- until the 31 March just before it (早生まれ belong to the earlier school year).
+--   SQL: first_march31_on_or_after(age_reached_on(birth, years))
 CREATE FUNCTION ledger.school_year_end(birth date, years integer) RETURNS date
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT ledger.first_march31_on_or_after(ledger.age_reached_on(birth, years));
-END;
+    AS 'MODULE_PATHNAME', 'allowance_school_year_end' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION ledger.school_year_end(date, integer) IS
     'N歳に達する日以後の最初の3月31日: the end of the school year in which the child turns N';
 
 -- The last month of the under-3 amount: the month of the 3rd birthday, for every child
 -- (「出生の日から三年を経過しない児童」 keeps those born on the 1st in it too).
+--   SQL: date_trunc('month', birth + make_interval(years => 3))::date
 CREATE FUNCTION ledger.under3_last_month(birth date) RETURNS date
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT pg_catalog.date_trunc('month', birth + pg_catalog.make_interval(years => 3))::date;
-END;
+    AS 'MODULE_PATHNAME', 'allowance_under3_last_month' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION ledger.under3_last_month(date) IS '3歳未満の額の最後の月: the month of the 3rd birthday';
 
 -- Rule periods: a reform is a new row, not new code.
@@ -56,6 +50,7 @@ CREATE TABLE ledger.allowance_rule (
     income_limits        boolean NOT NULL,
     special_amount       integer,
     upper_limit_from     date,
+    limit_step_man       integer,
     payment_months       integer[] NOT NULL,
     months_per_payment   integer NOT NULL,
     legal_source         text    NOT NULL,
@@ -76,6 +71,7 @@ COMMENT ON COLUMN ledger.allowance_rule.primary_end_age IS '小学校修了: N�
 COMMENT ON COLUMN ledger.allowance_rule.income_limits IS '所得制限の有無';
 COMMENT ON COLUMN ledger.allowance_rule.special_amount IS '特例給付 (月額, 所得制限限度額以上)';
 COMMENT ON COLUMN ledger.allowance_rule.upper_limit_from IS '所得上限限度額の適用開始月';
+COMMENT ON COLUMN ledger.allowance_rule.limit_step_man IS '限度額の加算 (万円): 扶養親族等が ledger.income_limit の最大数を超える1人ごと';
 COMMENT ON COLUMN ledger.allowance_rule.payment_months IS '支払期月';
 COMMENT ON COLUMN ledger.allowance_rule.months_per_payment IS '1回の支払の月数';
 COMMENT ON COLUMN ledger.allowance_rule.legal_source IS '根拠法令';
@@ -83,10 +79,10 @@ REVOKE ALL ON ledger.allowance_rule FROM PUBLIC;
 GRANT SELECT ON ledger.allowance_rule TO ledger_staff, ledger_auditor;
 INSERT INTO ledger.allowance_rule VALUES
     ('before_2024_10', '2012-04-01', '2024-09-01', 15, 18, 15000, 10000, 15000, 10000, NULL, 12,
-     true, 5000, '2022-06-01', ARRAY[2, 6, 10], 4,
+     true, 5000, '2022-06-01', 38, ARRAY[2, 6, 10], 4,
      '児童手当法 (令和6年法律第47号による改正前) 第4条, 第5条, 第6条, 第8条, 附則第2条; 令和3年法律第66号 (所得上限, 令和4年6月分から)'),
     ('from_2024_10', '2024-10-01', NULL, 18, 22, 15000, 10000, 30000, 10000, 30000, 12,
-     false, NULL, NULL, ARRAY[2, 4, 6, 8, 10, 12], 2,
+     false, NULL, NULL, NULL, ARRAY[2, 4, 6, 8, 10, 12], 2,
      '児童手当法 (令和6年法律第47号 子ども・子育て支援法等の一部を改正する法律による改正後) 第4条, 第6条, 第8条');
 SELECT pg_catalog.pg_extension_config_dump('ledger.allowance_rule',
     'WHERE rule_id NOT IN (''before_2024_10'', ''from_2024_10'')');
@@ -132,3 +128,494 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION ledger.months_covered(date) IS
     '支払対象月: the months a 支払期月 pays for, under the rule in force for the last of them (NULL if not a payment month)';
+
+-- 所得: the recipient's income as judged for a 手当年度 (June of benefit_year to May of the
+-- next, on the income of the year before benefit_year) and the number of dependants.  Only the
+-- rules with income limits read it.
+CREATE TABLE ledger.recipient_income (
+    municipality_code ledger.municipality_code NOT NULL,
+    recipient_id      bigint  NOT NULL,
+    org_unit_id       integer NOT NULL,
+    benefit_year      integer NOT NULL CHECK (benefit_year BETWEEN 2000 AND 2200),
+    income            integer NOT NULL CHECK (income >= 0),
+    dependants        integer NOT NULL CHECK (dependants >= 0),
+    PRIMARY KEY (municipality_code, recipient_id, benefit_year),
+    FOREIGN KEY (municipality_code, recipient_id) REFERENCES ledger.recipient ON DELETE CASCADE,
+    FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit
+);
+COMMENT ON TABLE ledger.recipient_income IS '受給者の所得: 手当年度 (6月分から翌年5月分) ごとの所得額と扶養親族等の数';
+COMMENT ON COLUMN ledger.recipient_income.municipality_code IS '団体コード';
+COMMENT ON COLUMN ledger.recipient_income.recipient_id IS '受給者ID';
+COMMENT ON COLUMN ledger.recipient_income.org_unit_id IS '担当所属ID';
+COMMENT ON COLUMN ledger.recipient_income.benefit_year IS '手当年度: June of this year to May of the next (前年所得)';
+COMMENT ON COLUMN ledger.recipient_income.income IS '所得額 (円, 控除後)';
+COMMENT ON COLUMN ledger.recipient_income.dependants IS '扶養親族等の数';
+SELECT ledger.protect_table('ledger.recipient_income', 'org_unit_id');
+SELECT pg_catalog.pg_extension_config_dump('ledger.recipient_income', '');
+REVOKE ALL ON ledger.recipient_income FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ledger.recipient_income TO ledger_staff;
+
+-- The 手当年度 of a month: June to May.
+CREATE FUNCTION ledger.benefit_year(month date) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT pg_catalog.date_part('year', month - interval '5 months')::integer;
+END;
+COMMENT ON FUNCTION ledger.benefit_year(date) IS '手当年度: 6月分から翌年5月分 (the year of its June)';
+
+-- 所得制限限度額 and 所得上限限度額 (円) of a rule for a number of dependants: the table's row,
+-- or its last row plus limit_step_man for each further dependant.  NULL for rules without limits.
+CREATE FUNCTION ledger.income_limits(rule_id text, dependants integer, OUT limit_yen bigint, OUT upper_yen bigint)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (l.limit_man + r.limit_step_man * (income_limits.dependants - l.dependants))::bigint * 10000,
+           (l.upper_man + r.limit_step_man * (income_limits.dependants - l.dependants))::bigint * 10000
+    FROM ledger.income_limit l JOIN ledger.allowance_rule r USING (rule_id)
+    WHERE l.rule_id = income_limits.rule_id AND l.dependants <= income_limits.dependants
+    ORDER BY l.dependants DESC LIMIT 1;
+END;
+COMMENT ON FUNCTION ledger.income_limits(text, integer) IS
+    '所得制限限度額・所得上限限度額 (円) for a number of dependants (以降1人につき limit_step_man 万円加算)';
+
+-- 支給開始月: the month after the claim; under the 15日特例 (a claim within 15 days after the
+-- birth or the move, counted from the day after it) the month after that event.
+CREATE FUNCTION ledger.certification_first_month(claim_date date, event_date date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (pg_catalog.date_trunc('month',
+                CASE WHEN event_date IS NOT NULL AND event_date <= claim_date AND claim_date <= event_date + 15
+                     THEN event_date ELSE claim_date END::timestamp) + interval '1 month')::date;
+END;
+COMMENT ON FUNCTION ledger.certification_first_month(date, date) IS
+    '支給開始月: 請求月の翌月; 15日特例 (出生・転入の翌日から15日以内の請求) は事由発生月の翌月';
+
+-- 支給終了月: the month of the 消滅 event.
+CREATE FUNCTION ledger.certification_last_month(extinguished_on date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT pg_catalog.date_trunc('month', extinguished_on::timestamp)::date;
+END;
+COMMENT ON FUNCTION ledger.certification_last_month(date) IS '支給終了月: 消滅事由の生じた月 (NULL: 継続中)';
+
+-- A certification entered without a first month gets the one the rule gives.
+CREATE FUNCTION ledger._certification_first_month() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.first_month IS NULL THEN
+        NEW.first_month := ledger.certification_first_month(NEW.claim_date, NEW.event_date);
+    END IF;
+    RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION ledger._certification_first_month() FROM PUBLIC;
+COMMENT ON FUNCTION ledger._certification_first_month() IS '支給開始月の設定 (trigger): ledger.certification_first_month when none is given';
+CREATE TRIGGER certification_first_month BEFORE INSERT ON ledger.certification
+    FOR EACH ROW EXECUTE FUNCTION ledger._certification_first_month();
+
+-- The allowance of each child of the given recipients for each month of a range, with the
+-- reason: the one computation behind ledger.monthly_amount, the 額改定 and the payment run.
+-- Row-level security applies: a caller computes only what the caller may read.
+--   in care   from the month after the child's from_date through the month of until_date
+--             (監護の開始・終了; an increase starts the month after, a decrease the month after the
+--             month of the event);
+--   counted   supported (監護相当・生計費の負担), in care and not past the order-age school-year
+--             end: the children that make up the birth order, oldest first;
+--   eligible  counted and not past the eligible-age school-year end;
+--   amount    by age band and birth order under the month's rule; under rules with income
+--             limits, 特例給付 at or above the 所得制限限度額 and nothing at or above the
+--             所得上限限度額 (以上, 児童手当法第5条), judged on the recipient's income for the
+--             month's 手当年度 (none recorded: nothing, 所得未確認).
+CREATE FUNCTION ledger.child_allowance(municipality_code text, recipient_ids bigint[], first_month date, last_month date)
+RETURNS TABLE (recipient_id bigint, month date, child_id bigint, person_id bigint, birth_date date,
+               birth_order integer, band text, amount integer, reason text, rule_id text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH rm AS (
+        -- each recipient and month, under the month's rule, with the income judgement
+        SELECT x.rid, m.month, r.rule_id, r.eligible_age, r.order_age, r.primary_end_age,
+               r.amount_under3, r.amount_3_to_primary, r.amount_3_to_primary_third, r.amount_after_primary,
+               r.amount_third_any_age, r.special_amount,
+               CASE WHEN NOT r.income_limits THEN 'none'
+                    ELSE COALESCE((SELECT CASE WHEN r.upper_limit_from IS NOT NULL AND m.month >= r.upper_limit_from
+                                                    AND i.income >= l.upper_yen THEN 'upper'
+                                               WHEN i.income >= l.limit_yen THEN 'limit'
+                                               ELSE 'under' END
+                                   FROM ledger.recipient_income i
+                                   CROSS JOIN LATERAL ledger.income_limits(r.rule_id, i.dependants) l
+                                   WHERE i.municipality_code = child_allowance.municipality_code
+                                     AND i.recipient_id = x.rid
+                                     AND i.benefit_year = ledger.benefit_year(m.month)), 'unknown') END AS income_band
+        FROM (SELECT DISTINCT u.rid FROM pg_catalog.unnest(child_allowance.recipient_ids) u(rid)) x
+        CROSS JOIN (SELECT g::date AS month
+                    FROM pg_catalog.generate_series(pg_catalog.date_trunc('month', child_allowance.first_month::timestamp),
+                                                    pg_catalog.date_trunc('month', child_allowance.last_month::timestamp),
+                                                    interval '1 month') g) m
+        JOIN ledger.allowance_rule r ON m.month >= r.from_month AND (r.to_month IS NULL OR m.month <= r.to_month)
+    ), kid AS (
+        SELECT c.recipient_id, rm.month, c.child_id, c.person_id, p.birth_date, rm.rule_id, rm.income_band,
+               rm.order_age, rm.eligible_age, rm.special_amount,
+               (pg_catalog.date_trunc('month', c.from_date::timestamp) < rm.month
+                AND (c.until_date IS NULL OR rm.month <= c.until_date)) AS in_care,
+               c.until_date IS NOT NULL AND rm.month > c.until_date AS left_care,
+               c.supported,
+               rm.month <= ledger.school_year_end(p.birth_date, rm.order_age) AS within_order_age,
+               rm.month <= ledger.school_year_end(p.birth_date, rm.eligible_age) AS within_eligible_age,
+               CASE WHEN rm.month <= ledger.under3_last_month(p.birth_date) THEN 'under3'
+                    WHEN rm.month <= ledger.school_year_end(p.birth_date, rm.primary_end_age) THEN 'age3_to_primary'
+                    ELSE 'after_primary' END AS age_band,
+               rm.amount_under3, rm.amount_3_to_primary, rm.amount_3_to_primary_third, rm.amount_after_primary,
+               rm.amount_third_any_age
+        -- driven by the recipients, one index lookup each (OFFSET 0 keeps it so): a batch never
+        -- scans every child
+        FROM (SELECT DISTINCT u.rid FROM pg_catalog.unnest(child_allowance.recipient_ids) u(rid)) x
+        CROSS JOIN LATERAL (SELECT * FROM ledger.child c1
+                            WHERE c1.municipality_code = child_allowance.municipality_code AND c1.recipient_id = x.rid
+                            OFFSET 0) c
+        JOIN ledger.person p ON p.municipality_code = c.municipality_code AND p.person_id = c.person_id
+        JOIN rm ON rm.rid = c.recipient_id
+    ), ordered AS (
+        SELECT k.*,
+               k.supported AND k.in_care AND k.within_order_age AS counted,
+               CASE WHEN k.supported AND k.in_care AND k.within_order_age
+                    THEN pg_catalog.row_number() OVER (PARTITION BY k.recipient_id, k.month,
+                                                        k.supported AND k.in_care AND k.within_order_age
+                                                        ORDER BY k.birth_date, k.child_id)::integer END AS birth_order
+        FROM kid k
+    ), b AS (
+        SELECT o.*,
+               CASE WHEN NOT o.counted OR NOT o.within_eligible_age THEN 0
+                    WHEN o.birth_order >= 3 AND o.amount_third_any_age IS NOT NULL THEN o.amount_third_any_age
+                    WHEN o.age_band = 'under3' THEN o.amount_under3
+                    WHEN o.age_band = 'age3_to_primary' AND o.birth_order >= 3 THEN o.amount_3_to_primary_third
+                    WHEN o.age_band = 'age3_to_primary' THEN o.amount_3_to_primary
+                    ELSE o.amount_after_primary END AS base_amount
+        FROM ordered o
+    )
+    SELECT b.recipient_id, b.month, b.child_id, b.person_id, b.birth_date, b.birth_order,
+           CASE WHEN NOT b.supported THEN 'not_supported'
+                WHEN b.left_care THEN 'left_care'
+                WHEN NOT b.in_care THEN 'not_yet_in_care'
+                WHEN NOT b.within_order_age THEN 'past_order_age'
+                WHEN NOT b.within_eligible_age THEN 'order_only'
+                WHEN b.income_band = 'unknown' THEN 'income_unknown'
+                WHEN b.income_band = 'upper' THEN 'over_upper_limit'
+                WHEN b.income_band = 'limit' THEN 'special_benefit'
+                ELSE b.age_band END,
+           CASE WHEN b.base_amount = 0 OR b.income_band IN ('unknown', 'upper') THEN 0
+                WHEN b.income_band = 'limit' THEN b.special_amount
+                ELSE b.base_amount END,
+           CASE WHEN NOT b.supported THEN '監護相当・生計費の負担なし (出生順位に数えない)'
+                WHEN b.left_care THEN '監護終了 (支給なし)'
+                WHEN NOT b.in_care THEN '監護開始の翌月から'
+                WHEN NOT b.within_order_age THEN pg_catalog.format('%s歳年度末を経過 (出生順位に数えない)', b.order_age)
+                WHEN NOT b.within_eligible_age THEN pg_catalog.format('第%s子: %s歳年度末を経過 (出生順位のみ算定, 支給なし)',
+                                                                       b.birth_order, b.eligible_age)
+                ELSE pg_catalog.format('%s 第%s子 %s円%s',
+                         CASE b.age_band WHEN 'under3' THEN '3歳未満'
+                                         WHEN 'age3_to_primary' THEN '3歳以上小学校修了前'
+                                         ELSE '小学校修了後' END,
+                         b.birth_order, pg_catalog.to_char(b.base_amount, 'FM999,999'),
+                         CASE b.income_band WHEN 'unknown' THEN ' -> 所得未確認のため支給なし'
+                                            WHEN 'upper' THEN ' -> 所得上限限度額以上のため支給なし'
+                                            WHEN 'limit' THEN pg_catalog.format(' -> 所得制限限度額以上: 特例給付 %s円',
+                                                                                pg_catalog.to_char(b.special_amount, 'FM999,999'))
+                                            ELSE '' END)
+           END,
+           b.rule_id
+    FROM b;
+END;
+COMMENT ON FUNCTION ledger.child_allowance(text, bigint[], date, date) IS
+    '児童ごとの手当月額と理由: per recipient, month and child, the birth order, age band, amount and reason';
+
+-- 手当月額: one recipient, one month, each child with the reason.
+CREATE FUNCTION ledger.monthly_amount(municipality_code text, recipient_id bigint, month date)
+RETURNS TABLE (child_id bigint, person_id bigint, birth_date date, birth_order integer, band text,
+               amount integer, reason text, rule_id text)
+LANGUAGE sql STABLE PARALLEL SAFE SET jit = off
+BEGIN ATOMIC
+    SELECT a.child_id, a.person_id, a.birth_date, a.birth_order, a.band, a.amount, a.reason, a.rule_id
+    FROM ledger.child_allowance(monthly_amount.municipality_code, ARRAY[monthly_amount.recipient_id],
+                                monthly_amount.month, monthly_amount.month) a
+    ORDER BY a.birth_order NULLS LAST, a.birth_date, a.child_id;
+END;
+COMMENT ON FUNCTION ledger.monthly_amount(text, bigint, date) IS
+    '手当月額の内訳: each child of a recipient in a month, with birth order, age band, amount and reason';
+
+CREATE FUNCTION ledger.monthly_total(municipality_code text, recipient_id bigint, month date) RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE SET jit = off
+BEGIN ATOMIC
+    SELECT COALESCE(pg_catalog.sum(a.amount), 0)::integer
+    FROM ledger.child_allowance(monthly_total.municipality_code, ARRAY[monthly_total.recipient_id],
+                                monthly_total.month, monthly_total.month) a;
+END;
+COMMENT ON FUNCTION ledger.monthly_total(text, bigint, date) IS '手当月額: the sum of ledger.monthly_amount';
+
+-- 支払処理の記録: one row per payment run, updated at each committed batch so that another
+-- session sees the progress.  The job writes only its own rows.
+CREATE TABLE ledger.payment_run (
+    run_id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    payment_month     date    NOT NULL,
+    first_month       date    NOT NULL,
+    last_month        date    NOT NULL,
+    rule_id           text    NOT NULL REFERENCES ledger.allowance_rule,
+    run_by            name    NOT NULL DEFAULT current_user,
+    job               text,
+    status            text    NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'finished', 'interrupted')),
+    started_at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    updated_at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    finished_at       timestamptz,
+    batches           integer NOT NULL DEFAULT 0,
+    certifications    integer NOT NULL DEFAULT 0,
+    payments_created  integer NOT NULL DEFAULT 0,
+    amount_created    bigint  NOT NULL DEFAULT 0,
+    already_prepared  integer NOT NULL DEFAULT 0,
+    public_servant    integer NOT NULL DEFAULT 0,
+    zero_amount       integer NOT NULL DEFAULT 0,
+    revisions_created integer NOT NULL DEFAULT 0,
+    current_municipality text,
+    last_certification_id bigint
+);
+COMMENT ON TABLE ledger.payment_run IS '支払処理の記録: progress and result of each CALL ledger.prepare_payments';
+COMMENT ON COLUMN ledger.payment_run.run_id IS '処理ID';
+COMMENT ON SEQUENCE ledger.payment_run_run_id_seq IS '支払処理IDの採番';
+COMMENT ON COLUMN ledger.payment_run.payment_month IS '支払期月';
+COMMENT ON COLUMN ledger.payment_run.first_month IS '支払対象の最初の月';
+COMMENT ON COLUMN ledger.payment_run.last_month IS '支払対象の最後の月';
+COMMENT ON COLUMN ledger.payment_run.rule_id IS '適用規則';
+COMMENT ON COLUMN ledger.payment_run.run_by IS '実行ロール (the job''s staff role)';
+COMMENT ON COLUMN ledger.payment_run.job IS 'ジョブ (application_name)';
+COMMENT ON COLUMN ledger.payment_run.status IS '状態: running 実行中, finished 完了, interrupted 中断';
+COMMENT ON COLUMN ledger.payment_run.started_at IS '開始日時';
+COMMENT ON COLUMN ledger.payment_run.updated_at IS '更新日時 (each committed batch)';
+COMMENT ON COLUMN ledger.payment_run.finished_at IS '終了日時';
+COMMENT ON COLUMN ledger.payment_run.batches IS 'コミット済みバッチ数';
+COMMENT ON COLUMN ledger.payment_run.certifications IS '対象認定数 (examined)';
+COMMENT ON COLUMN ledger.payment_run.payments_created IS '作成した支払の数';
+COMMENT ON COLUMN ledger.payment_run.amount_created IS '作成した支払の合計額 (円)';
+COMMENT ON COLUMN ledger.payment_run.already_prepared IS '作成済みのため変更なし';
+COMMENT ON COLUMN ledger.payment_run.public_servant IS '公務員のため対象外';
+COMMENT ON COLUMN ledger.payment_run.zero_amount IS '支払額0円 (支給対象児童なし・所得上限等)';
+COMMENT ON COLUMN ledger.payment_run.revisions_created IS '記録した額改定の数';
+COMMENT ON COLUMN ledger.payment_run.current_municipality IS '処理中の団体コード';
+COMMENT ON COLUMN ledger.payment_run.last_certification_id IS '最後にコミットした認定ID';
+REVOKE ALL ON ledger.payment_run FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON ledger.payment_run TO ledger_staff;
+GRANT SELECT ON ledger.payment_run TO ledger_auditor;
+ALTER TABLE ledger.payment_run ENABLE ROW LEVEL SECURITY;
+CREATE POLICY payment_run_read ON ledger.payment_run FOR SELECT USING (true);
+CREATE POLICY payment_run_own_insert ON ledger.payment_run FOR INSERT WITH CHECK (run_by = current_user);
+CREATE POLICY payment_run_own_update ON ledger.payment_run FOR UPDATE
+    USING (run_by = current_user) WITH CHECK (run_by = current_user);
+SELECT pg_catalog.pg_extension_config_dump('ledger.payment_run', '');
+SELECT ledger.audit_table('ledger.payment_run');
+
+-- One batch of a payment run, in one statement: the amounts of every month the payment covers
+-- (and the month before, for the 額改定), the 額改定 where a month's total differs from the
+-- month before within the certification, the payment rows, and the certification's current
+-- monthly amount.  Existing rows are left as they are (ON CONFLICT DO NOTHING): a second run
+-- changes nothing.  Runs as the caller: row-level security and the write gate decide.
+CREATE FUNCTION ledger._prepare_payment_batch(municipality_code text, certification_ids bigint[],
+                                              payment_month date, first_month date, last_month date,
+                                              OUT certifications integer, OUT payments integer, OUT amount bigint,
+                                              OUT already_prepared integer, OUT public_servant integer,
+                                              OUT zero_amount integer, OUT revisions integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+#variable_conflict use_column
+DECLARE
+    muni text := _prepare_payment_batch.municipality_code;
+    fm date := _prepare_payment_batch.first_month;
+    lm date := _prepare_payment_batch.last_month;
+    pm date := _prepare_payment_batch.payment_month;
+    rids bigint[];
+BEGIN
+    SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.is_public_servant),
+           pg_catalog.array_agg(DISTINCT c.recipient_id) FILTER (WHERE NOT r.is_public_servant)
+      INTO certifications, public_servant, rids
+      FROM pg_catalog.unnest(certification_ids) x(id)
+      CROSS JOIN LATERAL (SELECT * FROM ledger.certification c1
+                          WHERE c1.municipality_code = muni AND c1.certification_id = x.id OFFSET 0) c
+      JOIN ledger.recipient r ON r.municipality_code = c.municipality_code AND r.recipient_id = c.recipient_id;
+
+    WITH paid AS (
+        SELECT c.municipality_code, c.certification_id, c.recipient_id, c.org_unit_id, c.first_month AS cert_first,
+               GREATEST(c.first_month, fm) AS pay_first,
+               LEAST(COALESCE(ledger.certification_last_month(c.extinguished_on), lm), lm) AS pay_last
+        FROM pg_catalog.unnest(certification_ids) x(id)
+        CROSS JOIN LATERAL (SELECT * FROM ledger.certification c1
+                            WHERE c1.municipality_code = muni AND c1.certification_id = x.id OFFSET 0) c
+        WHERE c.recipient_id = ANY (rids)
+    ), kid AS MATERIALIZED (
+        -- every child of every recipient, for the covered months and the month before
+        SELECT a.recipient_id, a.month, a.child_id, a.birth_order, a.band, a.amount, a.rule_id
+        FROM ledger.child_allowance(muni, rids, (fm - interval '1 month')::date, lm) a
+    ), kid_total AS (
+        SELECT k.recipient_id, k.month, pg_catalog.sum(k.amount)::integer AS total FROM kid k GROUP BY 1, 2
+    ), month_total AS (
+        SELECT p.certification_id, p.recipient_id, m.month::date AS month, COALESCE(t.total, 0) AS total
+        FROM paid p
+        CROSS JOIN LATERAL pg_catalog.generate_series(GREATEST(p.cert_first, (p.pay_first - interval '1 month')::date),
+                                                      p.pay_last, interval '1 month') m(month)
+        LEFT JOIN kid_total t ON t.recipient_id = p.recipient_id AND t.month = m.month::date
+    ), changed AS (
+        -- the months whose total differs from the month before, within the certification
+        SELECT p.municipality_code, p.certification_id, p.recipient_id, p.org_unit_id, t.month,
+               b.total AS old_amount, t.total AS new_amount
+        FROM paid p
+        JOIN month_total t ON t.certification_id = p.certification_id AND t.month >= p.pay_first
+        JOIN month_total b ON b.certification_id = p.certification_id AND b.month = (t.month - interval '1 month')::date
+        WHERE t.total <> b.total
+    ), child_change AS MATERIALIZED (
+        -- why: the children of those months whose amount, band or birth order moved
+        SELECT n.recipient_id, n.month,
+               CASE WHEN o.rule_id <> n.rule_id THEN '制度改正'
+                    WHEN o.band = 'not_yet_in_care' AND n.amount > 0 THEN '出生・監護開始'
+                    WHEN n.band = 'left_care' AND o.band <> 'left_care' THEN '監護終了 (児童の減少)'
+                    WHEN o.band = 'under3' AND n.band <> 'under3' AND o.amount > 0 AND n.amount > 0 THEN '3歳到達'
+                    WHEN o.amount > 0 AND n.band IN ('order_only', 'past_order_age') THEN '支給対象年齢の到達'
+                    WHEN o.birth_order IS DISTINCT FROM n.birth_order THEN '出生順位の変動'
+                    WHEN o.band = 'age3_to_primary' AND n.band = 'after_primary' THEN '小学校修了'
+                    WHEN o.band IN ('special_benefit', 'over_upper_limit', 'income_unknown')
+                      OR n.band IN ('special_benefit', 'over_upper_limit', 'income_unknown') THEN '所得の判定'
+                    ELSE '支給要件の変動' END AS why
+        FROM kid n
+        JOIN kid o ON o.recipient_id = n.recipient_id AND o.child_id = n.child_id
+                  AND o.month = (n.month - interval '1 month')::date
+        WHERE (n.amount <> o.amount OR o.birth_order IS DISTINCT FROM n.birth_order OR o.band <> n.band)
+          AND EXISTS (SELECT 1 FROM changed ch WHERE ch.recipient_id = n.recipient_id AND ch.month = n.month)
+    ), change_reason AS (
+        SELECT w.recipient_id, w.month, pg_catalog.string_agg(DISTINCT w.why, '、' ORDER BY w.why) AS reason
+        FROM child_change w GROUP BY w.recipient_id, w.month
+    ), new_revision AS (
+        INSERT INTO ledger.certification_revision (municipality_code, certification_id, org_unit_id, effective_month,
+                                                   old_amount, new_amount, reason, decided_on)
+        SELECT x.municipality_code, x.certification_id, x.org_unit_id, x.month, x.old_amount, x.new_amount,
+               COALESCE(w.reason, '支給要件の変動'),
+               (pg_catalog.statement_timestamp() AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))::date
+        FROM changed x
+        LEFT JOIN change_reason w ON w.recipient_id = x.recipient_id AND w.month = x.month
+        ON CONFLICT (municipality_code, certification_id, effective_month) DO NOTHING
+        RETURNING 1
+    ), due AS (
+        SELECT p.municipality_code, p.certification_id, p.recipient_id, p.org_unit_id, p.pay_first, p.pay_last,
+               COALESCE(pg_catalog.sum(t.total) FILTER (WHERE t.month >= p.pay_first), 0)::integer AS amount,
+               pg_catalog.max(t.total) FILTER (WHERE t.month = p.pay_last) AS current_amount
+        FROM paid p JOIN month_total t ON t.certification_id = p.certification_id
+        GROUP BY p.municipality_code, p.certification_id, p.recipient_id, p.org_unit_id, p.pay_first, p.pay_last
+    ), new_payment AS (
+        INSERT INTO ledger.payment (municipality_code, certification_id, recipient_id, org_unit_id, payment_month,
+                                    first_month, last_month, amount)
+        SELECT d.municipality_code, d.certification_id, d.recipient_id, d.org_unit_id, pm, d.pay_first, d.pay_last, d.amount
+        FROM due d WHERE d.amount > 0
+        ON CONFLICT (municipality_code, certification_id, payment_month) DO NOTHING
+        RETURNING payment.amount
+    ), current_amount AS (
+        -- the certification's 手当月額 follows the newest prepared month
+        UPDATE ledger.certification c SET monthly_amount = d.current_amount
+        FROM due d
+        WHERE c.municipality_code = d.municipality_code AND c.certification_id = d.certification_id
+          AND c.monthly_amount IS DISTINCT FROM d.current_amount
+          AND NOT EXISTS (SELECT 1 FROM ledger.payment x
+                          WHERE x.municipality_code = d.municipality_code AND x.certification_id = d.certification_id
+                            AND x.payment_month > pm)
+        RETURNING 1
+    )
+    SELECT (SELECT pg_catalog.count(*) FROM new_payment)::integer,
+           (SELECT COALESCE(pg_catalog.sum(n.amount), 0) FROM new_payment n)::bigint,
+           ((SELECT pg_catalog.count(*) FROM due WHERE due.amount > 0) - (SELECT pg_catalog.count(*) FROM new_payment))::integer,
+           (SELECT pg_catalog.count(*) FROM due WHERE due.amount = 0)::integer,
+           (SELECT pg_catalog.count(*) FROM new_revision)::integer
+      INTO payments, amount, already_prepared, zero_amount, revisions;
+END $$;
+REVOKE ALL ON FUNCTION ledger._prepare_payment_batch(text, bigint[], date, date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger._prepare_payment_batch(text, bigint[], date, date, date) TO ledger_staff;
+COMMENT ON FUNCTION ledger._prepare_payment_batch(text, bigint[], date, date, date) IS
+    '支払処理の1バッチ (internal, runs as the caller): amounts, 額改定, payments and the current monthly amount';
+
+-- 支払処理: CALL ledger.prepare_payments('2026-12-01') creates the payments of a 支払期月 for
+-- every certification the caller may write, for the months that payment covers (under the
+-- rule in force for the last of them), in committed batches with the progress in
+-- ledger.payment_run.  公務員 are skipped (their employer pays).  Idempotent: what exists is
+-- kept, so a second run, or a run resumed after a kill, changes nothing already done.  It runs
+-- as the calling staff role (the payment_job duty), through row-level security and the write
+-- gate like any staff member; every row it writes is in the audit trail.
+CREATE PROCEDURE ledger.prepare_payments(payment_month date, batch_size integer DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    pm date := pg_catalog.date_trunc('month', payment_month::timestamp)::date;
+    cov record;
+    run bigint;
+    muni text;
+    after_id bigint;
+    ids bigint[];
+    b record;
+    job text := COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
+    saved_path text := pg_catalog.current_setting('search_path');
+BEGIN
+    -- the caller's search_path must not resolve anything the run executes
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
+    SELECT * INTO cov FROM ledger.months_covered(pm);
+    IF cov.first_month IS NULL THEN
+        RAISE EXCEPTION '% is not a payment month (支払期月)', pg_catalog.to_char(pm, 'YYYY-MM') USING ERRCODE = '22023',
+            HINT = 'Payment months are in ledger.allowance_rule.payment_months (from 2024-10: every even month).';
+    END IF;
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = '22023', HINT = 'For example 1000.';
+    END IF;
+    -- staff work, under the staff's checks: not a superuser, who would pass every policy
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+       OR NOT ledger.may_any('write', 'child_allowance') THEN
+        RAISE EXCEPTION 'permission denied: the payment run needs a staff role with write in the child allowance'
+            USING ERRCODE = '42501',
+            HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser.';
+    END IF;
+    IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('mynumber_ledger.prepare_payments')) THEN
+        RAISE EXCEPTION 'another payment run is in progress' USING ERRCODE = '55P03',
+            HINT = 'Runs never overlap; wait for it to finish (see ledger.payment_run).';
+    END IF;
+    -- runs whose session ended while they ran
+    UPDATE ledger.payment_run r SET status = 'interrupted', updated_at = pg_catalog.clock_timestamp()
+     WHERE r.status = 'running';
+    INSERT INTO ledger.payment_run (payment_month, first_month, last_month, rule_id, job)
+    VALUES (pm, cov.first_month, cov.last_month, cov.rule_id, job)
+    RETURNING run_id INTO run;
+    COMMIT;
+
+    FOR muni IN SELECT DISTINCT c.municipality_code FROM ledger.certification c ORDER BY 1 LOOP
+        after_id := 0;
+        LOOP
+            SELECT pg_catalog.array_agg(s.certification_id ORDER BY s.certification_id) INTO ids
+            FROM (SELECT c.certification_id FROM ledger.certification c
+                  WHERE c.municipality_code = muni AND c.certification_id > after_id
+                    AND c.status IN ('certified', 'extinguished')
+                    AND c.first_month <= cov.last_month
+                    AND (c.extinguished_on IS NULL OR c.extinguished_on >= cov.first_month)
+                  ORDER BY c.certification_id LIMIT batch_size) s;
+            EXIT WHEN ids IS NULL;
+            b := ledger._prepare_payment_batch(muni, ids, pm, cov.first_month, cov.last_month);
+            after_id := ids[pg_catalog.cardinality(ids)];
+            UPDATE ledger.payment_run r
+               SET batches = r.batches + 1, certifications = r.certifications + b.certifications,
+                   payments_created = r.payments_created + b.payments, amount_created = r.amount_created + b.amount,
+                   already_prepared = r.already_prepared + b.already_prepared,
+                   public_servant = r.public_servant + b.public_servant, zero_amount = r.zero_amount + b.zero_amount,
+                   revisions_created = r.revisions_created + b.revisions,
+                   current_municipality = muni, last_certification_id = after_id,
+                   updated_at = pg_catalog.clock_timestamp()
+             WHERE r.run_id = run;
+            COMMIT;
+        END LOOP;
+    END LOOP;
+    UPDATE ledger.payment_run r SET status = 'finished', finished_at = pg_catalog.clock_timestamp(),
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE r.run_id = run;
+    COMMIT;
+    SELECT * INTO b FROM ledger.payment_run r WHERE r.run_id = run;
+    RAISE NOTICE 'payment run % for %: % payments (% yen), % already prepared, % public servants skipped, % revisions',
+        run, pg_catalog.to_char(pm, 'YYYY-MM'), b.payments_created, b.amount_created, b.already_prepared,
+        b.public_servant, b.revisions_created;
+    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('mynumber_ledger.prepare_payments'));
+    PERFORM pg_catalog.set_config('search_path', saved_path, false);
+END $$;
+REVOKE ALL ON PROCEDURE ledger.prepare_payments(date, integer) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE ledger.prepare_payments(date, integer) TO ledger_staff;
+COMMENT ON PROCEDURE ledger.prepare_payments(date, integer) IS
+    '支払処理: the payments of a 支払期月 in committed batches, as the calling job role; idempotent; skips 公務員';

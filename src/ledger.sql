@@ -95,6 +95,7 @@ CREATE TABLE ledger.certification (
     recipient_id      bigint  NOT NULL,
     org_unit_id       integer NOT NULL,
     claim_date        date    NOT NULL,
+    event_date        date,
     decision_date     date,
     first_month       date,
     monthly_amount    integer CHECK (monthly_amount >= 0),
@@ -114,6 +115,7 @@ COMMENT ON COLUMN ledger.certification.certification_id IS '認定ID';
 COMMENT ON COLUMN ledger.certification.recipient_id IS '受給者ID';
 COMMENT ON COLUMN ledger.certification.org_unit_id IS '担当所属ID';
 COMMENT ON COLUMN ledger.certification.claim_date IS '認定請求日';
+COMMENT ON COLUMN ledger.certification.event_date IS '事由発生日 (出生日・転入日): a claim within 15 days of it starts from the month after it (15日特例)';
 COMMENT ON COLUMN ledger.certification.decision_date IS '認定日';
 COMMENT ON COLUMN ledger.certification.first_month IS '支給開始月 (first day of the month)';
 COMMENT ON COLUMN ledger.certification.monthly_amount IS '手当月額 (円)';

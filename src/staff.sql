@@ -75,14 +75,18 @@ INSERT INTO ledger.duty (duty_code, name, description) VALUES
     ('examiner',      '審査',       'Examines claims; may reveal My Numbers in the own org unit'),
     ('approver',      '決裁',       'Approves decisions and bulk operations across the municipality'),
     ('administrator', 'システム管理', 'Manages staff and duties; reads no personal data'),
-    ('auditor',       '監査',       'Reads the audit trail only');
+    ('auditor',       '監査',       'Reads the audit trail only'),
+    -- the payment run (allowance.sql) is a staff member like any other: the same row-level
+    -- security and write gate as the staff it pays for
+    ('payment_job',   '支払処理',   'The scheduled payment run: reads and writes every org unit; reveals nothing');
 INSERT INTO ledger.duty_permission VALUES
     ('clerk', 'read', 'own_org_unit'), ('clerk', 'write', 'own_org_unit'),
     ('examiner', 'read', 'own_org_unit'), ('examiner', 'write', 'own_org_unit'),
     ('examiner', 'reveal', 'own_org_unit'),
     ('approver', 'read', 'all'), ('approver', 'approve', 'all'), ('approver', 'export', 'all'),
     ('administrator', 'administer_staff', 'all'),
-    ('auditor', 'read_audit', 'all');
+    ('auditor', 'read_audit', 'all'),
+    ('payment_job', 'read', 'all'), ('payment_job', 'write', 'all');
 
 CREATE TABLE ledger.staff (
     municipality_code ledger.municipality_code NOT NULL,
@@ -138,9 +142,9 @@ REVOKE ALL ON ledger.org_unit, ledger.affair, ledger.duty, ledger.duty_permissio
 SELECT pg_catalog.pg_extension_config_dump('ledger.org_unit', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.affair', 'WHERE affair_code <> ''child_allowance''');
 SELECT pg_catalog.pg_extension_config_dump('ledger.duty',
-    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'')');
+    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'')');
 SELECT pg_catalog.pg_extension_config_dump('ledger.duty_permission',
-    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'')');
+    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'')');
 SELECT pg_catalog.pg_extension_config_dump('ledger.staff', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.staff_duty', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.staff_staff_id_seq', '');
@@ -208,6 +212,11 @@ CREATE FUNCTION ledger.may(action text, affair text, org_unit integer) RETURNS b
     AS 'MODULE_PATHNAME', 'perm_may' LANGUAGE C STABLE LEAKPROOF PARALLEL SAFE COST 1;
 COMMENT ON FUNCTION ledger.may(text, text, integer) IS
     '権限判定 (行): may the current role do action on a row of this org unit for this affair; the USING clause of every ledger policy';
+
+CREATE FUNCTION ledger.may_any(action text, affair text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'perm_may_somewhere' LANGUAGE C STABLE LEAKPROOF PARALLEL SAFE COST 1;
+COMMENT ON FUNCTION ledger.may_any(text, text) IS
+    '権限判定 (全体): does the current role hold action for this affair in any org unit today';
 
 CREATE FUNCTION ledger.must(action text, affair text, org_unit integer, relation regclass) RETURNS boolean
     AS 'MODULE_PATHNAME', 'perm_must' LANGUAGE C STABLE PARALLEL SAFE COST 1;

@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(24);
+SELECT plan(29);
 
 SELECT is(ledger.age_reached_on('2008-04-02', 18), '2026-04-01'::date, 'age_reached_day_before_birthday');
 SELECT is(ledger.age_reached_on('2012-02-29', 1), '2013-02-28'::date,
@@ -59,5 +59,21 @@ SELECT is((SELECT first_month || '..' || last_month FROM ledger.months_covered('
 SELECT is((SELECT count(*) FROM generate_series('2025-02-01'::date, '2030-12-01', '1 month') m(p)
            WHERE (SELECT last_month FROM ledger.months_covered(m.p::date)) IS NOT NULL), 36::bigint,
     'every even month from 2025 is a payment month: 36 of them to 2030');
+
+-- The C date rules against the SQL they implement (written out here), every day of 1996-2030
+CREATE TEMP TABLE days AS SELECT d::date AS d FROM generate_series('1996-01-01'::date, '2030-12-31', '1 day') d;
+SELECT is((SELECT count(*) FROM days, unnest(ARRAY[1, 3, 12, 15, 18, 22]) n
+           WHERE ledger.age_reached_on(d, n) <> ((d - 1) + make_interval(years => n))::date), 0::bigint,
+    'age_reached_on_matches_sql: (birth - 1) + N years, every day of 35 years, N in 1, 3, 12, 15, 18, 22');
+SELECT is((SELECT count(*) FROM days
+           WHERE ledger.first_march31_on_or_after(d)
+              <> make_date(extract(year FROM d)::int + CASE WHEN extract(month FROM d) > 3 THEN 1 ELSE 0 END, 3, 31)), 0::bigint,
+    'first_march31_matches_sql');
+SELECT is((SELECT count(*) FROM days, unnest(ARRAY[12, 15, 18, 22]) n
+           WHERE ledger.school_year_end(d, n) <> ledger.first_march31_on_or_after(((d - 1) + make_interval(years => n))::date)), 0::bigint,
+    'school_year_end_matches_sql');
+SELECT is((SELECT count(*) FROM days WHERE ledger.under3_last_month(d) <> date_trunc('month', d + interval '3 years')::date), 0::bigint,
+    'under3_last_month_matches_sql');
+SELECT throws_ok($$SELECT ledger.school_year_end('infinity', 18)$$, '22023', NULL, 'an infinite birth date is refused');
 
 SELECT * FROM finish();

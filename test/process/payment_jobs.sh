@@ -1,0 +1,89 @@
+# Multi-process test: the payment run as a job — run by a staff job role, its progress visible
+# from another session, never two at once, killed mid-run and resumed with exactly the result
+# of an uninterrupted run (the engine's own totals, computed independently of the run), and
+# scheduled by a real pg_cron under the job role.  TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap mnl_cluster_destroy_all EXIT
+
+mnl_cluster_create pay "shared_preload_libraries = 'pg_cron,mynumber_ledger'" "ledger.database = 'ledger'" \
+    "cron.database_name = 'ledger'" "cron.use_background_workers = on" "max_worker_processes = 16" \
+    || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_start pay || { echo "Bail out! cluster did not start"; exit 1; }
+q() { mnl_psql pay -d ledger -Atc "$1" 2>&1; }
+job() { mnl_psql pay -d ledger -U regress_payment_job -Atc "$1" 2>&1; }
+mnl_psql pay -d postgres -c "CREATE DATABASE ledger" >/dev/null
+mnl_psql pay -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE EXTENSION pg_cron" >/dev/null
+mnl_wait_writer pay ledger || { echo "Bail out! writer did not start"; exit 1; }
+
+# 3,000 recipients in 3 org units (1 in 50 a 公務員), 1-3 children each, certified in 2024.
+mnl_psql pay -d ledger >/dev/null <<'SQL'
+INSERT INTO ledger.org_unit SELECT '131016', o, '課 ' || o FROM generate_series(1, 3) o;
+SELECT ledger.register_staff('regress_payment_job', '支払処理ジョブ', 1, ARRAY['payment_job']);
+INSERT INTO ledger.person (municipality_code, person_id, org_unit_id, family_name, given_name, birth_date)
+SELECT '131016', i, 1 + i % 3, '受給', '者', '1985-01-01' FROM generate_series(1, 3000) i;
+INSERT INTO ledger.recipient (municipality_code, recipient_id, person_id, org_unit_id, is_public_servant)
+SELECT '131016', i, i, 1 + i % 3, i % 50 = 0 FROM generate_series(1, 3000) i;
+INSERT INTO ledger.person (municipality_code, person_id, org_unit_id, family_name, given_name, birth_date)
+SELECT '131016', 10000 + r * 10 + k, 1 + r % 3, '児童', k::text, date '2003-01-01' + (r * 131 + k * 977) % 8400
+FROM generate_series(1, 3000) r, generate_series(1, 3) k WHERE k <= 1 + r % 3;
+INSERT INTO ledger.child (municipality_code, person_id, recipient_id, org_unit_id, supported, from_date)
+SELECT '131016', p.person_id, (p.person_id - 10000) / 10, p.org_unit_id, p.person_id % 17 <> 0, p.birth_date
+FROM ledger.person p WHERE p.person_id > 10000;
+INSERT INTO ledger.certification (municipality_code, certification_id, recipient_id, org_unit_id, claim_date, status)
+SELECT '131016', i, i, 1 + i % 3, '2024-06-20', 'certified' FROM generate_series(1, 3000) i;
+SQL
+# What an uninterrupted run must produce, from the engine directly (as the superuser).
+expected=$(q "SELECT count(*) || '|' || sum(t) FROM (
+                SELECT a.recipient_id, sum(a.amount) AS t
+                FROM ledger.child_allowance('131016', (SELECT array_agg(recipient_id) FROM ledger.recipient WHERE NOT is_public_servant),
+                                            '2026-10-01', '2026-11-01') a
+                GROUP BY 1 HAVING sum(a.amount) > 0) s")
+
+# A run in the background as the job role, in batches of 20; watch it from another session.
+(mnl_psql pay -d ledger -U regress_payment_job -c "CALL ledger.prepare_payments('2026-12-01', 20)" >/dev/null 2>&1 &)
+seen=0
+for _ in $(seq 1 100); do
+    seen=$(q "SELECT batches FROM ledger.payment_run WHERE status = 'running' ORDER BY run_id DESC LIMIT 1")
+    [ -n "$seen" ] && [ "$seen" -gt 0 ] && break
+    sleep 0.1
+done
+[ -n "$seen" ] && [ "$seen" -gt 0 ]
+tap_ok $? "payment_progress_visible: another session sees the running run's committed batches ($seen)"
+out=$(job "CALL ledger.prepare_payments('2026-12-01')")
+echo "$out" | grep -q "another payment run is in progress"
+tap_ok $? "payment_runs_never_overlap: a second run is refused while one holds the lock"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL ledger.prepare_payments(''2026-12-01'', 20)%' AND pid <> pg_backend_pid()" >/dev/null
+sleep 0.5
+partial=$(q "SELECT count(*) FROM ledger.payment")
+[ "$partial" -gt 0 ] && [ "$partial" -lt "${expected%%|*}" ]
+tap_ok $? "the run was killed part-way ($partial of ${expected%%|*} payments)"
+
+# Resume: the same result as an uninterrupted run, nothing twice.
+job "CALL ledger.prepare_payments('2026-12-01', 500)" >/dev/null
+tap_is "$(q "SELECT count(*) || '|' || sum(amount) FROM ledger.payment WHERE payment_month = '2026-12-01'")" "$expected" \
+    "payment_resumed_after_kill: the payments and their total are those the engine gives (count|yen)"
+tap_is "$(q "SELECT string_agg(status, ',' ORDER BY run_id) FROM ledger.payment_run")" "interrupted,finished" \
+    "the killed run is marked interrupted, the resumed one finished"
+tap_is "$(q "SELECT already_prepared FROM ledger.payment_run WHERE status = 'finished'")" "$partial" \
+    "the resumed run found the killed run's committed payments already prepared"
+tap_is "$(q "SELECT count(*) FROM ledger.payment p JOIN ledger.recipient r USING (municipality_code, recipient_id) WHERE r.is_public_servant")" 0 \
+    "no payment for a 公務員"
+
+# pg_cron runs the next payment month under the job role.
+q "SELECT cron.schedule_in_database('ledger-payments', '* * * * *', \$\$CALL ledger.prepare_payments('2027-02-01')\$\$,
+                                    'ledger', 'regress_payment_job')" >/dev/null
+ok=1
+for _ in $(seq 1 90); do
+    [ "$(q "SELECT count(*) FROM cron.job_run_details WHERE status = 'succeeded'")" -gt 0 ] && { ok=0; break; }
+    sleep 1
+done
+tap_ok $ok "pg_cron_runs_payments: the scheduled job ran and succeeded"
+q "SELECT cron.unschedule('ledger-payments')" >/dev/null
+tap_is "$(q "SELECT run_by || ' ' || status FROM ledger.payment_run WHERE payment_month = '2027-02-01' ORDER BY run_id LIMIT 1")" \
+    "regress_payment_job finished" "the scheduled run ran as the job role"
+tap_ok "$([ "$(q "SELECT count(*) FROM ledger.payment WHERE payment_month = '2027-02-01'")" -gt 0 ]; echo $?)" \
+    "the scheduled run created the February 2027 payments"
+v=$(q "SELECT * FROM ledger.verify_audit()"); [ -n "$v" ] && echo "# $v"
+tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies"
+tap_done
