@@ -59,7 +59,7 @@ mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{pri
   try, as clerk_1:
     SELECT person_id, family_name, given_name, mynumber_masked FROM ledger.person_masked LIMIT 5;
     SELECT count(*) FROM ledger.person;               -- org unit 1 only
-    SELECT * FROM ledger.monthly_amount('131016', 1, '2026-12-01');   -- each child, its amount and reason
+    SELECT * FROM ledger.monthly_amount('131016', 2, '2026-12-01');   -- each child, its amount and reason
   as payment_job (令和8年12月: October and November):
     CALL ledger.prepare_payments('2026-12-01');
     SELECT payments_created, amount_created, public_servant, revisions_created FROM ledger.payment_run;
