@@ -17,7 +17,7 @@
  * with their records leaves a shorter chain that verifies; the digest kept outside the
  * database (ledger.audit_digest()) is what catches that, so verify_audit() accepts it.
  *
- * Sealing is serialised by a transaction-level advisory lock; the writer seals every
+ * Sealing is serialised by a lock on ledger.audit_block (lock_sealing); the writer seals every
  * ledger.audit_seal_interval, and ledger.audit_seal_now() does it on demand.
  *
  * Must never: seal a record of a transaction that might still commit or abort.
@@ -26,6 +26,7 @@
 
 #include "access/htup_details.h"
 #include "access/transam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -35,6 +36,7 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -45,9 +47,22 @@ PG_FUNCTION_INFO_V1(verify_audit);
 PG_FUNCTION_INFO_V1(audit_digest);
 PG_FUNCTION_INFO_V1(audit_detach_before);
 
-/* Advisory lock key (two int4s): "mnl" + "seal". */
-#define SEAL_LOCK_KEY1	0x6d6e6c00
-#define SEAL_LOCK_KEY2	0x7365616c
+/*
+ * Sealers are serialised by a self-conflicting lock on ledger.audit_block, held to the end of
+ * the transaction.  Not an advisory lock: anyone who can connect could take that one and stall
+ * the writer (whose queue would then fill and refuse every must-log event); this mode needs a
+ * write privilege on the table, which nobody but the owner has.
+ */
+static void
+lock_sealing(void)
+{
+	Oid			ns = get_namespace_oid("ledger", false);
+	Oid			rel = get_relname_relid("audit_block", ns);
+
+	if (!OidIsValid(rel))
+		elog(ERROR, "ledger.audit_block is missing");
+	LockRelationOid(rel, ShareRowExclusiveLock);
+}
 
 #define RECORDS_QUERY \
 	"SELECT * FROM ledger.audit_event WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id"
@@ -194,8 +209,7 @@ audit_seal_pending(void)
 	int64		seq;
 
 	SPI_connect();
-	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(SEAL_LOCK_KEY1),
-						Int32GetDatum(SEAL_LOCK_KEY2));
+	lock_sealing();
 
 	/*
 	 * One snapshot, taken now that the lock is held, for the last block, the horizon and the
