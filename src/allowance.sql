@@ -8,14 +8,14 @@
 -- (for a 29 February birthday in a common year, 28 February).
 --   SQL: ((birth - 1) + make_interval(years => years))::date
 CREATE FUNCTION ledger.age_reached_on(birth date, years integer) RETURNS date
-    AS 'MODULE_PATHNAME', 'allowance_age_reached_on' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+    AS 'MODULE_PATHNAME', 'allowance_age_reached_on' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.age_reached_on(date, integer) IS
     '年齢到達日: the day before the birthday (年齢計算ニ関スル法律, 民法第143条)';
 
 -- The first 31 March on or after d (以後の最初の3月31日).
 --   SQL: make_date(year(d) + CASE WHEN month(d) > 3 THEN 1 ELSE 0 END, 3, 31)
 CREATE FUNCTION ledger.first_march31_on_or_after(d date) RETURNS date
-    AS 'MODULE_PATHNAME', 'allowance_first_march31' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+    AS 'MODULE_PATHNAME', 'allowance_first_march31' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.first_march31_on_or_after(date) IS '以後の最初の3月31日';
 
 -- The last day of a school-year age limit: 「N歳に達する日以後の最初の3月31日」.  A child born
@@ -23,7 +23,7 @@ COMMENT ON FUNCTION ledger.first_march31_on_or_after(date) IS '以後の最初�
 -- until the 31 March just before it (早生まれ belong to the earlier school year).
 --   SQL: first_march31_on_or_after(age_reached_on(birth, years))
 CREATE FUNCTION ledger.school_year_end(birth date, years integer) RETURNS date
-    AS 'MODULE_PATHNAME', 'allowance_school_year_end' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+    AS 'MODULE_PATHNAME', 'allowance_school_year_end' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.school_year_end(date, integer) IS
     'N歳に達する日以後の最初の3月31日: the end of the school year in which the child turns N';
 
@@ -31,7 +31,7 @@ COMMENT ON FUNCTION ledger.school_year_end(date, integer) IS
 -- (「出生の日から三年を経過しない児童」 keeps those born on the 1st in it too).
 --   SQL: date_trunc('month', birth + make_interval(years => 3))::date
 CREATE FUNCTION ledger.under3_last_month(birth date) RETURNS date
-    AS 'MODULE_PATHNAME', 'allowance_under3_last_month' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+    AS 'MODULE_PATHNAME', 'allowance_under3_last_month' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.under3_last_month(date) IS '3歳未満の額の最後の月: the month of the 3rd birthday';
 
 -- Rule periods: a reform is a new row, not new code.
@@ -138,9 +138,10 @@ CREATE TABLE ledger.recipient_income (
     org_unit_id       integer NOT NULL,
     benefit_year      integer NOT NULL CHECK (benefit_year BETWEEN 2000 AND 2200),
     income            integer NOT NULL CHECK (income >= 0),
-    dependants        integer NOT NULL CHECK (dependants >= 0),
+    dependants        integer NOT NULL CHECK (dependants BETWEEN 0 AND 99),
     PRIMARY KEY (municipality_code, recipient_id, benefit_year),
-    FOREIGN KEY (municipality_code, recipient_id) REFERENCES ledger.recipient ON DELETE CASCADE,
+    CONSTRAINT income_of_recipient_in_org_unit FOREIGN KEY (municipality_code, recipient_id, org_unit_id)
+        REFERENCES ledger.recipient (municipality_code, recipient_id, org_unit_id) ON UPDATE CASCADE ON DELETE CASCADE,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit
 );
 COMMENT ON TABLE ledger.recipient_income IS '受給者の所得: 手当年度 (6月分から翌年5月分) ごとの所得額と扶養親族等の数';
@@ -372,8 +373,14 @@ CREATE TABLE ledger.payment_run (
     zero_amount       integer NOT NULL DEFAULT 0,
     revisions_created integer NOT NULL DEFAULT 0,
     current_municipality text,
-    last_certification_id bigint
+    last_certification_id bigint,
+    backend_pid       integer NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+    backend_start     timestamptz
 );
+-- One run at a time, held by a row only the extension writes (an advisory lock could be taken
+-- by anyone who can connect, and a session-level one outlives a failed run).
+CREATE UNIQUE INDEX payment_run_one_running ON ledger.payment_run ((true)) WHERE status = 'running';
+COMMENT ON INDEX ledger.payment_run_one_running IS '支払処理の排他: at most one run in progress';
 COMMENT ON TABLE ledger.payment_run IS '支払処理の記録: progress and result of each CALL ledger.prepare_payments';
 COMMENT ON COLUMN ledger.payment_run.run_id IS '処理ID';
 COMMENT ON SEQUENCE ledger.payment_run_run_id_seq IS '支払処理IDの採番';
@@ -397,16 +404,97 @@ COMMENT ON COLUMN ledger.payment_run.zero_amount IS '支払額0円 (支給対象
 COMMENT ON COLUMN ledger.payment_run.revisions_created IS '記録した額改定の数';
 COMMENT ON COLUMN ledger.payment_run.current_municipality IS '処理中の団体コード';
 COMMENT ON COLUMN ledger.payment_run.last_certification_id IS '最後にコミットした認定ID';
+COMMENT ON COLUMN ledger.payment_run.backend_pid IS '実行中のサーバプロセスID';
+COMMENT ON COLUMN ledger.payment_run.backend_start IS '実行中のサーバプロセスの開始日時 (with backend_pid: is the run still alive)';
+-- Read by staff and auditors; written only through ledger.payment_run_claim / _progress.
 REVOKE ALL ON ledger.payment_run FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE ON ledger.payment_run TO ledger_staff;
-GRANT SELECT ON ledger.payment_run TO ledger_auditor;
-ALTER TABLE ledger.payment_run ENABLE ROW LEVEL SECURITY;
-CREATE POLICY payment_run_read ON ledger.payment_run FOR SELECT USING (true);
-CREATE POLICY payment_run_own_insert ON ledger.payment_run FOR INSERT WITH CHECK (run_by = current_user);
-CREATE POLICY payment_run_own_update ON ledger.payment_run FOR UPDATE
-    USING (run_by = current_user) WITH CHECK (run_by = current_user);
+GRANT SELECT ON ledger.payment_run TO ledger_staff, ledger_auditor;
 SELECT pg_catalog.pg_extension_config_dump('ledger.payment_run', '');
 SELECT ledger.audit_table('ledger.payment_run');
+
+-- Claim the run: runs whose session is gone (or is this one: a run that failed here) are marked
+-- interrupted, then the new run's row is the one 'running' row, or 55P03.
+CREATE FUNCTION ledger._payment_run_claim(caller oid, payment_month date, first_month date, last_month date,
+                                          rule_id text, job text)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    who name := (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = caller);
+    run bigint;
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = caller)
+       OR pg_catalog.cardinality((ledger._permitted_org_units(who, 'write', 'child_allowance')).org_units) = 0 THEN
+        RAISE EXCEPTION 'permission denied: the payment run needs a staff role with write in the child allowance'
+            USING ERRCODE = '42501',
+            HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser.';
+    END IF;
+    UPDATE ledger.payment_run r SET status = 'interrupted', updated_at = pg_catalog.clock_timestamp()
+     WHERE r.status = 'running'
+       AND ((r.backend_pid = pg_catalog.pg_backend_pid()
+             AND r.backend_start IS NOT DISTINCT FROM (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a
+                                                        WHERE a.pid = pg_catalog.pg_backend_pid()))
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                           WHERE a.pid = r.backend_pid AND a.backend_start IS NOT DISTINCT FROM r.backend_start));
+    BEGIN
+        INSERT INTO ledger.payment_run (payment_month, first_month, last_month, rule_id, run_by, job,
+                                        backend_pid, backend_start)
+        VALUES (payment_month, first_month, last_month, rule_id, who, job, pg_catalog.pg_backend_pid(),
+                (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_catalog.pg_backend_pid()))
+        RETURNING ledger.payment_run.run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'another payment run is in progress' USING ERRCODE = '55P03',
+            HINT = 'Runs never overlap; wait for it to finish (see ledger.payment_run).';
+    END;
+    RETURN run;
+END $$;
+REVOKE ALL ON FUNCTION ledger._payment_run_claim(oid, date, date, date, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._payment_run_claim(oid, date, date, date, text, text) IS
+    '支払処理の開始 (internal twin of ledger.payment_run_claim)';
+CREATE FUNCTION ledger.payment_run_claim(payment_month date, first_month date, last_month date, rule_id text, job text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.payment_run_claim(date, date, date, text, text) IS
+    '支払処理の開始: used by ledger.prepare_payments; the one running run, or 55P03';
+
+-- Add a committed batch to the caller's own running run (this session's), or finish it.
+CREATE FUNCTION ledger._payment_run_progress(caller oid, run_id bigint, certifications integer, payments integer,
+                                             amount bigint, already_prepared integer, public_servant integer,
+                                             zero_amount integer, revisions integer, municipality text,
+                                             last_certification_id bigint, finished boolean)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE ledger.payment_run r
+       SET batches = r.batches + CASE WHEN finished THEN 0 ELSE 1 END,
+           certifications = r.certifications + _payment_run_progress.certifications,
+           payments_created = r.payments_created + payments, amount_created = r.amount_created + amount,
+           already_prepared = r.already_prepared + _payment_run_progress.already_prepared,
+           public_servant = r.public_servant + _payment_run_progress.public_servant,
+           zero_amount = r.zero_amount + _payment_run_progress.zero_amount,
+           revisions_created = r.revisions_created + revisions,
+           current_municipality = COALESCE(municipality, r.current_municipality),
+           last_certification_id = COALESCE(_payment_run_progress.last_certification_id, r.last_certification_id),
+           status = CASE WHEN finished THEN 'finished' ELSE r.status END,
+           finished_at = CASE WHEN finished THEN pg_catalog.clock_timestamp() END,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE r.run_id = _payment_run_progress.run_id AND r.status = 'running'
+       AND r.backend_pid = pg_catalog.pg_backend_pid()
+       AND r.run_by = (SELECT x.rolname FROM pg_catalog.pg_roles x WHERE x.oid = caller);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'payment run % is not running in this session', run_id USING ERRCODE = '55000',
+            HINT = 'Progress is recorded by ledger.prepare_payments for its own run.';
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION ledger._payment_run_progress(oid, bigint, integer, integer, bigint, integer, integer, integer,
+                                                    integer, text, bigint, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._payment_run_progress(oid, bigint, integer, integer, bigint, integer, integer, integer,
+                                                 integer, text, bigint, boolean) IS
+    '支払処理の進捗 (internal twin of ledger.payment_run_progress)';
+CREATE FUNCTION ledger.payment_run_progress(run_id bigint, certifications integer, payments integer, amount bigint,
+                                            already_prepared integer, public_servant integer, zero_amount integer,
+                                            revisions integer, municipality text, last_certification_id bigint,
+                                            finished boolean)
+RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.payment_run_progress(bigint, integer, integer, bigint, integer, integer, integer, integer,
+                                                text, bigint, boolean) IS
+    '支払処理の進捗: used by ledger.prepare_payments after each committed batch';
 
 -- One batch of a payment run, in one statement: the amounts of every month the payment covers
 -- (and the month before, for the 額改定), the 額改定 where a month's total differs from the
@@ -427,6 +515,10 @@ DECLARE
     pm date := _prepare_payment_batch.payment_month;
     rids bigint[];
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ledger.months_covered(pm) m WHERE m.first_month = fm AND m.last_month = lm) THEN
+        RAISE EXCEPTION 'the months % to % are not those payment month % covers', fm, lm, pm USING ERRCODE = '22023',
+            HINT = 'Use CALL ledger.prepare_payments(payment_month).';
+    END IF;
     SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.is_public_servant),
            pg_catalog.array_agg(DISTINCT c.recipient_id) FILTER (WHERE NOT r.is_public_servant)
       INTO certifications, public_servant, rids
@@ -540,18 +632,20 @@ COMMENT ON FUNCTION ledger._prepare_payment_batch(text, bigint[], date, date, da
 CREATE PROCEDURE ledger.prepare_payments(payment_month date, batch_size integer DEFAULT 1000)
 LANGUAGE plpgsql AS $$
 DECLARE
-    pm date := pg_catalog.date_trunc('month', payment_month::timestamp)::date;
+    pm date;
     cov record;
     run bigint;
     muni text;
     after_id bigint;
     ids bigint[];
     b record;
-    job text := COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
+    job text;
     saved_path text := pg_catalog.current_setting('search_path');
 BEGIN
     -- the caller's search_path must not resolve anything the run executes
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
+    pm := pg_catalog.date_trunc('month', payment_month::timestamp)::date;
+    job := COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
     SELECT * INTO cov FROM ledger.months_covered(pm);
     IF cov.first_month IS NULL THEN
         RAISE EXCEPTION '% is not a payment month (支払期月)', pg_catalog.to_char(pm, 'YYYY-MM') USING ERRCODE = '22023',
@@ -567,16 +661,7 @@ BEGIN
             USING ERRCODE = '42501',
             HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser.';
     END IF;
-    IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('mynumber_ledger.prepare_payments')) THEN
-        RAISE EXCEPTION 'another payment run is in progress' USING ERRCODE = '55P03',
-            HINT = 'Runs never overlap; wait for it to finish (see ledger.payment_run).';
-    END IF;
-    -- runs whose session ended while they ran
-    UPDATE ledger.payment_run r SET status = 'interrupted', updated_at = pg_catalog.clock_timestamp()
-     WHERE r.status = 'running';
-    INSERT INTO ledger.payment_run (payment_month, first_month, last_month, rule_id, job)
-    VALUES (pm, cov.first_month, cov.last_month, cov.rule_id, job)
-    RETURNING run_id INTO run;
+    run := ledger.payment_run_claim(pm, cov.first_month, cov.last_month, cov.rule_id, job);
     COMMIT;
 
     FOR muni IN SELECT DISTINCT c.municipality_code FROM ledger.certification c ORDER BY 1 LOOP
@@ -592,27 +677,17 @@ BEGIN
             EXIT WHEN ids IS NULL;
             b := ledger._prepare_payment_batch(muni, ids, pm, cov.first_month, cov.last_month);
             after_id := ids[pg_catalog.cardinality(ids)];
-            UPDATE ledger.payment_run r
-               SET batches = r.batches + 1, certifications = r.certifications + b.certifications,
-                   payments_created = r.payments_created + b.payments, amount_created = r.amount_created + b.amount,
-                   already_prepared = r.already_prepared + b.already_prepared,
-                   public_servant = r.public_servant + b.public_servant, zero_amount = r.zero_amount + b.zero_amount,
-                   revisions_created = r.revisions_created + b.revisions,
-                   current_municipality = muni, last_certification_id = after_id,
-                   updated_at = pg_catalog.clock_timestamp()
-             WHERE r.run_id = run;
+            PERFORM ledger.payment_run_progress(run, b.certifications, b.payments, b.amount, b.already_prepared,
+                                                b.public_servant, b.zero_amount, b.revisions, muni, after_id, false);
             COMMIT;
         END LOOP;
     END LOOP;
-    UPDATE ledger.payment_run r SET status = 'finished', finished_at = pg_catalog.clock_timestamp(),
-           updated_at = pg_catalog.clock_timestamp()
-     WHERE r.run_id = run;
+    PERFORM ledger.payment_run_progress(run, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, true);
     COMMIT;
     SELECT * INTO b FROM ledger.payment_run r WHERE r.run_id = run;
     RAISE NOTICE 'payment run % for %: % payments (% yen), % already prepared, % public servants skipped, % revisions',
         run, pg_catalog.to_char(pm, 'YYYY-MM'), b.payments_created, b.amount_created, b.already_prepared,
         b.public_servant, b.revisions_created;
-    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('mynumber_ledger.prepare_payments'));
     PERFORM pg_catalog.set_config('search_path', saved_path, false);
 END $$;
 REVOKE ALL ON PROCEDURE ledger.prepare_payments(date, integer) FROM PUBLIC;

@@ -66,8 +66,10 @@ BEGIN
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
         RETURN;
     END IF;
-    -- one check at a time per staff member (the writer counts the reveals after they happen)
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('mynumber_ledger.reveal:' || who));
+    -- one check at a time per staff member (the writer counts the reveals after they happen):
+    -- a lock on the staff row, which only the owner can take (an advisory lock anyone could
+    -- hold to stop a colleague's reveals)
+    PERFORM 1 FROM ledger.staff s WHERE s.role_name = who FOR NO KEY UPDATE;
     IF n > current_setting('ledger.bulk_reveal_threshold')::integer THEN
         SELECT * INTO a FROM ledger.disclosure_approval d
          WHERE d.requested_by = who AND d.kind = 'bulk_reveal' AND d.approved_by IS NOT NULL

@@ -21,7 +21,11 @@ CREATE TABLE ledger.person (
     PRIMARY KEY (municipality_code, person_id),
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CONSTRAINT person_number_sealed_with_index CHECK ((mynumber IS NULL) = (mynumber_index IS NULL)),
-    CONSTRAINT person_one_number UNIQUE (municipality_code, mynumber_index)
+    CONSTRAINT person_one_number UNIQUE (municipality_code, mynumber_index),
+    -- the key the household's rows refer to with their org unit (one household, one org unit)
+    CONSTRAINT person_in_org_unit UNIQUE (municipality_code, person_id, org_unit_id),
+    -- a real birth date (the allowance's date rules refuse anything else)
+    CONSTRAINT person_birth_date_real CHECK (birth_date > '1900-01-01' AND birth_date < '2200-01-01')
 );
 CREATE INDEX person_mynumber_index ON ledger.person (mynumber_index);
 COMMENT ON TABLE ledger.person IS '個人: recipients, children and other persons of the ledger';
@@ -48,6 +52,7 @@ CREATE TABLE ledger.recipient (
     registered_on     date    NOT NULL DEFAULT CURRENT_DATE,
     PRIMARY KEY (municipality_code, recipient_id),
     UNIQUE (municipality_code, person_id),
+    CONSTRAINT recipient_in_org_unit UNIQUE (municipality_code, recipient_id, org_unit_id),
     FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit
 );
@@ -72,8 +77,13 @@ CREATE TABLE ledger.child (
     until_date        date,
     PRIMARY KEY (municipality_code, child_id),
     UNIQUE (municipality_code, recipient_id, person_id),
-    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
-    FOREIGN KEY (municipality_code, recipient_id) REFERENCES ledger.recipient,
+    -- the child, the recipient and the child's person are of one org unit: foreign keys ignore
+    -- row-level security, so without this a row in one org unit could point into another and
+    -- the payment job (which reads every org unit) would carry it across
+    CONSTRAINT child_of_recipient_in_org_unit FOREIGN KEY (municipality_code, recipient_id, org_unit_id)
+        REFERENCES ledger.recipient (municipality_code, recipient_id, org_unit_id) ON UPDATE CASCADE,
+    CONSTRAINT child_person_in_org_unit FOREIGN KEY (municipality_code, person_id, org_unit_id)
+        REFERENCES ledger.person (municipality_code, person_id, org_unit_id) DEFERRABLE INITIALLY DEFERRED,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CHECK (until_date IS NULL OR until_date >= from_date)
 );
@@ -104,7 +114,9 @@ CREATE TABLE ledger.certification (
     status            text    NOT NULL DEFAULT 'claimed'
                       CHECK (status IN ('claimed', 'certified', 'rejected', 'extinguished')),
     PRIMARY KEY (municipality_code, certification_id),
-    FOREIGN KEY (municipality_code, recipient_id) REFERENCES ledger.recipient,
+    CONSTRAINT certification_in_org_unit UNIQUE (municipality_code, certification_id, org_unit_id),
+    CONSTRAINT certification_of_recipient_in_org_unit FOREIGN KEY (municipality_code, recipient_id, org_unit_id)
+        REFERENCES ledger.recipient (municipality_code, recipient_id, org_unit_id) ON UPDATE CASCADE,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CHECK (first_month IS NULL OR first_month = date_trunc('month', first_month)::date),
     CHECK ((status = 'extinguished') = (extinguished_on IS NOT NULL))
@@ -135,7 +147,8 @@ CREATE TABLE ledger.certification_revision (
     decided_on        date,
     PRIMARY KEY (municipality_code, revision_id),
     UNIQUE (municipality_code, certification_id, effective_month),
-    FOREIGN KEY (municipality_code, certification_id) REFERENCES ledger.certification ON DELETE CASCADE,
+    CONSTRAINT revision_of_certification_in_org_unit FOREIGN KEY (municipality_code, certification_id, org_unit_id)
+        REFERENCES ledger.certification (municipality_code, certification_id, org_unit_id) ON UPDATE CASCADE ON DELETE CASCADE,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit
 );
 COMMENT ON TABLE ledger.certification_revision IS '額改定: history of a certification''s monthly amount';
@@ -164,8 +177,10 @@ CREATE TABLE ledger.payment (
     paid_on           date,
     PRIMARY KEY (municipality_code, payment_id),
     UNIQUE (municipality_code, certification_id, payment_month),
-    FOREIGN KEY (municipality_code, certification_id) REFERENCES ledger.certification ON DELETE CASCADE,
-    FOREIGN KEY (municipality_code, recipient_id) REFERENCES ledger.recipient,
+    CONSTRAINT payment_of_certification_in_org_unit FOREIGN KEY (municipality_code, certification_id, org_unit_id)
+        REFERENCES ledger.certification (municipality_code, certification_id, org_unit_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    CONSTRAINT payment_of_recipient_in_org_unit FOREIGN KEY (municipality_code, recipient_id, org_unit_id)
+        REFERENCES ledger.recipient (municipality_code, recipient_id, org_unit_id) ON UPDATE CASCADE,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CHECK (first_month <= last_month AND last_month < payment_month)
 );

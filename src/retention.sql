@@ -154,13 +154,20 @@ CREATE TABLE ledger.retention_run (
     status       text    NOT NULL CHECK (status IN ('running', 'finished', 'interrupted')),
     current_policy text,
     rows_done    bigint  NOT NULL DEFAULT 0,
-    report       jsonb   NOT NULL DEFAULT '{}'
+    report       jsonb   NOT NULL DEFAULT '{}',
+    backend_pid  integer NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+    backend_start timestamptz
 );
+-- One run at a time, held by a row (an advisory lock could be taken by anyone who can connect).
+CREATE UNIQUE INDEX retention_run_one_running ON ledger.retention_run ((true)) WHERE status = 'running';
+COMMENT ON INDEX ledger.retention_run_one_running IS '保存期間処理の排他: at most one run in progress';
 COMMENT ON TABLE ledger.retention_run IS '保存期間処理の実行: one row per run, committed with every batch (progress visible to other sessions)';
 COMMENT ON COLUMN ledger.retention_run.run_id IS '実行ID';
 COMMENT ON COLUMN ledger.retention_run.started_at IS '開始日時';
 COMMENT ON COLUMN ledger.retention_run.updated_at IS '更新日時';
 COMMENT ON COLUMN ledger.retention_run.finished_at IS '終了日時';
+COMMENT ON COLUMN ledger.retention_run.backend_pid IS '実行中のサーバプロセスID';
+COMMENT ON COLUMN ledger.retention_run.backend_start IS '実行中のサーバプロセスの開始日時 (with backend_pid: is the run still alive)';
 COMMENT ON COLUMN ledger.retention_run.dry_run IS '試行 (nothing changed)';
 COMMENT ON COLUMN ledger.retention_run.job IS 'ジョブ (application_name, e.g. pg_cron)';
 COMMENT ON COLUMN ledger.retention_run.status IS '状態: running, finished; a run whose session ended while running is interrupted';
@@ -304,16 +311,23 @@ BEGIN
     IF batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = '22023', HINT = 'For example 1000.';
     END IF;
-    IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('mynumber_ledger.run_retention')) THEN
+    -- Runs whose session ended while they ran (or is this one: a run that failed here).
+    UPDATE ledger.retention_run r SET status = 'interrupted'
+     WHERE r.status = 'running'
+       AND ((r.backend_pid = pg_catalog.pg_backend_pid()
+             AND r.backend_start IS NOT DISTINCT FROM (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a
+                                                        WHERE a.pid = pg_catalog.pg_backend_pid()))
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                           WHERE a.pid = r.backend_pid AND a.backend_start IS NOT DISTINCT FROM r.backend_start));
+    BEGIN
+        INSERT INTO ledger.retention_run (started_at, updated_at, dry_run, job, status, backend_start)
+        VALUES (pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), dry_run, job, 'running',
+                (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_catalog.pg_backend_pid()))
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'another retention run is in progress' USING ERRCODE = '55P03',
             HINT = 'Runs never overlap; wait for it to finish (see ledger.retention_run).';
-    END IF;
-    -- Runs whose session ended while they ran.
-    UPDATE ledger.retention_run r SET status = 'interrupted'
-     WHERE r.status = 'running';
-    INSERT INTO ledger.retention_run (started_at, updated_at, dry_run, job, status)
-    VALUES (pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), dry_run, job, 'running')
-    RETURNING run_id INTO run;
+    END;
     COMMIT;
 
     FOR p IN SELECT * FROM ledger.retention_policy
@@ -406,7 +420,6 @@ BEGIN
            current_policy = NULL, updated_at = pg_catalog.clock_timestamp()
      WHERE run_id = run;
     COMMIT;
-    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('mynumber_ledger.run_retention'));
     PERFORM pg_catalog.set_config('search_path', saved_path, false);
 END $$;
 REVOKE ALL ON PROCEDURE ledger.run_retention(boolean, integer, text) FROM PUBLIC;

@@ -1,7 +1,7 @@
 -- The payment run (支払処理) and the automatic 額改定: CALL ledger.prepare_payments as a job
 -- role, through the transition of 令和6年10月 and 12月, with 公務員 skipped, the 15日特例, a
--- 消滅 in the middle of a period, a child turning 3 and a birth; idempotent; limited to what
--- the caller may write; reconcilable with the per-child reasons.
+-- 消滅 in the middle of a period, a child turning 3, a birth and a child leaving; idempotent;
+-- limited to what the caller may write; reconcilable with the per-child reasons.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset format unaligned
@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(32);
+SELECT plan(39);
 \ir lib.psql
 
 \o /dev/null
@@ -58,6 +58,10 @@ SELECT pg_temp.certify(5, 9902, '2024-09-05');
 -- H6 (the other org unit): one child, certified from March 2024
 SELECT pg_temp.recipient(6, 9902); SELECT pg_temp.child(6, 1, 9902, '2016-05-05');
 SELECT pg_temp.certify(6, 9902, '2024-02-01');
+-- H7: three children, certified from October 2024; the eldest leaves care in January 2025
+SELECT pg_temp.recipient(7, 9901); SELECT pg_temp.child(7, 1, 9901, '2008-06-01');
+SELECT pg_temp.child(7, 2, 9901, '2012-06-01'); SELECT pg_temp.child(7, 3, 9901, '2018-06-01');
+SELECT pg_temp.certify(7, 9901, '2024-09-10');
 -- incomes for the 手当年度 2023 and 2024 (old rules until September 2024), under the limits
 INSERT INTO ledger.recipient_income
 SELECT '231002', r.recipient_id, r.org_unit_id, y, 4000000, 2
@@ -104,19 +108,23 @@ CALL ledger.prepare_payments('2024-12-01', 2);
 RESET ROLE;
 SELECT is((SELECT string_agg(recipient_id || ':' || first_month || '..' || last_month || '=' || amount, ' ' ORDER BY recipient_id)
            FROM ledger.payment WHERE municipality_code = '231002' AND payment_month = '2024-12-01'),
-    '1:2024-10-01..2024-11-01=40000 3:2024-10-01..2024-11-01=20000 4:2024-11-01..2024-11-01=15000 5:2024-10-01..2024-11-01=30000 6:2024-10-01..2024-11-01=20000',
+    '1:2024-10-01..2024-11-01=40000 3:2024-10-01..2024-11-01=20000 4:2024-11-01..2024-11-01=15000 5:2024-10-01..2024-11-01=30000 6:2024-10-01..2024-11-01=20000 7:2024-10-01..2024-11-01=100000',
     'transition_december_2024_payment: December 2024 pays October and November under the new rules');
 SELECT is((SELECT first_month FROM ledger.certification WHERE municipality_code = '231002' AND certification_id = 4), '2024-11-01'::date,
     'fifteen_day_rule_first_month: a claim on the 14th day after the birth starts the month after the birth');
 SELECT is((SELECT count(*) FROM ledger.certification_revision WHERE municipality_code = '231002'), 0::bigint,
     'the reform changed no total here, so no 額改定 was recorded for it');
 
+\o /dev/null
+UPDATE ledger.child SET until_date = '2025-01-20' WHERE municipality_code = '231002' AND person_id = 71;
+\o
 SET ROLE regress_p_job;
 CALL ledger.prepare_payments('2025-02-01', 2);
 RESET ROLE;
 SELECT is((SELECT string_agg(recipient_id || '=' || amount, ' ' ORDER BY recipient_id)
            FROM ledger.payment WHERE municipality_code = '231002' AND payment_month = '2025-02-01'),
-    '1=40000 4=30000 5=20000 6=20000', 'February 2025: nothing after the 消滅 month (H3), the 3-year-old at 10,000円');
+    '1=40000 4=30000 5=20000 6=20000 7=100000',
+    'February 2025: nothing after the 消滅 month (H3), the 3-year-old at 10,000円, H7 still whole in January');
 SELECT is((SELECT effective_month || ' ' || old_amount || '->' || new_amount || ' ' || reason FROM ledger.certification_revision
            WHERE municipality_code = '231002' AND certification_id = 5),
     '2024-12-01 15000->10000 3歳到達', 'revision_after_third_birthday: 額改定 from the month after the 3rd birthday month, with its reason');
@@ -133,6 +141,10 @@ SELECT is((SELECT effective_month || ' ' || old_amount || '->' || new_amount || 
     '2025-02-01 10000->25000 出生・監護開始', 'revision_after_birth: 額改定 from the month after the birth');
 SELECT is((SELECT amount FROM ledger.payment WHERE municipality_code = '231002' AND certification_id = 5 AND payment_month = '2025-04-01'),
     50000, 'April 2025 pays February and March at 25,000円');
+SELECT is((SELECT effective_month || ' ' || old_amount || '->' || new_amount || ' ' || reason FROM ledger.certification_revision
+           WHERE municipality_code = '231002' AND certification_id = 7),
+    '2025-02-01 50000->20000 出生順位の変動、監護終了 (児童の減少)',
+    'revision_after_child_leaves: from the month after the child leaves; the third child becomes 第2子 (10,000円)');
 SELECT is((SELECT monthly_amount FROM ledger.certification WHERE municipality_code = '231002' AND certification_id = 5), 25000,
     'the certification''s 手当月額 follows the newest prepared month');
 SELECT is((SELECT count(*) FROM ledger.payment WHERE municipality_code = '231002' AND recipient_id = 3 AND payment_month > '2024-12-01'),
@@ -159,7 +171,7 @@ SELECT is((SELECT string_agg(certification_id || ':' || monthly_amount, ',' ORDE
              FROM ledger.certification WHERE municipality_code = '231002'),
     (SELECT amounts FROM state_before), 'a second run of an older month does not move the current 手当月額 back');
 SELECT is((SELECT payments_created || '/' || already_prepared FROM ledger.payment_run WHERE run_by = 'regress_p_job'
-           ORDER BY run_id DESC LIMIT 1), '0/4', 'the second run reports what it found already prepared');
+           ORDER BY run_id DESC LIMIT 1), '0/5', 'the second run reports what it found already prepared');
 
 -- An auditor reconciles: each payment is the sum of the monthly totals of its months, and each
 -- monthly total is the sum of the per-child amounts with their reasons.
@@ -187,16 +199,33 @@ SELECT ok(pg_temp.wait_for(format('kind = %L AND relation_id = %s AND acting_rol
 SELECT is((SELECT string_agg(DISTINCT run_by, ',') FROM ledger.payment_run WHERE payment_month = '2024-10-01'),
     'regress_p_clerk,regress_p_job', 'each run names the role that ran it');
 
--- The job may write only its own run records.
-SET ROLE regress_p_clerk;
-UPDATE ledger.payment_run SET amount_created = 0 WHERE run_by = 'regress_p_job';
-RESET ROLE;
-SELECT is((SELECT count(*) FROM ledger.payment_run WHERE run_by = 'regress_p_job' AND amount_created = 0 AND payments_created > 0),
-    0::bigint, 'payment_run_records_not_writable_by_others: another staff member cannot rewrite a run''s record');
-SET ROLE regress_p_clerk;
+-- Run records are written only by the run itself (through the gated claim and progress).
+SET ROLE regress_p_job;
+SELECT throws_ok($$UPDATE ledger.payment_run SET amount_created = 0$$, '42501', NULL,
+    'payment_run_records_not_writable: not even the job can rewrite a run''s record');
 SELECT throws_ok($$INSERT INTO ledger.payment_run (payment_month, first_month, last_month, rule_id, run_by)
-                   VALUES ('2024-12-01', '2024-10-01', '2024-11-01', 'from_2024_10', 'regress_p_job')$$, '42501', NULL,
-    'nor record a run under another role''s name');
+                   VALUES ('2024-12-01', '2024-10-01', '2024-11-01', 'from_2024_10', 'regress_p_clerk')$$, '42501', NULL,
+    'nor forge one');
+SELECT throws_ok($$SELECT ledger.payment_run_progress((SELECT max(run_id) FROM ledger.payment_run), 1, 1, 1, 0, 0, 0, 0, NULL, NULL, false)$$,
+    '55000', NULL, 'a finished run''s progress cannot be added to');
+SELECT throws_ok($$SELECT * FROM ledger._prepare_payment_batch('231002', ARRAY[1::bigint], '2024-12-01', '2024-06-01', '2024-11-01')$$,
+    '22023', NULL, 'payment_batch_refuses_other_months: a batch called directly pays only the months its payment month covers');
+RESET ROLE;
+
+-- Foreign keys ignore row-level security: a household's rows must stay in its org unit, or the
+-- job (which reads every org unit) would carry one org unit's rows into another's payments.
+SET ROLE regress_p_clerk;
+SELECT throws_ok($$INSERT INTO ledger.child (municipality_code, person_id, recipient_id, org_unit_id, from_date)
+                   VALUES ('231002', 12, 5, 9901, '2020-01-01')$$, '23503', NULL,
+    'child_of_other_org_units_recipient_refused: a clerk cannot attach a child to a recipient of another org unit');
+SELECT throws_ok($q$DO $d$ BEGIN SET CONSTRAINTS ALL IMMEDIATE;
+                   INSERT INTO ledger.child (municipality_code, person_id, recipient_id, org_unit_id, from_date)
+                   VALUES ('231002', 51, 1, 9901, '2020-01-01'); END $d$$q$, '23503', NULL,
+    'hidden_person_as_child_refused: nor make a person of another org unit a child of an own recipient');
+SELECT throws_ok($$INSERT INTO ledger.recipient_income VALUES ('231002', 5, 9901, 2030, 1, 0)$$, '23503', NULL,
+    'nor record an income for a recipient of another org unit');
+SELECT throws_ok($$UPDATE ledger.person SET birth_date = 'infinity' WHERE municipality_code = '231002' AND person_id = 11$$,
+    '23514', NULL, 'birth_date_must_be_real: an infinite birth date (which would stop every payment run) is refused');
 RESET ROLE;
 -- The staff who may not write a row do not get it written by the run (row-level security on insert).
 SELECT is((SELECT count(*) FROM ledger.payment WHERE municipality_code = '231002' AND org_unit_id = 9902

@@ -70,6 +70,14 @@ tap_is "$(q "SELECT already_prepared FROM ledger.payment_run WHERE status = 'fin
 tap_is "$(q "SELECT count(*) FROM ledger.payment p JOIN ledger.recipient r USING (municipality_code, recipient_id) WHERE r.is_public_servant")" 0 \
     "no payment for a 公務員"
 
+# An advisory lock anyone can take (the run once used one) does not hold the run up.
+(mnl_psql pay -d ledger -c "SELECT pg_advisory_lock(hashtext('mynumber_ledger.prepare_payments')), pg_sleep(10)" >/dev/null 2>&1 &)
+sleep 1
+out=$(mnl_psql pay -d ledger -U regress_payment_job -Atc "SET client_min_messages = warning" \
+      -c "CALL ledger.prepare_payments('2026-12-01')" 2>&1)
+tap_is "$out|$(q "SELECT status FROM ledger.payment_run ORDER BY run_id DESC LIMIT 1")" "|finished" \
+    "advisory_lock_cannot_block_payment_run: another session's advisory lock does not stop the run"
+
 # pg_cron runs the next payment month under the job role.
 q "SELECT cron.schedule_in_database('ledger-payments', '* * * * *', \$\$CALL ledger.prepare_payments('2027-02-01')\$\$,
                                     'ledger', 'regress_payment_job')" >/dev/null

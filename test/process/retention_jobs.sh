@@ -58,6 +58,13 @@ tap_is "$(q "SELECT count(*) FROM ledger.deletion_record a JOIN ledger.deletion_
 tap_is "$(q "SELECT string_agg(status, ',' ORDER BY run_id) FROM ledger.retention_run")" "interrupted,finished" \
     "the killed run is marked interrupted, the resumed one finished"
 
+# An advisory lock anyone can take (the run once used one) does not hold the run up.
+(mnl_psql jobs -d ledger -c "SELECT pg_advisory_lock(hashtext('mynumber_ledger.run_retention')), pg_sleep(10)" >/dev/null 2>&1 &)
+sleep 1
+out=$(mnl_psql jobs -d ledger -Atc "SET client_min_messages = warning" -c "CALL ledger.run_retention(dry_run => true)" 2>&1)
+tap_is "$out|$(q "SELECT status FROM ledger.retention_run ORDER BY run_id DESC LIMIT 1")" "|finished" \
+    "advisory_lock_cannot_block_retention: another session's advisory lock does not stop the run"
+
 # pg_cron runs it.
 mnl_psql jobs -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.person (municipality_code, person_id, org_unit_id, family_name, given_name, birth_date)
