@@ -273,14 +273,14 @@ BEGIN ATOMIC
                             OFFSET 0) c
         JOIN ledger.person p ON p.municipality_code = c.municipality_code AND p.person_id = c.person_id
         JOIN rm ON rm.rid = c.recipient_id
+    ), kid_counted AS (
+        SELECT k.*, k.supported AND k.in_care AND k.within_order_age AS counted FROM kid k
     ), ordered AS (
         SELECT k.*,
-               k.supported AND k.in_care AND k.within_order_age AS counted,
-               CASE WHEN k.supported AND k.in_care AND k.within_order_age
-                    THEN pg_catalog.row_number() OVER (PARTITION BY k.recipient_id, k.month,
-                                                        k.supported AND k.in_care AND k.within_order_age
+               CASE WHEN k.counted
+                    THEN pg_catalog.row_number() OVER (PARTITION BY k.recipient_id, k.month, k.counted
                                                         ORDER BY k.birth_date, k.child_id)::integer END AS birth_order
-        FROM kid k
+        FROM kid_counted k
     ), b AS (
         SELECT o.*,
                CASE WHEN NOT o.counted OR NOT o.within_eligible_age THEN 0

@@ -10,7 +10,7 @@
 SET client_min_messages = warning;
 SET jit = off;  -- the property queries are large; compiling them costs more than running them
 
-SELECT plan(47);
+SELECT plan(48);
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('141003', 9801, '横浜市 こども青少年局');
@@ -90,6 +90,9 @@ SELECT is(pg_temp.kids(7, '2025-06-01'), '0 order_only #1, 10000 after_primary #
     'supported_20_year_old_counts: the youngest is 第3子, 30,000円');
 SELECT is(pg_temp.kids(8, '2025-06-01'), '0 not_supported, 10000 after_primary #1, 10000 age3_to_primary #2',
     'unsupported_20_year_old_not_counted: the youngest is 第2子, 10,000円');
+SELECT pg_temp.household(16, ARRAY['2015-05-05', '2018-05-05', '2020-05-05']::date[], ARRAY[true, false, true]) \g /dev/null
+SELECT is(pg_temp.kids(16, '2025-06-01'), '10000 age3_to_primary #1, 0 not_supported, 10000 age3_to_primary #2',
+    'unsupported_child_not_paid_nor_counted: a young child the recipient does not support gets nothing and moves nobody up');
 -- the 22-year end: born 2005-06-10 counts through March 2028
 SELECT is(pg_temp.total(7, '2028-03-01') || '/' || pg_temp.total(7, '2028-04-01'), '40000/20000',
     'order_age_end_22: the eldest counts through the March after reaching 22; then the third becomes 第2子');
