@@ -428,17 +428,12 @@ BEGIN
             HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser.';
     END IF;
     UPDATE ledger.payment_run r SET status = 'interrupted', updated_at = pg_catalog.clock_timestamp()
-     WHERE r.status = 'running'
-       AND ((r.backend_pid = pg_catalog.pg_backend_pid()
-             AND r.backend_start IS NOT DISTINCT FROM (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a
-                                                        WHERE a.pid = pg_catalog.pg_backend_pid()))
-            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-                           WHERE a.pid = r.backend_pid AND a.backend_start IS NOT DISTINCT FROM r.backend_start));
+     WHERE r.status = 'running' AND ledger._run_session_gone(r.backend_pid, r.backend_start);
     BEGIN
         INSERT INTO ledger.payment_run (payment_month, first_month, last_month, rule_id, run_by, job,
                                         backend_pid, backend_start)
         VALUES (payment_month, first_month, last_month, rule_id, who, job, pg_catalog.pg_backend_pid(),
-                (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_catalog.pg_backend_pid()))
+                ledger._backend_start())
         RETURNING ledger.payment_run.run_id INTO run;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'another payment run is in progress' USING ERRCODE = '55P03',

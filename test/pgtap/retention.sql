@@ -55,7 +55,7 @@ FROM p, (VALUES (ledger._today() - 1), (ledger._today())) v(k) WHERE p.i = 1;
 SELECT ledger.place_hold('151009', 'person', '不服申立て', person_id => (SELECT person_id FROM p WHERE i = 3)) \g /dev/null
 SELECT ledger.place_hold('151009', 'record', '訴訟', table_name => 'ledger.certification',
     record_key => (SELECT c.certification_id FROM ledger.certification c JOIN ledger.recipient r USING (municipality_code, recipient_id)
-                   JOIN p ON p.person_id = r.person_id WHERE p.i = 4)) \g /dev/null
+                   JOIN p ON p.person_id = r.person_id WHERE c.municipality_code = '151009' AND p.i = 4)) \g /dev/null
 
 CREATE TEMP VIEW state AS
 SELECT (SELECT string_agg(p.i::text, ',' ORDER BY p.i) FROM ledger.certification c
@@ -63,7 +63,7 @@ SELECT (SELECT string_agg(p.i::text, ',' ORDER BY p.i) FROM ledger.certification
          WHERE c.municipality_code = '151009') AS certs,
        (SELECT count(*) FROM ledger.payment WHERE municipality_code = '151009') AS payments,
        (SELECT string_agg(p.i::text, ',' ORDER BY p.i) FROM ledger.person x JOIN p ON p.person_id = x.person_id
-         WHERE x.mynumber IS NOT NULL) AS numbered,
+         WHERE x.municipality_code = '151009' AND x.mynumber IS NOT NULL) AS numbered,
        (SELECT count(*) FROM ledger.exchange_record WHERE municipality_code = '151009') AS exchanges;
 SELECT * FROM state \gset before_
 
@@ -88,7 +88,8 @@ SELECT is((SELECT numbered FROM state), '2,3,5', 'erase_number: numbers of perso
 SELECT is((SELECT count(*) FROM ledger.person x JOIN p ON p.person_id = x.person_id
            WHERE x.municipality_code = '151009' AND p.i IN (1, 4, 6)), 3::bigint,
     'erase_number keeps the rest of the person');
-SELECT is((SELECT count(*) FROM ledger.person_pseudonym pp JOIN p ON p.person_id = pp.person_id WHERE p.i IN (1, 4, 6)), 0::bigint,
+SELECT is((SELECT count(*) FROM ledger.person_pseudonym pp JOIN p ON p.person_id = pp.person_id
+           WHERE pp.municipality_code = '151009' AND p.i IN (1, 4, 6)), 0::bigint,
     'pseudonyms go with the number');
 SELECT is((SELECT keep_until FROM ledger.exchange_record WHERE municipality_code = '151009'), ledger._today(),
     'exchange records are kept through keep_until and deleted the day after');
