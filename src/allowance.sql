@@ -640,7 +640,7 @@ BEGIN
     -- the caller's search_path must not resolve anything the run executes
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
     pm := pg_catalog.date_trunc('month', payment_month::timestamp)::date;
-    job := COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
+    job := ledger._job_name();
     SELECT * INTO cov FROM ledger.months_covered(pm);
     IF cov.first_month IS NULL THEN
         RAISE EXCEPTION '% is not a payment month (支払期月)', pg_catalog.to_char(pm, 'YYYY-MM') USING ERRCODE = '22023',
@@ -649,13 +649,7 @@ BEGIN
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = '22023', HINT = 'For example 1000.';
     END IF;
-    -- staff work, under the staff's checks: not a superuser, who would pass every policy
-    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-       OR NOT ledger.may_any('write', 'child_allowance') THEN
-        RAISE EXCEPTION 'permission denied: the payment run needs a staff role with write in the child allowance'
-            USING ERRCODE = '42501',
-            HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser.';
-    END IF;
+    -- the claim refuses a superuser (who would pass every policy) and a role without write
     run := ledger.payment_run_claim(pm, cov.first_month, cov.last_month, cov.rule_id, job);
     COMMIT;
 

@@ -50,7 +50,6 @@
 
 PG_FUNCTION_INFO_V1(perm_may);
 PG_FUNCTION_INFO_V1(perm_must);
-PG_FUNCTION_INFO_V1(perm_may_somewhere);
 PG_FUNCTION_INFO_V1(perm_write_gate);
 PG_FUNCTION_INFO_V1(perm_registry_changed);
 
@@ -474,18 +473,6 @@ perm_may(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	s = current_set(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 	PG_RETURN_BOOL(set_contains(s, PG_GETARG_INT32(2)));
-}
-
-/* ledger.may_any(action, affair): does the current role hold it in any org unit? */
-Datum
-perm_may_somewhere(PG_FUNCTION_ARGS)
-{
-	PermSet    *s;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_BOOL(false);
-	s = current_set(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
-	PG_RETURN_BOOL(s->superuser || s->norgs > 0);
 }
 
 static void

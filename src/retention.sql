@@ -155,6 +155,16 @@ END;
 REVOKE ALL ON FUNCTION ledger._backend_start() FROM PUBLIC;
 COMMENT ON FUNCTION ledger._backend_start() IS 'このセッションの開始日時 (internal)';
 
+-- What a run records as its job: the client's application_name (pg_cron sets one), else the backend.
+CREATE FUNCTION ledger._job_name() RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
+END;
+REVOKE ALL ON FUNCTION ledger._job_name() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger._job_name() TO ledger_staff;
+COMMENT ON FUNCTION ledger._job_name() IS 'ジョブ名 (internal): application_name, else the backend';
+
 CREATE FUNCTION ledger._run_session_gone(pid integer, started timestamptz) RETURNS boolean
 LANGUAGE sql STABLE
 BEGIN ATOMIC
@@ -321,7 +331,7 @@ DECLARE
     would bigint;
     held bigint;
     done_policy bigint;
-    job text := COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
+    job text := ledger._job_name();
     saved_path text := pg_catalog.current_setting('search_path');
 BEGIN
     -- the caller's search_path must not resolve anything the run executes

@@ -213,11 +213,6 @@ CREATE FUNCTION ledger.may(action text, affair text, org_unit integer) RETURNS b
 COMMENT ON FUNCTION ledger.may(text, text, integer) IS
     '権限判定 (行): may the current role do action on a row of this org unit for this affair; the USING clause of every ledger policy';
 
-CREATE FUNCTION ledger.may_any(action text, affair text) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'perm_may_somewhere' LANGUAGE C STABLE LEAKPROOF PARALLEL SAFE COST 1;
-COMMENT ON FUNCTION ledger.may_any(text, text) IS
-    '権限判定 (全体): does the current role hold action for this affair in any org unit today';
-
 CREATE FUNCTION ledger.must(action text, affair text, org_unit integer, relation regclass) RETURNS boolean
     AS 'MODULE_PATHNAME', 'perm_must' LANGUAGE C STABLE PARALLEL SAFE COST 1;
 COMMENT ON FUNCTION ledger.must(text, text, integer, regclass) IS
