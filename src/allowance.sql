@@ -246,10 +246,16 @@ BEGIN ATOMIC
                                      AND i.recipient_id = x.rid
                                      AND i.benefit_year = ledger.benefit_year(m.month)), 'unknown') END AS income_band
         FROM (SELECT DISTINCT u.rid FROM pg_catalog.unnest(child_allowance.recipient_ids) u(rid)) x
+        -- months of a finite range, at most 100 years of them: 'infinity' gives no month
+        -- (generate_series would never end), nor does a range a caller made too long
         CROSS JOIN (SELECT g::date AS month
-                    FROM pg_catalog.generate_series(pg_catalog.date_trunc('month', child_allowance.first_month::timestamp),
-                                                    pg_catalog.date_trunc('month', child_allowance.last_month::timestamp),
-                                                    interval '1 month') g) m
+                    FROM pg_catalog.generate_series(
+                             CASE WHEN pg_catalog.isfinite(child_allowance.first_month)
+                                   AND pg_catalog.isfinite(child_allowance.last_month)
+                                  THEN pg_catalog.date_trunc('month', child_allowance.first_month::timestamp) END,
+                             LEAST(pg_catalog.date_trunc('month', child_allowance.last_month::timestamp),
+                                   child_allowance.first_month::timestamp + interval '100 years'),
+                             interval '1 month') g) m
         JOIN ledger.allowance_rule r ON m.month >= r.from_month AND (r.to_month IS NULL OR m.month <= r.to_month)
     ), kid AS (
         SELECT c.recipient_id, rm.month, c.child_id, c.person_id, p.birth_date, rm.rule_id, rm.income_band,
@@ -421,11 +427,17 @@ DECLARE
     who name := (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = caller);
     run bigint;
 BEGIN
+    -- the run is the municipality's: only a role that writes in every org unit of its
+    -- municipality (the payment_job duty) may claim it, so that no clerk's open transaction
+    -- or idle session holding a claim can keep the municipality's job from running
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = caller)
-       OR pg_catalog.cardinality((ledger._permitted_org_units(who, 'write', 'child_allowance')).org_units) = 0 THEN
-        RAISE EXCEPTION 'permission denied: the payment run needs a staff role with write in the child allowance'
+       OR NOT EXISTS (SELECT 1 FROM ledger.staff s WHERE s.role_name = who)
+       OR EXISTS (SELECT 1 FROM ledger.staff s JOIN ledger.org_unit o ON o.municipality_code = s.municipality_code
+                   WHERE s.role_name = who
+                     AND o.org_unit_id <> ALL ((ledger._permitted_org_units(who, 'write', 'child_allowance')).org_units)) THEN
+        RAISE EXCEPTION 'permission denied: the payment run needs a staff role that writes in every org unit (the payment_job duty)'
             USING ERRCODE = '42501',
-            HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser.';
+            HINT = 'Run it as a job role registered with ledger.register_staff(..., ARRAY[''payment_job'']), not as a superuser or a clerk.';
     END IF;
     UPDATE ledger.payment_run r SET status = 'interrupted', updated_at = pg_catalog.clock_timestamp()
      WHERE r.status = 'running' AND ledger._run_session_gone(r.backend_pid, r.backend_start);

@@ -63,6 +63,7 @@ typedef enum AuditAttr
 #define AUDIT_KIND_LOGIN		"login"
 #define AUDIT_KIND_LOGIN_FAILED "login_failed"
 #define AUDIT_KIND_LOGOUT		"logout"
+#define AUDIT_KIND_LOOKUP		"lookup"	/* ledger.find_person: outcome and person, no number */
 
 /*
  * Names of the triggers audit_table() creates.  The guard reserves every trigger name that
@@ -75,6 +76,10 @@ typedef enum AuditAttr
 #define AUDIT_ROW_TRIGGER		"mnl_audit_row"	/* partitioned tables: row trigger */
 #define AUDIT_STMT_TRIGGER		"mnl_audit_statement"
 #define AUDIT_TRUNCATE_TRIGGER	"mnl_audit_truncate"
+
+/* First argument of an audit trigger that withholds every value but those of the key
+ * columns and of the columns named after it (protected tables). */
+#define AUDIT_WITHHOLD_ALL		"*"
 
 /* audit_record.c */
 extern void audit_record_hash(const Datum *values, const bool *nulls, uint8 *out);
@@ -95,12 +100,21 @@ extern Oid	audit_trail_namespace(void);
 extern bool audit_guard_bypass;
 
 /* audit_queue.c */
+#define AUDIT_MAX_KEYS	3		/* row key elements an event names (its subject) */
+#define AUDIT_KEY_LEN	64
+#define AUDIT_KIND_APPROVAL_USED "approval_used"	/* a two-person approval spent (audit_worker.c) */
 typedef struct AuditQueueEvent AuditQueueEvent;
 extern void audit_queue_shmem_request(void);
 extern void audit_queue_shmem_startup(void);
 extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 					   uint64 query_id, const char *detail, bool must_log);
+extern void audit_emit_subject(const char *kind, Oid relid, int64 row_count,
+							   const char *const *keys, int nkeys, const char *detail);
+extern void audit_emit_durable(const char *kind, Oid relid, int64 row_count,
+							   const char *const *keys, int nkeys, const char *detail);
 extern bool audit_emit_possible(void);
+extern bool audit_queue_event_durable(const AuditQueueEvent *ev);
+extern bool mnl_refusal_recorded;	/* ledger._record_denied ran: the gate records no second event */
 extern int	audit_queue_drain(AuditQueueEvent *out, int max);
 extern void audit_queue_release(int n);
 extern void audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *nulls);

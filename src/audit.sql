@@ -199,10 +199,10 @@ CREATE FUNCTION ledger.audit_truncate_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'audit_truncate_trigger' LANGUAGE C;
 COMMENT ON FUNCTION ledger.audit_truncate_trigger() IS 'TRUNCATEの記録: AFTER TRUNCATE trigger';
 
-CREATE FUNCTION ledger.audit_table(tab regclass, sensitive_columns text[] DEFAULT '{}') RETURNS void
-    AS 'MODULE_PATHNAME', 'audit_table' LANGUAGE C SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION ledger.audit_table(regclass, text[]) IS
-    '操作ログの対象登録: attaches the audit triggers to a table the caller owns; named columns are never recorded';
+CREATE FUNCTION ledger.audit_table(tab regclass, sensitive_columns text[] DEFAULT '{}', keep_columns text[] DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'audit_table' LANGUAGE C SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ledger.audit_table(regclass, text[], text[]) IS
+    '操作ログの対象登録: attaches the audit triggers to a table the caller owns; named sensitive columns are never recorded, and with keep_columns nothing is but the keys and those columns';
 
 CREATE FUNCTION ledger.unaudit_table(tab regclass) RETURNS void
     AS 'MODULE_PATHNAME', 'unaudit_table' LANGUAGE C SET search_path = pg_catalog, pg_temp;

@@ -51,8 +51,11 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "explain_guard.h"
+#include "export.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
+#include "staff_session.h"
 
 PG_FUNCTION_INFO_V1(audit_trail_guard);
 
@@ -352,6 +355,15 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	ListCell   *lc;
 	Index		rti = 0;
 
+	if (explain_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
+		explain_check(qd->plannedstmt->rtable);
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	{
+		staff_session_check(NULL);
+		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
+		if (export_copy_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
+			export_check_query(qd->plannedstmt->rtable);
+	}
 	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
 	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
 		!InNoForceRLSOperation() &&
@@ -669,10 +681,25 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	Node	   *stmt = pstmt->utilityStmt;
 	Oid			copy_read = InvalidOid;
+	bool		is_copy_query = false;
+	bool		is_explain = IsA(stmt, ExplainStmt);
 
 	if (!IsParallelWorker())
 	{
+		staff_session_check(stmt);
 		guard_utility(stmt);
+		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from && mnl_internal_depth == 0)
+		{
+			if (((CopyStmt *) stmt)->relation != NULL)
+			{
+				Oid			relid = rangevar_relid(((CopyStmt *) stmt)->relation);
+
+				if (OidIsValid(relid))
+					export_check_relation(relid);
+			}
+			else
+				is_copy_query = true;
+		}
 		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from &&
 			((CopyStmt *) stmt)->relation != NULL &&
 			OidIsValid(audit_trigger_function()))
@@ -695,6 +722,10 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	}
 
 	copy_relid = copy_read;
+	if (is_copy_query)
+		export_copy_depth++;
+	if (is_explain)
+		explain_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -705,6 +736,10 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	PG_FINALLY();
 	{
 		copy_relid = InvalidOid;
+		if (is_copy_query)
+			export_copy_depth--;
+		if (is_explain)
+			explain_depth--;
 	}
 	PG_END_TRY();
 

@@ -13,6 +13,10 @@
  * out.  Producers waiting for room sleep on space_cv, broadcast by the writer after every
  * drain.
  *
+ * A durable event (audit_emit_durable: a reveal, the use of an approval) names its subject and
+ * is not returned from until the writer has committed it, synchronously: the caller waits on
+ * space_cv until head has passed the event's slot.
+ *
  * A caller that must not proceed without its event (must_log) gets an ERROR when the writer
  * is not running, when the server is in recovery, or when the ring stays full for
  * ledger.audit_queue_timeout; it never silently goes on.  Other callers (logins, logouts)
@@ -26,6 +30,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "libpq/libpq-be.h"
 #include "funcapi.h"
@@ -37,6 +42,7 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inet.h"
@@ -72,6 +78,9 @@ struct AuditQueueEvent
 	int64		row_count;
 	uint64		query_id;
 	char		detail[DETAIL_MAX];
+	bool		durable;		/* the caller waits for its commit: commit synchronously */
+	int			nkeys;			/* the subject: row key elements (whose data) */
+	char		keys[AUDIT_MAX_KEYS][AUDIT_KEY_LEN];
 };
 
 typedef struct AuditQueue
@@ -91,6 +100,12 @@ typedef struct AuditQueue
 } AuditQueue;
 
 static AuditQueue *queue = NULL;
+
+bool		mnl_refusal_recorded = false;
+
+static bool emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
+				 uint64 query_id, const char *detail, const char *const *keys, int nkeys,
+				 bool must_log, uint64 *pos_out);
 
 Size
 audit_queue_event_size(void)
@@ -213,8 +228,59 @@ bool
 audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 		   uint64 query_id, const char *detail, bool must_log)
 {
+	return emit(kind, relid, row_count, has_row_count, query_id, detail, NULL, 0, must_log, NULL);
+}
+
+/* A must_log event with its subject (the row key: whose data). */
+void
+audit_emit_subject(const char *kind, Oid relid, int64 row_count, const char *const *keys,
+				   int nkeys, const char *detail)
+{
+	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, true, NULL);
+}
+
+/*
+ * A must_log event with its subject (the row key: whose data), and not returned from until
+ * the writer has committed it — synchronously, so that it survives a crash and is on a
+ * synchronous standby before the caller goes on (a reveal, the use of an approval).  An
+ * ERROR when that does not happen within ledger.audit_queue_timeout; the event may still be
+ * written later, so a limit that counts it errs on the safe side.
+ */
+void
+audit_emit_durable(const char *kind, Oid relid, int64 row_count, const char *const *keys,
+				   int nkeys, const char *detail)
+{
+	uint64		pos;
+	TimestampTz deadline;
+
+	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, true, &pos);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout);
+	for (;;)
+	{
+		uint64		head;
+
+		LWLockAcquire(queue->lock, LW_SHARED);
+		head = queue->head;
+		LWLockRelease(queue->lock);
+		if (head > pos)
+			break;
+		if (GetCurrentTimestamp() >= deadline)
+			queue_refuse("the audit writer did not commit it in time",
+						 "The audit writer is stopped or falling behind; see the server log, or raise ledger.audit_queue_timeout.");
+		ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
+		ConditionVariableCancelSleep();
+		CHECK_FOR_INTERRUPTS();
+	}
+	ConditionVariableCancelSleep();
+}
+
+static bool
+emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 query_id,
+	 const char *detail, const char *const *keys, int nkeys, bool must_log, uint64 *pos_out)
+{
 	AuditQueueEvent ev;
 	TimestampTz deadline;
+	int			i;
 
 	if (queue == NULL)
 	{
@@ -243,6 +309,13 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 	/* a caller's snprintf or the copy may have cut a character in two: keep whole ones only */
 	ev.detail[pg_mbcliplen(ev.detail, strlen(ev.detail), strlen(ev.detail))] = '\0';
 	log_hygiene_mask(ev.detail);	/* a purpose or reason is free text: no number in the trail */
+	ev.durable = pos_out != NULL;
+	ev.nkeys = Min(nkeys, AUDIT_MAX_KEYS);
+	for (i = 0; i < ev.nkeys; i++)
+	{
+		copy_name(ev.keys[i], keys[i], AUDIT_KEY_LEN);
+		log_hygiene_mask(ev.keys[i]);
+	}
 
 	if (RecoveryInProgress())
 	{
@@ -265,6 +338,8 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 		if (ready && queue->tail - queue->head < (uint64) queue->capacity)
 		{
 			queue->slots[queue->tail % queue->capacity] = ev;
+			if (pos_out)
+				*pos_out = queue->tail;
 			queue->tail++;
 			queue->accepted++;
 			latch = queue->writer_latch;
@@ -301,6 +376,13 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 		ConditionVariableCancelSleep();
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* Writer side: must the transaction that writes this event commit synchronously? */
+bool
+audit_queue_event_durable(const AuditQueueEvent *ev)
+{
+	return ev->durable;
 }
 
 /* Would a must_log event be accepted now (writer running, not in recovery)? */
@@ -377,6 +459,15 @@ audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *null
 		SET(AA_QUERY_ID, Int64GetDatum((int64) ev->query_id));
 	if (ev->detail[0] != '\0')
 		SET(AA_DETAIL, CStringGetTextDatum(ev->detail));
+	if (ev->nkeys > 0)
+	{
+		Datum		elems[AUDIT_MAX_KEYS];
+		int			i;
+
+		for (i = 0; i < ev->nkeys; i++)
+			elems[i] = CStringGetTextDatum(ev->keys[i]);
+		SET(AA_ROW_KEY, PointerGetDatum(construct_array(elems, ev->nkeys, TEXTOID, -1, false, TYPALIGN_INT)));
+	}
 #undef SET
 }
 
@@ -402,4 +493,33 @@ audit_writer_status(PG_FUNCTION_ARGS)
 	if (values[1] == Int32GetDatum(0))
 		nulls[1] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * ledger._record_denied(relation regclass, detail text): a denied event from SQL (the hold
+ * guard), through the queue, so that it survives the rollback of the refused statement.
+ * Owner only: EXECUTE is revoked from PUBLIC.
+ */
+PG_FUNCTION_INFO_V1(audit_record_denied);
+Datum
+audit_record_denied(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	char	   *detail = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			saved = mnl_acting_for;
+
+	/* called from a SECURITY DEFINER trigger: the one refused is the role outside it */
+	if (!OidIsValid(mnl_acting_for))
+		mnl_acting_for = GetOuterUserId();
+	PG_TRY();
+	{
+		audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, true);
+		mnl_refusal_recorded = true;
+	}
+	PG_FINALLY();
+	{
+		mnl_acting_for = saved;
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
 }

@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
+#include "mynumber_ledger.h"
 
 PG_FUNCTION_INFO_V1(audit_row_trigger);
 PG_FUNCTION_INFO_V1(audit_statement_trigger);
@@ -115,6 +116,27 @@ names_array(List *names)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* Is attnum a column of rel's primary key (its values are the row key, kept unless a number)? */
+static bool
+is_key_column(Relation rel, AttrNumber attnum)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	HeapTuple	itup;
+	bool		key = false;
+	int			i;
+
+	if (!OidIsValid(pk))
+		return false;
+	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
+	if (!HeapTupleIsValid(itup))
+		return false;
+	for (i = 0; i < ((Form_pg_index) GETSTRUCT(itup))->indnkeyatts; i++)
+		if (((Form_pg_index) GETSTRUCT(itup))->indkey.values[i] == attnum)
+			key = true;
+	ReleaseSysCache(itup);
+	return key;
+}
+
 static RelAuditInfo *
 get_rel_info(Relation rel, Trigger *trigger)
 {
@@ -137,6 +159,8 @@ get_rel_info(Relation rel, Trigger *trigger)
 							   HASH_ELEM | HASH_BLOBS);
 		CacheRegisterRelcacheCallback(rel_info_invalidate, (Datum) 0);
 	}
+	bool		withhold_all;
+
 	info = hash_search(rel_info, &rel->rd_id, HASH_ENTER, &found);
 	if (found && info->valid)
 		return info;
@@ -151,20 +175,24 @@ get_rel_info(Relation rel, Trigger *trigger)
 	info->live = palloc0(sizeof(bool) * desc->natts);
 	info->sensitive = palloc0(sizeof(bool) * desc->natts);
 	info->out = palloc0(sizeof(FmgrInfo) * desc->natts);
+	/* The arguments name the sensitive columns, or, after AUDIT_WITHHOLD_ALL, the kept ones. */
+	withhold_all = trigger->tgnargs > 0 && strcmp(trigger->tgargs[0], AUDIT_WITHHOLD_ALL) == 0;
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		int			a;
 		Oid			outfn;
 		bool		varlena;
+		bool		named = false;
 
 		if (att->attisdropped)
 			continue;
 		info->live[i] = true;
-		info->sensitive[i] = is_number_type(att->atttypid);
-		for (a = 0; a < trigger->tgnargs; a++)
+		for (a = withhold_all ? 1 : 0; a < trigger->tgnargs; a++)
 			if (strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0)
-				info->sensitive[i] = true;
+				named = true;
+		info->sensitive[i] = is_number_type(att->atttypid) ||
+			(withhold_all ? !named && !is_key_column(rel, att->attnum) : named);
 		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
 		fmgr_info_cxt(outfn, &info->out[i], info->cxt);
 		all = lappend(all, pstrdup(NameStr(att->attname)));
@@ -514,25 +542,57 @@ create_trigger(const char *name, const char *when, const char *qualified, const 
 	run_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", qualified, name));
 }
 
-/*
- * ledger.audit_table(tab regclass, sensitive_columns text[] DEFAULT '{}')
- * The caller must own the table.  Re-auditing replaces the triggers (with the new list of
- * sensitive columns); the number types are sensitive whatever the list says.
- */
-Datum
-audit_table(PG_FUNCTION_ARGS)
+/* Append the column names of a text[] to args as quoted trigger arguments, each checked. */
+static void
+append_columns(StringInfo args, ArrayType *cols, Oid relid, const char *qualified)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	ArrayType  *sens = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
-	char		relkind = get_rel_relkind(relid);
-	char	   *qualified;
-	StringInfoData args;
 	Datum	   *elems = NULL;
 	bool	   *enulls = NULL;
 	int			nelems = 0;
 	int			i;
+
+	if (cols == NULL)
+		return;
+	deconstruct_array(cols, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nelems);
+	for (i = 0; i < nelems; i++)
+	{
+		char	   *col;
+
+		if (enulls[i])
+			continue;
+		col = TextDatumGetCString(elems[i]);
+		if (get_attnum(relid, col) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation %s does not exist", col, qualified),
+					 errhint("Name the columns as they are spelt in the table.")));
+		appendStringInfo(args, "%s%s", args->len ? ", " : "", quote_literal_cstr(col));
+	}
+}
+
+/*
+ * ledger.audit_table(tab regclass, sensitive_columns text[] DEFAULT '{}',
+ *                    keep_columns text[] DEFAULT NULL)
+ * The caller must own the table.  Re-auditing replaces the triggers (with the new list of
+ * sensitive columns); the number types are sensitive whatever the list says.  With
+ * keep_columns (protect_table passes it), every value is withheld but those of the key
+ * columns and the columns named there.
+ */
+Datum
+audit_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	ArrayType  *sens = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *keep = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_ARRAYTYPE_P(2) : NULL;
+	char		relkind;
+	char	   *qualified;
+	StringInfoData args;
+	StringInfoData unused;
 	bool		saved_bypass;
 
+	mnl_require_arg(fcinfo, 0, "tab");
+	relid = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(relid);
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -550,22 +610,16 @@ audit_table(PG_FUNCTION_ARGS)
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	initStringInfo(&args);
-	if (sens != NULL)
-		deconstruct_array(sens, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nelems);
-	for (i = 0; i < nelems; i++)
+	if (keep != NULL)
 	{
-		char	   *col;
-
-		if (enulls[i])
-			continue;
-		col = TextDatumGetCString(elems[i]);
-		if (get_attnum(relid, col) == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of relation %s does not exist", col, qualified),
-					 errhint("Name the sensitive columns as they are spelt in the table.")));
-		appendStringInfo(&args, "%s%s", args.len ? ", " : "", quote_literal_cstr(col));
+		/* everything withheld but the keys and the kept columns; the sensitive list is moot */
+		initStringInfo(&unused);
+		append_columns(&unused, sens, relid, qualified);
+		appendStringInfoString(&args, quote_literal_cstr(AUDIT_WITHHOLD_ALL));
+		append_columns(&args, keep, relid, qualified);
 	}
+	else
+		append_columns(&args, sens, relid, qualified);
 
 	SPI_connect();
 	saved_bypass = audit_guard_bypass;
@@ -612,7 +666,8 @@ audit_table(PG_FUNCTION_ARGS)
 Datum
 unaudit_table(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
+	Oid			relid;
+	char		relkind;
 	char	   *qualified;
 	bool		saved_bypass = audit_guard_bypass;
 
@@ -621,6 +676,14 @@ unaudit_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only a superuser can stop auditing a table"),
 				 errhint("Ask the extension owner; the table's owner cannot remove its audit.")));
+	mnl_require_arg(fcinfo, 0, "tab");
+	relid = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("only tables are audited"),
+				 errhint("Give the table whose audit triggers are to be removed.")));
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	SPI_connect();

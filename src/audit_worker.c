@@ -18,8 +18,9 @@
  * (they are lost only if the whole server stops first).
  *
  * In the same transaction as a batch, it counts the batch's reveals per role and day in
- * ledger.reveal_tally: the reveal quotas are checked against what the trail holds, which a
- * revealer's ROLLBACK cannot take back.
+ * ledger.reveal_tally and adds each use of a two-person approval to the approval: the reveal
+ * quotas and approvals are checked against what the writer committed, which a revealer's
+ * ROLLBACK cannot take back.  A batch with a durable event commits synchronously.
  *
  * Must never: write an event anywhere but ledger.audit_event, or drop one it has drained
  * without an error in the server log.
@@ -91,11 +92,30 @@ extension_present(void)
  */
 #define DRAIN_BATCHES_PER_PASS 64
 
-/* Count the batch's reveal events in ledger.reveal_tally (same transaction as the events). */
-static void
-tally_reveals(Datum *values, bool *nulls, int n)
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
 {
-	static SPIPlanPtr plan = NULL;
+	if (*plan == NULL)
+	{
+		*plan = SPI_prepare(sql, nargs, types);
+		if (*plan == NULL)
+			elog(ERROR, "could not prepare \"%s\"", sql);
+		SPI_keepplan(*plan);
+	}
+	return *plan;
+}
+
+/*
+ * The disclosure limits' bookkeeping, in the same transaction as the batch's events: each
+ * reveal is counted in ledger.reveal_tally, each use of an approval added to its used_count
+ * (never past its count: the writer must not fail on a row).  A revealer's ROLLBACK takes
+ * neither back.
+ */
+static void
+account_disclosures(Datum *values, bool *nulls, int n)
+{
+	static SPIPlanPtr tally = NULL;
+	static SPIPlanPtr approval = NULL;
 	int			i;
 	bool		connected = false;
 
@@ -105,32 +125,43 @@ tally_reveals(Datum *values, bool *nulls, int n)
 		bool	   *nl = nulls + i * AUDIT_NATTS;
 		Datum		args[2];
 		char	   *kind;
+		bool		reveal;
 
 		if (nl[AA_KIND - 1] || nl[AA_CURRENT_ROLE - 1])
 			continue;
 		kind = TextDatumGetCString(v[AA_KIND - 1]);
-		if (strcmp(kind, AUDIT_KIND_REVEAL) != 0)
+		reveal = strcmp(kind, AUDIT_KIND_REVEAL) == 0;
+		if (!reveal && (strcmp(kind, AUDIT_KIND_APPROVAL_USED) != 0 || nl[AA_ROW_KEY - 1] || nl[AA_ROW_COUNT - 1]))
 			continue;
 		if (!connected)
 		{
 			SPI_connect();
 			connected = true;
-			if (plan == NULL)
-			{
-				Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
-
-				plan = SPI_prepare("INSERT INTO ledger.reveal_tally AS t (role_name, day, reveals) "
-								   "VALUES ($1, ($2 AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))::date, 1) "
-								   "ON CONFLICT (role_name, day) DO UPDATE SET reveals = t.reveals + 1", 2, types);
-				if (plan == NULL)
-					elog(ERROR, "could not prepare the reveal tally");
-				SPI_keepplan(plan);
-			}
 		}
-		args[0] = v[AA_CURRENT_ROLE - 1];
-		args[1] = v[AA_LOGGED_AT - 1];
-		if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not count a reveal");
+		if (reveal)
+		{
+			args[0] = v[AA_CURRENT_ROLE - 1];
+			args[1] = v[AA_LOGGED_AT - 1];
+			if (SPI_execute_plan(keep_plan(&tally,
+										   "INSERT INTO ledger.reveal_tally AS t (role_name, day, reveals) "
+										   "VALUES ($1, ($2 AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))::date, 1) "
+										   "ON CONFLICT (role_name, day) DO UPDATE SET reveals = t.reveals + 1",
+										   2, (Oid[]) {TEXTOID, TIMESTAMPTZOID}),
+								 args, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not count a reveal");
+		}
+		else
+		{
+			args[0] = v[AA_ROW_KEY - 1];
+			args[1] = v[AA_ROW_COUNT - 1];
+			if (SPI_execute_plan(keep_plan(&approval,
+										   "UPDATE ledger.disclosure_approval "
+										   "SET used_count = LEAST(count, used_count + $2) "
+										   "WHERE approval_id = (($1)[1])::bigint",
+										   2, (Oid[]) {TEXTARRAYOID, INT8OID}),
+								 args, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not record the use of an approval");
+		}
 	}
 	if (connected)
 		SPI_finish();
@@ -148,17 +179,27 @@ drain_queue(void)
 	while (batches++ < DRAIN_BATCHES_PER_PASS && (n = audit_queue_drain(events, DRAIN_BATCH)) > 0)
 	{
 		int			i;
+		bool		durable = false;
+		int			saved_commit = synchronous_commit;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		for (i = 0; i < n; i++)
-			audit_queue_event_to_values((AuditQueueEvent *) ((char *) events + i * audit_queue_event_size()),
-										values + i * AUDIT_NATTS, nulls + i * AUDIT_NATTS);
+		{
+			AuditQueueEvent *ev = (AuditQueueEvent *) ((char *) events + i * audit_queue_event_size());
+
+			audit_queue_event_to_values(ev, values + i * AUDIT_NATTS, nulls + i * AUDIT_NATTS);
+			durable |= audit_queue_event_durable(ev);
+		}
 		audit_store_now(values, nulls, n);
-		tally_reveals(values, nulls, n);
+		account_disclosures(values, nulls, n);
 		PopActiveSnapshot();
+		/* a caller waits for a durable event: flushed (and on a synchronous standby) first */
+		if (durable && synchronous_commit < SYNCHRONOUS_COMMIT_ON)
+			synchronous_commit = SYNCHRONOUS_COMMIT_ON;
 		CommitTransactionCommand();
+		synchronous_commit = saved_commit;
 		audit_queue_release(n);
 	}
 	pfree(events);

@@ -2,8 +2,9 @@
 -- not expose hundreds of numbers).  A staff member's reveals per day are limited by duty
 -- (ledger.duty.reveal_quota_per_day, else ledger.reveal_quota_per_day); beyond the quota, or
 -- to reveal more than ledger.bulk_reveal_threshold numbers at once, a second staff member with
--- the approve duty must have approved.  Reveals are counted by the audit writer from the
--- trail itself (ledger.reveal_tally), so a ROLLBACK does not give a reveal back.
+-- the approve duty must have approved.  Reveals are counted, and approvals used up, by the
+-- audit writer in its own transactions (ledger.reveal_tally, disclosure_approval.used_count),
+-- so a ROLLBACK gives neither back.
 
 CREATE TABLE ledger.reveal_tally (
     role_name  name    NOT NULL,
@@ -53,34 +54,55 @@ GRANT SELECT ON ledger.disclosure_approval TO ledger_staff;
 SELECT pg_catalog.pg_extension_config_dump('ledger.disclosure_approval', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.disclosure_approval_approval_id_seq', '');
 
--- May the caller reveal n more numbers now?  Consumes an approval when one is needed;
+-- The bookkeeping (disclosure.c): read under the latest snapshot, written by the audit writer.
+CREATE FUNCTION ledger._reveals_today(role name) RETURNS integer
+    AS 'MODULE_PATHNAME', 'disclosure_reveals_today' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._reveals_today(name) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._reveals_today(name) IS
+    '本日の表示件数 (internal): what the audit writer has counted, under the latest snapshot (not the transaction''s)';
+
+CREATE FUNCTION ledger._usable_approval(role name, kind text, n integer) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'disclosure_usable_approval' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._usable_approval(name, text, integer) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._usable_approval(name, text, integer) IS
+    '使用できる承認 (internal): an approved, unexpired approval of the role covering n reveals, under the latest snapshot';
+
+CREATE FUNCTION ledger._use_approval(approval_id bigint, n integer) RETURNS void
+    AS 'MODULE_PATHNAME', 'disclosure_use_approval' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._use_approval(bigint, integer) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._use_approval(bigint, integer) IS
+    '承認の使用 (internal): spends n of an approval through the audit writer, committed before it returns (a ROLLBACK does not give it back)';
+
+-- May the caller reveal n more numbers now?  Uses up an approval when one is needed;
 -- refuses (42501) otherwise.  Called by the reveal twins before anything is revealed.
+-- Exact under every isolation level and with concurrent sessions: one check at a time per
+-- staff member (a lock on the staff row, held to the end of the caller's transaction; only
+-- the owner can take it, unlike an advisory lock anyone could hold), counts read under the
+-- latest snapshot, and every reveal and use committed by the writer before it returns.
 CREATE FUNCTION ledger._reveal_allowance(caller oid, n integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
     quota integer;
     used integer;
-    a ledger.disclosure_approval;
+    approval bigint;
 BEGIN
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
         RETURN;
     END IF;
-    -- one check at a time per staff member (the writer counts the reveals after they happen):
-    -- a lock on the staff row, which only the owner can take (an advisory lock anyone could
-    -- hold to stop a colleague's reveals)
+    IF n IS NULL OR n < 1 THEN
+        RAISE EXCEPTION 'a reveal allowance is asked for a positive number of reveals' USING ERRCODE = '22023',
+            HINT = 'Give the number of numbers about to be revealed.';
+    END IF;
     PERFORM 1 FROM ledger.staff s WHERE s.role_name = who FOR NO KEY UPDATE;
     IF n > current_setting('ledger.bulk_reveal_threshold')::integer THEN
-        SELECT * INTO a FROM ledger.disclosure_approval d
-         WHERE d.requested_by = who AND d.kind = 'bulk_reveal' AND d.approved_by IS NOT NULL
-           AND d.used_count = 0 AND d.count >= n AND d.expires_at > now()
-         ORDER BY d.approval_id LIMIT 1 FOR UPDATE;
-        IF NOT FOUND THEN
+        approval := ledger._usable_approval(who, 'bulk_reveal', n);
+        IF approval IS NULL THEN
             RAISE EXCEPTION 'revealing % numbers at once needs a second staff member''s approval', n
                 USING ERRCODE = '42501',
                       HINT = format('Request it with ledger.request_disclosure_approval(''bulk_reveal'', %s, purpose); a staff member with the approve duty approves it (二者承認).', n);
         END IF;
-        UPDATE ledger.disclosure_approval SET used_count = n WHERE approval_id = a.approval_id;
+        PERFORM ledger._use_approval(approval, n);
         RETURN;
     END IF;
     SELECT max(COALESCE(d.reveal_quota_per_day, current_setting('ledger.reveal_quota_per_day')::integer)) INTO quota
@@ -90,23 +112,20 @@ BEGIN
       JOIN ledger.duty d ON d.duty_code = sd.duty_code
      WHERE s.role_name = who AND s.retired_at IS NULL
        AND sd.valid_from <= ledger._today() AND (sd.valid_until IS NULL OR sd.valid_until >= ledger._today());
-    used := COALESCE((SELECT reveals FROM ledger.reveal_tally WHERE role_name = who AND day = ledger._today()), 0);
+    used := ledger._reveals_today(who);
     IF used + n <= COALESCE(quota, 0) THEN
         RETURN;
     END IF;
-    SELECT * INTO a FROM ledger.disclosure_approval d
-     WHERE d.requested_by = who AND d.kind = 'reveal_quota' AND d.approved_by IS NOT NULL
-       AND d.count - d.used_count >= n AND d.expires_at > now()
-     ORDER BY d.approval_id LIMIT 1 FOR UPDATE;
-    IF NOT FOUND THEN
+    approval := ledger._usable_approval(who, 'reveal_quota', n);
+    IF approval IS NULL THEN
         RAISE EXCEPTION 'the daily reveal quota (%) is reached', COALESCE(quota, 0)
             USING ERRCODE = '42501',
                   HINT = 'Request more with ledger.request_disclosure_approval(''reveal_quota'', count, purpose); a staff member with the approve duty approves it.';
     END IF;
-    UPDATE ledger.disclosure_approval SET used_count = used_count + n WHERE approval_id = a.approval_id;
+    PERFORM ledger._use_approval(approval, n);
 END $$;
 REVOKE ALL ON FUNCTION ledger._reveal_allowance(oid, integer) FROM PUBLIC;
-COMMENT ON FUNCTION ledger._reveal_allowance(oid, integer) IS '表示件数の確認 (internal): quota, bulk threshold and approvals';
+COMMENT ON FUNCTION ledger._reveal_allowance(oid, integer) IS '表示件数の確認 (internal): quota, bulk threshold and approvals, exact under every isolation level';
 
 CREATE FUNCTION ledger._request_disclosure_approval(caller oid, kind text, count integer, purpose text)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -192,7 +211,9 @@ BEGIN
         n := n + 1;
     END LOOP;
     IF n <> cardinality(ARRAY(SELECT DISTINCT unnest(person_ids))) THEN
-        RAISE EXCEPTION 'some of the persons do not exist or have no number' USING ERRCODE = '02000',
+        -- the same refusal as for a person of another org unit: nothing told of hidden rows
+        PERFORM ledger._require(caller, 'reveal', 'child_allowance', -1);
+        RAISE EXCEPTION 'some of the persons have no number' USING ERRCODE = '02000',
             HINT = 'Give ids of enrolled persons with a number.';
     END IF;
     PERFORM ledger._reveal_allowance(caller, n);

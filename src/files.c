@@ -55,7 +55,10 @@ files_guard(PG_FUNCTION_ARGS)
 	GuardWork	w;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		elog(ERROR, "ledger._file_guard() must be called as an event trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger._file_guard() must be called as an event trigger"),
+				 errhint("The extension's event trigger calls it; it is not called directly.")));
 	if (superuser())
 		PG_RETURN_VOID();
 	initStringInfo(&w.found);

@@ -9,6 +9,8 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON ROLE ledger_dba IS '特定個人情報ファイル管理者: may register files that hold My Numbers';
+-- The blind index of the DBA's own registered files (sealed.sql revoked it from PUBLIC).
+GRANT EXECUTE ON FUNCTION ledger.blind_index(ledger.mynumber) TO ledger_dba;
 
 CREATE TABLE ledger.registered_file (
     schema_name   name NOT NULL,

@@ -94,14 +94,15 @@ admin_work(void *arg)
 
 /*
  * A refusal (42501) by the twin is recorded in the audit trail, where it survives the
- * rollback of the call.  Other errors (bad input, missing objects) are the caller's to see.
+ * rollback of the call — unless the twin recorded it already, with more detail than its
+ * message may carry (ledger._require names the org unit in the trail, not to the caller).  Other errors (bad input, missing objects) are the caller's to see.
  */
 static void
 record_refusal(Oid fn)
 {
 	ErrorData  *edata = CopyErrorData();	/* in the caller's context, not ErrorContext */
 
-	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && !mnl_refusal_recorded)
 	{
 		char		detail[256];
 
@@ -139,6 +140,7 @@ gated_call(PG_FUNCTION_ARGS)
 	c.isnull = true;
 	c.result = (Datum) 0;
 	mnl_acting_for = c.caller;
+	mnl_refusal_recorded = false;
 	mnl_internal_depth++;		/* its changes are recorded row by row; its lookups are not reads */
 	PG_TRY();
 	{

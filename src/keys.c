@@ -666,6 +666,25 @@ keys_by_id(int32 key_id, const char *purpose)
 	return k->key;
 }
 
+/*
+ * The purpose (key family) of the key with this id: "number", "number:<period>", ... in a
+ * string the caller may keep for the transaction; NULL when it does not exist or was
+ * destroyed.
+ */
+const char *
+keys_purpose_of(int32 key_id)
+{
+	CachedKey  *k = cached(key_id);
+
+	require_kek();
+	if (k == NULL)
+	{
+		mnl_as_owner(load_key_by_id, &key_id, true);
+		k = cached(key_id);
+	}
+	return k ? pstrdup(k->purpose) : NULL;
+}
+
 /* ledger.active_key_id(purpose): the key id new values are sealed with. */
 Datum
 keys_active_id(PG_FUNCTION_ARGS)

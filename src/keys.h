@@ -12,6 +12,7 @@
 extern void keys_load_kek(void);
 extern const uint8 *keys_active(const char *purpose, int32 *key_id);
 extern const uint8 *keys_by_id(int32 key_id, const char *purpose);
+extern const char *keys_purpose_of(int32 key_id);	/* NULL: no such key, or destroyed */
 
 /* sealed.c: drop cipher and MAC contexts keyed with cached keys (after an abort). */
 extern void sealed_forget_keys(void);

@@ -198,16 +198,15 @@ COMMENT ON COLUMN ledger.payment.status IS '状態: planned 予定, paid 支払�
 COMMENT ON COLUMN ledger.payment.paid_on IS '支払日';
 
 -- Row-level security, the write gate and the audit triggers on every ledger table.
--- The audit trail keeps which person columns changed, not their values: the auditor reads the
--- trail and must not read personal data through it.
-SELECT ledger.protect_table('ledger.person', 'org_unit_id', 'child_allowance',
-    ARRAY['mynumber_index', 'family_name', 'given_name', 'family_name_kana', 'given_name_kana',
-          'birth_date', 'address']);
+-- The audit trail keeps which columns changed, not their values (protect_table withholds
+-- every value but the keys and the org unit): the auditor reads the trail and must not read
+-- personal data through it.  The references between the ledger's rows are kept.
+SELECT ledger.protect_table('ledger.person', 'org_unit_id');
 SELECT ledger.protect_table('ledger.recipient', 'org_unit_id');
-SELECT ledger.protect_table('ledger.child', 'org_unit_id');
-SELECT ledger.protect_table('ledger.certification', 'org_unit_id');
-SELECT ledger.protect_table('ledger.certification_revision', 'org_unit_id');
-SELECT ledger.protect_table('ledger.payment', 'org_unit_id');
+SELECT ledger.protect_table('ledger.child', 'org_unit_id', keep_columns => ARRAY['recipient_id']);
+SELECT ledger.protect_table('ledger.certification', 'org_unit_id', keep_columns => ARRAY['recipient_id']);
+SELECT ledger.protect_table('ledger.certification_revision', 'org_unit_id', keep_columns => ARRAY['certification_id']);
+SELECT ledger.protect_table('ledger.payment', 'org_unit_id', keep_columns => ARRAY['certification_id', 'recipient_id']);
 
 -- The ledger is data, but it belongs to the extension: pg_dump keeps it as configuration.
 -- (Reading it is an audited read like any other: run pg_dump where the audit writer runs.)
@@ -232,7 +231,9 @@ REVOKE ALL ON ledger.person, ledger.recipient, ledger.child, ledger.certificatio
 GRANT SELECT (municipality_code, person_id, org_unit_id, mynumber, family_name, given_name,
               family_name_kana, given_name_kana, birth_date, address, enrolled_at, closed_on) ON ledger.person TO ledger_staff;
 GRANT DELETE ON ledger.person TO ledger_staff;
-GRANT UPDATE (org_unit_id, family_name, given_name, family_name_kana, given_name_kana, birth_date, address, closed_on)
+-- Not closed_on: a record is closed through ledger.close_person, which refuses while a
+-- certification resting on it is current (and the retention run erases from that date).
+GRANT UPDATE (org_unit_id, family_name, given_name, family_name_kana, given_name_kana, birth_date, address)
     ON ledger.person TO ledger_staff;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ledger.recipient, ledger.child, ledger.certification,
               ledger.certification_revision, ledger.payment TO ledger_staff;
@@ -270,12 +271,17 @@ BEGIN
         RAISE EXCEPTION 'org unit % is not of municipality %', org_unit_id, municipality_code
             USING ERRCODE = '23503', HINT = 'See ledger.org_unit.';
     END IF;
-    IF mynumber IS NOT NULL AND EXISTS (
-        SELECT 1 FROM ledger.person p
-        WHERE p.municipality_code = _enrol_person.municipality_code
-          AND p.mynumber_index = ledger.blind_index(_enrol_person.mynumber)) THEN
-        RAISE EXCEPTION 'a person with this My Number is already enrolled' USING ERRCODE = '23505',
-            HINT = 'Find the person with ledger.find_person().';
+    -- Whether a number is already enrolled is what a lookup tells: an enrolment counts
+    -- against the same per-staff limits and its duplicate refusal is recorded (lookup.c).
+    IF mynumber IS NOT NULL THEN
+        PERFORM ledger._lookup_begin(caller);
+        IF EXISTS (SELECT 1 FROM ledger.person p
+                   WHERE p.municipality_code = _enrol_person.municipality_code
+                     AND p.mynumber_index = ledger.blind_index(_enrol_person.mynumber)) THEN
+            PERFORM ledger._record_denied('ledger.person'::regclass, 'enrol refused: the number is already enrolled');
+            RAISE EXCEPTION 'a person with this My Number is already enrolled' USING ERRCODE = '23505',
+                HINT = 'Find the person with ledger.find_person().';
+        END IF;
     END IF;
     pid := nextval('ledger.person_person_id_seq');
     INSERT INTO ledger.person (municipality_code, person_id, org_unit_id, mynumber, mynumber_index,
@@ -304,21 +310,37 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.enrol_person(text, integer, ledger.mynumber, text, text, text, text, date, text) IS
     '個人の登録: seals the My Number for its row and stores its blind index; the caller needs write in the org unit';
 
+-- Lookups are an oracle (lookup.c): limited per staff member, recorded, constant in time.
+CREATE FUNCTION ledger._lookup_begin(caller oid) RETURNS void
+    AS 'MODULE_PATHNAME', 'lookup_begin' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._lookup_begin(oid) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._lookup_begin(oid) IS
+    '番号検索の件数制限 (internal): counts a lookup against ledger.lookup_rate_per_minute and ledger.lookup_daily_cap, or refuses it (recorded)';
+CREATE FUNCTION ledger._lookup_done(found boolean, municipality_code text, person_id bigint) RETURNS void
+    AS 'MODULE_PATHNAME', 'lookup_done' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION ledger._lookup_done(boolean, text, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._lookup_done(boolean, text, bigint) IS
+    '番号検索の記録 (internal): records the outcome (the person when found, never the number) and answers no sooner than ledger.lookup_min_duration';
+
 CREATE FUNCTION ledger._find_person(caller oid, mynumber ledger.mynumber, municipality_code text)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p record;
+    readable integer[];
+    found boolean;
 BEGIN
+    PERFORM ledger._lookup_begin(caller);
+    -- the same work whether the number is enrolled or not
+    readable := CASE WHEN (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN NULL
+                     ELSE (ledger._permitted_org_units((SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
+                                                        'read', 'child_allowance')).org_units END;
     SELECT x.person_id, x.org_unit_id INTO p FROM ledger.person x
      WHERE x.municipality_code = _find_person.municipality_code
        AND x.mynumber_index = ledger.blind_index(_find_person.mynumber);
     -- Someone the caller may not read is not found.
-    IF NOT FOUND OR NOT (p.org_unit_id = ANY ((ledger._permitted_org_units(
-            (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), 'read', 'child_allowance')).org_units)
-            OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)) THEN
-        RETURN NULL;
-    END IF;
-    RETURN p.person_id;
+    found := p.person_id IS NOT NULL AND (readable IS NULL OR p.org_unit_id = ANY (readable));
+    PERFORM ledger._lookup_done(found, _find_person.municipality_code, p.person_id);
+    RETURN CASE WHEN found THEN p.person_id END;
 END $$;
 REVOKE ALL ON FUNCTION ledger._find_person(oid, ledger.mynumber, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._find_person(oid, ledger.mynumber, text) IS '個人番号による検索 (internal twin of ledger.find_person)';
@@ -326,7 +348,7 @@ COMMENT ON FUNCTION ledger._find_person(oid, ledger.mynumber, text) IS '個人�
 CREATE FUNCTION ledger.find_person(mynumber ledger.mynumber, municipality_code text)
 RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.find_person(ledger.mynumber, text) IS
-    '個人番号による検索: the person id, by blind index, if the caller may read that person (else NULL)';
+    '個人番号による検索: the person id, by blind index, if the caller may read that person (else NULL); limited per staff member, recorded, constant in time';
 
 -- Reveal a person's number: the caller must hold reveal for the person's org unit.
 CREATE FUNCTION ledger._reveal_person_number(caller oid, municipality_code text, person_id bigint, purpose text,
@@ -338,11 +360,13 @@ BEGIN
     SELECT * INTO p FROM ledger.person x
      WHERE x.municipality_code = _reveal_person_number.municipality_code
        AND x.person_id = _reveal_person_number.person_id;
-    IF NOT FOUND OR p.mynumber IS NULL THEN
+    -- a person the caller may not reveal is refused like one that does not exist: the
+    -- refusal tells nothing of a hidden row
+    PERFORM ledger._require(caller, 'reveal', 'child_allowance', COALESCE(p.org_unit_id, -1));
+    IF p.mynumber IS NULL THEN
         RAISE EXCEPTION 'no My Number to reveal for this person' USING ERRCODE = '02000',
-            HINT = 'The person does not exist or has no number.';
+            HINT = 'The person has no number recorded.';
     END IF;
-    PERFORM ledger._require(caller, 'reveal', 'child_allowance', p.org_unit_id);
     PERFORM ledger._reveal_allowance(caller, 1);    -- the daily quota (disclosure.sql)
     RETURN ledger.reveal(p.mynumber, ledger.person_context(p.municipality_code, p.person_id), purpose, legal_basis);
 END $$;

@@ -147,10 +147,11 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM ledger.person x
      WHERE x.municipality_code = _pseudonym_of_person.municipality_code AND x.person_id = _pseudonym_of_person.person_id;
-    IF NOT FOUND OR p.mynumber IS NULL THEN
+    -- a hidden person is refused like one that does not exist
+    PERFORM ledger._require(caller, 'read', 'child_allowance', COALESCE(p.org_unit_id, -1));
+    IF p.mynumber IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM ledger._require(caller, 'read', 'child_allowance', p.org_unit_id);
     RETURN (SELECT pp.pseudonym FROM ledger.person_pseudonym pp
             WHERE pp.municipality_code = p.municipality_code AND pp.person_id = p.person_id
               AND pp.affair_code = 'child_allowance');

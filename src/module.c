@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "keys.h"
 #include "log_hygiene.h"
+#include "lookup.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
 
@@ -44,6 +45,7 @@ char	   *mnl_audit_retention = NULL;
 int			mnl_reveal_quota_per_day = 20;
 int			mnl_bulk_reveal_threshold = 10;
 char	   *mnl_inquiry_result_lifetime = NULL;
+int			mnl_mask_digits = 0;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -57,6 +59,7 @@ mnl_shmem_request(void)
 		prev_shmem_request_hook();
 	audit_queue_shmem_request();
 	perm_shmem_request();
+	lookup_shmem_request();
 }
 
 static void
@@ -66,6 +69,7 @@ mnl_shmem_startup(void)
 		prev_shmem_startup_hook();
 	audit_queue_shmem_startup();
 	perm_shmem_startup();
+	lookup_shmem_startup();
 }
 
 static void
@@ -153,6 +157,25 @@ define_settings(void)
 							gettext_noop("Numbers revealed at once above which a second staff member must approve (two-person rule)."),
 							NULL, &mnl_bulk_reveal_threshold, 10, 1, 100000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.lookup_rate_per_minute",
+							gettext_noop("Lookups by My Number (ledger.find_person) a staff member may make per minute."),
+							gettext_noop("A lookup is an oracle for the digits a mask hides; see docs/permissions.md for the arithmetic."),
+							&mnl_lookup_rate_per_minute, 30, 1, 100000,
+							PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.lookup_daily_cap",
+							gettext_noop("Lookups by My Number a staff member may make per day (in ledger.time_zone)."),
+							NULL, &mnl_lookup_daily_cap, 1000, 1, 10000000,
+							PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.lookup_min_duration",
+							gettext_noop("Time a lookup by My Number takes at least, found or not."),
+							gettext_noop("Found and not found must not be told apart by their timing."),
+							&mnl_lookup_min_duration, 5, 0, 10000,
+							PGC_SUSET, GUC_UNIT_MS | GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.mask_digits",
+							gettext_noop("Trailing digits of a My Number that ledger.mask() shows."),
+							gettext_noop("Every digit shown divides the candidates of a search by ten; the default shows none."),
+							&mnl_mask_digits, 0, 0, 4,
+							PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomStringVariable("ledger.audit_retention",
 							   gettext_noop("How long the audit trail keeps a month before the retention run detaches it."),
 							   NULL, &mnl_audit_retention, "7 years", PGC_SUSET, 0,

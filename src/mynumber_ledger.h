@@ -25,9 +25,14 @@ extern char *mnl_office_hours_end;	/* ledger.office_hours_end */
 
 extern char *mnl_time_zone;		/* ledger.time_zone */
 extern int	mnl_staff_idle_timeout;	/* ledger.staff_idle_session_timeout (ms) */
+extern int	mnl_mask_digits;	/* ledger.mask_digits */
 
 /* owner.c: work with the extension owner's rights, search_path pinned. */
 extern Oid	mnl_extension_owner(void);
 extern void mnl_as_owner(void (*work) (void *arg), void *arg, bool restricted);
+
+/* args.c: a NULL where a value is needed is refused (22004), naming the argument. */
+struct FunctionCallInfoBaseData;
+extern void mnl_require_arg(struct FunctionCallInfoBaseData *fcinfo, int argno, const char *argname);
 
 #endif							/* MYNUMBER_LEDGER_H */

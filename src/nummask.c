@@ -2,10 +2,11 @@
  * nummask.c — finding and masking valid My Numbers in free text (log lines, details).
  *
  * Free of PostgreSQL, like numparse.c, so that the fuzz target can run it alone.  A match is
- * 12 ASCII digits, 4-4-4 ASCII digits with the same space or hyphen twice, or 12 full-width
- * digits, not preceded or followed by another digit, whose check digit is right (and which
- * is not all zeros).  Every digit of a match becomes '*' (a full-width digit becomes U+FF0A,
- * FULLWIDTH ASTERISK, so the length in bytes never changes).
+ * any text the type itself accepts as a My Number (np_parse_mynumber: ASCII or full-width
+ * digits, mixed or not, grouped 4-4-4 by any separator it allows), not preceded or followed
+ * by another digit, whose check digit is right (and which is not all zeros).  Every digit of
+ * a match becomes '*' (a full-width digit becomes U+FF0A, FULLWIDTH ASTERISK, so the length
+ * in bytes never changes).
  *
  * Must never: read outside str[0..len), change a byte that is not a digit of a match.
  */
@@ -24,37 +25,56 @@ is_wide_digit(const unsigned char *s, size_t len, size_t i)
 	return i + 2 < len && s[i] == 0xEF && s[i + 1] == 0xBC && s[i + 2] >= 0x90 && s[i + 2] <= 0x99;
 }
 
-/* Length of the candidate number starting at s[i], or 0. */
+/* Length in bytes of the separator at s[i] that the parser accepts (numparse.c), or 0. */
+static size_t
+separator_at(const unsigned char *s, size_t len, size_t i)
+{
+	if (s[i] == ' ' || s[i] == '-')
+		return 1;
+	if (i + 2 >= len)
+		return 0;
+	if ((s[i] == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x80) ||	/* U+3000 */
+		(s[i] == 0xEF && s[i + 1] == 0xBC && s[i + 2] == 0x8D) ||	/* U+FF0D */
+		(s[i] == 0xE2 && s[i + 1] == 0x80 && s[i + 2] >= 0x90 && s[i + 2] <= 0x95) ||	/* U+2010..2015 */
+		(s[i] == 0xE2 && s[i + 1] == 0x88 && s[i + 2] == 0x92) ||	/* U+2212 */
+		(s[i] == 0xE3 && s[i + 1] == 0x83 && s[i + 2] == 0xBC)) /* U+30FC */
+		return 3;
+	return 0;
+}
+
+/* Length in bytes of the digit (ASCII or full-width) at s[i], or 0. */
+static inline size_t
+digit_at(const unsigned char *s, size_t len, size_t i)
+{
+	return is_ascii_digit(s[i]) ? 1 : is_wide_digit(s, len, i) ? 3 : 0;
+}
+
+/*
+ * Length of the candidate number starting at the digit s[i], or 0: twelve digits of either
+ * width with nothing but separators between them, not followed by another digit.  Whether
+ * the widths and separators form a number is the parser's to decide (the caller asks it):
+ * every form the type accepts is a candidate, so every one is masked.
+ */
 static size_t
 candidate_at(const unsigned char *s, size_t len, size_t i)
 {
-	size_t		k;
+	size_t		k = i;
+	int			digits = 0;
 
-	/* 12 ASCII digits, or 4-4-4 with the same space or hyphen twice */
-	if (is_ascii_digit(s[i]))
+	while (k < len)
 	{
-		for (k = 0; k < 12 && i + k < len && is_ascii_digit(s[i + k]); k++)
-			;
-		if (k == 12 && (i + 12 == len || !is_ascii_digit(s[i + 12])))
-			return 12;
-		if (k == 4 && i + 14 <= len && (s[i + 4] == ' ' || s[i + 4] == '-') && s[i + 9] == s[i + 4])
+		size_t		n = digit_at(s, len, k);
+
+		if (n > 0)
 		{
-			for (k = 0; k < 4; k++)
-				if (!is_ascii_digit(s[i + 5 + k]) || !is_ascii_digit(s[i + 10 + k]))
-					return 0;
-			if (i + 14 == len || !is_ascii_digit(s[i + 14]))
-				return 14;
+			k += n;
+			if (++digits == 12)
+				return (k < len && digit_at(s, len, k) > 0) ? 0 : k - i;
+			continue;
 		}
-		return 0;
-	}
-	/* 12 full-width digits */
-	if (is_wide_digit(s, len, i))
-	{
-		for (k = 0; k < 12; k++)
-			if (!is_wide_digit(s, len, i + 3 * k))
-				return 0;
-		if (!is_wide_digit(s, len, i + 36))
-			return 36;
+		if (digits == 0 || (n = separator_at(s, len, k)) == 0)
+			return 0;
+		k += n;
 	}
 	return 0;
 }
@@ -80,20 +100,16 @@ np_mask_numbers(char *str, size_t len)
 		{
 			size_t		k;
 
-			if (n == 36)
+			for (k = 0; k < n; k++)
 			{
-				/* full-width: replace each 3-byte digit by "*" and two spaces' worth kept */
-				for (k = 0; k < 36; k += 3)
+				if (is_ascii_digit(s[i + k]))
+					s[i + k] = '*';
+				else if (is_wide_digit(s, len, i + k))
 				{
-					s[i + k] = 0xEF;
-					s[i + k + 1] = 0xBC;
-					s[i + k + 2] = 0x8A;	/* U+FF0A FULLWIDTH ASTERISK */
+					s[i + k + 2] = 0x8A;	/* U+FF10..19 -> U+FF0A FULLWIDTH ASTERISK */
+					k += 2;
 				}
 			}
-			else
-				for (k = 0; k < n; k++)
-					if (is_ascii_digit(s[i + k]))
-						s[i + k] = '*';
 			changed = true;
 			i += n;
 			continue;

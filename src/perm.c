@@ -193,7 +193,10 @@ Datum
 perm_registry_changed(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "ledger._registry_changed() must be called as a trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger._registry_changed() must be called as a trigger"),
+				 errhint("The registry tables' triggers call it; it is not called directly.")));
 	register_callbacks();
 	changed_in_xact = true;
 	local_generation++;
@@ -487,12 +490,13 @@ deny(const PermSet *s, Oid relid, const char *what, int32 org, bool has_org)
 		snprintf(detail, sizeof(detail), "%s denied: no %s duty for affair %s",
 				 what, s->action, s->affair);
 	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, true);
+	/* the trail keeps the org unit; the message names the action only */
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied: %s", detail),
+			 errmsg("permission denied: %s denied: %s for affair %s", what, s->action, s->affair),
 			 !s->is_staff ?
 			 errhint("The current role is not active staff; use SET ROLE to the staff member's own role.") :
-			 errhint("Ask a staff administrator for a duty that grants \"%s\" in this org unit.", s->action)));
+			 errhint("This needs a duty with the %s action for the org unit concerned; ask a staff administrator.", s->action)));
 }
 
 /*
@@ -537,7 +541,10 @@ perm_write_gate(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		td->tg_trigger->tgnargs != 1)
-		elog(ERROR, "ledger._write_gate() must be a statement trigger with the affair as argument");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger._write_gate() must be a statement trigger with the affair as argument"),
+				 errhint("ledger.protect_table() creates the trigger; it is not called directly.")));
 	s = current_set(fcinfo, CStringGetTextDatum("write"),
 					CStringGetTextDatum(td->tg_trigger->tgargs[0]));
 	if (!s->superuser && s->norgs == 0)
@@ -557,6 +564,8 @@ typedef struct StaffLookup
 	const char *role;
 	bool		found;
 	int64		staff_id;
+	bool		active;
+	TimestampTz recheck_at;
 } StaffLookup;
 
 static void
@@ -571,7 +580,12 @@ staff_lookup_work(void *arg)
 	{
 		Oid			types[1] = {NAMEOID};
 
-		plan = SPI_prepare("SELECT staff_id FROM ledger.staff WHERE role_name = $1", 1, types);
+		plan = SPI_prepare("SELECT s.staff_id, "
+						   "       s.retired_at IS NULL AND s.valid_from <= d.today "
+						   "       AND (s.valid_until IS NULL OR s.valid_until >= d.today), "
+						   "       ((d.today + 1)::timestamp AT TIME ZONE pg_catalog.current_setting('ledger.time_zone')) "
+						   "FROM ledger.staff s, (SELECT ledger._today() AS today) d WHERE s.role_name = $1",
+						   1, types);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
@@ -583,47 +597,73 @@ staff_lookup_work(void *arg)
 		elog(ERROR, "staff lookup failed");
 	if (SPI_processed == 1)
 	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
 
 		l->found = !isnull;
 		l->staff_id = isnull ? 0 : DatumGetInt64(d);
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		l->active = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		l->recheck_at = isnull ? DT_NOEND : DatumGetTimestampTz(d);
 	}
 }
 
 /*
- * The staff id of roleid, from a one-entry cache; looked up only inside a healthy
- * transaction of a database where the extension is installed.
+ * What the registry says of a role, from a small cache: recomputed when the registry
+ * changed (either counter) or the day it was computed for has ended.  Looked up only inside
+ * a healthy transaction of a database where the extension is installed; false otherwise
+ * (nothing known).
  */
-bool
-perm_staff_id(Oid roleid, int64 *staff_id)
+typedef struct StaffEntry
 {
-	static Oid	cached_role = InvalidOid;
-	static Oid	cached_db = InvalidOid;
-	static uint64 cached_shared = 0;
-	static uint64 cached_local = 0;
-	static bool cached_found = false;
-	static int64 cached_id = 0;
+	Oid			role;
+	Oid			db;
+	uint64		shared_gen;
+	uint64		local_gen;
+	TimestampTz recheck_at;
+	bool		found;
+	int64		staff_id;
+	bool		active;
+} StaffEntry;
+
+#define NSTAFF	4
+static StaffEntry staff_cache[NSTAFF];
+static int	staff_victim = 0;
+
+static StaffEntry *
+staff_entry(Oid roleid)
+{
 	static bool busy = false;
 	StaffLookup l;
+	StaffEntry *e;
 	uint64		gen_shared;
 	uint64		gen_local;
+	TimestampTz now = IsTransactionState() ? GetCurrentStatementStartTimestamp() : GetCurrentTimestamp();
+	int			i;
 
-	if (cached_role == roleid && cached_db == MyDatabaseId &&
-		cached_shared == shared_generation() && cached_local == local_generation)
+	for (i = 0; i < NSTAFF; i++)
 	{
-		*staff_id = cached_id;
-		return cached_found;
+		e = &staff_cache[i];
+		if (OidIsValid(e->role) && e->role == roleid && e->db == MyDatabaseId &&
+			e->shared_gen == shared_generation() && e->local_gen == local_generation &&
+			now < e->recheck_at)
+			return e;
 	}
+	/* creating_extension: the registry is not there yet while the script runs */
 	if (busy || perm_lookups_disabled || !IsTransactionState() || IsAbortedTransactionBlockState() ||
-		!IsNormalProcessingMode() || MyBackendType != B_BACKEND ||
+		!IsNormalProcessingMode() || MyBackendType != B_BACKEND || creating_extension ||
 		!OidIsValid(get_extension_oid(MNL_EXTENSION_NAME, true)))
-		return false;
+		return NULL;
 
 	l.role = GetUserNameFromId(roleid, true);
 	l.found = false;
 	l.staff_id = 0;
+	l.active = false;
+	l.recheck_at = DT_NOEND;
 	if (l.role == NULL)
-		return false;
+		return NULL;
 	gen_shared = shared_generation();	/* before the lookup's snapshot */
 	gen_local = local_generation;
 	busy = true;
@@ -638,14 +678,41 @@ perm_staff_id(Oid roleid, int64 *staff_id)
 		mnl_internal_depth--;
 	}
 	PG_END_TRY();
-	cached_shared = gen_shared;	/* only now: a failed lookup leaves no stale entry */
-	cached_local = gen_local;
-	cached_role = roleid;
-	cached_db = MyDatabaseId;
-	cached_found = l.found;
-	cached_id = l.staff_id;
-	*staff_id = l.staff_id;
-	return l.found;
+	/* only now: a failed lookup leaves no stale entry */
+	e = &staff_cache[staff_victim];
+	staff_victim = (staff_victim + 1) % NSTAFF;
+	e->role = roleid;
+	e->db = MyDatabaseId;
+	e->shared_gen = gen_shared;
+	e->local_gen = gen_local;
+	e->recheck_at = l.recheck_at;
+	e->found = l.found;
+	e->staff_id = l.staff_id;
+	e->active = l.active;
+	return e;
+}
+
+/* The staff id of roleid; false if the role is not (or cannot now be looked up as) staff. */
+bool
+perm_staff_id(Oid roleid, int64 *staff_id)
+{
+	StaffEntry *e = staff_entry(roleid);
+
+	*staff_id = (e && e->found) ? e->staff_id : 0;
+	return e && e->found;
+}
+
+/*
+ * Is roleid registered staff who is not active today (retired, or outside the validity
+ * period)?  False for roles that are not staff, and when nothing can be looked up.
+ */
+bool
+perm_staff_inactive(Oid roleid, int64 *staff_id)
+{
+	StaffEntry *e = staff_entry(roleid);
+
+	*staff_id = (e && e->found) ? e->staff_id : 0;
+	return e && e->found && !e->active;
 }
 
 /* The role the audit trail names as acting: the caller of a gated function, else current_user. */

@@ -20,6 +20,9 @@ extern void perm_shmem_startup(void);
  * looked up as) staff. */
 extern bool perm_staff_id(Oid roleid, int64 *staff_id);
 
+/* Registered staff who is not active today (retired or outside the validity period)? */
+extern bool perm_staff_inactive(Oid roleid, int64 *staff_id);
+
 /* A counter bumped whenever a data key is destroyed (crypto-shredding): caches compare it. */
 extern uint64 mnl_keys_generation(void);
 extern void mnl_keys_generation_bump(void);
@@ -41,6 +44,9 @@ extern Oid	mnl_audit_user(void);
 /* protect.c: names the guard reserves, and whether a table carries the policies. */
 #define PROTECT_POLICY_PREFIX	"mnl_rls_"
 #define PROTECT_TRIGGER_NAME	"mnl_rls_write_gate"
+#define PROTECT_HOLD_DELETE		"mnl_rls_hold_delete"	/* legal holds: DELETE, cascades */
+#define PROTECT_HOLD_UPDATE		"mnl_rls_hold_update"	/* legal holds: UPDATE of what a hold names */
+#define PROTECT_HOLD_TRUNCATE	"mnl_rls_hold_truncate" /* legal holds: TRUNCATE */
 #define RESERVED_PREFIX			"mnl_"
 extern bool protect_is_protected(Relation rel);
 extern void protect_guard_utility(Node *stmt);

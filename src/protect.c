@@ -7,6 +7,10 @@
  *   - four policies named mnl_rls_*: rows are visible to roles with the read action for the
  *     row's org unit, writable by roles with write; a written row whose org unit the role may
  *     not write is refused with an error that is recorded (ledger.must);
+ *   - statement triggers mnl_rls_hold_delete (AFTER DELETE, over the deleted rows),
+ *     mnl_rls_hold_update (AFTER UPDATE) and mnl_rls_hold_truncate (BEFORE TRUNCATE) that
+ *     refuse to remove a row a legal hold names, or move it out from under the hold, by any
+ *     road (ledger._hold_guard, staff.sql);
  *   - a statement trigger mnl_rls_write_gate that refuses, with an error and an audit event,
  *     any INSERT, UPDATE or DELETE by a role without the write action for the affair;
  *   - the audit triggers of ledger.audit_table().
@@ -20,6 +24,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -27,10 +32,12 @@
 #include "nodes/parsenodes.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/varlena.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "audit.h"
 #include "mynumber_ledger.h"
@@ -121,17 +128,52 @@ affair_lookup(void *arg)
 }
 
 /*
+ * The hold guard's arguments for a table, as SQL literals: the key a record hold names (the
+ * last column of the primary key, when it is an integer), the person column (person_id) and
+ * the recipient column (recipient_id), each '' when the table has none.
+ */
+static char *
+hold_guard_args(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	const char *key = "";
+	const char *person = get_attnum(relid, "person_id") != InvalidAttrNumber ? "person_id" : "";
+	const char *recipient = get_attnum(relid, "recipient_id") != InvalidAttrNumber &&
+		strcmp(get_rel_name(relid), "recipient") != 0 ? "recipient_id" : "";
+
+	if (OidIsValid(pk))
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
+
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_index idx = (Form_pg_index) GETSTRUCT(tup);
+			AttrNumber	last = idx->indkey.values[idx->indnkeyatts - 1];
+			Oid			type = last > 0 ? get_atttype(relid, last) : InvalidOid;
+
+			if (type == INT8OID || type == INT4OID)
+				key = get_attname(relid, last, false);
+			ReleaseSysCache(tup);
+		}
+	}
+	RelationClose(rel);
+	return psprintf("%s, %s, %s", quote_literal_cstr(key), quote_literal_cstr(person),
+					quote_literal_cstr(recipient));
+}
+
+/*
  * ledger.protect_table(tab regclass, org_column name, affair text DEFAULT 'child_allowance',
- *                      sensitive_columns text[] DEFAULT '{}')
+ *                      sensitive_columns text[] DEFAULT NULL, keep_columns text[] DEFAULT NULL)
  * The caller must own the table.
  */
 Datum
 protect_table(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *column = NameStr(*PG_GETARG_NAME(1));
-	char	   *affair = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char		relkind = get_rel_relkind(relid);
+	Oid			relid;
+	char	   *column;
+	char	   *affair;
+	char		relkind;
 	AttrNumber	attnum;
 	char	   *qualified;
 	char	   *col;
@@ -141,7 +183,15 @@ protect_table(PG_FUNCTION_ARGS)
 	bool		already;
 	AffairLookup lookup;
 	bool		saved_bypass = audit_guard_bypass;
+	char	   *hold_args;
 
+	mnl_require_arg(fcinfo, 0, "tab");
+	mnl_require_arg(fcinfo, 1, "org_column");
+	mnl_require_arg(fcinfo, 2, "affair");
+	relid = PG_GETARG_OID(0);
+	column = NameStr(*PG_GETARG_NAME(1));
+	affair = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	relkind = get_rel_relkind(relid);
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -218,18 +268,45 @@ protect_table(PG_FUNCTION_ARGS)
 		run(psprintf("CREATE TRIGGER mnl_rls_write_gate BEFORE INSERT OR UPDATE OR DELETE ON %s "
 					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._write_gate(%s)", qualified, aff));
 		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER mnl_rls_write_gate", qualified));
-		if (!PG_ARGISNULL(3))
+		hold_args = hold_guard_args(relid);
+		run(psprintf("CREATE TRIGGER " PROTECT_HOLD_DELETE " AFTER DELETE ON %s REFERENCING OLD TABLE AS mnl_old "
+					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
+		run(psprintf("CREATE TRIGGER " PROTECT_HOLD_UPDATE " AFTER UPDATE ON %s "
+					 "REFERENCING OLD TABLE AS mnl_old NEW TABLE AS mnl_new "
+					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
+		run(psprintf("CREATE TRIGGER " PROTECT_HOLD_TRUNCATE " BEFORE TRUNCATE ON %s "
+					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
+		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " PROTECT_HOLD_DELETE ", "
+					 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_UPDATE ", "
+					 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_TRUNCATE, qualified));
 		{
-			Datum		sens = PG_GETARG_DATUM(3);
+			/*
+			 * The trail keeps no personal value of a protected table (the auditor reads the
+			 * trail, never personal data): every value withheld but the keys, the org unit
+			 * column and the columns the owner names as safe to keep.
+			 */
+			Datum	   *elems = NULL;
+			bool	   *enulls = NULL;
+			int			n = 0;
+			Datum	   *with_org;
+			Datum		keep;
 
-			if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2)", 2,
-									  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
-									  (Datum[]) {ObjectIdGetDatum(relid), sens},
-									  NULL, false, 1) != SPI_OK_SELECT)
+			if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+				deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT,
+								  &elems, &enulls, &n);
+			with_org = palloc(sizeof(Datum) * (n + 1));
+			for (int i = 0; i < n; i++)
+				with_org[i] = enulls[i] ? CStringGetTextDatum("") : elems[i];
+			with_org[n] = CStringGetTextDatum(column);
+			keep = PointerGetDatum(construct_array(with_org, n + 1, TEXTOID, -1, false, TYPALIGN_INT));
+
+			if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2, $3)", 3,
+									  (Oid[]) {REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID},
+									  (Datum[]) {ObjectIdGetDatum(relid),
+										  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), keep},
+									  PG_ARGISNULL(3) ? " n " : "   ", false, 1) != SPI_OK_SELECT)
 				elog(ERROR, "audit_table failed");
 		}
-		else
-			run(psprintf("SELECT ledger.audit_table(%s::regclass)", reg));
 	}
 	PG_FINALLY();
 	{

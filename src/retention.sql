@@ -333,6 +333,10 @@ DECLARE
     done_policy bigint;
     job text := ledger._job_name();
     saved_path text := pg_catalog.current_setting('search_path');
+    blocked bigint[];
+    one bigint;
+    kept bigint[];
+    hold_constraint text;
 BEGIN
     -- the caller's search_path must not resolve anything the run executes
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
@@ -393,15 +397,44 @@ BEGIN
             COMMIT;
             CONTINUE;
         END IF;
+        blocked := '{}';
         LOOP
             EXECUTE pg_catalog.format(
                 'SELECT pg_catalog.array_agg(k ORDER BY k) FROM (SELECT t.%I AS k FROM %s t WHERE %s AND %s '
-                'ORDER BY t.%I, t.%I LIMIT $1 FOR UPDATE OF t SKIP LOCKED) s',
-                p.key_column, tab, due, ledger._retention_not_held(p), p.anchor_column, p.key_column)
-                INTO keys USING batch_size;
+                'AND t.%I <> ALL ($2) ORDER BY t.%I, t.%I LIMIT $1 FOR UPDATE OF t SKIP LOCKED) s',
+                p.key_column, tab, due, ledger._retention_not_held(p), p.key_column, p.anchor_column, p.key_column)
+                INTO keys USING batch_size, blocked;
             EXIT WHEN keys IS NULL;
             IF p.action = 'delete' THEN
-                EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.%I = ANY ($1)', tab, p.key_column) USING keys;
+                -- a row whose deletion would cascade into rows a hold names is kept (the hold
+                -- guard refuses the cascade): the batch again row by row, skipping those
+                BEGIN
+                    EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.%I = ANY ($1)', tab, p.key_column) USING keys;
+                EXCEPTION WHEN insufficient_privilege THEN
+                    GET STACKED DIAGNOSTICS hold_constraint = CONSTRAINT_NAME;
+                    IF hold_constraint IS DISTINCT FROM 'mnl_legal_hold' THEN
+                        RAISE;
+                    END IF;
+                    kept := '{}';
+                    FOREACH one IN ARRAY keys LOOP
+                        BEGIN
+                            EXECUTE pg_catalog.format('DELETE FROM %s t WHERE t.%I = $1', tab, p.key_column) USING one;
+                        EXCEPTION WHEN insufficient_privilege THEN
+                            GET STACKED DIAGNOSTICS hold_constraint = CONSTRAINT_NAME;
+                            IF hold_constraint IS DISTINCT FROM 'mnl_legal_hold' THEN
+                                RAISE;
+                            END IF;
+                            kept := kept || one;
+                        END;
+                    END LOOP;
+                    blocked := blocked || kept;
+                    held := held + pg_catalog.cardinality(kept);
+                    keys := ARRAY(SELECT k FROM pg_catalog.unnest(keys) k WHERE k <> ALL (kept) ORDER BY k);
+                END;
+                IF pg_catalog.cardinality(keys) = 0 THEN
+                    COMMIT;
+                    CONTINUE;
+                END IF;
             ELSE
                 EXECUTE pg_catalog.format('UPDATE %s t SET %s WHERE t.%I = ANY ($1)', tab,
                                           ledger._retention_set_list(p), p.key_column) USING keys;
@@ -465,10 +498,26 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM ledger.person x
      WHERE x.municipality_code = _close_person.municipality_code AND x.person_id = _close_person.person_id FOR UPDATE;
-    IF NOT FOUND THEN
+    -- a hidden person is refused like one that does not exist
+    PERFORM ledger._require(caller, 'write', 'child_allowance', COALESCE(p.org_unit_id, -1));
+    IF p.person_id IS NULL THEN
         RAISE EXCEPTION 'no person % in %', person_id, municipality_code USING ERRCODE = '02000', HINT = 'See ledger.person.';
     END IF;
-    PERFORM ledger._require(caller, 'write', 'child_allowance', p.org_unit_id);
+    -- a record is complete only when nothing current rests on it: not a recipient whose
+    -- certification is claimed or certified, nor a child in care under one
+    IF EXISTS (SELECT 1 FROM ledger.recipient r JOIN ledger.certification c
+                 ON c.municipality_code = r.municipality_code AND c.recipient_id = r.recipient_id
+                WHERE r.municipality_code = p.municipality_code AND r.person_id = p.person_id
+                  AND c.status IN ('claimed', 'certified'))
+       OR EXISTS (SELECT 1 FROM ledger.child ch JOIN ledger.certification c
+                    ON c.municipality_code = ch.municipality_code AND c.recipient_id = ch.recipient_id
+                   WHERE ch.municipality_code = p.municipality_code AND ch.person_id = p.person_id
+                     AND c.status IN ('claimed', 'certified')
+                     AND (ch.until_date IS NULL OR ch.until_date >= COALESCE(closed_on, ledger._today()))) THEN
+        RAISE EXCEPTION 'the person''s record is not complete: a certification resting on it is current'
+            USING ERRCODE = '55000',
+                  HINT = 'Record the 消滅 (extinguished) of the certification, or the end of care, before closing the record.';
+    END IF;
     SELECT * INTO pol FROM ledger.retention_policy WHERE policy_id = 'person_number';
     IF closed_on IS NOT NULL AND p.mynumber IS NOT NULL AND FOUND
        AND current_setting('ledger.period_key_command') <> '' THEN

@@ -29,16 +29,21 @@
 #include <openssl/rand.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "audit.h"
 #include "keys.h"
+#include "mynumber_ledger.h"
 #include "numparse.h"
+#include "perm.h"
 
 PG_FUNCTION_INFO_V1(sealed_in);
 PG_FUNCTION_INFO_V1(sealed_out);
@@ -51,6 +56,7 @@ PG_FUNCTION_INFO_V1(sealed_blind_index);
 PG_FUNCTION_INFO_V1(sealed_key_id);
 PG_FUNCTION_INFO_V1(sealed_reseal);
 PG_FUNCTION_INFO_V1(sealed_seal_for_period);
+PG_FUNCTION_INFO_V1(sealed_key_current);
 
 #define SEALED_VERSION	1
 #define SEALED_LEN		41
@@ -63,6 +69,9 @@ PG_FUNCTION_INFO_V1(sealed_seal_for_period);
 #define TEXT_PREFIX		"mnl1:"
 #define AAD_PREFIX		"mnl-seal-v1|"
 #define REVEAL_ROLE		"ledger_revealer"
+/* ledger.person_context(): numbers of the ledger's persons; opened only through the gate
+ * (or by a superuser) */
+#define PERSON_CONTEXT_PREFIX	"person:"
 
 static void
 refuse_format(const char *what, int sqlstate)
@@ -357,6 +366,58 @@ sealed_open(bytea *sealed, text *context)
 	return (int64) pg_ntoh64(be);
 }
 
+/* Is s empty or only white space (ASCII or the ideographic space)? */
+static bool
+is_blank(const char *s)
+{
+	while (*s)
+	{
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+			s++;
+		else if (strncmp(s, "\xe3\x80\x80", 3) == 0 && GetDatabaseEncoding() == PG_UTF8)
+			s += 3;				/* U+3000 IDEOGRAPHIC SPACE */
+		else if (strncmp(s, "\xa1\xa1", 2) == 0 && GetDatabaseEncoding() == PG_EUC_JP)
+			s += 2;
+		else
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The subject of a reveal, from its context: a person of the ledger ("person:<6-digit
+ * 団体コード>:<id>", exactly as ledger.person_context() makes it; the form is reserved for the
+ * ledger) is ledger.person with the key (団体コード, id), and true is returned; any other
+ * context (a DBA's own sealed column, say "person:1") is its own key, with no relation.
+ */
+static bool
+reveal_subject(text *context, Oid *relid, const char **keys, int *nkeys)
+{
+	char	   *ctx = text_to_cstring(context);
+	char	   *p = ctx + strlen(PERSON_CONTEXT_PREFIX);
+	int			i;
+
+	*relid = InvalidOid;
+	keys[0] = ctx;
+	*nkeys = 1;
+	if (strncmp(ctx, PERSON_CONTEXT_PREFIX, strlen(PERSON_CONTEXT_PREFIX)) != 0)
+		return false;
+	for (i = 0; i < 6; i++)
+		if (!isdigit((unsigned char) p[i]))
+			return false;
+	if (p[6] != ':' || !isdigit((unsigned char) p[7]))
+		return false;
+	for (i = 8; p[i]; i++)
+		if (!isdigit((unsigned char) p[i]))
+			return false;
+	p[6] = '\0';
+	keys[0] = p;
+	keys[1] = p + 7;
+	*nkeys = 2;
+	*relid = get_relname_relid("person", get_namespace_oid("ledger", true));
+	return true;
+}
+
 /*
  * ledger.reveal(value sealed_mynumber, context text, purpose text, legal_basis text DEFAULT
  * NULL) RETURNS mynumber: the caller must be a member of ledger_revealer; the reveal's audit
@@ -373,6 +434,10 @@ sealed_reveal(PG_FUNCTION_ARGS)
 	char	   *basis = NULL;
 	Oid			role = get_role_oid(REVEAL_ROLE, true);
 	char		detail[512];
+	Oid			relid;
+	const char *keys[AUDIT_MAX_KEYS];
+	int			nkeys;
+	bool		subject;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
@@ -390,12 +455,26 @@ sealed_reveal(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to reveal a My Number"),
 				 errhint("Only members of ledger_revealer may reveal numbers; the masked form needs no privilege.")));
 	}
-	if (purpose[0] == '\0')
+	subject = reveal_subject(context, &relid, keys, &nkeys);
+	if (subject && !OidIsValid(mnl_acting_for) && !superuser())
+	{
+		/*
+		 * A number of the ledger's own files opens only through the gated functions, which
+		 * check the reveal duty, the org unit and the quota: membership of ledger_revealer
+		 * (for a DBA's own sealed columns) is no way around them.
+		 */
+		audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, "reveal refused: a ledger number outside the gated reveal", true);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to reveal a number of the ledger with ledger.reveal"),
+				 errhint("Use ledger.reveal_person_number() or ledger.reveal_people(); they need the reveal duty for the person's org unit.")));
+	}
+	if (is_blank(purpose))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a reveal needs a purpose"),
 				 errhint("Say why the number is needed, e.g. '児童手当 認定請求 審査'.")));
-	if (basis != NULL && basis[0] == '\0')
+	if (basis != NULL && is_blank(basis))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an empty legal basis was given"),
@@ -404,11 +483,15 @@ sealed_reveal(PG_FUNCTION_ARGS)
 		snprintf(detail, sizeof(detail), "%s (legal basis: %s)", purpose, basis);
 	else
 		snprintf(detail, sizeof(detail), "%s", purpose);
-	audit_emit(AUDIT_KIND_REVEAL, InvalidOid, 1, true, 0, detail, true);
+	/* committed, naming whose number, before the number is opened */
+	audit_emit_durable(AUDIT_KIND_REVEAL, relid, 1, keys, nkeys, detail);
 	PG_RETURN_INT64(sealed_open(sealed, context));
 }
 
-/* ledger.mask(value sealed_mynumber, context text) RETURNS text: ********9018, no privilege. */
+/*
+ * ledger.mask(value sealed_mynumber, context text) RETURNS text: ************, no privilege;
+ * the last ledger.mask_digits digits shown (********9018 with 4).
+ */
 Datum
 sealed_mask(PG_FUNCTION_ARGS)
 {
@@ -417,7 +500,7 @@ sealed_mask(PG_FUNCTION_ARGS)
 	text	   *t;
 
 	np_format(v, NP_MYNUMBER_DIGITS, digits);
-	memset(digits, '*', NP_MYNUMBER_DIGITS - 4);
+	memset(digits, '*', NP_MYNUMBER_DIGITS - mnl_mask_digits);
 	t = cstring_to_text(digits);
 	explicit_bzero(digits, sizeof(digits));
 	PG_RETURN_TEXT_P(t);
@@ -474,12 +557,49 @@ sealed_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(sealed_key(p));
 }
 
+/* The key family of a sealed value's key; NULL when the key was destroyed. */
+static const char *
+family_of(bytea *sealed)
+{
+	if (VARSIZE_ANY_EXHDR(sealed) != SEALED_LEN)
+		refuse_format("malformed value", ERRCODE_DATA_CORRUPTED);
+	return keys_purpose_of(sealed_key((const uint8 *) VARDATA_ANY(sealed)));
+}
+
 /*
  * ledger._reseal(value, context) RETURNS sealed_mynumber: the same number sealed again under
- * the active data key, for rekeying; the number never leaves this function.
+ * the active data key of its own key family, for rekeying: a value under a retention
+ * period's key stays under that period's key (ATTACKS.md §9: rotation must not move a value
+ * out of the family whose destruction shreds it).  The number never leaves this function.
  */
 Datum
 sealed_reseal(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BYTEA_P(reseal_under(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1), KEY_PURPOSE_NUMBER));
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
+	const char *family = family_of(sealed);
+
+	if (family == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the key of a sealed value was destroyed"),
+				 errhint("Values whose key was destroyed (crypto-shredding) cannot be opened or re-sealed.")));
+	PG_RETURN_BYTEA_P(reseal_under(sealed, PG_GETARG_TEXT_PP(1), family));
+}
+
+/*
+ * ledger._sealed_key_current(value) RETURNS boolean: is the value sealed under the active
+ * key of its own family?  True too when its key was destroyed: nothing can re-seal it, and
+ * nothing must bring it back.
+ */
+Datum
+sealed_key_current(PG_FUNCTION_ARGS)
+{
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
+	const char *family = family_of(sealed);
+	int32		active;
+
+	if (family == NULL)
+		PG_RETURN_BOOL(true);
+	(void) keys_active(family, &active);
+	PG_RETURN_BOOL(sealed_key((const uint8 *) VARDATA_ANY(sealed)) == active);
 }

@@ -52,6 +52,9 @@ CREATE FUNCTION ledger.blind_index(mn ledger.mynumber) RETURNS bytea
     AS 'MODULE_PATHNAME', 'sealed_blind_index' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.blind_index(ledger.mynumber) IS
     'ブラインドインデックス: HMAC-SHA256 of the number under its own key, for equality lookups without decrypting';
+-- Whoever may compute the index can match a backup's indexes at a million guesses a second:
+-- not PUBLIC.  The file managers (ledger_dba, files.sql) index their own registered files.
+REVOKE ALL ON FUNCTION ledger.blind_index(ledger.mynumber) FROM PUBLIC;
 
 CREATE FUNCTION ledger.sealed_key_id(value ledger.sealed_mynumber) RETURNS integer
     AS 'MODULE_PATHNAME', 'sealed_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -62,7 +65,13 @@ CREATE FUNCTION ledger._reseal(value ledger.sealed_mynumber, context text) RETUR
     AS 'MODULE_PATHNAME', 'sealed_reseal' LANGUAGE C VOLATILE STRICT;
 REVOKE ALL ON FUNCTION ledger._reseal(ledger.sealed_mynumber, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._reseal(ledger.sealed_mynumber, text) IS
-    '再暗号化 (internal): the same number sealed again under the active key; the number never leaves it';
+    '再暗号化 (internal): the same number sealed again under the active key of its own key family; the number never leaves it';
+
+CREATE FUNCTION ledger._sealed_key_current(value ledger.sealed_mynumber) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'sealed_key_current' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION ledger._sealed_key_current(ledger.sealed_mynumber) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._sealed_key_current(ledger.sealed_mynumber) IS
+    '現行鍵の確認 (internal): is the value under the active key of its own key family (a retention period''s key stays that period''s)?';
 
 CREATE FUNCTION ledger._seal_for_period(value ledger.sealed_mynumber, context text, period text) RETURNS ledger.sealed_mynumber
     AS 'MODULE_PATHNAME', 'sealed_seal_for_period' LANGUAGE C VOLATILE STRICT;
@@ -91,7 +100,9 @@ COMMENT ON COLUMN ledger.rekey_progress.remaining IS '残り件数 (at the last 
 COMMENT ON COLUMN ledger.rekey_progress.finished_at IS '完了日時';
 REVOKE ALL ON ledger.rekey_progress FROM PUBLIC;
 
--- Re-seal, in committed batches, every value of tab.col not sealed under the active key.
+-- Re-seal, in committed batches, every value of tab.col not sealed under the active key of
+-- its own key family: live values move to the live key, a value under a retention period's
+-- key stays under that period's key (so destroying it still shreds every copy).
 -- context_sql is an SQL expression over the row giving the value's context, as it was given
 -- to ledger.seal (e.g. $$'person:' || id$$).  Interrupted, it resumes where it stopped.
 -- (No SET search_path: a procedure with SET clauses cannot COMMIT.  It is not SECURITY
@@ -99,7 +110,6 @@ REVOKE ALL ON ledger.rekey_progress FROM PUBLIC;
 CREATE PROCEDURE ledger.rekey(tab regclass, col name, context_sql text, batch_size integer DEFAULT 1000)
 LANGUAGE plpgsql AS $$
 DECLARE
-    active integer := ledger.active_key_id('number');
     started timestamptz := pg_catalog.clock_timestamp();
     n bigint;
     total bigint := 0;
@@ -114,13 +124,13 @@ BEGIN
     LOOP
         EXECUTE pg_catalog.format('UPDATE %s t SET %I = ledger._reseal(t.%I, %s) '
                        'WHERE (t.tableoid, t.ctid) IN (SELECT tableoid, ctid FROM %s '
-                       'WHERE ledger.sealed_key_id(%I) <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED)',
+                       'WHERE NOT ledger._sealed_key_current(%I) LIMIT $1 FOR UPDATE SKIP LOCKED)',
                        tab, col, col, context_sql, tab, col)
-            USING active, batch_size;
+            USING batch_size;
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE ledger.sealed_key_id(%I) <> $1', tab, col)
-            INTO left_over USING active;
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE NOT ledger._sealed_key_current(%I)', tab, col)
+            INTO left_over;
         UPDATE ledger.rekey_progress SET done = total, remaining = left_over, updated_at = pg_catalog.clock_timestamp(),
                finished_at = CASE WHEN n = 0 THEN pg_catalog.clock_timestamp() END
         WHERE relation = tab AND column_name = col AND started_at = started;

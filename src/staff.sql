@@ -238,6 +238,18 @@ BEGIN
 END $$;
 COMMENT ON ROLE ledger_staff IS '職員ロール: every active staff member; table privileges, rows by row-level security';
 
+-- The hint of a refusal: the duty the refused action needs.
+CREATE FUNCTION ledger._duty_hint(action text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.format('This needs a duty with the %s action (%s) for the org unit concerned; ask a staff administrator.',
+        action, CASE action WHEN 'read' THEN '閲覧' WHEN 'write' THEN '更新' WHEN 'reveal' THEN '番号表示'
+                            WHEN 'approve' THEN '決裁' WHEN 'export' THEN '抽出'
+                            WHEN 'administer_staff' THEN '職員管理 (システム管理)' WHEN 'read_audit' THEN '監査ログ閲覧'
+                            ELSE action END)
+$$;
+REVOKE ALL ON FUNCTION ledger._duty_hint(text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._duty_hint(text) IS '拒否時の案内 (internal): the hint naming the duty an action needs';
+
 -- Refuses unless caller holds action for org_unit in affair (a superuser always does).
 CREATE FUNCTION ledger._require(caller oid, action text, affair text, org_unit integer)
 RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -249,9 +261,12 @@ BEGIN
             (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), action, affair)).org_units) THEN
         RETURN;
     END IF;
-    RAISE EXCEPTION 'permission denied: % on org unit % for affair %', action, org_unit, affair
-        USING ERRCODE = '42501',
-              HINT = 'Staff administration needs a duty with the administer_staff action (システム管理) for this org unit.';
+    -- the refusal names the action, never an attribute of the row (its org unit); the trail
+    -- keeps the org unit for the auditor
+    PERFORM ledger._record_denied(NULL, pg_catalog.format('refused: permission denied: %s on org unit %s for affair %s',
+                                                          action, org_unit, affair));
+    RAISE EXCEPTION 'permission denied: % for affair %', action, affair
+        USING ERRCODE = '42501', HINT = ledger._duty_hint(action);
 END $$;
 REVOKE ALL ON FUNCTION ledger._require(oid, text, text, integer) FROM PUBLIC;
 
@@ -273,7 +288,7 @@ COMMENT ON FUNCTION ledger._require_other(oid, name) IS '職務の分離 (intern
 COMMENT ON FUNCTION ledger._require(oid, text, text, integer) IS '権限確認 (internal): error 42501 unless the caller holds the action';
 
 -- Role memberships follow the registry: ledger_staff while active, ledger_auditor while a
--- read_audit duty is valid today; NOLOGIN once retired.  (A validity period that simply
+-- read_audit duty is valid today; NOLOGIN and no membership either way once retired.  (A validity period that simply
 -- ends is applied by the next sync: ledger.sync_staff_roles(), run daily.)
 CREATE FUNCTION ledger._sync_staff_role(sid bigint) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -304,6 +319,17 @@ BEGIN
     END LOOP;
     IF NOT active THEN
         EXECUTE format('ALTER ROLE %I NOLOGIN', s.role_name);
+        -- no membership survives: not of an extension role granted outside the registry
+        -- (ledger_dba, ledger_revealer), nor of any other role; and no role (a pooled
+        -- application role) can become the person any more
+        FOR grp IN SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
+                    WHERE m.member = s.role_name::regrole LOOP
+            EXECUTE format('REVOKE %I FROM %I CASCADE', grp, s.role_name);
+        END LOOP;
+        FOR grp IN SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.member
+                    WHERE m.roleid = s.role_name::regrole LOOP
+            EXECUTE format('REVOKE %I FROM %I CASCADE', s.role_name, grp);
+        END LOOP;
     END IF;
 END $$;
 REVOKE ALL ON FUNCTION ledger._sync_staff_role(bigint) FROM PUBLIC;
@@ -495,11 +521,105 @@ RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.revoke_duty(name, text, text) IS
     '職責の取消し: takes a duty away; seen by every session from the next statement';
 
+-- Legal holds on every road (invariant 12): a row a hold names - the whole table, the record
+-- by its key, or the person it is about - cannot be deleted by any path: a staff or owner's
+-- DELETE, a foreign key's ON DELETE CASCADE, the retention run, TRUNCATE (with or without
+-- CASCADE), nor moved out from under its hold by an UPDATE of its key or its person (an ON
+-- UPDATE CASCADE included).  ledger.protect_table() attaches both triggers, ENABLE ALWAYS.  The arguments are
+-- column names only (quoted, never SQL): the key column, the person column and the
+-- recipient column of the table, each '' when it has none.  The refusal (42501, constraint
+-- mnl_legal_hold) is recorded in the audit trail.  SECURITY DEFINER: staff cannot read the
+-- holds themselves.
+CREATE FUNCTION ledger._hold_condition(tab regclass, key_col text, person_col text, recipient_col text)
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.format(
+        'h.lifted_at IS NULL AND (h.held_until IS NULL OR h.held_until >= ledger._today()) %s'
+        'AND ((h.scope = ''table'' AND h.schema_name = %L AND h.table_name = %L)%s%s%s)',
+        -- a table without the 団体コード (a DBA's own): a hold of any municipality names it
+        CASE WHEN t.has_muni THEN 'AND h.municipality_code = o.municipality_code ' ELSE '' END,
+        t.nspname, t.relname,
+        CASE WHEN key_col <> '' THEN pg_catalog.format(
+            ' OR (h.scope = ''record'' AND h.schema_name = %L AND h.table_name = %L AND h.record_key = o.%I)',
+            t.nspname, t.relname, key_col) ELSE '' END,
+        CASE WHEN person_col <> '' THEN pg_catalog.format(' OR (h.scope = ''person'' AND h.person_id = o.%I)', person_col)
+             ELSE '' END,
+        CASE WHEN recipient_col <> '' AND t.has_muni THEN pg_catalog.format(
+            ' OR (h.scope = ''person'' AND h.person_id = (SELECT r.person_id FROM ledger.recipient r '
+            'WHERE r.municipality_code = o.municipality_code AND r.recipient_id = o.%I))', recipient_col)
+             ELSE '' END)
+    FROM (SELECT n.nspname, c.relname,
+                 EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid
+                          AND a.attname = 'municipality_code' AND NOT a.attisdropped) AS has_muni
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.oid = tab) t
+$$;
+REVOKE ALL ON FUNCTION ledger._hold_condition(regclass, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._hold_condition(regclass, text, text, text) IS
+    '保存延長の条件 (internal): the SQL condition, over a row o, that an active legal hold names it';
+
+CREATE FUNCTION ledger._record_denied(relation regclass, detail text) RETURNS void
+    AS 'MODULE_PATHNAME', 'audit_record_denied' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION ledger._record_denied(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._record_denied(regclass, text) IS
+    '拒否の記録 (internal): a denied event that survives the rollback of the refused statement';
+
+CREATE FUNCTION ledger._hold_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    held bigint;
+BEGIN
+    IF TG_NARGS <> 3 OR TG_LEVEL <> 'STATEMENT' OR (TG_OP IN ('DELETE', 'UPDATE')) <> (TG_WHEN = 'AFTER') THEN
+        RAISE EXCEPTION 'ledger._hold_guard() must be the AFTER DELETE / UPDATE or BEFORE TRUNCATE statement trigger protect_table creates'
+            USING ERRCODE = '39P01', HINT = 'ledger.protect_table() creates it; it is not called directly.';
+    END IF;
+    -- the common case, at the cost of one probe: no hold is active anywhere
+    IF NOT EXISTS (SELECT 1 FROM ledger.legal_hold h WHERE h.lifted_at IS NULL) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        EXECUTE pg_catalog.format('SELECT h.hold_id FROM mnl_old o JOIN ledger.legal_hold h ON %s LIMIT 1',
+                                  ledger._hold_condition(TG_RELID, TG_ARGV[0], TG_ARGV[1], TG_ARGV[2])) INTO held;
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- an UPDATE must not move a held row out from under its hold: its key, person,
+        -- recipient and municipality stay as they were (the row is still there, unchanged
+        -- in what the hold names)
+        EXECUTE pg_catalog.format(
+            'SELECT h.hold_id FROM mnl_old o JOIN ledger.legal_hold h ON %s '
+            'WHERE NOT EXISTS (SELECT 1 FROM mnl_new n WHERE %s) LIMIT 1',
+            ledger._hold_condition(TG_RELID, TG_ARGV[0], TG_ARGV[1], TG_ARGV[2]),
+            (SELECT pg_catalog.string_agg(pg_catalog.format('n.%1$I IS NOT DISTINCT FROM o.%1$I', c), ' AND ')
+               FROM pg_catalog.unnest(ARRAY[TG_ARGV[0], TG_ARGV[1], TG_ARGV[2], 'municipality_code']) c
+              WHERE c <> '' AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = TG_RELID
+                                        AND a.attname = c AND NOT a.attisdropped))) INTO held;
+    ELSE
+        EXECUTE pg_catalog.format('SELECT h.hold_id FROM %s o JOIN ledger.legal_hold h ON %s LIMIT 1',
+                                  TG_RELID::regclass, ledger._hold_condition(TG_RELID, TG_ARGV[0], TG_ARGV[1], TG_ARGV[2]))
+            INTO held;
+        IF held IS NULL THEN
+            SELECT h.hold_id INTO held FROM ledger.legal_hold h, pg_catalog.pg_class c, pg_catalog.pg_namespace n
+             WHERE c.oid = TG_RELID AND n.oid = c.relnamespace AND h.scope = 'table' AND h.lifted_at IS NULL
+               AND (h.held_until IS NULL OR h.held_until >= ledger._today())
+               AND h.schema_name = n.nspname AND h.table_name = c.relname
+             LIMIT 1;
+        END IF;
+    END IF;
+    IF held IS NOT NULL THEN
+        PERFORM ledger._record_denied(TG_RELID, pg_catalog.format('%s refused: legal hold %s', pg_catalog.lower(TG_OP), held));
+        RAISE EXCEPTION 'permission denied: % of rows under a legal hold', pg_catalog.lower(TG_OP)
+            USING ERRCODE = '42501', CONSTRAINT = 'mnl_legal_hold',
+                  HINT = 'A legal hold (保存延長) keeps these rows; a member of ledger_dba lifts it with ledger.lift_hold() first.';
+    END IF;
+    RETURN NULL;
+END $$;
+-- EXECUTE stays with PUBLIC: a table owner's ledger.protect_table() creates the triggers.
+COMMENT ON FUNCTION ledger._hold_guard() IS
+    '保存延長の保護 (statement trigger): refuses, with an audit event, any DELETE or TRUNCATE of a row a legal hold names, and an UPDATE that moves one out from under its hold';
+
 CREATE FUNCTION ledger.protect_table(tab regclass, org_column name, affair text DEFAULT 'child_allowance',
-                                     sensitive_columns text[] DEFAULT NULL)
+                                     sensitive_columns text[] DEFAULT NULL, keep_columns text[] DEFAULT NULL)
 RETURNS void AS 'MODULE_PATHNAME', 'protect_table' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ledger.protect_table(regclass, name, text, text[]) IS
-    'テーブルの保護: row-level security (enabled, forced) on the org unit column through ledger.may/must, the write gate and the audit triggers';
+COMMENT ON FUNCTION ledger.protect_table(regclass, name, text, text[], text[]) IS
+    'テーブルの保護: row-level security (enabled, forced) on the org unit column through ledger.may/must, the write gate, the legal-hold guard and the audit triggers (every value withheld from the trail but the keys, the org unit and keep_columns)';
 
 CREATE VIEW ledger.protected_tables AS
     SELECT c.oid::regclass AS relation,

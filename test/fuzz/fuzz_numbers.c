@@ -11,8 +11,8 @@
  *   - the stored value prints and parses back to itself, plain and grouped;
  *   - the all-zero number is accepted only when allowed;
  *   - a refusal never reports a position past the input;
- *   - the log masker (src/nummask.c) changes only digits, keeps the length, and leaves
- *     nothing it would mask a second time.
+ *   - the log masker (src/nummask.c) changes only digits, keeps the length, leaves
+ *     nothing it would mask a second time, and masks every input the type accepts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -181,6 +181,20 @@ check_mask(const uint8_t *data, size_t size)
 			   data[i - 2] == 0xEF && data[i - 1] == 0xBC));
 	}
 	CHECK(!np_mask_numbers(text, size));	/* idempotent: nothing valid left */
+	/* whatever the type accepts is masked: the masked input no longer parses */
+	{
+		int64_t		v;
+		np_detail	d;
+		size_t		a = 0, b = size;
+
+		/* the parser allows surrounding blanks; the masker starts and ends at digits */
+		while (a < b && (data[a] == ' ' || (data[a] >= '\t' && data[a] <= '\r')))
+			a++;
+		while (b > a && (data[b - 1] == ' ' || (data[b - 1] >= '\t' && data[b - 1] <= '\r')))
+			b--;
+		if (a == 0 && b == size && np_parse_mynumber((const char *) data, size, false, &v, &d) == NP_OK)
+			CHECK(np_parse_mynumber(text, size, false, &v, &d) != NP_OK);
+	}
 	free(text);
 }
 

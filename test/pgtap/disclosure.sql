@@ -6,7 +6,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(16);
+SELECT plan(28);
 \ir lib.psql
 
 -- Wait until the audit writer has counted n reveals of role today.
@@ -94,6 +94,104 @@ RESET ledger.bulk_reveal_threshold;
 SELECT ok(pg_temp.wait_for($$kind = 'reveal' AND acting_role = 'regress_d_both'$$) >= 3, 'bulk reveals are recorded one by one');
 SELECT is((SELECT count(*) FROM ledger.disclosure_approval WHERE approved_by IS NOT NULL AND approved_by <> requested_by), 2::bigint,
     'every approval names a second person');
+
+-- A used approval stays used: its use is committed by the audit writer, not in the caller's
+-- transaction.
+\o /dev/null
+SELECT ledger.enrol_person('130001', 9501, (b || ledger.mynumber_check_digit(b))::ledger.mynumber, '一括', i::text, 'イッカツ', 'イ', '2015-04-02', '試験市')
+FROM (SELECT i, lpad((70000000100 + i)::text, 11, '0') AS b FROM generate_series(1, 30) i) x;
+\o
+SELECT array_agg(person_id ORDER BY person_id) AS many FROM ledger.person WHERE municipality_code = '130001' AND given_name ~ '^[0-9]+$' AND family_name = '一括' \gset
+SET ledger.bulk_reveal_threshold = 2;
+SET ROLE regress_d_both;
+SELECT ledger.request_disclosure_approval('bulk_reveal', 3, 'ロールバック試験') AS rb_req \gset
+RESET ROLE;
+SET ROLE regress_d_appr;
+SELECT ledger.approve_disclosure(:rb_req) \g /dev/null
+RESET ROLE;
+SET ROLE regress_d_both;
+BEGIN;
+SELECT is((SELECT count(*) FROM jsonb_object_keys(ledger.reveal_people('130001', (:'many'::bigint[])[1:3], 'ロールバック試験'))), 3::bigint,
+    'a bulk reveal under an approval (then rolled back)');
+ROLLBACK;
+SELECT throws_ok(format($$SELECT ledger.reveal_people('130001', %L, 'ロールバック試験')$$, (:'many'::bigint[])[1:3]), '42501', NULL,
+    'approval_not_returned_by_rollback: the rolled-back bulk reveal spent the approval');
+RESET ROLE;
+SET ROLE regress_d_appr;
+RESET ROLE;
+SET ROLE regress_d_both;
+SELECT ledger.request_disclosure_approval('bulk_reveal', 3, 'セーブポイント試験') AS sp_req \gset
+RESET ROLE;
+SET ROLE regress_d_appr;
+SELECT ledger.approve_disclosure(:sp_req) \g /dev/null
+RESET ROLE;
+SET ROLE regress_d_both;
+BEGIN;
+SAVEPOINT s;
+SELECT jsonb_typeof(ledger.reveal_people('130001', (:'many'::bigint[])[4:6], 'セーブポイント試験')) \g /dev/null
+ROLLBACK TO SAVEPOINT s;
+SELECT throws_ok(format($$SELECT ledger.reveal_people('130001', %L, 'セーブポイント試験')$$, (:'many'::bigint[])[4:6]), '42501', NULL,
+    'approval_not_returned_by_savepoint_rollback: ROLLBACK TO SAVEPOINT gives the approval no use back');
+ROLLBACK;
+RESET ROLE;
+SELECT is((SELECT used_count FROM ledger.disclosure_approval WHERE approval_id = :rb_req), 3,
+    'approval_use_committed_by_the_writer: used_count is set though the revealer rolled back');
+SELECT ok(pg_temp.wait_for(format($$kind = 'approval_used' AND row_key = ARRAY[%L] AND row_count = 3$$, :rb_req)) = 1,
+    'approval_use_recorded: the trail has the use, with the approval and the count');
+RESET ledger.bulk_reveal_threshold;
+
+-- The daily quota is exact whatever the isolation level: counts are read under the latest
+-- snapshot, not the transaction's.
+UPDATE ledger.duty SET reveal_quota_per_day = 5 WHERE duty_code = 'examiner';
+SELECT ledger.register_staff('regress_d_rr', '審査 丙', 9501, ARRAY['examiner']) \g /dev/null
+SELECT ledger.register_staff('regress_d_sr', '審査 丁', 9501, ARRAY['examiner']) \g /dev/null
+CREATE FUNCTION pg_temp.reveal_many(ids bigint[], tries integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE ok integer := 0;
+BEGIN
+    FOR i IN 1..tries LOOP
+        BEGIN
+            PERFORM ledger.reveal_person_number('130001', ids[i], '認定審査');
+            ok := ok + 1;
+        EXCEPTION WHEN insufficient_privilege THEN NULL;
+        END;
+    END LOOP;
+    RETURN ok;
+END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.reveal_many(bigint[], integer) TO PUBLIC;
+SET ROLE regress_d_rr;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM ledger.person \g /dev/null
+SELECT is(pg_temp.reveal_many(:'many', 8), 5, 'quota_exact_under_repeatable_read: 8 tries in one REPEATABLE READ transaction, quota 5');
+COMMIT;
+RESET ROLE;
+SET ROLE regress_d_sr;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT count(*) FROM ledger.person \g /dev/null
+SELECT is(pg_temp.reveal_many(:'many', 8), 5, 'quota_exact_under_serializable: 8 tries in one SERIALIZABLE transaction, quota 5');
+ROLLBACK;
+SELECT is(pg_temp.reveal_many(:'many', 3), 0, 'quota_not_returned_by_rollback: the rolled-back reveals still count');
+RESET ROLE;
+
+-- Membership of ledger_revealer (for a DBA's own sealed columns) opens no number of the ledger.
+CREATE ROLE regress_d_revealer;
+GRANT ledger_revealer, ledger_staff TO regress_d_revealer;
+GRANT SELECT (municipality_code, person_id, mynumber) ON ledger.person TO regress_d_revealer;
+CREATE TEMP TABLE own_sealed AS SELECT ledger.seal('123456789018', 'person:1') AS mn;
+GRANT SELECT ON own_sealed TO regress_d_revealer;
+SELECT mynumber AS ledger_value, person_id AS ledger_pid FROM ledger.person WHERE person_id = (:'many'::bigint[])[10] \gset
+SET ROLE regress_d_revealer;
+SELECT throws_ok(format($$SELECT ledger.reveal(%L, ledger.person_context('130001', %s), '確認')$$, :'ledger_value', :ledger_pid),
+    '42501', NULL, 'revealer_membership_opens_no_ledger_number: ledger.reveal refuses a person of the ledger');
+SELECT is((SELECT ledger.reveal(mn, 'person:1', '確認')::text FROM own_sealed), '123456789018',
+    'a revealer still opens its own sealed column (a context of its own)');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_d_revealer' AND detail LIKE '%outside the gated reveal%'$$) = 1,
+    'revealer_shortcut_refusal_recorded');
+
+-- A reveal's record says whose number it was.
+SELECT ok(pg_temp.wait_for(format($$kind = 'reveal' AND acting_role = 'regress_d_rr' AND relation_name = 'ledger.person'
+                                   AND row_key = ARRAY['130001', %L]$$, (:'many'::bigint[])[1])) = 1,
+    'reveal_record_names_the_person: relation ledger.person and the key (団体コード, 個人ID)');
 
 UPDATE ledger.duty SET reveal_quota_per_day = (SELECT reveal_quota_per_day FROM saved_quota) WHERE duty_code = 'examiner';
 SELECT * FROM finish();

@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(23);
+SELECT plan(25);
 \ir lib.psql
 
 -- The counting rules themselves.
@@ -118,4 +118,9 @@ SELECT is((SELECT certs FROM state), '2,3,5', 'a lifted hold lets the next run d
 SELECT ok((SELECT ledger.audit_seal_now()) >= 0 AND NOT EXISTS (SELECT 1 FROM ledger.verify_audit()),
     'verify_audit passes after the runs');
 
+-- A record is closed only when nothing current rests on it.
+SELECT throws_ok(format($$SELECT ledger.close_person('151009', %s, current_date)$$, (SELECT person_id FROM p WHERE i = 5)),
+    '55000', NULL, 'close_person_with_current_certification_refused: a recipient whose certification is current');
+SELECT is((SELECT closed_on FROM ledger.person WHERE municipality_code = '151009' AND person_id = (SELECT person_id FROM p WHERE i = 5)), NULL::date,
+    'and the record stays open');
 SELECT * FROM finish();

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(82);
+SELECT plan(94);
 \ir lib.psql
 
 \o /dev/null
@@ -195,11 +195,17 @@ SELECT is((SELECT count(*) FROM regress_evil.shared_persons), 0::bigint,
     'view_without_security_invoker: a non-staff role sees no row through the view');
 RESET ROLE;
 
--- COPY TO is subject to the policies (and recorded).
+-- COPY TO is subject to the policies (and recorded); it needs the export duty (export_duty.sh).
+\o /dev/null
+INSERT INTO ledger.duty (duty_code, name) VALUES ('regress_exporter', '抽出 (自所属)');
+INSERT INTO ledger.duty_permission VALUES ('regress_exporter', 'read', 'own_org_unit'), ('regress_exporter', 'export', 'own_org_unit');
+SELECT ledger.assign_duty('regress_clerk_b', 'regress_exporter');
+\o
 SET ROLE regress_clerk_b;
 \copy ledger.person (person_id, given_name) TO '/dev/null'
 \copy (SELECT person_id, given_name FROM ledger.person) TO '/dev/null'
 RESET ROLE;
+SELECT ledger.revoke_duty('regress_clerk_b', 'regress_exporter') \g /dev/null
 SELECT ok(pg_temp.wait_for($$kind = 'select' AND detail = 'copy to' AND acting_role = 'regress_clerk_b' AND row_count = 1$$) > 0,
     'copy_to: COPY TO copies only the visible row');
 
@@ -307,6 +313,41 @@ SELECT throws_ok(format($$SELECT ledger.reveal_person_number('131016', %s, 'x')$
 SELECT throws_ok($$SELECT ledger.reveal(mynumber, ledger.person_context(municipality_code, person_id), 'x') FROM ledger.person LIMIT 1$$,
     '42501', NULL, 'reveal_bypass_via_direct_call: ledger.reveal itself is not open to staff');
 RESET ROLE;
+-- Refusals describe no hidden row: not its org unit, not even whether it exists.
+CREATE FUNCTION pg_temp.refusal(role name, query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE m text; h text; c text;
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', role);
+    EXECUTE query;
+    RESET ROLE;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT, c = RETURNED_SQLSTATE;
+    RETURN c || ': ' || m || ' / ' || h;
+END $$;
+SELECT pg_temp.refusal('regress_examiner', format($$SELECT ledger.reveal_person_number('131016', %s, '審査')$$, :ichiro)) AS hidden_refusal \gset
+SELECT ok(:'hidden_refusal' NOT LIKE '%9002%' AND :'hidden_refusal' LIKE '42501:%',
+    'refusal_names_no_org_unit: refusing a person of another org unit does not say where the person lives');
+SELECT is(pg_temp.refusal('regress_examiner', $$SELECT ledger.reveal_person_number('131016', 999999999, '審査')$$), :'hidden_refusal',
+    'refusal_same_for_hidden_and_missing: a hidden person and one that does not exist are refused alike');
+SELECT ok(:'hidden_refusal' LIKE '%reveal action (番号表示)%' AND :'hidden_refusal' NOT LIKE '%administer_staff%',
+    'refusal_hint_names_the_duty: the hint names the reveal duty, not staff administration');
+SELECT is(pg_temp.refusal('regress_clerk_a', format($$SELECT ledger.pseudonym_of_person('131016', %s)$$, :ichiro)),
+          pg_temp.refusal('regress_clerk_a', $$SELECT ledger.pseudonym_of_person('131016', 999999999)$$),
+    'pseudonym_refusal_same_for_hidden_and_missing');
+SELECT is(pg_temp.refusal('regress_clerk_a', format($$SELECT ledger.close_person('131016', %s, NULL)$$, :ichiro)),
+          pg_temp.refusal('regress_clerk_a', $$SELECT ledger.close_person('131016', 999999999, NULL)$$),
+    'close_refusal_same_for_hidden_and_missing');
+SELECT ok(pg_temp.refusal('regress_clerk_a', $$UPDATE ledger.person SET closed_on = '2000-01-01'$$) LIKE '42501:%',
+    'closed_on_not_writable_by_staff: a record is closed only through ledger.close_person');
+SELECT ok(pg_temp.refusal('regress_clerk_a', $$INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) VALUES ('131016', 1, 9002)$$)
+          NOT LIKE '%9002%', 'write_refusal_names_no_org_unit: the refused write names the action only');
+-- EXPLAIN (ANALYZE counts what the policies removed) of protected tables: superusers only.
+SELECT ok(pg_temp.refusal('regress_clerk_a', $$EXPLAIN ANALYZE SELECT * FROM ledger.person WHERE family_name = '佐藤'$$) LIKE '42501:%EXPLAIN%',
+    'explain_analyze_counts_no_hidden_rows: EXPLAIN ANALYZE of a protected table is refused to staff');
+SELECT ok(pg_temp.refusal('regress_clerk_a', $$EXPLAIN SELECT * FROM ledger.person_masked WHERE family_name = '佐藤'$$) LIKE '42501:%EXPLAIN%',
+    'explain_estimates_refused: a plain EXPLAIN through a view is refused too (estimates count hidden rows)');
+SELECT lives_ok($$EXPLAIN ANALYZE SELECT * FROM ledger.person$$, 'a superuser still explains');
 SELECT ledger.assign_duty('regress_clerk_a', 'examiner', 'child_allowance', current_date + 30) \g /dev/null
 SET ROLE regress_clerk_a;
 SELECT throws_ok($$SELECT ledger.reveal_person_number('131016', (SELECT min(person_id) FROM ledger.person), 'x')$$,
@@ -320,6 +361,20 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'ledger.person' AND kind = 'insert'
            AND array_to_string(new_values, ',') LIKE '%山田%'), 0::bigint,
     'audit_trail_holds_no_personal_values: names and addresses of persons are withheld from the trail');
+SELECT is((SELECT string_agg(t.tgrelid::regclass || '.' || t.tgname, ', ' ORDER BY 1)
+           FROM pg_trigger t JOIN ledger.protected_tables p ON p.relation = t.tgrelid
+           WHERE t.tgname LIKE 'mnl_audit_%' AND t.tgname <> 'mnl_audit_statement'
+             AND split_part(encode(t.tgargs, 'escape'), '\000', 1) <> '*'), NULL,
+    'every_protected_table_withholds_values: each protected table''s audit triggers withhold every value but keys and kept columns');
+SELECT is((SELECT count(*) FROM ledger.audit_event e
+           WHERE e.relation_id IN (SELECT relation FROM ledger.protected_tables) AND e.kind IN ('insert', 'update', 'delete')
+             AND EXISTS (SELECT 1 FROM unnest(e.column_names, coalesce(e.new_values, e.old_values)) AS v(col, val)
+                         WHERE val IS NOT NULL
+                           AND col NOT IN ('org_unit_id', 'recipient_id', 'certification_id')   -- the kept references
+                           AND col NOT IN (SELECT a.attname FROM pg_index i JOIN pg_attribute a
+                                             ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                                           WHERE i.indrelid = e.relation_id AND i.indisprimary))),
+    0::bigint, 'auditor_sees_no_personal_value: no record of a protected table keeps a value but a key or the org unit');
 
 -- More owner attacks, from the security review.
 SET ROLE regress_dba;
@@ -370,12 +425,10 @@ RESET ROLE;
 SET ROLE regress_admin;
 SELECT ledger.retire_staff('regress_retiree', '異動') \g /dev/null
 RESET ROLE;
-SET ROLE regress_retiree;
-SELECT throws_ok($$SELECT count(*) FROM ledger.person$$, '42501', NULL,
+SELECT throws_ok($$SELECT pg_temp.as_role('regress_retiree', 'SELECT count(*) FROM ledger.person')$$, '42501', NULL,
     'retired_staff: the next statement is refused (ledger_staff membership revoked)');
-SELECT throws_ok($$INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) VALUES ('131016', 1, 9001)$$,
+SELECT throws_ok($$SELECT pg_temp.as_role('regress_retiree', $q$INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) VALUES ('131016', 1, 9001)$q$)$$,
     '42501', NULL, 'retired_staff: and cannot write');
-RESET ROLE;
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'regress_retiree'), false, 'retired_staff: the role is NOLOGIN');
 
 SET ROLE regress_clerk_b;

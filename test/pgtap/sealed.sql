@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(27);
+SELECT plan(28);
 \ir lib.psql
 
 DROP TABLE IF EXISTS regress_sealed;
@@ -29,7 +29,7 @@ SELECT is(octet_length(ledger.sealed_mynumber_send((SELECT mn FROM regress_seale
     'a sealed value is 41 bytes: version, key id, nonce, ciphertext, tag');
 SELECT isnt(ledger.seal('123456789018', 'x')::text, ledger.seal('123456789018', 'x')::text,
     'fresh_nonce: sealing the same number twice gives different values');
-SELECT is(ledger.mask(mn, 'regress_sealed:1'), '********9018', 'mask needs no privilege and shows four digits')
+SELECT is(ledger.mask(mn, 'regress_sealed:1'), '************', 'mask needs no privilege and shows no digit by default')
 FROM regress_sealed WHERE id = 1;
 
 -- Reveal.
@@ -46,8 +46,13 @@ RESET ROLE;
 SET ROLE regress_no_reveal;
 SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', 'curious') FROM regress_sealed WHERE id = 1$$, '42501',
     'permission denied to reveal a My Number', 'reveal_requires_role: a role outside ledger_revealer is refused');
-SELECT is(ledger.mask(mn, 'regress_sealed:1'), '********9018', 'but it may see the masked form') FROM regress_sealed WHERE id = 1;
+SELECT is(ledger.mask(mn, 'regress_sealed:1'), '************', 'but it may see the masked form') FROM regress_sealed WHERE id = 1;
 RESET ROLE;
+SET ledger.mask_digits = 4;
+SET ROLE regress_no_reveal;
+SELECT is(ledger.mask(mn, 'regress_sealed:1'), '********9018', 'mask_digits: the configured digits are shown') FROM regress_sealed WHERE id = 1;
+RESET ROLE;
+RESET ledger.mask_digits;
 
 -- The reveal's event is accepted before the number is returned: a rolled-back reveal stays recorded.
 SELECT clock_timestamp() AS t0 \gset

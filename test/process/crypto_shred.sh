@@ -47,6 +47,16 @@ tap_is "$(q "SELECT ledger.close_person('131016', $a, '2015-01-01')")|$(q "SELEC
 reveal="SELECT ledger.reveal(mynumber, ledger.person_context(municipality_code, person_id), 'shredding test') FROM ledger.person WHERE given_name ="
 tap_is "$(q "$reveal '甲'")" 123456789018 "before the run, the expired person's number opens"
 
+# A key rotation and a rekey before the backup (ATTACKS.md §9): every value stays in its key
+# family, so the backup below still holds the expired number under its period's key.
+q "SELECT ledger.rotate_key('number')" >/dev/null
+q "CALL ledger.rekey('ledger.person', 'mynumber', \$\$ledger.person_context(municipality_code, person_id)\$\$, 100)" >/dev/null
+tap_is "$(q "SELECT string_agg(k.purpose, ',' ORDER BY p.person_id) FROM ledger.person p
+             JOIN ledger.data_key k ON k.key_id = ledger.sealed_key_id(p.mynumber)")" \
+    "number:2020,number:$(q "SELECT date_part('year', ledger.retention_expires_on(current_date - 30, '5 years', 'from_next_april'))")" \
+    "rekey_keeps_period_key_family: closed persons' numbers stay under their retention period's key"
+tap_is "$(q "$reveal '甲'")" 123456789018 "after the rekey the number still opens"
+
 mnl_as_postgres "$MNL_PGBIN/pg_dump" -h "$dir/sock" -U postgres -Fc -f "$dir/before.dump" ledger
 tap_ok $? "a backup is taken before the retention run"
 

@@ -27,6 +27,10 @@ INSERT INTO person VALUES (1, ledger.seal('$1', 'person:1'), ledger.blind_index(
 INSERT INTO person VALUES (2, ledger.seal('${2:0:4} ${2:4:4} ${2:8:4}', 'person:2'), ledger.blind_index('${2:0:4}-${2:4:4}-${2:8:4}'), NULL);
 INSERT INTO person VALUES (3, ledger.seal(translate('$3', '0123456789', '０１２３４５６７８９')::ledger.mynumber, 'person:3'), ledger.blind_index('$3'), NULL);
 INSERT INTO person VALUES (4, ledger.seal('$1', 'person:4'), ledger.blind_index('$1'), NULL);
+-- every form the type accepts: full-width grouped by an ASCII space, grouped by U+3000, mixed widths
+INSERT INTO person VALUES (5, ledger.seal(translate('${5:0:4} ${5:4:4} ${5:8:4}', '0123456789', '０１２３４５６７８９')::ledger.mynumber, 'person:5'),
+                           ledger.blind_index('${5:0:4}　${5:4:4}　${5:8:4}'), NULL);
+SELECT translate('${5:0:4}-${5:4:4}-', '0123456789', '０１２３４５６７８９') || '${5:8:4}', 1 / 0;
 SELECT id FROM person WHERE mn_index = ledger.blind_index('$2');
 SELECT ledger.reveal(mn, 'person:' || id, 'scan test') FROM person;
 SELECT 1 / 0, '$4'::ledger.mynumber;
@@ -42,7 +46,10 @@ mnl_cluster_stop scan
 found=""
 for n in $numbers; do
     wide=$(echo "$n" | sed 's/0/０/g;s/1/１/g;s/2/２/g;s/3/３/g;s/4/４/g;s/5/５/g;s/6/６/g;s/7/７/g;s/8/８/g;s/9/９/g')
-    for needle in "$n" "${n:0:4} ${n:4:4} ${n:8:4}" "${n:0:4}-${n:4:4}-${n:8:4}" "$wide"; do
+    wg=$(echo "${n:0:4} ${n:4:4} ${n:8:4}" | sed 's/0/０/g;s/1/１/g;s/2/２/g;s/3/３/g;s/4/４/g;s/5/５/g;s/6/６/g;s/7/７/g;s/8/８/g;s/9/９/g')
+    mixed="$(echo "${n:0:4}-${n:4:4}-" | sed 's/0/０/g;s/1/１/g;s/2/２/g;s/3/３/g;s/4/４/g;s/5/５/g;s/6/６/g;s/7/７/g;s/8/８/g;s/9/９/g')${n:8:4}"
+    for needle in "$n" "${n:0:4} ${n:4:4} ${n:8:4}" "${n:0:4}-${n:4:4}-${n:8:4}" "$wide" "$wg" \
+                  "${n:0:4}　${n:4:4}　${n:8:4}" "$mixed"; do
         hits=$(grep -rlaF -- "$needle" "$dir/data" "$dir/server.log" 2>/dev/null)
         [ -n "$hits" ] && found="$found $n:$(echo "$hits" | sed "s|$dir/||" | tr '\n' ',')"
     done

@@ -1,0 +1,79 @@
+/*
+ * export.c — the export duty (抽出): COPY ... TO of a protected table, or of a query that
+ * reads one (COPY (SELECT ...) TO STDOUT, which is what psql's \copy sends), needs a duty
+ * with the export action for the table's affair.  Row-level security still decides which
+ * rows; the export duty decides whether rows may leave in bulk at all.  A refusal is
+ * recorded; an allowed export is recorded by the read audit with its row count.
+ *
+ * Called by the utility hook (COPY with a table) and the executor hook (the query of a COPY
+ * TO, while export_copy_depth says one is running).
+ *
+ * Must never: name a row or its values in a message.
+ */
+#include "postgres.h"
+
+#include "commands/trigger.h"
+#include "nodes/parsenodes.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "audit.h"
+#include "export.h"
+#include "perm.h"
+
+int			export_copy_depth = 0;
+
+/* The affair a protected table is guarded for (its write gate's argument), or NULL. */
+static char *
+protected_affair(Oid relid)
+{
+	Relation	rel;
+	char	   *affair = NULL;
+	int			i;
+
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		return NULL;
+	rel = RelationIdGetRelation(relid);
+	if (rel == NULL)
+		return NULL;
+	if (protect_is_protected(rel) && rel->trigdesc != NULL)
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *t = &rel->trigdesc->triggers[i];
+
+			if (strcmp(t->tgname, PROTECT_TRIGGER_NAME) == 0 && t->tgnargs > 0)
+				affair = pstrdup(t->tgargs[0]);
+		}
+	RelationClose(rel);
+	return affair;
+}
+
+/* Refuse (42501, recorded) a COPY TO of relid by a role without the export duty. */
+void
+export_check_relation(Oid relid)
+{
+	char	   *affair = protected_affair(relid);
+
+	if (affair == NULL || perm_may_any("export", affair))
+		return;
+	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, "copy to refused: no export duty", true);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied: COPY ... TO of protected data needs the export duty"),
+			 errhint("A duty with the export action (抽出) for this affair is needed to copy rows out in bulk.")));
+}
+
+/* The query of a COPY TO: every protected table it reads needs the export duty. */
+void
+export_check_query(List *rtable)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid))
+			export_check_relation(rte->relid);
+	}
+}

@@ -1,0 +1,14 @@
+/*
+ * export.h — the export duty for COPY ... TO (export.c).
+ */
+#ifndef MNL_EXPORT_H
+#define MNL_EXPORT_H
+
+#include "nodes/pg_list.h"
+
+extern int	export_copy_depth;	/* > 0 while a COPY ... TO runs in this backend */
+
+extern void export_check_relation(Oid relid);
+extern void export_check_query(List *rtable);
+
+#endif							/* MNL_EXPORT_H */

@@ -1,0 +1,98 @@
+/*
+ * staff_session.c — the statement gate of staff identities: every statement of a session
+ * whose login (session user) or SET ROLE identity (outer user) is a staff member who is no
+ * longer active — retired, or past the validity period — is refused before it runs, and the
+ * refusal is recorded.  Row-level security already shows such a role no row; this gate
+ * closes every other road an open session keeps: functions gated by role membership (a
+ * retired DBA lifting a legal hold), a cursor opened before the retirement (FETCH), a
+ * prepared statement, an identity a pooled connection SET ROLEd to earlier — and any SET ROLE
+ * identity the login is no longer a member of (a role reached through the retired person).
+ *
+ * Called by the executor and utility hooks (audit_hooks.c) for statements of ordinary
+ * backends, outside the extension's own internal work.  What stays allowed: ending the
+ * transaction and changing the identity (COMMIT, ROLLBACK, RESET ROLE, SET ROLE, SET
+ * SESSION AUTHORIZATION, DISCARD), so that a pooled connection can leave the identity.
+ *
+ * Must never: name anything of a row in a message, or refuse the extension's own work
+ * (the gated twins, the audit writer, parallel workers).
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/acl.h"
+
+#include "audit.h"
+#include "mynumber_ledger.h"
+#include "perm.h"
+#include "staff_session.h"
+
+/* Statements an inactive identity may still run: leaving the transaction or the identity. */
+static bool
+always_allowed(Node *stmt)
+{
+	if (stmt == NULL)
+		return false;
+	switch (nodeTag(stmt))
+	{
+		case T_TransactionStmt:
+		case T_DiscardStmt:
+			return true;
+		case T_VariableSetStmt:
+			{
+				VariableSetStmt *v = (VariableSetStmt *) stmt;
+
+				return v->name != NULL &&
+					(strcmp(v->name, "role") == 0 || strcmp(v->name, "session_authorization") == 0);
+			}
+		default:
+			return false;
+	}
+}
+
+static void
+refuse_inactive(Oid role, const char *which)
+{
+	char		detail[160];
+	const char *name = GetUserNameFromId(role, true);
+
+	snprintf(detail, sizeof(detail), "statement refused: %s is a staff member no longer active", which);
+	audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, false);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied: staff member \"%s\" is no longer active", name ? name : "?"),
+			 errhint("Retired staff and staff outside their validity period can do nothing; log in with an active staff role.")));
+}
+
+void
+staff_session_check(Node *utility_stmt)
+{
+	Oid			session = GetSessionUserId();
+	Oid			outer = GetOuterUserId();
+	int64		staff_id;
+
+	if (MyBackendType != B_BACKEND || IsParallelWorker() || mnl_internal_depth > 0 ||
+		!IsTransactionState() || always_allowed(utility_stmt))
+		return;
+	if (perm_staff_inactive(session, &staff_id))
+		refuse_inactive(session, "the login");
+	if (outer != session && perm_staff_inactive(outer, &staff_id))
+		refuse_inactive(outer, "the role set by SET ROLE");
+
+	/*
+	 * A SET ROLE identity the login may no longer become (its membership was revoked, as a
+	 * retirement revokes every one, after the SET ROLE): PostgreSQL checks membership only
+	 * at SET ROLE, so the session would keep acting as the role.
+	 */
+	if (outer != session && !superuser_arg(session) && !is_member_of_role(session, outer))
+	{
+		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0,
+				   "statement refused: the role set by SET ROLE is no longer granted to the login", false);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied: the role set by SET ROLE is no longer granted to this login"),
+				 errhint("Its membership was revoked (a retirement revokes every one); RESET ROLE, or SET ROLE to a role still granted.")));
+	}
+}

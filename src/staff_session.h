@@ -1,0 +1,13 @@
+/*
+ * staff_session.h — the statement gate of staff identities (staff_session.c).
+ */
+#ifndef MNL_STAFF_SESSION_H
+#define MNL_STAFF_SESSION_H
+
+#include "nodes/nodes.h"
+
+/* Refuse (42501, recorded) a statement of an inactive staff identity; utility_stmt is the
+ * utility statement, or NULL for a plannable one. */
+extern void staff_session_check(Node *utility_stmt);
+
+#endif							/* MNL_STAFF_SESSION_H */

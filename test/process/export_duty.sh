@@ -1,0 +1,40 @@
+# Multi-process test: bulk export needs the export duty (抽出).  psql's \copy sends COPY ...
+# TO STDOUT, the road a real client takes: a clerk without the export duty is refused for a
+# protected table, for a query over one (a view included), and for a function that reads one;
+# a staff member with the duty exports, and the export is recorded with its row count.  TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap 'mnl_cluster_destroy_all' EXIT
+
+mnl_cluster_create export "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_start export || { echo "Bail out! cluster did not start"; exit 1; }
+q() { mnl_psql export -d ledger -Atc "$1" 2>&1; }
+mnl_psql export -d postgres -c "CREATE DATABASE ledger" >/dev/null
+mnl_psql export -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
+mnl_wait_writer export ledger || { echo "Bail out! writer did not start"; exit 1; }
+mnl_psql export -d ledger >/dev/null <<'SQL'
+INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
+SELECT ledger.register_staff('regress_x_clerk', '受付', 1, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_x_appr', '決裁', 1, ARRAY['approver']);
+SELECT ledger.enrol_person('131016', 1, (b || ledger.mynumber_check_digit(b))::ledger.mynumber, '抽出', i::text, 'チュウシュツ', 'イ', '2015-04-02', '千代田区')
+FROM (SELECT i, lpad((40000000000 + i)::text, 11, '0') AS b FROM generate_series(1, 5) i) x;
+CREATE FUNCTION public.regress_names() RETURNS SETOF text LANGUAGE sql AS 'SELECT family_name FROM ledger.person';
+SQL
+as_role() {  # as_role ROLE PSQL-COMMAND: output and errors of psql as ROLE
+    PGHOST="${MNL_CLUSTER_DIR[export]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -q -U "$1" -d ledger -c "$2" 2>&1
+}
+for what in "ledger.person" "(SELECT family_name, address FROM ledger.person_masked)" "(SELECT * FROM public.regress_names())"; do
+    out=$(as_role regress_x_clerk "\\copy $what TO '/dev/null'")
+    echo "$out" | grep -q "needs the export duty"
+    tap_ok $? "copy_to_without_export_refused: \\copy $what as a clerk"
+done
+tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
+    "the clerk still reads the rows on screen (the duty is about bulk export)"
+out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")
+tap_is "$(echo "$out" | grep -c '^抽出$')" 5 "copy_to_with_export_duty: a staff member with the export duty exports"
+sleep 1
+tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND acting_role = 'regress_x_clerk' AND detail LIKE 'copy to refused%'")" -ge 3 ]; echo $?)" \
+    "copy_to_refusal_recorded"
+tap_is "$(q "SELECT row_count FROM ledger.audit_event WHERE kind = 'select' AND acting_role = 'regress_x_appr' AND relation_name = 'ledger.person' ORDER BY event_id DESC LIMIT 1")" 5 \
+    "copy_to_recorded_with_row_count"
+tap_done
