@@ -23,7 +23,8 @@ SQL_PARTS  = src/init.sql \
              src/linkage.sql \
              src/disclosure.sql \
              src/retention.sql \
-             src/allowance.sql
+             src/allowance.sql \
+             src/access_history.sql
 
 MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

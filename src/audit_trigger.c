@@ -542,6 +542,24 @@ create_trigger(const char *name, const char *when, const char *qualified, const 
 	run_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", qualified, name));
 }
 
+/* The table argument (the first) of audit_table and unaudit_table: not NULL, a table. */
+static Oid
+table_arg(FunctionCallInfo fcinfo)
+{
+	Oid			relid;
+	char		relkind;
+
+	mnl_require_arg(fcinfo, 0, "tab");
+	relid = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("only tables can be audited"),
+				 errhint("Give a table or a partitioned table.")));
+	return relid;
+}
+
 /* Append the column names of a text[] to args as quoted trigger arguments, each checked. */
 static void
 append_columns(StringInfo args, ArrayType *cols, Oid relid, const char *qualified)
@@ -590,14 +608,8 @@ audit_table(PG_FUNCTION_ARGS)
 	StringInfoData unused;
 	bool		saved_bypass;
 
-	mnl_require_arg(fcinfo, 0, "tab");
-	relid = PG_GETARG_OID(0);
+	relid = table_arg(fcinfo);
 	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("only tables can be audited"),
-				 errhint("Give a table or a partitioned table.")));
 	if (get_rel_namespace(relid) == audit_trail_namespace() &&
 		strncmp(get_rel_name(relid), "audit_", 6) == 0)
 		ereport(ERROR,
@@ -667,7 +679,6 @@ Datum
 unaudit_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
-	char		relkind;
 	char	   *qualified;
 	bool		saved_bypass = audit_guard_bypass;
 
@@ -676,14 +687,7 @@ unaudit_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only a superuser can stop auditing a table"),
 				 errhint("Ask the extension owner; the table's owner cannot remove its audit.")));
-	mnl_require_arg(fcinfo, 0, "tab");
-	relid = PG_GETARG_OID(0);
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("only tables are audited"),
-				 errhint("Give the table whose audit triggers are to be removed.")));
+	relid = table_arg(fcinfo);
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	SPI_connect();

@@ -26,7 +26,7 @@ CREATE TABLE ledger.disclosure_approval (
     requested_by  name    NOT NULL,
     kind          text    NOT NULL CHECK (kind IN ('reveal_quota', 'bulk_reveal')),
     count         integer NOT NULL CHECK (count > 0),
-    purpose       text    NOT NULL CHECK (purpose <> ''),
+    purpose       text    NOT NULL CHECK (NOT ledger._is_blank(purpose)),
     requested_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     approved_by   name,
     approved_at   timestamptz,
@@ -140,7 +140,7 @@ BEGIN
             HINT = 'SET ROLE to the staff member''s own role.';
     END IF;
     PERFORM ledger._require(caller, 'reveal', 'child_allowance', s.org_unit_id);
-    IF kind NOT IN ('reveal_quota', 'bulk_reveal') OR count IS NULL OR count < 1 OR coalesce(btrim(purpose), '') = '' THEN
+    IF kind NOT IN ('reveal_quota', 'bulk_reveal') OR count IS NULL OR count < 1 OR ledger._is_blank(purpose) THEN
         RAISE EXCEPTION 'an approval request needs a kind (reveal_quota or bulk_reveal), a positive count and a purpose'
             USING ERRCODE = '22023', HINT = 'For example: ledger.request_disclosure_approval(''bulk_reveal'', 40, ''年次の一括照会'').';
     END IF;

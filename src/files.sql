@@ -165,7 +165,7 @@ CREATE FUNCTION ledger._register_file(caller oid, schema_name name, table_name n
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM ledger._require_dba(caller, 'register files that hold My Numbers');
-    IF coalesce(pg_catalog.btrim(file_name), '') = '' OR coalesce(pg_catalog.btrim(legal_basis), '') = '' THEN
+    IF ledger._is_blank(file_name) OR ledger._is_blank(legal_basis) THEN
         RAISE EXCEPTION 'a registered file needs its name and legal basis' USING ERRCODE = '22023',
             HINT = 'Give the file''s name as in the PIA and the article of law that allows it.';
     END IF;

@@ -35,7 +35,7 @@ SELECT pg_catalog.pg_extension_config_dump('ledger.person_pseudonym', '');
 CREATE TABLE ledger.linkage_rule (
     from_affair  text NOT NULL REFERENCES ledger.affair,
     to_affair    text NOT NULL REFERENCES ledger.affair,
-    legal_basis  text NOT NULL CHECK (legal_basis <> ''),
+    legal_basis  text NOT NULL CHECK (NOT ledger._is_blank(legal_basis)),
     PRIMARY KEY (from_affair, to_affair),
     CHECK (from_affair <> to_affair)
 );
@@ -107,7 +107,7 @@ BEGIN
         RAISE EXCEPTION 'linkage refused: no rule maps % to %', from_affair, to_affair
             USING ERRCODE = '42501', HINT = 'Linking beyond the affair''s purpose needs a rule in ledger.linkage_rule (番号法).';
     END IF;
-    IF coalesce(btrim(purpose), '') = '' THEN
+    IF ledger._is_blank(purpose) THEN
         RAISE EXCEPTION 'a link needs its purpose' USING ERRCODE = '22023', HINT = 'State why the person is linked.';
     END IF;
     SELECT x.* INTO p FROM ledger.person x

@@ -23,6 +23,7 @@
 #include "lookup.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
+#include "staff_session.h"
 
 PG_MODULE_MAGIC;
 
@@ -60,6 +61,7 @@ mnl_shmem_request(void)
 	audit_queue_shmem_request();
 	perm_shmem_request();
 	lookup_shmem_request();
+	staff_idle_shmem_request();
 }
 
 static void
@@ -70,6 +72,7 @@ mnl_shmem_startup(void)
 	audit_queue_shmem_startup();
 	perm_shmem_startup();
 	lookup_shmem_startup();
+	staff_idle_shmem_startup();
 }
 
 static void

@@ -25,7 +25,7 @@ CREATE TABLE ledger.inquiry_rule (
     item_code        text    NOT NULL REFERENCES ledger.data_item,
     allowed          boolean NOT NULL,
     auto_answer      boolean NOT NULL,
-    legal_basis      text    NOT NULL CHECK (legal_basis <> ''),
+    legal_basis      text    NOT NULL CHECK (NOT ledger._is_blank(legal_basis)),
     loaded_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (requester, requester_affair, provider, item_code)
 );
@@ -88,6 +88,16 @@ COMMENT ON COLUMN ledger.inquiry_result.result IS '照会結果の内容';
 COMMENT ON COLUMN ledger.inquiry_result.received_at IS '受領日時';
 COMMENT ON COLUMN ledger.inquiry_result.expires_at IS '削除予定日時';
 
+-- The 中間サーバー's connection: the one identity that may hand the ledger what arrives from
+-- the network (provision requests, inquiry results).  Staff never receive on its behalf.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_connector') THEN
+        CREATE ROLE ledger_connector NOLOGIN;
+    END IF;
+END $$;
+COMMENT ON ROLE ledger_connector IS '中間サーバー接続: the network connector''s identity; grant it to the connector''s own login role only';
+
 CREATE TABLE ledger.provision_request (
     request_id       bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     municipality_code ledger.municipality_code NOT NULL,
@@ -102,6 +112,9 @@ CREATE TABLE ledger.provision_request (
     reviewed_by      name,
     reviewed_at      timestamptz,
     review_reason    text,
+    permit_id        uuid    NOT NULL UNIQUE,
+    permit_expires_at timestamptz NOT NULL,
+    answer_expires_at timestamptz,
     FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person
 );
 COMMENT ON TABLE ledger.provision_request IS
@@ -119,6 +132,9 @@ COMMENT ON COLUMN ledger.provision_request.answer IS '提供内容';
 COMMENT ON COLUMN ledger.provision_request.reviewed_by IS '確認職員';
 COMMENT ON COLUMN ledger.provision_request.reviewed_at IS '確認日時';
 COMMENT ON COLUMN ledger.provision_request.review_reason IS '確認理由';
+COMMENT ON COLUMN ledger.provision_request.permit_id IS '情報提供許可証ID (the requester''s permit, carried by the request; used once)';
+COMMENT ON COLUMN ledger.provision_request.permit_expires_at IS '許可証の有効期限';
+COMMENT ON COLUMN ledger.provision_request.answer_expires_at IS '提供内容の削除予定日時 (like inquiry results)';
 
 CREATE TABLE ledger.exchange_record (
     record_id        bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -236,7 +252,7 @@ BEGIN
             bad := bad || i;
             CONTINUE;
         END IF;
-        IF f[7] = '' THEN
+        IF ledger._is_blank(f[7]) THEN
             errs := errs || format('line %s: the legal basis is required', i);
         END IF;
         k := concat_ws(E'\x1f', f[1], f[2], f[3], f[4]);
@@ -317,7 +333,7 @@ BEGIN
             HINT = 'Give the person''s id in the ledger.';
     END IF;
     PERFORM ledger._require(caller, 'read', affair, p.org_unit_id);
-    IF coalesce(btrim(purpose), '') = '' THEN
+    IF ledger._is_blank(purpose) THEN
         RAISE EXCEPTION 'an inquiry needs its purpose' USING ERRCODE = '22023', HINT = 'State why the item is needed.';
     END IF;
     INSERT INTO ledger.inquiry_permit (municipality_code, person_id, org_unit_id, requester_affair, provider,
@@ -337,18 +353,34 @@ RETURNS uuid AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.request_inquiry(text, bigint, text, text, text, text) IS
     '情報照会: checked against the rule list before anything else; returns the 情報提供許可証 the inquiry must carry';
 
+-- Refuses (42501) unless caller is the network connector (a member of ledger_connector) or a
+-- superuser: staff never receive what arrives from the network.
+CREATE FUNCTION ledger._require_connector(caller oid, what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
+       AND NOT pg_catalog.pg_has_role(caller, 'ledger_connector', 'MEMBER') THEN
+        RAISE EXCEPTION 'permission denied: only the network connector may %', what
+            USING ERRCODE = '42501', HINT = 'The 中間サーバー''s connection (a member of ledger_connector) hands the ledger what arrives from the network.';
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION ledger._require_connector(oid, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._require_connector(oid, text) IS '中間サーバー接続の確認 (internal): error 42501 unless the caller is the network connector';
+
 CREATE FUNCTION ledger._receive_inquiry_result(caller oid, permit uuid, result jsonb)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     pm ledger.inquiry_permit;
     p ledger.person;
 BEGIN
+    PERFORM ledger._require_connector(caller, 'receive inquiry results');
     SELECT * INTO pm FROM ledger.inquiry_permit WHERE permit_id = permit;
-    IF NOT FOUND OR pm.expires_at <= now() THEN
+    -- the clock, not the transaction's start: a transaction opened before the permit
+    -- expired does not keep it alive
+    IF NOT FOUND OR pm.expires_at <= pg_catalog.clock_timestamp() THEN
         RAISE EXCEPTION 'the result does not carry a valid permit' USING ERRCODE = '42501',
             HINT = 'A result is accepted only with an unexpired 情報提供許可証 from ledger.request_inquiry.';
     END IF;
-    PERFORM ledger._require(caller, 'read', pm.requester_affair, pm.org_unit_id);
     IF EXISTS (SELECT 1 FROM ledger.inquiry_result WHERE permit_id = permit) THEN
         RAISE EXCEPTION 'a result for this permit was already received' USING ERRCODE = '23505',
             HINT = 'A permit covers one inquiry.';
@@ -380,6 +412,8 @@ BEGIN
     DELETE FROM ledger.inquiry_permit pm WHERE pm.expires_at <= now()
        AND NOT EXISTS (SELECT 1 FROM ledger.inquiry_result r WHERE r.permit_id = pm.permit_id);
     GET DIAGNOSTICS permits_deleted = ROW_COUNT;
+    -- what was provided expires like what was received: the answer goes, the record stays
+    UPDATE ledger.provision_request SET answer = NULL WHERE answer IS NOT NULL AND answer_expires_at <= now();
 END $$;
 REVOKE ALL ON FUNCTION ledger._expire_inquiry_data(oid) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._expire_inquiry_data(oid) IS '照会結果の自動削除 (internal twin of ledger.expire_inquiry_data)';
@@ -414,7 +448,8 @@ REVOKE ALL ON FUNCTION ledger._provision_answer(text, ledger.person) FROM PUBLIC
 COMMENT ON FUNCTION ledger._provision_answer(text, ledger.person) IS '提供内容の作成 (internal): what the ledger provides for an item';
 
 CREATE FUNCTION ledger._receive_provision_request(caller oid, requester text, requester_affair text, item text,
-                                                  municipality_code text, person_id bigint)
+                                                  municipality_code text, person_id bigint,
+                                                  permit uuid, permit_expires_at timestamptz)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r ledger.inquiry_rule;
@@ -423,6 +458,16 @@ DECLARE
     answer jsonb;
     who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
 BEGIN
+    -- only the network's connection receives requests, each with its 情報提供許可証
+    PERFORM ledger._require_connector(caller, 'receive provision requests');
+    IF permit IS NULL OR permit_expires_at IS NULL OR permit_expires_at <= pg_catalog.clock_timestamp() THEN
+        RAISE EXCEPTION 'provision refused: the request does not carry a valid 情報提供許可証'
+            USING ERRCODE = '42501', HINT = 'A request is answered only with the unexpired permit the network issued for it.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM ledger.provision_request q WHERE q.permit_id = permit) THEN
+        RAISE EXCEPTION 'provision refused: the 情報提供許可証 was already used'
+            USING ERRCODE = '42501', HINT = 'A permit covers one request.';
+    END IF;
     SELECT * INTO r FROM ledger.inquiry_rule ir
      WHERE ir.requester = _receive_provision_request.requester
        AND ir.requester_affair = _receive_provision_request.requester_affair
@@ -440,28 +485,30 @@ BEGIN
         RAISE EXCEPTION 'person % of % does not exist', person_id, municipality_code USING ERRCODE = '02000',
             HINT = 'The 符号 did not resolve to a person of the ledger.';
     END IF;
-    PERFORM ledger._require(caller, 'read', 'child_allowance', p.org_unit_id);
     IF r.auto_answer THEN
         answer := ledger._provision_answer(item, p);
     END IF;
     INSERT INTO ledger.provision_request (municipality_code, person_id, org_unit_id, requester, requester_affair,
-                                          item_code, received_at, status, answer)
+                                          item_code, received_at, status, answer, permit_id, permit_expires_at,
+                                          answer_expires_at)
     VALUES (p.municipality_code, p.person_id, p.org_unit_id, requester, requester_affair, item, now(),
-            CASE WHEN r.auto_answer THEN 'answered' ELSE 'pending_review' END, answer)
+            CASE WHEN r.auto_answer THEN 'answered' ELSE 'pending_review' END, answer, permit, permit_expires_at,
+            now() + current_setting('ledger.inquiry_result_lifetime')::interval)
     RETURNING request_id INTO id;
     PERFORM ledger._record_exchange(p, 'provision', requester, requester_affair, p.municipality_code, item,
-                                    CASE WHEN r.auto_answer THEN 'answered' ELSE 'pending_review' END, who, NULL, id);
+                                    CASE WHEN r.auto_answer THEN 'answered' ELSE 'pending_review' END, who, permit, id);
     RETURN id;
 END $$;
-REVOKE ALL ON FUNCTION ledger._receive_provision_request(oid, text, text, text, text, bigint) FROM PUBLIC;
-COMMENT ON FUNCTION ledger._receive_provision_request(oid, text, text, text, text, bigint) IS
+REVOKE ALL ON FUNCTION ledger._receive_provision_request(oid, text, text, text, text, bigint, uuid, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._receive_provision_request(oid, text, text, text, text, bigint, uuid, timestamptz) IS
     '情報提供の求めの受付 (internal twin of ledger.receive_provision_request)';
 
 CREATE FUNCTION ledger.receive_provision_request(requester text, requester_affair text, item text,
-                                                 municipality_code text, person_id bigint)
+                                                 municipality_code text, person_id bigint,
+                                                 permit uuid, permit_expires_at timestamptz)
 RETURNS bigint AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ledger.receive_provision_request(text, text, text, text, bigint) IS
-    '情報提供の求めの受付: checked against the rule list; answered automatically, or queued for review when the item is 自動応答不可';
+COMMENT ON FUNCTION ledger.receive_provision_request(text, text, text, text, bigint, uuid, timestamptz) IS
+    '情報提供の求めの受付: the network connector only, with the request''s unexpired 情報提供許可証 (used once); checked against the rule list; answered automatically, or queued for review when the item is 自動応答不可';
 
 CREATE FUNCTION ledger._review_provision(caller oid, request_id bigint, approve boolean, reason text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -480,7 +527,7 @@ BEGIN
         RAISE EXCEPTION 'provision request % is not waiting for review (%)', request_id, q.status
             USING ERRCODE = '55000', HINT = 'Only requests in pending_review are reviewed.';
     END IF;
-    IF coalesce(btrim(reason), '') = '' THEN
+    IF ledger._is_blank(reason) THEN
         RAISE EXCEPTION 'a review needs its reason' USING ERRCODE = '22023', HINT = 'State why the item is or is not provided.';
     END IF;
     SELECT * INTO STRICT p FROM ledger.person x WHERE x.municipality_code = q.municipality_code AND x.person_id = q.person_id;

@@ -71,7 +71,7 @@ CREATE TABLE ledger.legal_hold (
     table_name   name,
     person_id    bigint,
     record_key   bigint,
-    reason       text    NOT NULL CHECK (reason <> ''),
+    reason       text    NOT NULL CHECK (NOT ledger._is_blank(reason)),
     held_until   date,
     created_by   name    NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),

@@ -43,9 +43,9 @@ INSERT INTO ledger.affair VALUES
      '行政手続における特定の個人を識別するための番号の利用等に関する法律 第9条第1項 別表第一; 児童手当法');
 
 CREATE TYPE ledger.staff_action AS ENUM
-    ('read', 'write', 'reveal', 'approve', 'export', 'administer_staff', 'read_audit');
+    ('read', 'write', 'reveal', 'approve', 'export', 'administer_staff', 'read_audit', 'disclose_access');
 COMMENT ON TYPE ledger.staff_action IS
-    '操作権限: read 閲覧, write 更新, reveal 番号表示, approve 決裁, export 抽出, administer_staff 職員管理, read_audit 監査ログ閲覧';
+    '操作権限: read 閲覧, write 更新, reveal 番号表示, approve 決裁, export 抽出, administer_staff 職員管理, read_audit 監査ログ閲覧, disclose_access 本人開示 (who saw a person''s data)';
 
 CREATE TABLE ledger.duty (
     duty_code    text PRIMARY KEY CHECK (duty_code ~ '^[a-z][a-z0-9_]{0,62}$'),
@@ -78,7 +78,8 @@ INSERT INTO ledger.duty (duty_code, name, description) VALUES
     ('auditor',       '監査',       'Reads the audit trail only'),
     -- the payment run (allowance.sql) is a staff member like any other: the same row-level
     -- security and write gate as the staff it pays for
-    ('payment_job',   '支払処理',   'The scheduled payment run: reads and writes every org unit; reveals nothing');
+    ('payment_job',   '支払処理',   'The scheduled payment run: reads and writes every org unit; reveals nothing'),
+    ('disclosure_officer', '本人開示担当', 'Answers a person''s request to know who used their data (ledger.access_history); reads no ledger row');
 INSERT INTO ledger.duty_permission VALUES
     ('clerk', 'read', 'own_org_unit'), ('clerk', 'write', 'own_org_unit'),
     ('examiner', 'read', 'own_org_unit'), ('examiner', 'write', 'own_org_unit'),
@@ -86,7 +87,8 @@ INSERT INTO ledger.duty_permission VALUES
     ('approver', 'read', 'all'), ('approver', 'approve', 'all'), ('approver', 'export', 'all'),
     ('administrator', 'administer_staff', 'all'),
     ('auditor', 'read_audit', 'all'),
-    ('payment_job', 'read', 'all'), ('payment_job', 'write', 'all');
+    ('payment_job', 'read', 'all'), ('payment_job', 'write', 'all'),
+    ('disclosure_officer', 'disclose_access', 'all');
 
 CREATE TABLE ledger.staff (
     municipality_code ledger.municipality_code NOT NULL,
@@ -142,9 +144,9 @@ REVOKE ALL ON ledger.org_unit, ledger.affair, ledger.duty, ledger.duty_permissio
 SELECT pg_catalog.pg_extension_config_dump('ledger.org_unit', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.affair', 'WHERE affair_code <> ''child_allowance''');
 SELECT pg_catalog.pg_extension_config_dump('ledger.duty',
-    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'')');
+    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'', ''disclosure_officer'')');
 SELECT pg_catalog.pg_extension_config_dump('ledger.duty_permission',
-    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'')');
+    'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'', ''disclosure_officer'')');
 SELECT pg_catalog.pg_extension_config_dump('ledger.staff', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.staff_duty', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger.staff_staff_id_seq', '');
@@ -245,6 +247,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         action, CASE action WHEN 'read' THEN '閲覧' WHEN 'write' THEN '更新' WHEN 'reveal' THEN '番号表示'
                             WHEN 'approve' THEN '決裁' WHEN 'export' THEN '抽出'
                             WHEN 'administer_staff' THEN '職員管理 (システム管理)' WHEN 'read_audit' THEN '監査ログ閲覧'
+                            WHEN 'disclose_access' THEN '本人開示'
                             ELSE action END)
 $$;
 REVOKE ALL ON FUNCTION ledger._duty_hint(text) FROM PUBLIC;
@@ -614,6 +617,13 @@ END $$;
 -- EXECUTE stays with PUBLIC: a table owner's ledger.protect_table() creates the triggers.
 COMMENT ON FUNCTION ledger._hold_guard() IS
     '保存延長の保護 (statement trigger): refuses, with an audit event, any DELETE or TRUNCATE of a row a legal hold names, and an UPDATE that moves one out from under its hold';
+
+-- 自動ログオフ through a pooled role: the application, having authenticated the person again,
+-- signs their identity on (staff_idle.c).
+CREATE FUNCTION ledger.staff_sign_on(role_name name) RETURNS void
+    AS 'MODULE_PATHNAME', 'staff_sign_on' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.staff_sign_on(name) IS
+    '職員の再認証: the pooled role signs a staff member on after authenticating them; their idle limit starts afresh (never the staff member for themselves)';
 
 CREATE FUNCTION ledger.protect_table(tab regclass, org_column name, affair text DEFAULT 'child_allowance',
                                      sensitive_columns text[] DEFAULT NULL, keep_columns text[] DEFAULT NULL)

@@ -95,4 +95,10 @@ staff_session_check(Node *utility_stmt)
 				 errmsg("permission denied: the role set by SET ROLE is no longer granted to this login"),
 				 errhint("Its membership was revoked (a retirement revokes every one); RESET ROLE, or SET ROLE to a role still granted.")));
 	}
+
+	/* the idle limit of the staff identity acting: the SET ROLE one, else the login */
+	if (perm_staff_id(outer, &staff_id))
+		staff_idle_check(outer, outer == session);
+	else if (perm_staff_id(session, &staff_id))
+		staff_idle_check(session, true);
 }

@@ -10,4 +10,9 @@
  * utility statement, or NULL for a plannable one. */
 extern void staff_session_check(Node *utility_stmt);
 
+/* staff_idle.c: the idle limit per staff identity (自動ログオフ). */
+extern void staff_idle_shmem_request(void);
+extern void staff_idle_shmem_startup(void);
+extern void staff_idle_check(Oid role, bool own_login);
+
 #endif							/* MNL_STAFF_SESSION_H */

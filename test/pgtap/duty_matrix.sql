@@ -11,12 +11,12 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(5 * 7 * 2 + 5 * 2 * 2 + 1);
+SELECT plan(6 * 8 * 2 + 5 * 2 * 2 + 1);
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('271004', 9101, '大阪市 こども青少年局'), ('271004', 9102, '大阪市 区役所');
 SELECT ledger.register_staff('regress_m_' || d, d, 9101, ARRAY[d])
-FROM unnest(ARRAY['clerk', 'examiner', 'approver', 'administrator', 'auditor']) d;
+FROM unnest(ARRAY['clerk', 'examiner', 'approver', 'administrator', 'auditor', 'disclosure_officer']) d;
 CREATE TABLE regress_matrix (id int PRIMARY KEY, org_unit_id int NOT NULL);
 INSERT INTO regress_matrix VALUES (1, 9101), (2, 9102);
 SELECT ledger.protect_table('regress_matrix', 'org_unit_id');
@@ -30,7 +30,8 @@ INSERT INTO expected VALUES
     ('examiner', 'read', 'own'), ('examiner', 'write', 'own'), ('examiner', 'reveal', 'own'),
     ('approver', 'read', 'all'), ('approver', 'approve', 'all'), ('approver', 'export', 'all'),
     ('administrator', 'administer_staff', 'all'),
-    ('auditor', 'read_audit', 'all');
+    ('auditor', 'read_audit', 'all'),
+    ('disclosure_officer', 'disclose_access', 'all');
 GRANT SELECT ON expected TO PUBLIC;
 
 CREATE TEMP TABLE cells (duty text, action text, org text, got boolean, want boolean);
@@ -39,8 +40,8 @@ DO $$
 DECLARE
     d text; a text; o int; got boolean;
 BEGIN
-    FOREACH d IN ARRAY ARRAY['clerk', 'examiner', 'approver', 'administrator', 'auditor'] LOOP
-        FOREACH a IN ARRAY ARRAY['read', 'write', 'reveal', 'approve', 'export', 'administer_staff', 'read_audit'] LOOP
+    FOREACH d IN ARRAY ARRAY['clerk', 'examiner', 'approver', 'administrator', 'auditor', 'disclosure_officer'] LOOP
+        FOREACH a IN ARRAY ARRAY['read', 'write', 'reveal', 'approve', 'export', 'administer_staff', 'read_audit', 'disclose_access'] LOOP
             FOREACH o IN ARRAY ARRAY[9101, 9102] LOOP
                 EXECUTE format('SET ROLE %I', 'regress_m_' || d);
                 got := ledger.may(a, 'child_allowance', o);

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(33);
+SELECT plan(41);
 \ir lib.psql
 
 \o /dev/null
@@ -17,6 +17,7 @@ SELECT ledger.register_staff('regress_n_examiner', '照会担当', 9301, ARRAY['
 SELECT ledger.register_staff('regress_n_approver', '決裁', 9301, ARRAY['approver']);
 SELECT ledger.register_staff('regress_n_clerk2', '支所 受付', 9302, ARRAY['clerk']);
 CREATE ROLE regress_n_keeper IN ROLE ledger_dba;
+CREATE ROLE regress_n_connector IN ROLE ledger_connector;   -- the 中間サーバー's connection
 SET ROLE regress_n_examiner;
 SELECT ledger.enrol_person('272035', 9301, '123456789018', '吹田', '一', 'スイタ', 'ハジメ', '2016-04-02', '吹田市');
 SELECT ledger.enrol_person('272035', 9301, '271828182840', '吹田', '二', 'スイタ', 'ジ', '2017-04-02', '吹田市');
@@ -71,12 +72,18 @@ SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '131016', 
     '42501', NULL, 'inquiry_other_org_unit_refused: staff cannot inquire about a person of another org unit');
 SELECT ledger.request_inquiry('272035', :p1, '131016', 'resident_record', '児童の監護の確認') AS permit \gset
 SELECT ok(:'permit' IS NOT NULL, 'an allowed inquiry gets a 情報提供許可証');
+SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{"address": "東京都千代田区"}')$$, :'permit'), '42501', NULL,
+    'result_by_staff_refused: staff cannot hand the ledger a result as if it came from the network');
+RESET ROLE;
+SET ROLE regress_n_connector;
 SELECT lives_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{"address": "東京都千代田区"}')$$, :'permit'),
-    'a result carrying its permit is accepted');
+    'a result carrying its permit is accepted from the connector');
 SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{}')$$, :'permit'), '23505', NULL,
     'a permit covers one result');
 SELECT throws_ok($$SELECT ledger.receive_inquiry_result('00000000-0000-0000-0000-000000000000', '{}')$$, '42501', NULL,
     'result_without_permit_refused');
+RESET ROLE;
+SET ROLE regress_n_examiner;
 SELECT is((SELECT result->>'address' FROM ledger.inquiry_result WHERE permit_id = :'permit'), '東京都千代田区',
     'the examiner reads the result');
 RESET ROLE;
@@ -90,10 +97,13 @@ SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_n_examin
 SET ROLE regress_n_examiner;
 SELECT ledger.request_inquiry('272035', :p2, '131016', 'resident_record', '期限切れの確認') AS permit2 \gset
 RESET ROLE;
-UPDATE ledger.inquiry_permit SET expires_at = now() - interval '1 second' WHERE permit_id = :'permit2';
-SET ROLE regress_n_examiner;
+UPDATE ledger.inquiry_permit SET expires_at = clock_timestamp() + interval '1 second' WHERE permit_id = :'permit2';
+SET ROLE regress_n_connector;
+BEGIN;   -- opened while the permit is still valid
+SELECT pg_sleep(1.2) \g /dev/null
 SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{}')$$, :'permit2'), '42501', NULL,
-    'expired_permit_refused: a result whose permit expired is refused');
+    'expired_permit_refused_in_open_transaction: the permit expired by the clock though not by the transaction''s start');
+COMMIT;
 RESET ROLE;
 UPDATE ledger.inquiry_result SET expires_at = now() - interval '1 second' WHERE permit_id = :'permit';
 SELECT is((SELECT results_deleted || '/' || permits_deleted FROM ledger.expire_inquiry_data()), '1/1', 'expired results and permits are deleted');
@@ -107,20 +117,43 @@ RESET ROLE;
 -- Provision
 -- ---------------------------------------------------------------------------------------
 SET ROLE regress_n_examiner;
-SELECT throws_ok(format($$SELECT ledger.receive_provision_request('999999', 'child_allowance', 'child_allowance', '272035', %s)$$, :p1),
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', %s,
+                                                                  gen_random_uuid(), now() + interval '1 hour')$$, :p1),
+    '42501', NULL, 'provision_request_by_staff_refused: staff cannot make a request in another municipality''s name');
+RESET ROLE;
+SET ROLE regress_n_connector;
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('999999', 'child_allowance', 'child_allowance', '272035', %s,
+                                                                  gen_random_uuid(), now() + interval '1 hour')$$, :p1),
     '42501', NULL, 'provision_not_on_list_refused');
-SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', :p1) AS auto_req \gset
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', %s,
+                                                                  NULL, NULL)$$, :p1),
+    '42501', NULL, 'provision_without_permit_refused: a request must carry its 情報提供許可証');
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', %s,
+                                                                  gen_random_uuid(), clock_timestamp() - interval '1 second')$$, :p1),
+    '42501', NULL, 'provision_expired_permit_refused');
+SELECT gen_random_uuid() AS prov_permit \gset
+SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', :p1,
+                                        :'prov_permit', now() + interval '1 hour') AS auto_req \gset
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', %s,
+                                                                  %L, now() + interval '1 hour')$$, :p1, :'prov_permit'),
+    '42501', NULL, 'provision_permit_used_once: a permit covers one request');
+SELECT ledger.receive_provision_request('011002', 'child_allowance', 'child_allowance', '272035', :p1,
+                                        gen_random_uuid(), now() + interval '1 hour') AS held_req \gset
+RESET ROLE;
 SELECT is((SELECT status FROM ledger.provision_request WHERE request_id = :auto_req), 'answered',
     'provision_auto_answered: an allowed item is answered at once');
-SELECT ledger.receive_provision_request('011002', 'child_allowance', 'child_allowance', '272035', :p1) AS held_req \gset
 SELECT is((SELECT status || '/' || (answer IS NULL) FROM ledger.provision_request WHERE request_id = :held_req), 'pending_review/true',
     'provision_flagged_held: a 自動応答不可 item waits for review, nothing provided');
+RESET ROLE;
+SET ROLE regress_n_examiner;
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, '確認済')$$, :held_req), '42501', NULL,
     'review_requires_approve_duty: an examiner cannot approve');
 RESET ROLE;
 SET ROLE regress_n_approver;
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, '')$$, :held_req), '22023', NULL,
     'a review needs a reason');
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, E' \u3000 ')$$, :held_req), '22023', NULL,
+    'blank_reason_refused: white space, the ideographic space included, is no reason');
 SELECT ok(ledger.review_provision(:held_req, true, '内容を確認した') IS NOT NULL, 'an approver provides the held item');
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, false, '二重')$$, :held_req), '55000', NULL,
     'a reviewed request is not reviewed twice');
@@ -138,6 +171,17 @@ SELECT is((SELECT count(*) FROM ledger.exchange_records_for('272035', :p1) WHERE
 RESET ROLE;
 SELECT is((SELECT count(DISTINCT keep_until - recorded_at::date > 7 * 365) FROM ledger.exchange_record), 1::bigint,
     'exchange records are kept 7 years');
+-- What was provided expires like what was received.
+UPDATE ledger.provision_request SET answer_expires_at = now() - interval '1 second' WHERE request_id = :auto_req;
+SELECT ledger.expire_inquiry_data() \g /dev/null
+SELECT is((SELECT (answer IS NULL)::text || '/' || status FROM ledger.provision_request WHERE request_id = :auto_req), 'true/answered',
+    'provided_answer_expires: the answer is deleted when its lifetime ends; the record of the provision stays');
+-- A rule list line with a blank legal basis is refused.
+SET ROLE regress_n_keeper;
+SELECT throws_ok($$SELECT ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n'
+    '272035,child_allowance,131016,resident_record,true,true,"   "\n', false)$$, '22P04', NULL,
+    'blank_legal_basis_refused: a rule list line whose legal basis is only spaces');
+RESET ROLE;
 
 -- A keeper's own temporary table, named like something a loader might use, with a trigger
 -- that would make its owner superuser if the loader wrote into it with the owner's rights.

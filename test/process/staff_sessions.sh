@@ -163,5 +163,28 @@ s1 "SELECT 1"
 echo "$R" | grep -qi "idle-session timeout\|connection to server was lost\|terminating connection"
 tap_ok $? "idle_staff_session_logged_off: an idle staff session is ended"
 
+# The idle limit is the database's, per staff identity: switching PostgreSQL's timeout off
+# does not lengthen it, and an identity reached through a pooled role is held to it too.
+q "SELECT ledger.register_staff('regress_idle2', '放置 二', 1, ARRAY['clerk'])" >/dev/null
+q "SELECT ledger.register_staff('regress_idle3', '放置 三', 1, ARRAY['clerk'])" >/dev/null
+q "GRANT regress_idle3 TO regress_pool" >/dev/null
+as_login() {  # as_login ROLE: psql reading statements (with pauses) from stdin
+    PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U "$1" -d ledger 2>&1
+}
+out=$( (echo "SET idle_session_timeout = 0; SELECT 'first';"; sleep 2.5; echo "SELECT 'second';") | as_login regress_idle2)
+echo "$out" | grep -q "idle longer than ledger.staff_idle_session_timeout" && ! echo "$out" | grep -q '^second$'
+tap_ok $? "idle_limit_cannot_be_switched_off: SET idle_session_timeout = 0 does not keep an idle staff session alive"
+out=$( (echo "SET ROLE regress_idle3; SELECT 'first';"; sleep 2.5; echo "SELECT 'second';") | as_login regress_pool)
+echo "$out" | grep -q "idle longer than ledger.staff_idle_session_timeout" && ! echo "$out" | grep -q '^second$'
+tap_ok $? "idle_limit_via_pooled_role: an identity idle past the limit is refused through the pooled role"
+out=$( (echo "RESET ROLE; SELECT ledger.staff_sign_on('regress_idle3'); SET ROLE regress_idle3; SELECT 'again';") | as_login regress_pool)
+echo "$out" | grep -q '^again$'
+tap_ok $? "the application signs the person on again (ledger.staff_sign_on) and the identity works"
+out=$(echo "SELECT ledger.staff_sign_on('regress_idle3');" | as_login regress_idle3)
+echo "$out" | grep -q "permission denied"
+tap_ok $? "staff_cannot_sign_themselves_on: a staff member cannot restart their own idle clock"
+tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE '%idle past the staff idle limit%'")" -ge 2 ]; echo $?)" \
+    "idle_refusals_recorded"
+
 tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies"
 tap_done

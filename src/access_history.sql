@@ -1,0 +1,136 @@
+-- access_history: whose data a record is about, read back (本人開示 and the incident question).
+-- Each answers as a jsonb array of objects (jsonb_to_recordset turns it into rows).
+-- ledger.access_history answers a person's request to know who used their data: every
+-- reveal of their number, every lookup that found them, every change to the rows about them
+-- (person, recipient, children, certifications, 額改定, payments, incomes) and every exchange
+-- over the network.  ledger.audit_persons_seen answers the auditor's incident question: whose
+-- data did a staff member reveal, find or change in a period.  Both read the trail as its
+-- owner through the gate (gate.c); the caller needs the disclose_access action (本人開示担当)
+-- or the auditor's read_audit, and never sees anything but the history itself.
+-- Reads of protected tables are recorded per statement with their row count, not per row:
+-- they are not in these answers (docs/audit.md).
+
+-- The rows about a person, as (relation, row key) pairs of the audit trail.
+CREATE FUNCTION ledger._rows_about(municipality_code text, person_id bigint)
+RETURNS TABLE (relation_name text, row_key text[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'ledger.person', ARRAY[municipality_code, person_id::text]
+    UNION ALL
+    SELECT 'ledger.recipient', ARRAY[r.municipality_code::text, r.recipient_id::text]
+      FROM ledger.recipient r WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+    UNION ALL
+    SELECT 'ledger.child', ARRAY[c.municipality_code::text, c.child_id::text]
+      FROM ledger.child c WHERE c.municipality_code = _rows_about.municipality_code AND c.person_id = _rows_about.person_id
+    UNION ALL
+    SELECT 'ledger.certification', ARRAY[c.municipality_code::text, c.certification_id::text]
+      FROM ledger.certification c JOIN ledger.recipient r USING (municipality_code, recipient_id)
+     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+    UNION ALL
+    SELECT 'ledger.certification_revision', ARRAY[v.municipality_code::text, v.revision_id::text]
+      FROM ledger.certification_revision v JOIN ledger.certification c USING (municipality_code, certification_id)
+      JOIN ledger.recipient r ON r.municipality_code = c.municipality_code AND r.recipient_id = c.recipient_id
+     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+    UNION ALL
+    SELECT 'ledger.payment', ARRAY[p.municipality_code::text, p.payment_id::text]
+      FROM ledger.payment p JOIN ledger.recipient r USING (municipality_code, recipient_id)
+     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+    UNION ALL
+    SELECT 'ledger.recipient_income', ARRAY[i.municipality_code::text, i.recipient_id::text, i.benefit_year::text]
+      FROM ledger.recipient_income i JOIN ledger.recipient r USING (municipality_code, recipient_id)
+     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+$$;
+REVOKE ALL ON FUNCTION ledger._rows_about(text, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._rows_about(text, bigint) IS '個人に関する行 (internal): the trail''s (relation, row key) of every ledger row about a person';
+
+-- Refuses (42501) unless the caller may read access histories: a superuser, a member of
+-- ledger_auditor, or staff with disclose_access.
+CREATE FUNCTION ledger._require_history(caller oid) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
+       OR pg_catalog.pg_has_role(caller, 'ledger_auditor', 'MEMBER')
+       OR pg_catalog.cardinality((ledger._permitted_org_units((SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
+                                                              'disclose_access', 'child_allowance')).org_units) > 0 THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied: disclose_access for affair child_allowance'
+        USING ERRCODE = '42501', HINT = ledger._duty_hint('disclose_access') || ' The auditor (監査) may too.';
+END $$;
+REVOKE ALL ON FUNCTION ledger._require_history(oid) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._require_history(oid) IS '本人開示・監査の確認 (internal): 42501 unless superuser, auditor or disclose_access';
+
+CREATE FUNCTION ledger._access_history(caller oid, municipality_code text, person_id bigint,
+                                       from_time timestamptz, to_time timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM ledger._require_history(caller);
+    IF municipality_code IS NULL OR person_id IS NULL THEN
+        RAISE EXCEPTION 'an access history names a municipality and a person' USING ERRCODE = '22004',
+            HINT = 'ledger.access_history(''131016'', person_id, from, to)';
+    END IF;
+    RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(h) ORDER BY h.at, h.what), '[]')
+    FROM (
+    SELECT e.logged_at AS at, e.kind AS what, e.acting_role AS staff_role, e.staff_id, e.relation_name AS relation,
+           CASE WHEN e.kind IN ('reveal', 'lookup') THEN e.detail END AS detail
+      FROM ledger.audit_event e
+      JOIN ledger._rows_about(_access_history.municipality_code, _access_history.person_id) r
+        ON r.relation_name = e.relation_name AND r.row_key = e.row_key
+     WHERE e.kind IN ('reveal', 'lookup', 'insert', 'update', 'delete')
+       AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
+    UNION ALL
+    SELECT x.recorded_at, 'exchange:' || x.direction, x.staff_role::text, NULL::bigint, 'ledger.exchange_record',
+           x.requester || ' -> ' || x.provider || ' ' || x.item_code || ' ' || x.outcome
+      FROM ledger.exchange_record x
+     WHERE x.municipality_code = _access_history.municipality_code AND x.person_id = _access_history.person_id
+       AND x.recorded_at >= COALESCE(from_time, '-infinity') AND x.recorded_at < COALESCE(to_time, 'infinity')
+    ) h);
+END $$;
+REVOKE ALL ON FUNCTION ledger._access_history(oid, text, bigint, timestamptz, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._access_history(oid, text, bigint, timestamptz, timestamptz) IS
+    '本人開示 (internal twin of ledger.access_history)';
+
+CREATE FUNCTION ledger.access_history(municipality_code text, person_id bigint,
+                                      from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.access_history(text, bigint, timestamptz, timestamptz) IS
+    '本人開示: who revealed, found, changed or exchanged this person''s data, when and why (disclose_access or the auditor)';
+
+CREATE FUNCTION ledger._audit_persons_seen(caller oid, staff_role name, from_time timestamptz, to_time timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM ledger._require_history(caller);
+    RETURN (WITH ev AS (
+        SELECT e.kind, e.logged_at, e.row_key[1] AS muni,
+               CASE WHEN e.relation_name = 'ledger.person' THEN e.row_key[2]::bigint
+                    WHEN e.relation_name = 'ledger.recipient' THEN
+                         (SELECT r.person_id FROM ledger.recipient r
+                           WHERE r.municipality_code = e.row_key[1] AND r.recipient_id = e.row_key[2]::bigint)
+                    WHEN e.relation_name = 'ledger.child' THEN
+                         (SELECT c.person_id FROM ledger.child c
+                           WHERE c.municipality_code = e.row_key[1] AND c.child_id = e.row_key[2]::bigint)
+               END AS pid
+          FROM ledger.audit_event e
+         WHERE e.acting_role = _audit_persons_seen.staff_role
+           AND e.kind IN ('reveal', 'lookup', 'insert', 'update', 'delete')
+           AND e.relation_name IN ('ledger.person', 'ledger.recipient', 'ledger.child')
+           AND e.row_key IS NOT NULL AND pg_catalog.cardinality(e.row_key) >= 2
+           AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity'))
+    SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(s) ORDER BY s.municipality_code, s.person_id), '[]')
+    FROM (SELECT ev.muni AS municipality_code, ev.pid AS person_id,
+                 pg_catalog.count(*) FILTER (WHERE ev.kind = 'reveal') AS reveals,
+                 pg_catalog.count(*) FILTER (WHERE ev.kind = 'lookup') AS lookups,
+                 pg_catalog.count(*) FILTER (WHERE ev.kind IN ('insert', 'update', 'delete')) AS changes,
+                 pg_catalog.min(ev.logged_at) AS first_at, pg_catalog.max(ev.logged_at) AS last_at
+            FROM ev WHERE ev.pid IS NOT NULL
+           GROUP BY 1, 2) s);
+END $$;
+REVOKE ALL ON FUNCTION ledger._audit_persons_seen(oid, name, timestamptz, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._audit_persons_seen(oid, name, timestamptz, timestamptz) IS
+    '閲覧対象者の一覧 (internal twin of ledger.audit_persons_seen)';
+
+CREATE FUNCTION ledger.audit_persons_seen(staff_role name, from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ledger.audit_persons_seen(name, timestamptz, timestamptz) IS
+    '閲覧対象者の一覧 (事故時の調査): the persons whose number a staff member revealed or found, or whose rows they changed, in a period';

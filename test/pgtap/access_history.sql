@@ -1,0 +1,65 @@
+-- Every record says whose data: a person's access history (本人開示) lists who revealed their
+-- number, found them by number, changed their rows or exchanged their data, and nothing
+-- about anyone else; the auditor lists whose data a staff member used (the incident
+-- question); staff without the duty get neither.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+
+SELECT plan(8);
+\ir lib.psql
+
+\o /dev/null
+INSERT INTO ledger.org_unit VALUES ('011002', 9871, '札幌市 開示試験');
+SELECT ledger.register_staff('regress_a_exam', '審査 開示', 9871, ARRAY['examiner']);
+SELECT ledger.register_staff('regress_a_clerk', '受付 開示', 9871, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_a_officer', '本人開示 担当', 9871, ARRAY['disclosure_officer']);
+SELECT ledger.register_staff('regress_a_auditor', '監査 開示', 9871, ARRAY['auditor']);
+SET ROLE regress_a_clerk;
+SELECT ledger.enrol_person('011002', 9871, '728394056123', '開示', '甲', 'カイジ', 'コウ', '2016-04-02', '札幌市');
+SELECT ledger.enrol_person('011002', 9871, '839405612739', '開示', '乙', 'カイジ', 'オツ', '2016-04-02', '札幌市');
+RESET ROLE;
+\o
+SELECT person_id AS ko FROM ledger.person WHERE municipality_code = '011002' AND given_name = '甲' \gset
+SELECT person_id AS otsu FROM ledger.person WHERE municipality_code = '011002' AND given_name = '乙' \gset
+SET ROLE regress_a_clerk;
+UPDATE ledger.person SET address = '札幌市 中央区' WHERE municipality_code = '011002' AND person_id = :ko;
+SELECT ledger.find_person('728394056123', '011002') \g /dev/null
+RESET ROLE;
+SET ROLE regress_a_exam;
+SELECT ledger.reveal_person_number('011002', :ko, '認定審査') \g /dev/null
+SELECT ledger.reveal_person_number('011002', :otsu, '認定審査') \g /dev/null
+RESET ROLE;
+SELECT pg_temp.wait_for($$kind = 'reveal' AND acting_role = 'regress_a_exam'$$) \g /dev/null
+
+SET ROLE regress_a_officer;
+SELECT ledger.access_history('011002', :ko) AS h \gset
+RESET ROLE;
+SELECT ok(:'h'::jsonb @> '[{"what": "reveal", "staff_role": "regress_a_exam", "detail": "認定審査"}]',
+    'access_history_names_reveals: who revealed the person''s number, and why');
+SELECT ok(:'h'::jsonb @> '[{"what": "lookup", "staff_role": "regress_a_clerk"}]',
+    'access_history_names_lookups: who found the person by number');
+SELECT ok(:'h'::jsonb @> '[{"what": "update", "staff_role": "regress_a_clerk", "relation": "ledger.person"}]',
+    'access_history_names_changes: who changed the person''s rows');
+SELECT is((SELECT count(*) FROM jsonb_array_elements(:'h'::jsonb) x WHERE x->>'what' = 'reveal'), 1::bigint,
+    'access_history_nothing_about_others: the reveal of another person is not in it');
+SET ROLE regress_a_auditor;
+SELECT ledger.audit_persons_seen('regress_a_exam') AS seen \gset
+RESET ROLE;
+SELECT is((SELECT array_agg((x->>'person_id')::bigint ORDER BY (x->>'person_id')::bigint) FROM jsonb_array_elements(:'seen'::jsonb) x
+           WHERE x->>'municipality_code' = '011002'),
+    ARRAY[:ko, :otsu]::bigint[], 'audit_persons_seen: the auditor lists the persons whose numbers the examiner revealed');
+SET ROLE regress_a_clerk;
+SELECT throws_ok(format($$SELECT ledger.access_history('011002', %s)$$, :ko), '42501', NULL,
+    'access_history_refused_to_staff: a clerk cannot read who used a person''s data');
+SELECT throws_ok($$SELECT ledger.audit_persons_seen('regress_a_exam')$$, '42501', NULL,
+    'audit_persons_seen_refused_to_staff');
+RESET ROLE;
+SET ROLE regress_a_officer;
+SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '011002'), 0::bigint,
+    'the disclosure officer reads no ledger row');
+RESET ROLE;
+SELECT * FROM finish();
