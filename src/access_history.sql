@@ -42,29 +42,35 @@ $$;
 REVOKE ALL ON FUNCTION ledger._rows_about(text, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._rows_about(text, bigint) IS '個人に関する行 (internal): the trail''s (relation, row key) of every ledger row about a person';
 
--- Refuses (42501) unless the caller may read access histories: a superuser, a member of
--- ledger_auditor, or staff with disclose_access.
-CREATE FUNCTION ledger._require_history(caller oid) RETURNS void
+-- Refuses (42501) unless the caller may read access histories of the municipality: a
+-- superuser, a member of ledger_auditor (who reads the whole trail anyway), or staff with
+-- disclose_access in an org unit of that municipality (NULL: of their own).
+CREATE FUNCTION ledger._require_history(caller oid, municipality_code text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
        OR pg_catalog.pg_has_role(caller, 'ledger_auditor', 'MEMBER')
-       OR pg_catalog.cardinality((ledger._permitted_org_units((SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
-                                                              'disclose_access', 'child_allowance')).org_units) > 0 THEN
+       OR EXISTS (SELECT 1 FROM ledger.org_unit o
+                   WHERE (o.municipality_code = _require_history.municipality_code
+                          OR (_require_history.municipality_code IS NULL AND o.municipality_code =
+                              (SELECT s.municipality_code FROM ledger.staff s JOIN pg_catalog.pg_roles r ON r.rolname = s.role_name
+                                WHERE r.oid = caller)))
+                     AND o.org_unit_id = ANY ((ledger._permitted_org_units((SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
+                                                                          'disclose_access', 'child_allowance')).org_units)) THEN
         RETURN;
     END IF;
     RAISE EXCEPTION 'permission denied: disclose_access for affair child_allowance'
         USING ERRCODE = '42501', HINT = ledger._duty_hint('disclose_access') || ' The auditor (監査) may too.';
 END $$;
-REVOKE ALL ON FUNCTION ledger._require_history(oid) FROM PUBLIC;
-COMMENT ON FUNCTION ledger._require_history(oid) IS '本人開示・監査の確認 (internal): 42501 unless superuser, auditor or disclose_access';
+REVOKE ALL ON FUNCTION ledger._require_history(oid, text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._require_history(oid, text) IS '本人開示・監査の確認 (internal): 42501 unless superuser, auditor or disclose_access in the municipality';
 
 CREATE FUNCTION ledger._access_history(caller oid, municipality_code text, person_id bigint,
                                        from_time timestamptz, to_time timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM ledger._require_history(caller);
+    PERFORM ledger._require_history(caller, COALESCE(municipality_code, '-'));
     IF municipality_code IS NULL OR person_id IS NULL THEN
         RAISE EXCEPTION 'an access history names a municipality and a person' USING ERRCODE = '22004',
             HINT = 'ledger.access_history(''131016'', person_id, from, to)';
@@ -100,7 +106,8 @@ CREATE FUNCTION ledger._audit_persons_seen(caller oid, staff_role name, from_tim
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM ledger._require_history(caller);
+    -- staff with disclose_access see their own municipality's persons only; the auditor all
+    PERFORM ledger._require_history(caller, NULL);
     RETURN (WITH ev AS (
         SELECT e.kind, e.logged_at, e.row_key[1] AS muni,
                CASE WHEN e.relation_name = 'ledger.person' THEN e.row_key[2]::bigint
@@ -116,7 +123,11 @@ BEGIN
            AND e.kind IN ('reveal', 'lookup', 'insert', 'update', 'delete')
            AND e.relation_name IN ('ledger.person', 'ledger.recipient', 'ledger.child')
            AND e.row_key IS NOT NULL AND pg_catalog.cardinality(e.row_key) >= 2
-           AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity'))
+           AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
+           AND (COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
+                OR pg_catalog.pg_has_role(caller, 'ledger_auditor', 'MEMBER')
+                OR e.row_key[1] = (SELECT s.municipality_code FROM ledger.staff s JOIN pg_catalog.pg_roles r
+                                     ON r.rolname = s.role_name WHERE r.oid = caller)))
     SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(s) ORDER BY s.municipality_code, s.person_id), '[]')
     FROM (SELECT ev.muni AS municipality_code, ev.pid AS person_id,
                  pg_catalog.count(*) FILTER (WHERE ev.kind = 'reveal') AS reveals,

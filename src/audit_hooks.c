@@ -363,6 +363,8 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
 		if (export_copy_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
 			export_check_query(qd->plannedstmt->rtable);
+		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
+			export_check_copying(qd);
 	}
 	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
 	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&

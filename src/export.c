@@ -6,13 +6,16 @@
  * recorded; an allowed export is recorded by the read audit with its row count.
  *
  * Called by the utility hook (COPY with a table) and the executor hook (the query of a COPY
- * TO, while export_copy_depth says one is running).
+ * TO, while export_copy_depth says one is running; and every statement that copies rows into
+ * another table, the road around COPY through a temporary table).
  *
  * Must never: name a row or its values in a message.
  */
 #include "postgres.h"
 
 #include "commands/trigger.h"
+#include "executor/execdesc.h"
+#include "parser/parsetree.h"
 #include "nodes/parsenodes.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -61,6 +64,47 @@ export_check_relation(Oid relid)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied: COPY ... TO of protected data needs the export duty"),
 			 errhint("A duty with the export action (抽出) for this affair is needed to copy rows out in bulk.")));
+}
+
+/*
+ * A statement that copies rows into another table — CREATE TABLE AS, SELECT INTO, a
+ * materialized view, INSERT/UPDATE/MERGE into a table that is not protected — is a bulk
+ * export too (a temporary table, then \copy of it): every protected table it reads needs the
+ * export duty.  Writes into a protected table stay under that table's own policies.
+ */
+void
+export_check_copying(QueryDesc *qd)
+{
+	PlannedStmt *ps = qd->plannedstmt;
+	bool		copying = false;
+	List	   *reads = NIL;
+	ListCell   *lc;
+	Index		rti = 0;
+
+	if (qd->dest != NULL && (qd->dest->mydest == DestIntoRel || qd->dest->mydest == DestTransientRel))
+		copying = true;
+	else if (ps->commandType == CMD_INSERT || ps->commandType == CMD_UPDATE || ps->commandType == CMD_MERGE)
+	{
+		foreach(lc, ps->resultRelations)
+		{
+			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+
+			if (protected_affair(rte->relid) == NULL)
+				copying = true;
+		}
+	}
+	if (!copying)
+		return;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		rti++;
+		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) &&
+			!list_member_int(ps->resultRelations, (int) rti))
+			reads = lappend(reads, rte);
+	}
+	export_check_query(reads);
 }
 
 /* The query of a COPY TO: every protected table it reads needs the export duty. */

@@ -11,4 +11,7 @@ extern int	export_copy_depth;	/* > 0 while a COPY ... TO runs in this backend */
 extern void export_check_relation(Oid relid);
 extern void export_check_query(List *rtable);
 
+struct QueryDesc;
+extern void export_check_copying(struct QueryDesc *qd);
+
 #endif							/* MNL_EXPORT_H */

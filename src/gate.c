@@ -31,6 +31,7 @@
 #include "audit.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
+#include "staff_session.h"
 
 PG_FUNCTION_INFO_V1(gated_call);
 
@@ -129,6 +130,12 @@ gated_call(PG_FUNCTION_ARGS)
 
 	if (get_func_namespace(fn) != get_namespace_oid("ledger", false))
 		elog(ERROR, "gated_call is only for the extension's own functions");
+	/*
+	 * The staff statement gate, here too: a libpq fast-path call (PQfn) reaches a function
+	 * without the executor or utility hooks, so a retired, idle or no longer granted
+	 * identity would otherwise still act through the gated functions.
+	 */
+	staff_session_check(NULL);
 	if (InSecurityRestrictedOperation())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

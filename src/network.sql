@@ -328,11 +328,8 @@ BEGIN
     END IF;
     SELECT * INTO p FROM ledger.person x
      WHERE x.municipality_code = _request_inquiry.municipality_code AND x.person_id = _request_inquiry.person_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'person % of % does not exist', person_id, municipality_code USING ERRCODE = '02000',
-            HINT = 'Give the person''s id in the ledger.';
-    END IF;
-    PERFORM ledger._require(caller, 'read', affair, p.org_unit_id);
+    -- a hidden person is refused like one that does not exist
+    PERFORM ledger._require(caller, 'read', affair, COALESCE(p.org_unit_id, -1));
     IF ledger._is_blank(purpose) THEN
         RAISE EXCEPTION 'an inquiry needs its purpose' USING ERRCODE = '22023', HINT = 'State why the item is needed.';
     END IF;
@@ -460,7 +457,10 @@ DECLARE
 BEGIN
     -- only the network's connection receives requests, each with its 情報提供許可証
     PERFORM ledger._require_connector(caller, 'receive provision requests');
-    IF permit IS NULL OR permit_expires_at IS NULL OR permit_expires_at <= pg_catalog.clock_timestamp() THEN
+    -- (the permit's expiry comes with it from the network: it cannot lie beyond a permit's
+    -- lifetime from now, so a forged 'infinity' is refused)
+    IF permit IS NULL OR permit_expires_at IS NULL OR permit_expires_at <= pg_catalog.clock_timestamp()
+       OR permit_expires_at > pg_catalog.clock_timestamp() + current_setting('ledger.inquiry_permit_lifetime')::interval THEN
         RAISE EXCEPTION 'provision refused: the request does not carry a valid 情報提供許可証'
             USING ERRCODE = '42501', HINT = 'A request is answered only with the unexpired permit the network issued for it.';
     END IF;

@@ -29,6 +29,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
@@ -97,7 +98,13 @@ refuse_unsafe_table(Oid relid)
 			" ('a column''s type is not owned by a superuser', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
 			"     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner"
 			"     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND NOT o.rolsuper)),"
-			" ('it inherits or is inherited', EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 OR inhparent = $1))"
+			" ('it inherits or is inherited', EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 OR inhparent = $1)),"
+			" ('a column default calls a function of a non-superuser or of the ledger', EXISTS ("
+			"     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep"
+			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"
+			"      AND dep.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+			"     JOIN pg_catalog.pg_proc p ON p.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = p.proowner"
+			"     WHERE d.adrelid = $1 AND (NOT o.rolsuper OR p.pronamespace = 'ledger'::pg_catalog.regnamespace)))"
 			") v(r, bad) WHERE bad LIMIT 1",
 			1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
@@ -337,18 +344,44 @@ relid_of(RangeVar *rv)
 
 #define HINT_SUPERUSER "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table)."
 
-/* A column definition whose expression would be computed over every existing row. */
+/*
+ * Does a raw default expression run code (a function, an operator, a subquery)?  A default
+ * is evaluated as the role that inserts — a clerk, an examiner who may reveal — so the owner
+ * of a protected table may give constants only (ATTACKS.md §1).
+ */
+static bool
+default_runs_code_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall) || IsA(node, A_Expr) || IsA(node, SubLink) || IsA(node, ColumnRef) ||
+		IsA(node, ParamRef) || IsA(node, A_Indirection))
+		return true;
+	return raw_expression_tree_walker(node, default_runs_code_walker, context);
+}
+
+static bool
+default_runs_code(Node *expr)
+{
+	return default_runs_code_walker(expr, NULL);
+}
+
+/* A column definition whose expression would be computed over every existing row, or run as
+ * the inserting role. */
 static bool
 column_def_sees_rows(ColumnDef *def)
 {
 	ListCell   *lc;
 
+	if (def->raw_default && default_runs_code(def->raw_default))
+		return true;
 	foreach(lc, def->constraints)
 	{
 		Constraint *c = lfirst(lc);
 
 		if (c->contype == CONSTR_CHECK || c->contype == CONSTR_GENERATED ||
-			c->contype == CONSTR_EXCLUSION)
+			c->contype == CONSTR_EXCLUSION ||
+			(c->contype == CONSTR_DEFAULT && c->raw_expr && default_runs_code(c->raw_expr)))
 			return true;
 	}
 	return false;
@@ -375,13 +408,15 @@ owner_may(AlterTableCmd *cmd)
 		case AT_EnableRowSecurity:
 		case AT_ForceRowSecurity:
 		case AT_DropNotNull:
-		case AT_ColumnDefault:	/* a default cannot see the row */
 		case AT_ReplicaIdentity:
 		case AT_EnableTrig:		/* the owner's own triggers: mnl_ ones are guarded by name */
 		case AT_DisableTrig:
 			return true;
 		case AT_AddColumn:
 			return !column_def_sees_rows(castNode(ColumnDef, cmd->def));
+		case AT_ColumnDefault:
+			/* a constant only: any code in a default runs with the inserting role's rights */
+			return cmd->def == NULL || !default_runs_code(cmd->def);
 		default:
 			return false;
 	}

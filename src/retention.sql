@@ -373,6 +373,10 @@ BEGIN
                 USING ERRCODE = '42501', HINT = 'Policies apply to tables owned by a superuser (the ledger''s own).';
         END IF;
         due := ledger._retention_due(p, today);
+        IF p.schema_name = 'ledger' AND p.table_name = 'person' THEN
+            -- a record reopened since it was closed (a certification current again) is kept
+            due := due || ' AND ledger._person_record_complete(t.municipality_code, t.person_id, ledger._today())';
+        END IF;
         done_policy := 0;
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s t WHERE %s AND NOT %s', tab, due,
                                   ledger._retention_not_held(p)) INTO held;
@@ -489,6 +493,42 @@ COMMENT ON PROCEDURE ledger.run_retention(boolean, integer, text) IS
 -- Closing a person's record (記録の完結): sets closed_on and, when ledger.period_key_command is
 -- configured, seals the number again under the key of the retention period in which it
 -- expires, so that destroying that period's key later shreds every copy, backups included.
+-- Is nothing current resting on the person's record on day d: not a recipient whose
+-- certification is claimed or certified, nor a child in care under one?
+CREATE FUNCTION ledger._person_record_complete(municipality_code text, person_id bigint, d date) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM ledger.recipient r JOIN ledger.certification c
+                         ON c.municipality_code = r.municipality_code AND c.recipient_id = r.recipient_id
+                        WHERE r.municipality_code = _person_record_complete.municipality_code
+                          AND r.person_id = _person_record_complete.person_id
+                          AND c.status IN ('claimed', 'certified'))
+       AND NOT EXISTS (SELECT 1 FROM ledger.child ch JOIN ledger.certification c
+                         ON c.municipality_code = ch.municipality_code AND c.recipient_id = ch.recipient_id
+                        WHERE ch.municipality_code = _person_record_complete.municipality_code
+                          AND ch.person_id = _person_record_complete.person_id
+                          AND c.status IN ('claimed', 'certified')
+                          AND (ch.until_date IS NULL OR ch.until_date >= d))
+$$;
+REVOKE ALL ON FUNCTION ledger._person_record_complete(text, bigint, date) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._person_record_complete(text, bigint, date) IS
+    '記録の完結の判定 (internal): nothing current rests on the person''s record';
+
+-- The day the person's record ended: the latest 消滅 of a certification resting on it, or end
+-- of care under one (NULL when there was none).
+CREATE FUNCTION ledger._person_record_ended(municipality_code text, person_id bigint) RETURNS date
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.max(x) FROM (
+        SELECT c.extinguished_on AS x FROM ledger.recipient r JOIN ledger.certification c
+          ON c.municipality_code = r.municipality_code AND c.recipient_id = r.recipient_id
+         WHERE r.municipality_code = _person_record_ended.municipality_code AND r.person_id = _person_record_ended.person_id
+        UNION ALL
+        SELECT LEAST(ch.until_date, c.extinguished_on) FROM ledger.child ch JOIN ledger.certification c
+          ON c.municipality_code = ch.municipality_code AND c.recipient_id = ch.recipient_id
+         WHERE ch.municipality_code = _person_record_ended.municipality_code AND ch.person_id = _person_record_ended.person_id) e
+$$;
+REVOKE ALL ON FUNCTION ledger._person_record_ended(text, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._person_record_ended(text, bigint) IS '記録の終了日 (internal): the last 消滅 or end of care resting on the record';
+
 CREATE FUNCTION ledger._close_person(caller oid, municipality_code text, person_id bigint, closed_on date)
 RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -503,20 +543,16 @@ BEGIN
     IF p.person_id IS NULL THEN
         RAISE EXCEPTION 'no person % in %', person_id, municipality_code USING ERRCODE = '02000', HINT = 'See ledger.person.';
     END IF;
-    -- a record is complete only when nothing current rests on it: not a recipient whose
-    -- certification is claimed or certified, nor a child in care under one
-    IF EXISTS (SELECT 1 FROM ledger.recipient r JOIN ledger.certification c
-                 ON c.municipality_code = r.municipality_code AND c.recipient_id = r.recipient_id
-                WHERE r.municipality_code = p.municipality_code AND r.person_id = p.person_id
-                  AND c.status IN ('claimed', 'certified'))
-       OR EXISTS (SELECT 1 FROM ledger.child ch JOIN ledger.certification c
-                    ON c.municipality_code = ch.municipality_code AND c.recipient_id = ch.recipient_id
-                   WHERE ch.municipality_code = p.municipality_code AND ch.person_id = p.person_id
-                     AND c.status IN ('claimed', 'certified')
-                     AND (ch.until_date IS NULL OR ch.until_date >= COALESCE(closed_on, ledger._today()))) THEN
+    IF NOT ledger._person_record_complete(p.municipality_code, p.person_id, COALESCE(closed_on, ledger._today())) THEN
         RAISE EXCEPTION 'the person''s record is not complete: a certification resting on it is current'
             USING ERRCODE = '55000',
                   HINT = 'Record the 消滅 (extinguished) of the certification, or the end of care, before closing the record.';
+    END IF;
+    -- a record is closed when it ended, not before: not before the end of the certifications
+    -- and care that rested on it, and not in the future
+    IF closed_on IS NOT NULL AND (closed_on > ledger._today() OR closed_on < ledger._person_record_ended(p.municipality_code, p.person_id)) THEN
+        RAISE EXCEPTION 'the closing date is before the record ended, or in the future' USING ERRCODE = '22023',
+            HINT = 'Close the record on or after the last 消滅 or end of care that rested on it, and not after today.';
     END IF;
     SELECT * INTO pol FROM ledger.retention_policy WHERE policy_id = 'person_number';
     IF closed_on IS NOT NULL AND p.mynumber IS NOT NULL AND FOUND

@@ -44,6 +44,7 @@
 #include "mynumber_ledger.h"
 #include "numparse.h"
 #include "perm.h"
+#include "staff_session.h"
 
 PG_FUNCTION_INFO_V1(sealed_in);
 PG_FUNCTION_INFO_V1(sealed_out);
@@ -366,17 +367,35 @@ sealed_open(bytea *sealed, text *context)
 	return (int64) pg_ntoh64(be);
 }
 
-/* Is s empty or only white space (ASCII or the ideographic space)? */
+/*
+ * Is s empty or only white space and invisible characters?  The same set as ledger._is_blank:
+ * ASCII white space, U+00A0, U+1680, U+2000-U+200D, U+2028, U+2029, U+202F, U+205F, U+2060,
+ * U+3000, U+FEFF (in UTF-8; in EUC_JP the ideographic space).
+ */
 static bool
-is_blank(const char *s)
+is_blank(const char *str)
 {
+	const unsigned char *s = (const unsigned char *) str;
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+
 	while (*s)
 	{
-		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+		if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
 			s++;
-		else if (strncmp(s, "\xe3\x80\x80", 3) == 0 && GetDatabaseEncoding() == PG_UTF8)
-			s += 3;				/* U+3000 IDEOGRAPHIC SPACE */
-		else if (strncmp(s, "\xa1\xa1", 2) == 0 && GetDatabaseEncoding() == PG_EUC_JP)
+		else if (utf8 && s[0] == 0xC2 && s[1] == 0xA0)
+			s += 2;				/* U+00A0 */
+		else if (utf8 && s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80)
+			s += 3;				/* U+1680 */
+		else if (utf8 && s[0] == 0xE2 && s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8D) || s[2] == 0xA8 ||
+														  s[2] == 0xA9 || s[2] == 0xAF))
+			s += 3;				/* U+2000-U+200D, U+2028, U+2029, U+202F */
+		else if (utf8 && s[0] == 0xE2 && s[1] == 0x81 && (s[2] == 0x9F || s[2] == 0xA0))
+			s += 3;				/* U+205F, U+2060 */
+		else if (utf8 && s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80)
+			s += 3;				/* U+3000 */
+		else if (utf8 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+			s += 3;				/* U+FEFF */
+		else if (!utf8 && GetDatabaseEncoding() == PG_EUC_JP && s[0] == 0xA1 && s[1] == 0xA1)
 			s += 2;
 		else
 			return false;
@@ -441,6 +460,7 @@ sealed_reveal(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
+	staff_session_check(NULL);	/* a fast-path call meets no executor hook */
 	sealed = PG_GETARG_BYTEA_PP(0);
 	context = PG_GETARG_TEXT_PP(1);
 	purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -479,6 +499,12 @@ sealed_reveal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an empty legal basis was given"),
 				 errhint("Name the provision, e.g. '番号法第19条第8号', or pass NULL when nothing is disclosed.")));
+	/* the record keeps the whole purpose and legal basis, or the reveal does not happen */
+	if (strlen(purpose) + (basis ? strlen(basis) : 0) + 20 >= sizeof(detail))
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("the purpose and legal basis of a reveal are too long to be recorded whole"),
+				 errhint("Keep them under %d bytes together.", (int) sizeof(detail) - 20)));
 	if (basis != NULL)
 		snprintf(detail, sizeof(detail), "%s (legal basis: %s)", purpose, basis);
 	else

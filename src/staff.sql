@@ -549,10 +549,19 @@ RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         CASE WHEN recipient_col <> '' AND t.has_muni THEN pg_catalog.format(
             ' OR (h.scope = ''person'' AND h.person_id = (SELECT r.person_id FROM ledger.recipient r '
             'WHERE r.municipality_code = o.municipality_code AND r.recipient_id = o.%I))', recipient_col)
+             -- rows that reach the person through their certification (額改定)
+             WHEN t.has_cert AND t.has_muni THEN
+            ' OR (h.scope = ''person'' AND h.person_id = (SELECT r.person_id FROM ledger.certification c'
+            ' JOIN ledger.recipient r ON r.municipality_code = c.municipality_code AND r.recipient_id = c.recipient_id'
+            ' WHERE c.municipality_code = o.municipality_code AND c.certification_id = o.certification_id))'
              ELSE '' END)
     FROM (SELECT n.nspname, c.relname,
                  EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid
-                          AND a.attname = 'municipality_code' AND NOT a.attisdropped) AS has_muni
+                          AND a.attname = 'municipality_code' AND NOT a.attisdropped) AS has_muni,
+                 c.relnamespace = 'ledger'::pg_catalog.regnamespace
+                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid
+                             AND a.attname = 'certification_id' AND NOT a.attisdropped)
+                 AND c.relname <> 'certification' AS has_cert
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.oid = tab) t
 $$;

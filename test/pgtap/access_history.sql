@@ -9,11 +9,11 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(8);
+SELECT plan(10);
 \ir lib.psql
 
 \o /dev/null
-INSERT INTO ledger.org_unit VALUES ('011002', 9871, '札幌市 開示試験');
+INSERT INTO ledger.org_unit VALUES ('011002', 9871, '札幌市 開示試験'), ('282014', 9872, '姫路市 開示試験');
 SELECT ledger.register_staff('regress_a_exam', '審査 開示', 9871, ARRAY['examiner']);
 SELECT ledger.register_staff('regress_a_clerk', '受付 開示', 9871, ARRAY['clerk']);
 SELECT ledger.register_staff('regress_a_officer', '本人開示 担当', 9871, ARRAY['disclosure_officer']);
@@ -52,6 +52,13 @@ RESET ROLE;
 SELECT is((SELECT array_agg((x->>'person_id')::bigint ORDER BY (x->>'person_id')::bigint) FROM jsonb_array_elements(:'seen'::jsonb) x
            WHERE x->>'municipality_code' = '011002'),
     ARRAY[:ko, :otsu]::bigint[], 'audit_persons_seen: the auditor lists the persons whose numbers the examiner revealed');
+SELECT ledger.register_staff('regress_a_other_officer', '他市 開示', 9872, ARRAY['disclosure_officer']) \g /dev/null
+SET ROLE regress_a_other_officer;
+SELECT throws_ok(format($$SELECT ledger.access_history('011002', %s)$$, :ko), '42501', NULL,
+    'access_history_own_municipality_only: another municipality''s disclosure officer is refused');
+SELECT is((SELECT count(*) FROM jsonb_array_elements(ledger.audit_persons_seen('regress_a_exam'))), 0::bigint,
+    'audit_persons_seen_own_municipality_only');
+RESET ROLE;
 SET ROLE regress_a_clerk;
 SELECT throws_ok(format($$SELECT ledger.access_history('011002', %s)$$, :ko), '42501', NULL,
     'access_history_refused_to_staff: a clerk cannot read who used a person''s data');

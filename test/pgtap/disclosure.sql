@@ -6,7 +6,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(28);
+SELECT plan(30);
 \ir lib.psql
 
 -- Wait until the audit writer has counted n reveals of role today.
@@ -187,6 +187,15 @@ SELECT is((SELECT ledger.reveal(mn, 'person:1', '確認')::text FROM own_sealed)
 RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_d_revealer' AND detail LIKE '%outside the gated reveal%'$$) = 1,
     'revealer_shortcut_refusal_recorded');
+
+-- A reveal needs a purpose that says something, recorded whole.
+SELECT ledger.register_staff('regress_d_text', '審査 戊', 9501, ARRAY['examiner']) \g /dev/null
+SET ROLE regress_d_text;
+SELECT throws_ok(format($$SELECT ledger.reveal_person_number('130001', %s, E'\u200b')$$, (:'many'::bigint[])[20]), '22023', NULL,
+    'invisible_purpose_refused: a zero-width space is no purpose');
+SELECT throws_ok(format($$SELECT ledger.reveal_person_number('130001', %s, repeat('x', 520), '番号法第19条第8号')$$, (:'many'::bigint[])[20]),
+    '22001', NULL, 'reveal_record_not_truncated: a purpose too long to be recorded whole is refused');
+RESET ROLE;
 
 -- A reveal's record says whose number it was.
 SELECT ok(pg_temp.wait_for(format($$kind = 'reveal' AND acting_role = 'regress_d_rr' AND relation_name = 'ledger.person'

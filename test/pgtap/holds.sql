@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(17);
+SELECT plan(18);
 \ir lib.psql
 
 \o /dev/null
@@ -53,6 +53,14 @@ SELECT throws_ok($$TRUNCATE ledger.payment CASCADE$$, '42501', NULL, 'held_rows_
 SELECT throws_ok($$TRUNCATE ledger.certification CASCADE$$, '42501', NULL,
     'held_rows_truncate_cascade_refused: TRUNCATE of the parent reaches the held payment');
 SELECT is((SELECT count(*) FROM ledger.payment WHERE municipality_code = '401005'), 3::bigint, 'every payment is still there');
+
+-- A person hold reaches the 額改定 of the person's certifications too.
+INSERT INTO ledger.certification_revision (municipality_code, certification_id, org_unit_id, effective_month, old_amount, new_amount, reason)
+SELECT '401005', certification_id, 9761, '2011-01-01', 10000, 15000, '3歳到達' FROM hc WHERE i = 2;
+SET ROLE regress_h_clerk;
+SELECT throws_ok($$DELETE FROM ledger.certification_revision WHERE municipality_code = '401005'$$, '42501', NULL,
+    'held_person_revision_delete_refused: a person hold covers the revisions of their certification');
+RESET ROLE;
 
 -- An UPDATE cannot move a held row out from under its hold (then delete it freely).
 SELECT throws_ok(format($$UPDATE ledger.certification SET certification_id = certification_id + 900000

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(41);
+SELECT plan(44);
 \ir lib.psql
 
 \o /dev/null
@@ -70,6 +70,8 @@ SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '999999', 
     '42501', NULL, 'inquiry_not_on_list_refused: an inquiry with no line is refused');
 SELECT throws_ok(format($$SELECT ledger.request_inquiry('272035', %s, '131016', 'resident_record', '確認')$$, :p3),
     '42501', NULL, 'inquiry_other_org_unit_refused: staff cannot inquire about a person of another org unit');
+SELECT throws_ok($$SELECT ledger.request_inquiry('272035', 999999999, '131016', 'resident_record', '確認')$$,
+    '42501', NULL, 'inquiry_refusal_same_for_hidden_and_missing: a missing person is refused like a hidden one');
 SELECT ledger.request_inquiry('272035', :p1, '131016', 'resident_record', '児童の監護の確認') AS permit \gset
 SELECT ok(:'permit' IS NOT NULL, 'an allowed inquiry gets a 情報提供許可証');
 SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{"address": "東京都千代田区"}')$$, :'permit'), '42501', NULL,
@@ -131,6 +133,9 @@ SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'chi
 SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', %s,
                                                                   gen_random_uuid(), clock_timestamp() - interval '1 second')$$, :p1),
     '42501', NULL, 'provision_expired_permit_refused');
+SELECT throws_ok(format($$SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', %s,
+                                                                  gen_random_uuid(), 'infinity')$$, :p1),
+    '42501', NULL, 'provision_permit_beyond_lifetime_refused: a permit cannot outlive a permit''s lifetime');
 SELECT gen_random_uuid() AS prov_permit \gset
 SELECT ledger.receive_provision_request('131016', 'child_allowance', 'child_allowance', '272035', :p1,
                                         :'prov_permit', now() + interval '1 hour') AS auto_req \gset
@@ -154,6 +159,8 @@ SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, '')$$, :held_
     'a review needs a reason');
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, E' \u3000 ')$$, :held_req), '22023', NULL,
     'blank_reason_refused: white space, the ideographic space included, is no reason');
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, E'\u00a0\u200b\ufeff')$$, :held_req), '22023', NULL,
+    'invisible_reason_refused: no-break and zero-width spaces are no reason either');
 SELECT ok(ledger.review_provision(:held_req, true, '内容を確認した') IS NOT NULL, 'an approver provides the held item');
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, false, '二重')$$, :held_req), '55000', NULL,
     'a reviewed request is not reviewed twice');

@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(25);
+SELECT plan(27);
 \ir lib.psql
 
 -- The counting rules themselves.
@@ -123,4 +123,8 @@ SELECT throws_ok(format($$SELECT ledger.close_person('151009', %s, current_date)
     '55000', NULL, 'close_person_with_current_certification_refused: a recipient whose certification is current');
 SELECT is((SELECT closed_on FROM ledger.person WHERE municipality_code = '151009' AND person_id = (SELECT person_id FROM p WHERE i = 5)), NULL::date,
     'and the record stays open');
+SELECT throws_ok(format($$SELECT ledger.close_person('151009', %s, '2000-01-01')$$, (SELECT person_id FROM p WHERE i = 3)),
+    '22023', NULL, 'close_person_before_record_ended_refused: a record is not closed before its certification ended');
+SELECT throws_ok(format($$SELECT ledger.close_person('151009', %s, current_date + 30)$$, (SELECT person_id FROM p WHERE i = 3)),
+    '22023', NULL, 'close_person_in_future_refused');
 SELECT * FROM finish();

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(94);
+SELECT plan(97);
 \ir lib.psql
 
 \o /dev/null
@@ -378,6 +378,12 @@ SELECT is((SELECT count(*) FROM ledger.audit_event e
 
 -- More owner attacks, from the security review.
 SET ROLE regress_dba;
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ALTER COLUMN note SET DEFAULT ledger.mynumber_mask('123456789018')$$, '42501', NULL,
+    'owner_default_runs_code_refused: a default would run as the inserting staff member (a gated reveal, say)');
+SELECT lives_ok($$ALTER TABLE regress_dba.case_note ALTER COLUMN note SET DEFAULT '記録なし'$$,
+    'a constant default is still the owner''s to set');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN extra text DEFAULT ledger.mynumber_mask('123456789018')$$, '42501', NULL,
+    'owner_add_column_default_runs_code_refused');
 SELECT throws_ok($$ALTER POLICY mnl_rls_select ON regress_dba.case_note RENAME TO x1$$, '42501', NULL,
     'owner_renames_policy: renaming the policies away is refused');
 SELECT throws_ok($$ALTER TABLE regress_dba.case_note DROP COLUMN org_unit_id CASCADE$$, '42501', NULL,

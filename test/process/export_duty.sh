@@ -28,6 +28,14 @@ for what in "ledger.person" "(SELECT family_name, address FROM ledger.person_mas
     echo "$out" | grep -q "needs the export duty"
     tap_ok $? "copy_to_without_export_refused: \\copy $what as a clerk"
 done
+out=$(as_role regress_x_clerk "CREATE TEMP TABLE t AS SELECT * FROM ledger.person_masked")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "copy_via_temp_table_refused: CREATE TEMP TABLE ... AS SELECT (then \\copy of it) needs the export duty too"
+q "CREATE TABLE public.regress_sink (n text); GRANT INSERT ON public.regress_sink TO PUBLIC" >/dev/null
+out=$(as_role regress_x_clerk "INSERT INTO public.regress_sink SELECT family_name FROM ledger.person")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "copy_via_insert_select_refused: INSERT INTO an unprotected table SELECT ... FROM a protected one"
+tap_is "$(q "SELECT count(*) FROM public.regress_sink")" 0 "nothing reached the unprotected table"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")

@@ -1,0 +1,59 @@
+# Multi-process test: a libpq fast-path call (the FunctionCall message, PQfn) reaches a
+# function without the executor or utility hooks.  The staff statement gate and the idle
+# limit still hold there: a retired examiner's open session, an idle one and a pooled role
+# whose SET ROLE identity was taken away cannot reveal a number or lift a hold that way.  TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap 'mnl_cluster_destroy_all' EXIT
+
+mnl_cluster_create fp "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_start fp || { echo "Bail out! cluster did not start"; exit 1; }
+q() { mnl_psql fp -d ledger -Atc "$1" 2>&1; }
+mnl_psql fp -d postgres -c "CREATE DATABASE ledger" >/dev/null
+mnl_psql fp -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
+mnl_wait_writer fp ledger || { echo "Bail out! writer did not start"; exit 1; }
+mnl_psql fp -d ledger >/dev/null <<'SQL'
+INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
+SELECT ledger.register_staff('regress_fp_leaver', '審査 退職', 1, ARRAY['examiner']);
+SELECT ledger.register_staff('regress_fp_idle', '審査 放置', 1, ARRAY['examiner']);
+SELECT ledger.register_staff('regress_fp_dba', 'DBA', 1, ARRAY['clerk']);
+GRANT ledger_dba TO regress_fp_dba;
+CREATE ROLE regress_fp_pool LOGIN NOINHERIT;
+GRANT regress_fp_dba TO regress_fp_pool;
+SELECT ledger.enrol_person('131016', 1, '123456789018', '高速', '一', 'コウソク', 'イチ', '2015-04-02', '千代田区');
+SQL
+pid=$(q "SELECT person_id FROM ledger.person")
+hold=$(q "SELECT ledger.place_hold('131016', 'person', '訴訟', $pid)")
+reveal=$(q "SELECT 'ledger.reveal_person_number(text,bigint,text,text)'::regprocedure::oid")
+lift=$(q "SELECT 'ledger.lift_hold(bigint)'::regprocedure::oid")
+fp() { python3 "$MNL_ROOT/test/process/fastpath.py" "${MNL_CLUSTER_DIR[fp]}/sock"; }
+
+# Control: the fast path works for an active examiner.
+out=$(echo "fn regress_fp_leaver $reveal t:131016 i:$pid t:確認 null" | fp)
+tap_is "$out" "OK fn" "the fast path reveals for an active examiner (the road is open)"
+
+# A retired examiner's open session.
+out=$( { echo "sql regress_fp_leaver SELECT 1"; sleep 0.5; q "SELECT ledger.retire_staff('regress_fp_leaver', '退職')" >/dev/null;
+         echo "fn regress_fp_leaver $reveal t:131016 i:$pid t:確認 null"; } | fp)
+echo "$out" | tail -1 | grep -q "ERR fn.*no longer active"
+tap_ok $? "fastpath_retired_staff_refused: a retired examiner's open session cannot reveal through the fast path"
+
+# An idle examiner's own login.
+q "ALTER SYSTEM SET ledger.staff_idle_session_timeout = '1s'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.3
+out=$( { echo "sql regress_fp_idle SET idle_session_timeout = 0"; echo "sleep 2"; echo "fn regress_fp_idle $reveal t:131016 i:$pid t:確認 null"; } | fp)
+echo "$out" | tail -1 | grep -q "ERR fn.*idle longer than"
+tap_ok $? "fastpath_idle_limit_holds: an idle staff login cannot reveal through the fast path"
+q "ALTER SYSTEM RESET ledger.staff_idle_session_timeout" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.3
+
+# A pooled role whose SET ROLE identity (ledger_dba, through the DBA's role) is taken away.
+out=$( { echo "sql regress_fp_pool SET ROLE ledger_dba"; sleep 0.5; q "SELECT ledger.retire_staff('regress_fp_dba', '退職')" >/dev/null;
+         echo "fn regress_fp_pool $lift i:$hold"; } | fp)
+echo "$out" | tail -1 | grep -q "ERR fn.*no longer granted"
+tap_ok $? "fastpath_revoked_identity_refused: the pooled role cannot lift a hold through the fast path"
+tap_is "$(q "SELECT lifted_at IS NULL FROM ledger.legal_hold WHERE hold_id = $hold")" t "the hold is still in place"
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'reveal'")" 1 "only the control's reveal happened"
+tap_done
