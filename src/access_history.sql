@@ -8,36 +8,64 @@
 -- owner through the gate (gate.c); the caller needs the disclose_access action (本人開示担当)
 -- or the auditor's read_audit, and never sees anything but the history itself.
 -- Reads of protected tables are recorded per statement with their row count, not per row:
--- they are not in these answers (docs/audit.md).
+-- they are not in these answers (docs/audit.md).  The rows about a person come from the
+-- ledger now and from the trail's own record of which person a row was about.
 
--- The rows about a person, as (relation, row key) pairs of the audit trail.
+-- The rows about a person, as (relation, row key) pairs of the audit trail: those about the
+-- person now, and those that ever were, from the trail itself (it keeps the person_id of
+-- recipient and child rows and the recipient_id / certification_id of the rows below them),
+-- so a row moved to another person, or deleted, keeps its history with this person too.
 CREATE FUNCTION ledger._rows_about(municipality_code text, person_id bigint)
 RETURNS TABLE (relation_name text, row_key text[])
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH trail AS (
+        -- (relation, row key, column, value) of every recorded value of a linking column
+        SELECT e.relation_name, e.row_key, v.c, v.val
+          FROM ledger.audit_event e
+         CROSS JOIN LATERAL (SELECT c, n AS val FROM unnest(e.column_names, e.new_values) AS x(c, n)
+                             UNION ALL
+                             SELECT c, o FROM unnest(e.column_names, e.old_values) AS y(c, o)) v
+         WHERE e.relation_name IN ('ledger.recipient', 'ledger.child', 'ledger.certification', 'ledger.payment',
+                                   'ledger.certification_revision')
+           AND e.row_key[1] = _rows_about.municipality_code
+           AND v.c IN ('person_id', 'recipient_id', 'certification_id') AND v.val IS NOT NULL
+    ), linked AS (
+        -- recipient and child rows about the person, now or ever
+        SELECT 'ledger.recipient' AS rel, ARRAY[r.municipality_code::text, r.recipient_id::text] AS k
+          FROM ledger.recipient r WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+        UNION SELECT 'ledger.child', ARRAY[c.municipality_code::text, c.child_id::text]
+          FROM ledger.child c WHERE c.municipality_code = _rows_about.municipality_code AND c.person_id = _rows_about.person_id
+        UNION SELECT t.relation_name, t.row_key FROM trail t
+         WHERE t.relation_name IN ('ledger.recipient', 'ledger.child') AND t.c = 'person_id'
+           AND t.val = _rows_about.person_id::text
+    ), recipients AS (
+        SELECT k[2] AS rid FROM linked WHERE rel = 'ledger.recipient'
+    ), below AS (
+        -- rows of those recipients, now or ever
+        SELECT 'ledger.certification' AS rel, ARRAY[c.municipality_code::text, c.certification_id::text] AS k
+          FROM ledger.certification c WHERE c.municipality_code = _rows_about.municipality_code
+           AND c.recipient_id::text IN (SELECT rid FROM recipients)
+        UNION SELECT 'ledger.payment', ARRAY[p.municipality_code::text, p.payment_id::text]
+          FROM ledger.payment p WHERE p.municipality_code = _rows_about.municipality_code
+           AND p.recipient_id::text IN (SELECT rid FROM recipients)
+        UNION SELECT 'ledger.recipient_income', ARRAY[i.municipality_code::text, i.recipient_id::text, i.benefit_year::text]
+          FROM ledger.recipient_income i WHERE i.municipality_code = _rows_about.municipality_code
+           AND i.recipient_id::text IN (SELECT rid FROM recipients)
+        UNION SELECT t.relation_name, t.row_key FROM trail t
+         WHERE t.relation_name IN ('ledger.certification', 'ledger.payment') AND t.c = 'recipient_id'
+           AND t.val IN (SELECT rid FROM recipients)
+    ), revisions AS (
+        SELECT 'ledger.certification_revision' AS rel, ARRAY[v.municipality_code::text, v.revision_id::text] AS k
+          FROM ledger.certification_revision v WHERE v.municipality_code = _rows_about.municipality_code
+           AND v.certification_id::text IN (SELECT k[2] FROM below WHERE rel = 'ledger.certification')
+        UNION SELECT t.relation_name, t.row_key FROM trail t
+         WHERE t.relation_name = 'ledger.certification_revision' AND t.c = 'certification_id'
+           AND t.val IN (SELECT k[2] FROM below WHERE rel = 'ledger.certification')
+    )
     SELECT 'ledger.person', ARRAY[municipality_code, person_id::text]
-    UNION ALL
-    SELECT 'ledger.recipient', ARRAY[r.municipality_code::text, r.recipient_id::text]
-      FROM ledger.recipient r WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
-    UNION ALL
-    SELECT 'ledger.child', ARRAY[c.municipality_code::text, c.child_id::text]
-      FROM ledger.child c WHERE c.municipality_code = _rows_about.municipality_code AND c.person_id = _rows_about.person_id
-    UNION ALL
-    SELECT 'ledger.certification', ARRAY[c.municipality_code::text, c.certification_id::text]
-      FROM ledger.certification c JOIN ledger.recipient r USING (municipality_code, recipient_id)
-     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
-    UNION ALL
-    SELECT 'ledger.certification_revision', ARRAY[v.municipality_code::text, v.revision_id::text]
-      FROM ledger.certification_revision v JOIN ledger.certification c USING (municipality_code, certification_id)
-      JOIN ledger.recipient r ON r.municipality_code = c.municipality_code AND r.recipient_id = c.recipient_id
-     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
-    UNION ALL
-    SELECT 'ledger.payment', ARRAY[p.municipality_code::text, p.payment_id::text]
-      FROM ledger.payment p JOIN ledger.recipient r USING (municipality_code, recipient_id)
-     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
-    UNION ALL
-    SELECT 'ledger.recipient_income', ARRAY[i.municipality_code::text, i.recipient_id::text, i.benefit_year::text]
-      FROM ledger.recipient_income i JOIN ledger.recipient r USING (municipality_code, recipient_id)
-     WHERE r.municipality_code = _rows_about.municipality_code AND r.person_id = _rows_about.person_id
+    UNION SELECT rel, k FROM linked
+    UNION SELECT rel, k FROM below
+    UNION SELECT rel, k FROM revisions
 $$;
 REVOKE ALL ON FUNCTION ledger._rows_about(text, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._rows_about(text, bigint) IS '個人に関する行 (internal): the trail''s (relation, row key) of every ledger row about a person';

@@ -361,7 +361,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	{
 		staff_session_check(NULL);
 		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
-		if (export_copy_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
+		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 && !IsParallelWorker())
 			export_check_query(qd->plannedstmt->rtable);
 		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
 			export_check_copying(qd);
@@ -458,6 +458,8 @@ mnl_ExecutorEnd(QueryDesc *qd)
 		qid = t->query_id;
 		forget_tracked(t);
 	}
+	if (qd == export_copying_query)
+		export_copying_query = NULL;
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(qd);
 	else

@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/execdesc.h"
 #include "parser/parsetree.h"
@@ -25,6 +26,7 @@
 #include "perm.h"
 
 int			export_copy_depth = 0;
+QueryDesc  *export_copying_query = NULL;	/* the copying statement running, if any */
 
 /* The affair a protected table is guarded for (its write gate's argument), or NULL. */
 static char *
@@ -66,6 +68,22 @@ export_check_relation(Oid relid)
 			 errhint("A duty with the export action (抽出) for this affair is needed to copy rows out in bulk.")));
 }
 
+/* A copying statement that failed never reaches ExecutorEnd: forget it when its
+ * (sub)transaction ends. */
+static void
+export_xact_callback(XactEvent event, void *arg)
+{
+	export_copying_query = NULL;
+}
+
+static void
+export_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		export_copying_query = NULL;
+}
+
 /*
  * A statement that copies rows into another table — CREATE TABLE AS, SELECT INTO, a
  * materialized view, INSERT/UPDATE/MERGE into a table that is not protected — is a bulk
@@ -80,6 +98,7 @@ export_check_copying(QueryDesc *qd)
 	List	   *reads = NIL;
 	ListCell   *lc;
 	Index		rti = 0;
+	static bool callbacks = false;
 
 	if (qd->dest != NULL && (qd->dest->mydest == DestIntoRel || qd->dest->mydest == DestTransientRel))
 		copying = true;
@@ -95,6 +114,14 @@ export_check_copying(QueryDesc *qd)
 	}
 	if (!copying)
 		return;
+	/* its functions' own reads are checked too (until its ExecutorEnd) */
+	if (!callbacks)
+	{
+		RegisterXactCallback(export_xact_callback, NULL);
+		RegisterSubXactCallback(export_subxact_callback, NULL);
+		callbacks = true;
+	}
+	export_copying_query = qd;
 	foreach(lc, ps->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);

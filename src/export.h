@@ -7,6 +7,7 @@
 #include "nodes/pg_list.h"
 
 extern int	export_copy_depth;	/* > 0 while a COPY ... TO runs in this backend */
+extern struct QueryDesc *export_copying_query;	/* a statement copying into another table */
 
 extern void export_check_relation(Oid relid);
 extern void export_check_query(List *rtable);

@@ -200,10 +200,11 @@ COMMENT ON COLUMN ledger.payment.paid_on IS '支払日';
 -- Row-level security, the write gate and the audit triggers on every ledger table.
 -- The audit trail keeps which columns changed, not their values (protect_table withholds
 -- every value but the keys and the org unit): the auditor reads the trail and must not read
--- personal data through it.  The references between the ledger's rows are kept.
+-- personal data through it.  The references between the ledger's rows (internal ids) are
+-- kept, so that a person's access history can follow a row the person was once linked to.
 SELECT ledger.protect_table('ledger.person', 'org_unit_id');
-SELECT ledger.protect_table('ledger.recipient', 'org_unit_id');
-SELECT ledger.protect_table('ledger.child', 'org_unit_id', keep_columns => ARRAY['recipient_id']);
+SELECT ledger.protect_table('ledger.recipient', 'org_unit_id', keep_columns => ARRAY['person_id']);
+SELECT ledger.protect_table('ledger.child', 'org_unit_id', keep_columns => ARRAY['recipient_id', 'person_id']);
 SELECT ledger.protect_table('ledger.certification', 'org_unit_id', keep_columns => ARRAY['recipient_id']);
 SELECT ledger.protect_table('ledger.certification_revision', 'org_unit_id', keep_columns => ARRAY['certification_id']);
 SELECT ledger.protect_table('ledger.payment', 'org_unit_id', keep_columns => ARRAY['certification_id', 'recipient_id']);
@@ -275,9 +276,12 @@ BEGIN
     -- against the same per-staff limits and its duplicate refusal is recorded (lookup.c).
     IF mynumber IS NOT NULL THEN
         PERFORM ledger._lookup_begin(caller);
-        IF EXISTS (SELECT 1 FROM ledger.person p
-                   WHERE p.municipality_code = _enrol_person.municipality_code
-                     AND p.mynumber_index = ledger.blind_index(_enrol_person.mynumber)) THEN
+        SELECT p.person_id INTO pid FROM ledger.person p
+         WHERE p.municipality_code = _enrol_person.municipality_code
+           AND p.mynumber_index = ledger.blind_index(_enrol_person.mynumber);
+        IF FOUND THEN
+            -- named as a lookup of that person: the probe is in the person's history
+            PERFORM ledger._lookup_done(true, _enrol_person.municipality_code, pid);
             PERFORM ledger._record_denied('ledger.person'::regclass, 'enrol refused: the number is already enrolled');
             RAISE EXCEPTION 'a person with this My Number is already enrolled' USING ERRCODE = '23505',
                 HINT = 'Find the person with ledger.find_person().';
@@ -339,6 +343,8 @@ BEGIN
        AND x.mynumber_index = ledger.blind_index(_find_person.mynumber);
     -- Someone the caller may not read is not found.
     found := p.person_id IS NOT NULL AND (readable IS NULL OR p.org_unit_id = ANY (readable));
+    -- the record names the person whenever the number is enrolled, even when the caller is
+    -- told "not found" (a hidden person): the person's history shows the probe
     PERFORM ledger._lookup_done(found, _find_person.municipality_code, p.person_id);
     RETURN CASE WHEN found THEN p.person_id END;
 END $$;

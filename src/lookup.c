@@ -224,21 +224,26 @@ Datum
 lookup_done(PG_FUNCTION_ARGS)
 {
 	bool		found = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
+	bool		enrolled = !PG_ARGISNULL(1) && !PG_ARGISNULL(2);
 	const char *keys[2];
 	int			nkeys = 0;
 	TimestampTz until;
 	long		secs;
 	int			usecs;
 
-	if (found && !PG_ARGISNULL(1) && !PG_ARGISNULL(2))
+	/* the subject whenever the number is enrolled: a probe of a hidden person is theirs too */
+	if (enrolled)
 	{
 		keys[0] = TextDatumGetCString(PG_GETARG_DATUM(1));
 		keys[1] = psprintf(INT64_FORMAT, PG_GETARG_INT64(2));
 		nkeys = 2;
 	}
 	audit_emit_subject(AUDIT_KIND_LOOKUP,
-					   found ? get_relname_relid("person", get_func_namespace(fcinfo->flinfo->fn_oid)) : InvalidOid,
-					   found ? 1 : 0, keys, nkeys, found ? "lookup by number: found" : "lookup by number: not found");
+					   enrolled ? get_relname_relid("person", get_func_namespace(fcinfo->flinfo->fn_oid)) : InvalidOid,
+					   found ? 1 : 0, keys, nkeys,
+					   found ? "lookup by number: found" :
+					   enrolled ? "lookup by number: a person the caller may not read (answered not found)" :
+					   "lookup by number: not found");
 	until = TimestampTzPlusMilliseconds(lookup_started, mnl_lookup_min_duration);
 	for (;;)
 	{

@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(10);
+SELECT plan(11);
 \ir lib.psql
 
 \o /dev/null
@@ -52,6 +52,17 @@ RESET ROLE;
 SELECT is((SELECT array_agg((x->>'person_id')::bigint ORDER BY (x->>'person_id')::bigint) FROM jsonb_array_elements(:'seen'::jsonb) x
            WHERE x->>'municipality_code' = '011002'),
     ARRAY[:ko, :otsu]::bigint[], 'audit_persons_seen: the auditor lists the persons whose numbers the examiner revealed');
+-- A row moved to another person keeps its history with the first (the trail remembers).
+INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) VALUES ('011002', :ko, 9871);
+SELECT recipient_id AS rec FROM ledger.recipient WHERE municipality_code = '011002' AND person_id = :ko \gset
+SET ROLE regress_a_clerk;
+UPDATE ledger.recipient SET is_public_servant = true WHERE municipality_code = '011002' AND recipient_id = :rec;
+UPDATE ledger.recipient SET person_id = :otsu WHERE municipality_code = '011002' AND recipient_id = :rec;
+RESET ROLE;
+SET ROLE regress_a_officer;
+SELECT ok(ledger.access_history('011002', :ko) @> '[{"what": "update", "staff_role": "regress_a_clerk", "relation": "ledger.recipient"}]',
+    'access_history_follows_moved_rows: a recipient row moved to another person stays in the first person''s history');
+RESET ROLE;
 SELECT ledger.register_staff('regress_a_other_officer', '他市 開示', 9872, ARRAY['disclosure_officer']) \g /dev/null
 SET ROLE regress_a_other_officer;
 SELECT throws_ok(format($$SELECT ledger.access_history('011002', %s)$$, :ko), '42501', NULL,

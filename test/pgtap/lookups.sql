@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(18);
+SELECT plan(19);
 \ir lib.psql
 
 \o /dev/null
@@ -25,14 +25,17 @@ SELECT person_id AS other FROM ledger.person WHERE municipality_code = '130001' 
 SET ROLE regress_l_rec;
 SELECT is(ledger.find_person('614703592811', '130001'), :own::bigint, 'a clerk finds a person of the own org unit');
 SELECT is(ledger.find_person('508297340216', '130001'), NULL, 'a person of another org unit is not found');
-SELECT is(ledger.find_person('123456789018', '130001'), NULL, 'a number not enrolled is not found');
+SELECT is(ledger.find_person('975310864200', '130001'), NULL, 'a number not enrolled is not found');
 RESET ROLE;
 SELECT is(pg_temp.wait_for($$kind = 'lookup' AND acting_role = 'regress_l_rec'$$), 3::bigint,
     'lookup_recorded: every lookup has its record, found or not');
 SELECT is((SELECT row_key FROM ledger.audit_event WHERE kind = 'lookup' AND acting_role = 'regress_l_rec' AND row_count = 1),
     ARRAY['130001', :'own'], 'lookup_record_names_the_person_found');
+SELECT is((SELECT row_key FROM ledger.audit_event WHERE kind = 'lookup' AND acting_role = 'regress_l_rec' AND row_count = 0
+            AND relation_name = 'ledger.person'), ARRAY['130001', :'other'],
+    'lookup_of_hidden_person_names_them: the answer was "not found", the record names whose number it was');
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'lookup' AND acting_role = 'regress_l_rec'
-            AND (detail ~ '[0-9]{4}' OR array_to_string(row_key, ',') ~ '614703592811|508297340216|123456789018')), 0::bigint,
+            AND (detail ~ '[0-9]{4}' OR array_to_string(row_key, ',') ~ '614703592811|508297340216|975310864200')), 0::bigint,
     'lookup_record_holds_no_number');
 
 -- Per minute: a tight loop gets at most the rate (in each of at most two minutes).
@@ -43,7 +46,7 @@ DECLARE ok integer := 0;
 BEGIN
     FOR i IN 1..n LOOP
         BEGIN
-            PERFORM ledger.find_person('123456789018', '130001');
+            PERFORM ledger.find_person('975310864200', '130001');
             ok := ok + 1;
         EXCEPTION WHEN insufficient_privilege THEN NULL;
         END;
@@ -52,7 +55,7 @@ BEGIN
 END $$;
 SET ROLE regress_l_rate;
 SELECT ok(pg_temp.lookups(20) BETWEEN 5 AND 10, 'lookup_rate_limited: 20 lookups in a moment, at most the rate of 5 a minute pass');
-SELECT throws_ok($$SELECT ledger.find_person('123456789018', '130001')$$, '42501', NULL,
+SELECT throws_ok($$SELECT ledger.find_person('975310864200', '130001')$$, '42501', NULL,
     'lookup_rate_refusal: beyond the rate a lookup is refused');
 RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_l_rate' AND detail LIKE 'lookup refused%'$$) > 0,

@@ -370,7 +370,7 @@ SELECT is((SELECT count(*) FROM ledger.audit_event e
            WHERE e.relation_id IN (SELECT relation FROM ledger.protected_tables) AND e.kind IN ('insert', 'update', 'delete')
              AND EXISTS (SELECT 1 FROM unnest(e.column_names, coalesce(e.new_values, e.old_values)) AS v(col, val)
                          WHERE val IS NOT NULL
-                           AND col NOT IN ('org_unit_id', 'recipient_id', 'certification_id')   -- the kept references
+                           AND col NOT IN ('org_unit_id', 'recipient_id', 'certification_id', 'person_id')   -- the kept references
                            AND col NOT IN (SELECT a.attname FROM pg_index i JOIN pg_attribute a
                                              ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
                                            WHERE i.indrelid = e.relation_id AND i.indisprimary))),

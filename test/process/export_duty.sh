@@ -36,6 +36,12 @@ out=$(as_role regress_x_clerk "INSERT INTO public.regress_sink SELECT family_nam
 echo "$out" | grep -q "needs the export duty"
 tap_ok $? "copy_via_insert_select_refused: INSERT INTO an unprotected table SELECT ... FROM a protected one"
 tap_is "$(q "SELECT count(*) FROM public.regress_sink")" 0 "nothing reached the unprotected table"
+out=$(as_role regress_x_clerk "CREATE TEMP TABLE t2 AS SELECT * FROM public.regress_names()")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "copy_via_function_into_temp_table_refused: a function that reads protected rows, into a temporary table"
+out=$(as_role regress_x_clerk "INSERT INTO public.regress_sink SELECT public.regress_names()")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "copy_via_function_in_target_list_refused"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")
