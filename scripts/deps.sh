@@ -8,6 +8,7 @@ MNL_PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     postgresql-15-cron postgresql-15-pgaudit
     libssl-dev libkrb5-dev make gcc clang-14 libclang-rt-14-dev
+    python3 libpq5   # test/process/fastpath.py: a libpq fast-path client
 )
 
 mnl_install_deps() {
