@@ -108,6 +108,7 @@ extern void audit_queue_shmem_request(void);
 extern void audit_queue_shmem_startup(void);
 extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 					   uint64 query_id, const char *detail, bool must_log);
+extern void audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail);
 extern void audit_emit_subject(const char *kind, Oid relid, int64 row_count,
 							   const char *const *keys, int nkeys, const char *detail);
 extern void audit_emit_durable(const char *kind, Oid relid, int64 row_count,

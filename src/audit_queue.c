@@ -231,6 +231,24 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 	return emit(kind, relid, row_count, has_row_count, query_id, detail, NULL, 0, must_log, NULL);
 }
 
+/* A must_log event whose acting role is role (not the current user). */
+void
+audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail)
+{
+	Oid			saved = mnl_acting_for;
+
+	mnl_acting_for = role;
+	PG_TRY();
+	{
+		audit_emit(kind, relid, 0, false, 0, detail, true);
+	}
+	PG_FINALLY();
+	{
+		mnl_acting_for = saved;
+	}
+	PG_END_TRY();
+}
+
 /* A must_log event with its subject (the row key: whose data). */
 void
 audit_emit_subject(const char *kind, Oid relid, int64 row_count, const char *const *keys,
@@ -506,20 +524,9 @@ audit_record_denied(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
 	char	   *detail = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	Oid			saved = mnl_acting_for;
-
 	/* called from a SECURITY DEFINER trigger: the one refused is the role outside it */
-	if (!OidIsValid(mnl_acting_for))
-		mnl_acting_for = GetOuterUserId();
-	PG_TRY();
-	{
-		audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, true);
-		mnl_refusal_recorded = true;
-	}
-	PG_FINALLY();
-	{
-		mnl_acting_for = saved;
-	}
-	PG_END_TRY();
+	audit_emit_as(OidIsValid(mnl_acting_for) ? mnl_acting_for : GetOuterUserId(),
+				  AUDIT_KIND_DENIED, relid, detail);
+	mnl_refusal_recorded = true;
 	PG_RETURN_VOID();
 }

@@ -13,30 +13,12 @@
 
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
 
 #include "audit.h"
 #include "explain_guard.h"
 #include "perm.h"
 
 int			explain_depth = 0;
-
-static bool
-is_protected(Oid relid)
-{
-	Relation	rel;
-	bool		protected;
-
-	if (get_rel_relkind(relid) != RELKIND_RELATION)
-		return false;
-	rel = RelationIdGetRelation(relid);
-	if (rel == NULL)
-		return false;
-	protected = protect_is_protected(rel);
-	RelationClose(rel);
-	return protected;
-}
 
 void
 explain_check(List *rtable)
@@ -49,7 +31,7 @@ explain_check(List *rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
-		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) && is_protected(rte->relid))
+		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) && guard_table_test(rte->relid, protect_is_protected))
 		{
 			audit_emit(AUDIT_KIND_DENIED, rte->relid, 0, false, 0, "explain refused: a protected table", true);
 			ereport(ERROR,

@@ -179,7 +179,6 @@ staff_sign_on(PG_FUNCTION_ARGS)
 	int64		staff_id;
 	bool		created;
 	IdleSlot   *slot;
-	char		detail[160];
 
 	mnl_require_arg(fcinfo, 0, "role_name");
 	role = get_role_oid(NameStr(*PG_GETARG_NAME(0)), true);
@@ -199,20 +198,6 @@ staff_sign_on(PG_FUNCTION_ARGS)
 	}
 	if (idle != NULL && (slot = slot_of(role, GetCurrentTimestamp(), &created)) != NULL)
 		pg_atomic_write_u64(&slot->last, (uint64) GetCurrentTimestamp());
-	snprintf(detail, sizeof(detail), "staff signed on through the pooled role");
-	{
-		Oid			saved = mnl_acting_for;
-
-		mnl_acting_for = role;
-		PG_TRY();
-		{
-			audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, detail, true);
-		}
-		PG_FINALLY();
-		{
-			mnl_acting_for = saved;
-		}
-		PG_END_TRY();
-	}
+	audit_emit_as(role, AUDIT_KIND_LOGIN, InvalidOid, "staff signed on through the pooled role");
 	PG_RETURN_VOID();
 }
