@@ -2,14 +2,15 @@
 -- Each answers as a jsonb array of objects (jsonb_to_recordset turns it into rows).
 -- ledger.access_history answers a person's request to know who used their data: every
 -- reveal of their number, every lookup that found them, every change to the rows about them
--- (person, recipient, children, certifications, 額改定, payments, incomes) and every exchange
--- over the network.  ledger.audit_persons_seen answers the auditor's incident question: whose
--- data did a staff member reveal, find or change in a period.  Both read the trail as its
+-- (person, recipient, children, certifications, 額改定, payments, incomes), every read that
+-- returned one of them, and every exchange over the network.  ledger.audit_persons_seen
+-- answers the auditor's incident question: whose data did a staff member read, reveal, find
+-- or change in a period.  Both read the trail as its
 -- owner through the gate (gate.c); the caller needs the disclose_access action (本人開示担当)
 -- or the auditor's read_audit, and never sees anything but the history itself.
--- Reads of protected tables are recorded per statement with their row count, not per row:
--- they are not in these answers (docs/audit.md).  The rows about a person come from the
--- ledger now and from the trail's own record of which person a row was about.
+-- Reads of protected tables are in both: a read's record keeps the keys of the rows it
+-- returned (docs/audit.md), matched with ledger.audit_keys_contain.  The rows about a person
+-- come from the ledger now and from the trail's own record of which person a row was about.
 
 -- The rows about a person, as (relation, row key) pairs of the audit trail: those about the
 -- person now, and those that ever were, from the trail itself (it keeps the person_id of
@@ -103,15 +104,25 @@ BEGIN
         RAISE EXCEPTION 'an access history names a municipality and a person' USING ERRCODE = '22004',
             HINT = 'ledger.access_history(''131016'', person_id, from, to)';
     END IF;
-    RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(h) ORDER BY h.at, h.what), '[]')
+    RETURN (WITH r AS MATERIALIZED (
+        SELECT * FROM ledger._rows_about(_access_history.municipality_code, _access_history.person_id))
+    SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(h) ORDER BY h.at, h.what), '[]')
     FROM (
     SELECT e.logged_at AS at, e.kind AS what, e.acting_role AS staff_role, e.staff_id, e.relation_name AS relation,
            CASE WHEN e.kind IN ('reveal', 'lookup') THEN e.detail END AS detail
       FROM ledger.audit_event e
-      JOIN ledger._rows_about(_access_history.municipality_code, _access_history.person_id) r
-        ON r.relation_name = e.relation_name AND r.row_key = e.row_key
+      JOIN r ON r.relation_name = e.relation_name AND r.row_key = e.row_key
      WHERE e.kind IN ('reveal', 'lookup', 'insert', 'update', 'delete')
        AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
+    UNION ALL
+    -- reads: a statement that returned one of the person's rows (once per statement)
+    SELECT e.logged_at, e.kind, e.acting_role, e.staff_id, e.relation_name, NULL
+      FROM ledger.audit_event e
+     WHERE e.kind = 'select' AND e.row_key IS NOT NULL
+       AND e.relation_name IN (SELECT r.relation_name FROM r)
+       AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
+       AND EXISTS (SELECT 1 FROM r WHERE r.relation_name = e.relation_name
+                                     AND ledger.audit_keys_contain(e.row_key, r.row_key))
     UNION ALL
     SELECT x.recorded_at, 'exchange:' || x.direction, x.staff_role::text, NULL::bigint, 'ledger.exchange_record',
            x.requester || ' -> ' || x.provider || ' ' || x.item_code || ' ' || x.outcome
@@ -128,7 +139,7 @@ CREATE FUNCTION ledger.access_history(municipality_code text, person_id bigint,
                                       from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
 RETURNS jsonb AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.access_history(text, bigint, timestamptz, timestamptz) IS
-    '本人開示: who revealed, found, changed or exchanged this person''s data, when and why (disclose_access or the auditor)';
+    '本人開示: who read, revealed, found, changed or exchanged this person''s data, when and why (disclose_access or the auditor)';
 
 CREATE FUNCTION ledger._audit_persons_seen(caller oid, staff_role name, from_time timestamptz, to_time timestamptz)
 RETURNS jsonb
@@ -136,28 +147,37 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- staff with disclose_access see their own municipality's persons only; the auditor all
     PERFORM ledger._require_history(caller, NULL);
-    RETURN (WITH ev AS (
-        SELECT e.kind, e.logged_at, e.row_key[1] AS muni,
-               CASE WHEN e.relation_name = 'ledger.person' THEN e.row_key[2]::bigint
-                    WHEN e.relation_name = 'ledger.recipient' THEN
-                         (SELECT r.person_id FROM ledger.recipient r
-                           WHERE r.municipality_code = e.row_key[1] AND r.recipient_id = e.row_key[2]::bigint)
-                    WHEN e.relation_name = 'ledger.child' THEN
-                         (SELECT c.person_id FROM ledger.child c
-                           WHERE c.municipality_code = e.row_key[1] AND c.child_id = e.row_key[2]::bigint)
-               END AS pid
+    RETURN (WITH keyed AS (
+        -- one row per row key: a read's record names many rows, any other one
+        SELECT e.kind, e.logged_at, e.relation_name, k.key
           FROM ledger.audit_event e
+         CROSS JOIN LATERAL (SELECT e.row_key AS key WHERE e.kind <> 'select'
+                             UNION ALL
+                             SELECT x FROM ledger.audit_read_keys(e.row_key) x WHERE e.kind = 'select') k
          WHERE e.acting_role = _audit_persons_seen.staff_role
-           AND e.kind IN ('reveal', 'lookup', 'insert', 'update', 'delete')
+           AND e.kind IN ('select', 'reveal', 'lookup', 'insert', 'update', 'delete')
            AND e.relation_name IN ('ledger.person', 'ledger.recipient', 'ledger.child')
-           AND e.row_key IS NOT NULL AND pg_catalog.cardinality(e.row_key) >= 2
+           AND e.row_key IS NOT NULL
            AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
+    ), ev AS (
+        SELECT keyed.kind, keyed.logged_at, keyed.key[1] AS muni,
+               CASE WHEN keyed.relation_name = 'ledger.person' THEN keyed.key[2]::bigint
+                    WHEN keyed.relation_name = 'ledger.recipient' THEN
+                         (SELECT r.person_id FROM ledger.recipient r
+                           WHERE r.municipality_code = keyed.key[1] AND r.recipient_id = keyed.key[2]::bigint)
+                    WHEN keyed.relation_name = 'ledger.child' THEN
+                         (SELECT c.person_id FROM ledger.child c
+                           WHERE c.municipality_code = keyed.key[1] AND c.child_id = keyed.key[2]::bigint)
+               END AS pid
+          FROM keyed
+         WHERE pg_catalog.cardinality(keyed.key) >= 2
            AND (COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
                 OR pg_catalog.pg_has_role(caller, 'ledger_auditor', 'MEMBER')
-                OR e.row_key[1] = (SELECT s.municipality_code FROM ledger.staff s JOIN pg_catalog.pg_roles r
+                OR keyed.key[1] = (SELECT s.municipality_code FROM ledger.staff s JOIN pg_catalog.pg_roles r
                                      ON r.rolname = s.role_name WHERE r.oid = caller)))
     SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(s) ORDER BY s.municipality_code, s.person_id), '[]')
     FROM (SELECT ev.muni AS municipality_code, ev.pid AS person_id,
+                 pg_catalog.count(*) FILTER (WHERE ev.kind = 'select') AS reads,
                  pg_catalog.count(*) FILTER (WHERE ev.kind = 'reveal') AS reveals,
                  pg_catalog.count(*) FILTER (WHERE ev.kind = 'lookup') AS lookups,
                  pg_catalog.count(*) FILTER (WHERE ev.kind IN ('insert', 'update', 'delete')) AS changes,
@@ -172,4 +192,4 @@ COMMENT ON FUNCTION ledger._audit_persons_seen(oid, name, timestamptz, timestamp
 CREATE FUNCTION ledger.audit_persons_seen(staff_role name, from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
 RETURNS jsonb AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.audit_persons_seen(name, timestamptz, timestamptz) IS
-    '閲覧対象者の一覧 (事故時の調査): the persons whose number a staff member revealed or found, or whose rows they changed, in a period';
+    '閲覧対象者の一覧 (事故時の調査): the persons whose rows a staff member read or changed, or whose number they revealed or found, in a period';

@@ -17,8 +17,11 @@
 #ifndef MNL_AUDIT_H
 #define MNL_AUDIT_H
 
+#include "access/attnum.h"
 #include "access/transam.h"
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+#include "utils/palloc.h"
 #include "utils/relcache.h"
 
 /* Columns of ledger.audit_event, 1-based as in the catalog. */
@@ -81,6 +84,21 @@ typedef enum AuditAttr
  * columns and of the columns named after it (protected tables). */
 #define AUDIT_WITHHOLD_ALL		"*"
 
+/* audit_readkeys.c: the row keys a read returned */
+typedef struct ReadKeySet ReadKeySet;
+struct TupleTableSlot;
+extern int	read_keys_table_keys(Relation rel, AttrNumber *attnos);
+extern ReadKeySet *read_keys_create(Relation rel, MemoryContext cxt);
+extern void read_keys_add(ReadKeySet *ks, struct TupleTableSlot *slot, const AttrNumber *attnos);
+extern bool read_keys_empty(ReadKeySet *ks);
+extern List *read_keys_encode(ReadKeySet *ks, Size max_element);
+
+/* audit_readscan.c: the scans that report them */
+struct PlanState;
+extern void read_scan_install(void);
+extern List *read_scan_attach(struct PlanState *root, Oid relid, ReadKeySet *ks, MemoryContext cxt);
+extern void read_scan_detach(List *scans);
+
 /* audit_record.c */
 extern void audit_record_hash(const Datum *values, const bool *nulls, uint8 *out);
 
@@ -100,8 +118,7 @@ extern Oid	audit_trail_namespace(void);
 extern bool audit_guard_bypass;
 
 /* audit_queue.c */
-#define AUDIT_MAX_KEYS	3		/* row key elements an event names (its subject) */
-#define AUDIT_KEY_LEN	64
+#define AUDIT_MAX_KEYS	3		/* row key elements of a single row (a reveal's subject) */
 #define AUDIT_KIND_APPROVAL_USED "approval_used"	/* a two-person approval spent (audit_worker.c) */
 typedef struct AuditQueueEvent AuditQueueEvent;
 extern void audit_queue_shmem_request(void);
@@ -111,16 +128,33 @@ extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_ro
 extern void audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail);
 extern void audit_emit_subject(const char *kind, Oid relid, int64 row_count,
 							   const char *const *keys, int nkeys, const char *detail);
+/* Who acted and on what, taken while the catalogs can be read, for an event made later. */
+typedef struct AuditActor
+{
+	char		role[NAMEDATALEN];
+	bool		has_staff_id;
+	int64		staff_id;
+	const char *relation_name;	/* of the event's relation; NULL: looked up when emitted */
+} AuditActor;
+extern void audit_actor_current(AuditActor *actor);
+extern char *audit_relation_name(Oid relid);
+extern bool audit_emit_keys(const char *kind, Oid relid, int64 row_count, bool has_row_count,
+							uint64 query_id, const char *detail, const char *const *keys,
+							int nkeys, const AuditActor *actor, bool must_log);
 extern void audit_emit_durable(const char *kind, Oid relid, int64 row_count,
 							   const char *const *keys, int nkeys, const char *detail);
 extern bool audit_emit_possible(void);
 extern bool audit_queue_event_durable(const AuditQueueEvent *ev);
 extern bool mnl_refusal_recorded;	/* ledger._record_denied ran: the gate records no second event */
-extern int	audit_queue_drain(AuditQueueEvent *out, int max);
+extern Size audit_emit_max_keys(void);
+extern int	audit_queue_drain(AuditQueueEvent *out, int max, Size max_key_bytes, MemoryContext cxt);
 extern void audit_queue_release(int n);
 extern void audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *nulls);
 extern void audit_queue_set_writer(bool ready);
 extern Size audit_queue_event_size(void);
+
+/* audit_trigger.c */
+extern bool audit_is_number_type(Oid typid);
 
 /* audit_worker.c */
 extern void audit_worker_register(void);

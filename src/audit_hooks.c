@@ -40,12 +40,14 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "storage/ipc.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -70,13 +72,21 @@ typedef struct TrackedRead
 {
 	QueryDesc  *qd;
 	SubTransactionId subid;
+	MemoryContext cxt;			/* this, the lists and the key sets */
 	List	   *relids;
+	List	   *keysets;		/* aligned with relids: ReadKeySet * of a protected table, or NULL */
+	List	   *relnames;		/* aligned with relids: their names (char *) */
+	List	   *scans;			/* the wrapped scan nodes that fill them (audit_readscan.c) */
 	uint64		rows;
 	uint64		query_id;
+	bool		copy;			/* the query of a COPY ... TO of a protected table */
+	AuditActor	actor;			/* who read (recorded even if the statement fails) */
+	Oid			reader;			/* the role that started a read of a protected table */
 } TrackedRead;
 
 static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
-static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event */
+static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event ... */
+static bool copy_by_executor = false;	/* ... unless its query records it (row-level security) */
 static Oid	row_trigger_fn = InvalidOid;
 static Oid	transition_trigger_fn = InvalidOid;
 static bool row_trigger_fn_valid = false;
@@ -224,23 +234,107 @@ find_tracked(QueryDesc *qd)
 	return NULL;
 }
 
-/* A statement that failed after it started reading: recorded, with what it had returned. */
+/*
+ * The "select" record of one relation a statement read: with the keys of the rows it
+ * returned when the relation is protected, over as many events as the keys need (the row
+ * count on the first).
+ */
 static void
-emit_failed_reads(TrackedRead *t)
+emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *detail,
+		  const AuditActor *actor, bool must_log)
 {
-	ListCell   *lc;
+	List	   *elems;
+	Size		max = audit_emit_max_keys();
+	int			nparts = 0;
+	int			part;
+	int			i;
+	Size		len;
 
-	foreach(lc, t->relids)
-		audit_emit(AUDIT_KIND_SELECT, lfirst_oid(lc), (int64) t->rows, true, t->query_id,
-				   "statement failed", false);
+	if (ks == NULL || read_keys_empty(ks))
+	{
+		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, true, query_id, detail, NULL, 0,
+						actor, must_log);
+		return;
+	}
+	elems = read_keys_encode(ks, max / 2);
+	/* events: as many elements each as fit in max bytes */
+	len = 0;
+	for (i = 0; i < list_length(elems); i++)
+	{
+		Size		l = strlen(list_nth(elems, i)) + 1;
+
+		if (i == 0 || len + l > max)
+		{
+			nparts++;
+			len = 0;
+		}
+		len += l;
+	}
+	i = 0;
+	for (part = 1; part <= nparts; part++)
+	{
+		const char *keys[1024];
+		int			n = 0;
+		char		d[256];
+
+		len = 0;
+		while (i < list_length(elems) && n < lengthof(keys) &&
+			   (n == 0 || len + strlen(list_nth(elems, i)) + 1 <= max))
+		{
+			keys[n] = list_nth(elems, i++);
+			len += strlen(keys[n++]) + 1;
+		}
+		if (nparts == 1)
+			snprintf(d, sizeof(d), "%s", detail ? detail : "");
+		else
+			snprintf(d, sizeof(d), "%s%srow keys, part %d of %d", detail ? detail : "",
+					 detail ? "; " : "", part, nparts);
+		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, part == 1, query_id, d, keys, n,
+						actor, must_log);
+		if (part == nparts && i < list_length(elems))
+			nparts++;			/* more than lengthof(keys) elements in a part: one more */
+	}
+}
+
+/* The records of a statement's reads; must_log: an ERROR when one cannot be recorded. */
+static void
+emit_reads(TrackedRead *t, const char *detail, bool must_log)
+{
+	MemoryContext old = MemoryContextSwitchTo(t->cxt);
+	int			i;
+
+	for (i = 0; i < list_length(t->relids); i++)
+	{
+		t->actor.relation_name = list_nth(t->relnames, i);
+		emit_read(list_nth_oid(t->relids, i), list_nth(t->keysets, i), t->rows, t->query_id,
+				  detail ? detail : t->copy ? "copy to" : NULL, &t->actor, must_log);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Free a tracked statement: its wrapped scans first (the executor may free their nodes). */
+static void
+free_tracked(TrackedRead *t)
+{
+	read_scan_detach(t->scans);
+	MemoryContextDelete(t->cxt);
 }
 
 static void
 forget_tracked(TrackedRead *t)
 {
 	tracked = list_delete_ptr(tracked, t);
-	list_free(t->relids);
-	pfree(t);
+	free_tracked(t);
+}
+
+/*
+ * A statement that failed after it started reading: recorded, with what it had returned.
+ * Called while a transaction aborts: nothing may raise an error here.
+ */
+static void
+emit_failed_reads(TrackedRead *t)
+{
+	emit_reads(t, "statement failed", false);
 }
 
 /* A subtransaction that fails ends its statements without ExecutorEnd: record what they read. */
@@ -259,8 +353,7 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		if (t->subid >= mySubid)
 		{
 			emit_failed_reads(t);
-			list_free(t->relids);
-			pfree(t);
+			free_tracked(t);
 			tracked = foreach_delete_current(tracked, lc);
 		}
 	}
@@ -395,10 +488,24 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 						   qd->plannedstmt->queryId, detail, true);
 				continue;		/* the server raises the error below */
 			}
-			if ((rte->requiredPerms & ACL_SELECT) && rte->relid != copy_relid &&
+			if ((rte->requiredPerms & ACL_SELECT) &&
 				(returns_rows || !list_member_int(results, (int) rti)))
 				reads = list_append_unique_oid(reads, rte->relid);
 		}
+	}
+
+	/*
+	 * A cursor WITH HOLD outlives its transaction and is read from a store that no executor
+	 * sees: over protected rows it could be fetched by another identity of the session (a
+	 * pooled connection's next staff member) with no record naming them.
+	 */
+	if (reads != NIL && ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD) &&
+		!superuser())
+	{
+		foreach(lc, reads)
+			if (guard_table_test(lfirst_oid(lc), protect_is_protected))
+				guard_refuse(lfirst_oid(lc), "a cursor WITH HOLD cannot read a protected table",
+							 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
 	}
 
 	if (prev_ExecutorStart)
@@ -408,13 +515,41 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 
 	if (reads != NIL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger read",
+												  ALLOCSET_SMALL_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 		TrackedRead *t = palloc0(sizeof(TrackedRead));
 
 		t->qd = qd;
 		t->subid = GetCurrentSubTransactionId();
+		t->cxt = cxt;
 		t->relids = list_copy(reads);
 		t->query_id = qd->plannedstmt->queryId;
+		audit_actor_current(&t->actor);
+		foreach(lc, reads)
+		{
+			Oid			relid = lfirst_oid(lc);
+			ReadKeySet *ks = NULL;
+
+			if (guard_table_test(relid, protect_is_protected))
+			{
+				Relation	rel = RelationIdGetRelation(relid);
+
+				ks = read_keys_create(rel, cxt);
+				RelationClose(rel);
+				if (ks != NULL)
+					t->scans = list_concat(t->scans, read_scan_attach(qd->planstate, relid, ks, cxt));
+				t->reader = GetUserId();
+			}
+			t->keysets = lappend(t->keysets, ks);
+			t->relnames = lappend(t->relnames, audit_relation_name(relid));
+			if (relid == copy_relid)
+			{
+				t->copy = true;
+				copy_by_executor = true;
+			}
+		}
+		MemoryContextSwitchTo(TopMemoryContext);
 		tracked = lappend(tracked, t);
 		MemoryContextSwitchTo(old);
 		if (!xact_callback_registered)
@@ -434,6 +569,14 @@ mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execu
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
 
+	/*
+	 * A cursor over protected rows is fetched by the role that opened it: its record names
+	 * that role (a SET ROLE between DECLARE and FETCH would have the rows read under the
+	 * other role's sight and recorded under the first's).
+	 */
+	if (t != NULL && OidIsValid(t->reader) && GetUserId() != t->reader && mnl_internal_depth == 0)
+		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
+					 "Open the cursor again as this role.");
 	if (prev_ExecutorRun)
 		prev_ExecutorRun(qd, direction, count, execute_once);
 	else
@@ -446,28 +589,31 @@ static void
 mnl_ExecutorEnd(QueryDesc *qd)
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
-	List	   *relids = NIL;
-	uint64		rows = 0;
-	uint64		qid = 0;
-	ListCell   *lc;
 
 	if (t != NULL)
 	{
-		relids = list_copy(t->relids);
-		rows = t->rows;
-		qid = t->query_id;
-		forget_tracked(t);
+		/* the wrapped scan nodes go with the plan state; the key sets stay till recorded */
+		tracked = list_delete_ptr(tracked, t);
+		read_scan_detach(t->scans);
+		t->scans = NIL;
 	}
 	if (qd == export_copying_query)
 		export_copying_query = NULL;
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(qd);
-	else
-		standard_ExecutorEnd(qd);
-
-	foreach(lc, relids)
-		audit_emit(AUDIT_KIND_SELECT, lfirst_oid(lc), (int64) rows, true, qid, NULL, true);
-	list_free(relids);
+	PG_TRY();
+	{
+		if (prev_ExecutorEnd)
+			prev_ExecutorEnd(qd);
+		else
+			standard_ExecutorEnd(qd);
+		if (t != NULL)
+			emit_reads(t, NULL, true);
+	}
+	PG_FINALLY();
+	{
+		if (t != NULL)
+			MemoryContextDelete(t->cxt);
+	}
+	PG_END_TRY();
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -726,6 +872,7 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	}
 
 	copy_relid = copy_read;
+	copy_by_executor = false;
 	if (is_copy_query)
 		export_copy_depth++;
 	if (is_explain)
@@ -747,9 +894,11 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	}
 	PG_END_TRY();
 
-	if (OidIsValid(copy_read))
+	/* a COPY read through a query (row-level security) was recorded with its rows' keys */
+	if (OidIsValid(copy_read) && !copy_by_executor)
 		audit_emit(AUDIT_KIND_SELECT, copy_read, qc ? (int64) qc->nprocessed : 0, qc != NULL,
 				   pstmt->queryId, "copy to", true);
+	copy_by_executor = false;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -821,5 +970,6 @@ audit_hooks_install(void)
 	ProcessUtility_hook = mnl_ProcessUtility;
 	prev_ClientAuthentication = ClientAuthentication_hook;
 	ClientAuthentication_hook = mnl_ClientAuthentication;
+	read_scan_install();
 	CacheRegisterSyscacheCallback(PROCOID, reset_trigger_fn, (Datum) 0);
 }

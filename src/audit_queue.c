@@ -79,8 +79,10 @@ struct AuditQueueEvent
 	uint64		query_id;
 	char		detail[DETAIL_MAX];
 	bool		durable;		/* the caller waits for its commit: commit synchronously */
-	int			nkeys;			/* the subject: row key elements (whose data) */
-	char		keys[AUDIT_MAX_KEYS][AUDIT_KEY_LEN];
+	int			nkeys;			/* the subject: row key elements (whose data) ... */
+	uint32		keys_len;		/* ... as nkeys NUL-terminated strings, keys_len bytes ... */
+	uint64		keys_pos;		/* ... at this position of the key ring */
+	char	   *keys;			/* in a drained copy only: those bytes, in the writer's memory */
 };
 
 typedef struct AuditQueue
@@ -96,8 +98,14 @@ typedef struct AuditQueue
 	uint64		accepted;
 	uint64		dropped;
 	uint64		written;
+	uint64		key_head;		/* first byte of the key ring still in use */
+	uint64		key_tail;		/* next byte of the key ring to fill */
+	Size		key_capacity;	/* bytes of the key ring, after the slots */
 	AuditQueueEvent slots[FLEXIBLE_ARRAY_MEMBER];
 } AuditQueue;
+
+/* The key ring: the subjects of events (row keys), variable in size, in the order of the slots. */
+#define KEY_RING(q)		((char *) &(q)->slots[(q)->capacity])
 
 static AuditQueue *queue = NULL;
 
@@ -105,7 +113,7 @@ bool		mnl_refusal_recorded = false;
 
 static bool emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 				 uint64 query_id, const char *detail, const char *const *keys, int nkeys,
-				 bool must_log, uint64 *pos_out);
+				 const AuditActor *actor, bool must_log, uint64 *pos_out);
 
 Size
 audit_queue_event_size(void)
@@ -114,10 +122,27 @@ audit_queue_event_size(void)
 }
 
 static Size
+key_ring_size(void)
+{
+	return mul_size((Size) mnl_audit_key_buffer, 1024);
+}
+
+static Size
 queue_size(void)
 {
-	return add_size(offsetof(AuditQueue, slots),
-					mul_size(sizeof(AuditQueueEvent), mnl_audit_queue_size));
+	return add_size(add_size(offsetof(AuditQueue, slots),
+							 mul_size(sizeof(AuditQueueEvent), mnl_audit_queue_size)),
+					key_ring_size());
+}
+
+/*
+ * The most bytes of row keys one event may carry (a caller with more splits them over
+ * several events): a quarter of the key ring, so that one event never waits for the whole.
+ */
+Size
+audit_emit_max_keys(void)
+{
+	return key_ring_size() / 4;
 }
 
 void
@@ -144,6 +169,8 @@ audit_queue_shmem_startup(void)
 		queue->writer_pid = 0;
 		queue->writer_latch = NULL;
 		queue->accepted = queue->dropped = queue->written = 0;
+		queue->key_head = queue->key_tail = 0;
+		queue->key_capacity = key_ring_size();
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -228,7 +255,7 @@ bool
 audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 		   uint64 query_id, const char *detail, bool must_log)
 {
-	return emit(kind, relid, row_count, has_row_count, query_id, detail, NULL, 0, must_log, NULL);
+	return emit(kind, relid, row_count, has_row_count, query_id, detail, NULL, 0, NULL, must_log, NULL);
 }
 
 /* A must_log event whose acting role is role (not the current user). */
@@ -254,7 +281,43 @@ void
 audit_emit_subject(const char *kind, Oid relid, int64 row_count, const char *const *keys,
 				   int nkeys, const char *detail)
 {
-	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, true, NULL);
+	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, NULL, true, NULL);
+}
+
+/*
+ * Who acts now (the acting role and its staff id), kept for an event recorded later, when
+ * the catalogs may no longer be read (a statement that failed: its transaction aborts).
+ */
+void
+audit_actor_current(AuditActor *actor)
+{
+	copy_name(actor->role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
+	actor->has_staff_id = perm_staff_id(mnl_audit_user(), &actor->staff_id);
+}
+
+/* The schema-qualified name of relid, as events record it (palloc'd; "" if none). */
+char *
+audit_relation_name(Oid relid)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *rel = get_rel_name(relid);
+
+	if (nsp == NULL || rel == NULL)
+		return pstrdup("");
+	return pstrdup(quote_qualified_identifier(nsp, rel));
+}
+
+/*
+ * An event with row keys: the rows a read returned (one event may carry at most
+ * audit_emit_max_keys() bytes of them), by actor (NULL: the current role).
+ */
+bool
+audit_emit_keys(const char *kind, Oid relid, int64 row_count, bool has_row_count,
+				uint64 query_id, const char *detail, const char *const *keys, int nkeys,
+				const AuditActor *actor, bool must_log)
+{
+	return emit(kind, relid, row_count, has_row_count, query_id, detail, keys, nkeys, actor,
+				must_log, NULL);
 }
 
 /*
@@ -271,7 +334,7 @@ audit_emit_durable(const char *kind, Oid relid, int64 row_count, const char *con
 	uint64		pos;
 	TimestampTz deadline;
 
-	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, true, &pos);
+	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, NULL, true, &pos);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout);
 	for (;;)
 	{
@@ -294,11 +357,14 @@ audit_emit_durable(const char *kind, Oid relid, int64 row_count, const char *con
 
 static bool
 emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 query_id,
-	 const char *detail, const char *const *keys, int nkeys, bool must_log, uint64 *pos_out)
+	 const char *detail, const char *const *keys, int nkeys, const AuditActor *actor,
+	 bool must_log, uint64 *pos_out)
 {
 	AuditQueueEvent ev;
 	TimestampTz deadline;
 	int			i;
+	Size		keys_len = 0;
+	char	   *key_bytes = NULL;
 
 	if (queue == NULL)
 	{
@@ -310,16 +376,18 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 
 	memset(&ev, 0, sizeof(ev));
 	fill_session(&ev);
+	if (actor != NULL)
+	{
+		memcpy(ev.acting_role, actor->role, NAMEDATALEN);
+		ev.has_staff_id = actor->has_staff_id;
+		ev.staff_id = actor->staff_id;
+	}
 	copy_name(ev.kind, kind, sizeof(ev.kind));
 	ev.relation_id = relid;
-	if (OidIsValid(relid) && IsTransactionState())
-	{
-		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
-		char	   *rel = get_rel_name(relid);
-
-		if (nsp && rel)
-			copy_name(ev.relation_name, quote_qualified_identifier(nsp, rel), RELNAME_MAX);
-	}
+	if (actor != NULL && actor->relation_name != NULL)
+		copy_name(ev.relation_name, actor->relation_name, RELNAME_MAX);
+	else if (OidIsValid(relid) && IsTransactionState())
+		copy_name(ev.relation_name, audit_relation_name(relid), RELNAME_MAX);
 	ev.has_row_count = has_row_count;
 	ev.row_count = row_count;
 	ev.query_id = query_id;
@@ -328,12 +396,25 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 	ev.detail[pg_mbcliplen(ev.detail, strlen(ev.detail), strlen(ev.detail))] = '\0';
 	log_hygiene_mask(ev.detail);	/* a purpose or reason is free text: no number in the trail */
 	ev.durable = pos_out != NULL;
-	ev.nkeys = Min(nkeys, AUDIT_MAX_KEYS);
-	for (i = 0; i < ev.nkeys; i++)
+	ev.nkeys = nkeys;
+	for (i = 0; i < nkeys; i++)
+		keys_len += strlen(keys[i]) + 1;
+	if (keys_len > audit_emit_max_keys())
+		elog(ERROR, "an audit event's row keys (%zu bytes) exceed the most one event carries", keys_len);
+	if (keys_len > 0)
 	{
-		copy_name(ev.keys[i], keys[i], AUDIT_KEY_LEN);
-		log_hygiene_mask(ev.keys[i]);
+		char	   *p = key_bytes = palloc(keys_len);
+
+		for (i = 0; i < nkeys; i++)
+		{
+			size_t		len = strlen(keys[i]) + 1;
+
+			memcpy(p, keys[i], len);
+			log_hygiene_mask(p);	/* a key is a value of the row: no number in the trail */
+			p += len;
+		}
 	}
+	ev.keys_len = (uint32) keys_len;
 
 	if (RecoveryInProgress())
 	{
@@ -353,8 +434,19 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 
 		LWLockAcquire(queue->lock, LW_EXCLUSIVE);
 		ready = queue->writer_ready;
-		if (ready && queue->tail - queue->head < (uint64) queue->capacity)
+		if (ready && queue->tail - queue->head < (uint64) queue->capacity &&
+			queue->key_capacity - (queue->key_tail - queue->key_head) >= keys_len)
 		{
+			ev.keys_pos = queue->key_tail;
+			if (keys_len > 0)
+			{
+				Size		at = queue->key_tail % queue->key_capacity;
+				Size		first = Min(keys_len, queue->key_capacity - at);
+
+				memcpy(KEY_RING(queue) + at, key_bytes, first);
+				memcpy(KEY_RING(queue), key_bytes + first, keys_len - first);
+				queue->key_tail += keys_len;
+			}
 			queue->slots[queue->tail % queue->capacity] = ev;
 			if (pos_out)
 				*pos_out = queue->tail;
@@ -371,6 +463,8 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 		{
 			if (latch)
 				SetLatch(latch);
+			if (key_bytes)
+				pfree(key_bytes);
 			return true;
 		}
 		if (!ready)
@@ -423,25 +517,48 @@ audit_emit_possible(void)
  * next one).
  */
 int
-audit_queue_drain(AuditQueueEvent *out, int max)
+audit_queue_drain(AuditQueueEvent *out, int max, Size max_key_bytes, MemoryContext cxt)
 {
 	int			n = 0;
+	Size		key_bytes = 0;
 	uint64		pos;
 
 	LWLockAcquire(queue->lock, LW_SHARED);
 	for (pos = queue->head; n < max && pos < queue->tail; pos++)
-		out[n++] = queue->slots[pos % queue->capacity];
+	{
+		AuditQueueEvent *ev = &out[n];
+
+		*ev = queue->slots[pos % queue->capacity];
+		if (n > 0 && key_bytes + ev->keys_len > max_key_bytes)
+			break;				/* the rest in the next batch: the writer's memory is bounded */
+		n++;
+		key_bytes += ev->keys_len;
+		ev->keys = NULL;
+		if (ev->keys_len > 0)
+		{
+			Size		at = ev->keys_pos % queue->key_capacity;
+			Size		first = Min((Size) ev->keys_len, queue->key_capacity - at);
+
+			ev->keys = MemoryContextAlloc(cxt, ev->keys_len);
+			memcpy(ev->keys, KEY_RING(queue) + at, first);
+			memcpy(ev->keys + first, KEY_RING(queue), ev->keys_len - first);
+		}
+	}
 	LWLockRelease(queue->lock);
 	return n;
 }
 
-/* Writer side: the first n events are committed; free their slots. */
+/* Writer side: the first n events are committed; free their slots and their keys. */
 void
 audit_queue_release(int n)
 {
+	AuditQueueEvent *last;
+
 	if (n <= 0)
 		return;
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+	last = &queue->slots[(queue->head + n - 1) % queue->capacity];
+	queue->key_head = last->keys_pos + last->keys_len;
 	queue->head += n;
 	queue->written += n;
 	LWLockRelease(queue->lock);
@@ -477,13 +594,22 @@ audit_queue_event_to_values(const AuditQueueEvent *ev, Datum *values, bool *null
 		SET(AA_QUERY_ID, Int64GetDatum((int64) ev->query_id));
 	if (ev->detail[0] != '\0')
 		SET(AA_DETAIL, CStringGetTextDatum(ev->detail));
-	if (ev->nkeys > 0)
+	if (ev->nkeys > 0 && ev->keys != NULL)
 	{
-		Datum		elems[AUDIT_MAX_KEYS];
+		Datum	   *elems = palloc(sizeof(Datum) * ev->nkeys);
+		const char *p = ev->keys;
+		const char *end = ev->keys + ev->keys_len;
 		int			i;
 
 		for (i = 0; i < ev->nkeys; i++)
-			elems[i] = CStringGetTextDatum(ev->keys[i]);
+		{
+			size_t		len = strnlen(p, end - p);
+
+			if (p + len >= end)
+				elog(ERROR, "an audit event's row keys are cut short");
+			elems[i] = PointerGetDatum(cstring_to_text_with_len(p, (int) len));
+			p += len + 1;
+		}
 		SET(AA_ROW_KEY, PointerGetDatum(construct_array(elems, ev->nkeys, TEXTOID, -1, false, TYPALIGN_INT)));
 	}
 #undef SET

@@ -60,6 +60,19 @@ LEFT JOIN LATERAL (
 WHERE i.kind = 'login';
 COMMENT ON VIEW ledger.audit_report_sessions IS 'ログイン・ログアウト: sessions with their start, end and duration';
 
+-- The row keys of a read of a protected table, as recorded (docs/audit.md, "Whose data a read
+-- returned"): a compact set, one element per municipality, with runs of ids.
+CREATE FUNCTION ledger.audit_read_keys(row_keys text[]) RETURNS SETOF text[]
+    AS 'MODULE_PATHNAME', 'audit_read_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ledger.audit_read_keys(text[]) IS
+    '読取り行の一覧: the row keys of a select record one by one, each as the row_key of a change record';
+CREATE FUNCTION ledger.audit_keys_contain(row_keys text[], row_key text[]) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'audit_keys_contain' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ledger.audit_keys_contain(text[], text[]) IS
+    '読取り行の照合: does the key set of a select record name the row with this key';
+REVOKE ALL ON FUNCTION ledger.audit_read_keys(text[]), ledger.audit_keys_contain(text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger.audit_read_keys(text[]), ledger.audit_keys_contain(text[], text[]) TO ledger_auditor;
+
 GRANT SELECT ON ledger.audit_event, ledger.audit_block, ledger.audit_checkpoint, ledger.audited_tables,
     ledger.audit_report_daily_operations, ledger.audit_report_after_hours, ledger.audit_report_denied,
     ledger.audit_report_reveals, ledger.audit_report_sessions TO ledger_auditor;

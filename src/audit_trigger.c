@@ -87,8 +87,9 @@ rel_info_invalidate(Datum arg, Oid relid)
 			entry->valid = false;
 }
 
-static bool
-is_number_type(Oid typid)
+/* One of the extension's number types, or a domain over one: never written into a record. */
+bool
+audit_is_number_type(Oid typid)
 {
 	Oid			base = getBaseType(typid);
 	Oid			nsp = audit_trail_namespace();
@@ -191,7 +192,7 @@ get_rel_info(Relation rel, Trigger *trigger)
 		for (a = withhold_all ? 1 : 0; a < trigger->tgnargs; a++)
 			if (strcmp(trigger->tgargs[a], NameStr(att->attname)) == 0)
 				named = true;
-		info->sensitive[i] = is_number_type(att->atttypid) ||
+		info->sensitive[i] = audit_is_number_type(att->atttypid) ||
 			(withhold_all ? !named && !is_key_column(rel, att->attnum) : named);
 		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
 		fmgr_info_cxt(outfn, &info->out[i], info->cxt);

@@ -91,6 +91,7 @@ extension_present(void)
  * constant load.  Returns true when events are left for the next pass.
  */
 #define DRAIN_BATCHES_PER_PASS 64
+#define DRAIN_KEY_BYTES		(8 * 1024 * 1024)	/* row keys of one batch, at most (but one event) */
 
 static SPIPlanPtr
 keep_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
@@ -174,13 +175,20 @@ drain_queue(void)
 	AuditQueueEvent *events = palloc(audit_queue_event_size() * DRAIN_BATCH);
 	Datum	   *values = palloc(sizeof(Datum) * AUDIT_NATTS * DRAIN_BATCH);
 	bool	   *nulls = palloc(sizeof(bool) * AUDIT_NATTS * DRAIN_BATCH);
+	MemoryContext keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "audit writer keys",
+												   ALLOCSET_DEFAULT_SIZES);
 	int			n;
 
-	while (batches++ < DRAIN_BATCHES_PER_PASS && (n = audit_queue_drain(events, DRAIN_BATCH)) > 0)
+	while (batches++ < DRAIN_BATCHES_PER_PASS)
 	{
 		int			i;
 		bool		durable = false;
 		int			saved_commit = synchronous_commit;
+
+		MemoryContextReset(keys_cxt);
+		n = audit_queue_drain(events, DRAIN_BATCH, DRAIN_KEY_BYTES, keys_cxt);
+		if (n == 0)
+			break;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
@@ -205,6 +213,7 @@ drain_queue(void)
 	pfree(events);
 	pfree(values);
 	pfree(nulls);
+	MemoryContextDelete(keys_cxt);
 	return batches > DRAIN_BATCHES_PER_PASS;
 }
 

@@ -33,6 +33,7 @@ char	   *mnl_kek_command = NULL;
 char	   *mnl_kek_command_next = NULL;
 char	   *mnl_period_key_command = NULL;
 int			mnl_audit_queue_size = 4096;
+int			mnl_audit_key_buffer = 8192;
 int			mnl_audit_queue_timeout = 5000;
 int			mnl_audit_flush_delay = 200;
 int			mnl_audit_seal_interval = 1000;
@@ -108,6 +109,11 @@ define_settings(void)
 							gettext_noop("Events the audit queue holds before callers must wait."),
 							NULL, &mnl_audit_queue_size, 4096, 64, 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.audit_key_buffer",
+							gettext_noop("Shared memory for the row keys of queued audit events (the rows a read returned, a reveal's person)."),
+							gettext_noop("A read whose keys exceed a quarter of it is recorded in several events."),
+							&mnl_audit_key_buffer, 8192, 256, 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("ledger.audit_queue_timeout",
 							gettext_noop("How long a caller whose event must be recorded waits for room in a full audit queue."),
 							gettext_noop("After this the caller gets an error instead of going on unrecorded."),

@@ -16,6 +16,7 @@ extern char *mnl_kek_command;	/* ledger.kek_command */
 extern char *mnl_kek_command_next;	/* ledger.kek_command_next */
 extern char *mnl_period_key_command;	/* ledger.period_key_command */
 extern int	mnl_audit_queue_size;	/* ledger.audit_queue_size (events) */
+extern int	mnl_audit_key_buffer;	/* ledger.audit_key_buffer (kB of row keys in the queue) */
 extern int	mnl_audit_queue_timeout;	/* ledger.audit_queue_timeout (ms) */
 extern int	mnl_audit_flush_delay;	/* ledger.audit_flush_delay (ms) */
 extern int	mnl_audit_seal_interval;	/* ledger.audit_seal_interval (ms) */

@@ -188,6 +188,8 @@ protect_table(PG_FUNCTION_ARGS)
 	char	   *reg;
 	Relation	rel;
 	bool		already;
+	AttrNumber	keys[INDEX_MAX_KEYS];
+	int			nkeys;
 	AffairLookup lookup;
 	bool		saved_bypass = audit_guard_bypass;
 	char	   *hold_args;
@@ -225,6 +227,7 @@ protect_table(PG_FUNCTION_ARGS)
 				 errhint("Each partition could be read on its own, past the parent's policies; protect an ordinary table.")));
 	rel = RelationIdGetRelation(relid);
 	already = protect_is_protected(rel);
+	nkeys = read_keys_table_keys(rel, keys);
 	RelationClose(rel);
 	if (!already && !superuser())
 		refuse_unsafe_table(relid);
@@ -233,6 +236,14 @@ protect_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table %s is already protected", get_rel_name(relid)),
 				 errhint("Its policies stay as they are; a superuser can drop them to protect it again.")));
+	/* every read records the keys of the rows it returned (audit_readkeys.c) */
+	if (nkeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("table %s cannot be protected: it has no primary key to name its rows by",
+						get_rel_name(relid)),
+				 errhint("Every read of a protected table records the keys of the rows it returned; "
+						 "add a primary key without My Number columns first.")));
 
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));

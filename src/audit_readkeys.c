@@ -1,0 +1,677 @@
+/*
+ * audit_readkeys.c — the row keys a read of a protected table returned: collected row by
+ * row while the statement runs, written compactly into its "select" record, and read back
+ * by the functions that answer "whose data" (本人開示, the incident question).
+ *
+ * A key set holds primary-key values.  Rows are grouped by the leading key columns (for the
+ * ledger's tables, the 団体コード); within a group, an integer last column is kept as runs
+ * of consecutive values, anything else as its distinct values.  The text form (the row_key
+ * of a "select" record, docs/audit.md) has one element per group:
+ *
+ *     element := [ value ':' ]... set
+ *     set     := item [ ',' item ]...
+ *     item    := integer | integer '..' integer | value
+ *
+ * where value is the column's text form with '\', ':', ',' and '.' escaped by '\'.  So a
+ * statement that read the persons 1 to 500 and 731 of municipality 131016 is recorded as
+ * {131016:1..500,731}: one record, whatever the number of rows.
+ *
+ * Collecting costs a comparison of the leading values and an append per row; sorting
+ * happens once, at the end, and only when the rows did not come in key order.
+ *
+ * Must never: record a value of a number type (a table whose key holds one has no key set),
+ * or fail on a text it is asked to read back (it answers no match / no key instead).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "audit.h"
+
+PG_FUNCTION_INFO_V1(audit_read_keys);
+PG_FUNCTION_INFO_V1(audit_keys_contain);
+
+typedef struct KeyRun
+{
+	int64		lo;
+	int64		hi;
+} KeyRun;
+
+typedef struct KeyGroup
+{
+	Datum		lead[INDEX_MAX_KEYS];	/* values of the leading key columns (copies) */
+	char	   *prefix;			/* their escaped text, each followed by ':' */
+	KeyRun	   *runs;			/* an integer last column: runs of consecutive values */
+	int64		nruns;
+	int64		maxruns;
+	bool		sorted;			/* runs in increasing order, never overlapping */
+	char	  **texts;			/* another last column: escaped values */
+	int64		ntexts;
+	int64		maxtexts;
+} KeyGroup;
+
+struct ReadKeySet
+{
+	MemoryContext cxt;
+	int			nkeys;
+	int16		typlen[INDEX_MAX_KEYS];
+	bool		typbyval[INDEX_MAX_KEYS];
+	Oid			typid[INDEX_MAX_KEYS];
+	FmgrInfo	out[INDEX_MAX_KEYS];
+	bool		int_last;		/* the last key column is int2, int4 or int8 */
+	KeyGroup  **groups;
+	int			ngroups;
+	int			maxgroups;
+	KeyGroup   *current;		/* the group of the last row */
+};
+
+/* Runs kept unsorted before they are sorted and merged to make room. */
+#define COMPACT_AT	65536
+
+/*
+ * The primary-key columns of rel, into attnos; 0 when it has none, or when one of them is
+ * of a number type (its values never go into the trail).
+ */
+int
+read_keys_table_keys(Relation rel, AttrNumber *attnos)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	HeapTuple	itup;
+	int			n = 0;
+	int			i;
+
+	if (!OidIsValid(pk))
+		return 0;
+	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
+	if (!HeapTupleIsValid(itup))
+		return 0;
+	for (i = 0; i < ((Form_pg_index) GETSTRUCT(itup))->indnkeyatts; i++)
+	{
+		AttrNumber	a = ((Form_pg_index) GETSTRUCT(itup))->indkey.values[i];
+
+		if (a <= 0 || audit_is_number_type(TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid))
+		{
+			n = 0;
+			break;
+		}
+		attnos[n++] = a;
+	}
+	ReleaseSysCache(itup);
+	return n;
+}
+
+/* A key set for rows of rel, allocated in cxt; NULL when rel has no key to name rows by. */
+ReadKeySet *
+read_keys_create(Relation rel, MemoryContext cxt)
+{
+	AttrNumber	attnos[INDEX_MAX_KEYS];
+	int			n = read_keys_table_keys(rel, attnos);
+	ReadKeySet *ks;
+	int			i;
+
+	if (n == 0)
+		return NULL;
+	ks = MemoryContextAllocZero(cxt, sizeof(ReadKeySet));
+	ks->cxt = cxt;
+	ks->nkeys = n;
+	for (i = 0; i < n; i++)
+	{
+		Oid			outfn;
+		bool		varlena;
+
+		ks->typid[i] = TupleDescAttr(RelationGetDescr(rel), attnos[i] - 1)->atttypid;
+		get_typlenbyval(ks->typid[i], &ks->typlen[i], &ks->typbyval[i]);
+		getTypeOutputInfo(ks->typid[i], &outfn, &varlena);
+		fmgr_info_cxt(outfn, &ks->out[i], cxt);
+	}
+	ks->int_last = ks->typid[n - 1] == INT2OID || ks->typid[n - 1] == INT4OID ||
+		ks->typid[n - 1] == INT8OID;
+	return ks;
+}
+
+/* Append s to buf with '\', ':', ',' and '.' escaped. */
+static void
+append_escaped(StringInfo buf, const char *s)
+{
+	for (; *s; s++)
+	{
+		if (*s == '\\' || *s == ':' || *s == ',' || *s == '.')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, *s);
+	}
+}
+
+static char *
+escaped_value(ReadKeySet *ks, int col, Datum value)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	append_escaped(&buf, OutputFunctionCall(&ks->out[col], value));
+	return buf.data;
+}
+
+/* The group of rows whose leading key values are lead: found by their text, or new. */
+static KeyGroup *
+find_group(ReadKeySet *ks, const Datum *lead)
+{
+	MemoryContext old = MemoryContextSwitchTo(ks->cxt);
+	StringInfoData buf;
+	KeyGroup   *g;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < ks->nkeys - 1; i++)
+	{
+		append_escaped(&buf, OutputFunctionCall(&ks->out[i], lead[i]));
+		appendStringInfoChar(&buf, ':');
+	}
+	for (i = 0; i < ks->ngroups; i++)
+		if (strcmp(ks->groups[i]->prefix, buf.data) == 0)
+		{
+			pfree(buf.data);
+			MemoryContextSwitchTo(old);
+			return ks->groups[i];
+		}
+	g = palloc0(sizeof(KeyGroup));
+	g->prefix = buf.data;
+	g->sorted = true;
+	for (i = 0; i < ks->nkeys - 1; i++)
+		g->lead[i] = datumCopy(lead[i], ks->typbyval[i], ks->typlen[i]);
+	if (ks->ngroups == ks->maxgroups)
+	{
+		ks->maxgroups = Max(4, ks->maxgroups * 2);
+		ks->groups = ks->groups ? repalloc(ks->groups, sizeof(KeyGroup *) * ks->maxgroups)
+			: palloc(sizeof(KeyGroup *) * ks->maxgroups);
+	}
+	ks->groups[ks->ngroups++] = g;
+	MemoryContextSwitchTo(old);
+	return g;
+}
+
+static int
+cmp_runs(const void *a, const void *b)
+{
+	int64		x = ((const KeyRun *) a)->lo;
+	int64		y = ((const KeyRun *) b)->lo;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Sort (if needed) and merge overlapping or adjacent runs. */
+static void
+compact_runs(KeyGroup *g)
+{
+	int64		n = 0;
+	int64		i;
+
+	if (g->nruns == 0)
+		return;
+	if (!g->sorted)
+		qsort(g->runs, g->nruns, sizeof(KeyRun), cmp_runs);
+	for (i = 1; i < g->nruns; i++)
+	{
+		KeyRun	   *r = &g->runs[n];
+
+		if (g->runs[i].lo <= r->hi || (r->hi < PG_INT64_MAX && g->runs[i].lo == r->hi + 1))
+			r->hi = Max(r->hi, g->runs[i].hi);
+		else
+			g->runs[++n] = g->runs[i];
+	}
+	g->nruns = n + 1;
+	g->sorted = true;
+}
+
+static void
+add_int(ReadKeySet *ks, KeyGroup *g, int64 v)
+{
+	if (g->nruns > 0)
+	{
+		KeyRun	   *r = &g->runs[g->nruns - 1];
+
+		if (v >= r->lo && v <= r->hi)
+			return;
+		if (r->hi < PG_INT64_MAX && v == r->hi + 1)
+		{
+			r->hi = v;
+			return;
+		}
+		if (v < r->lo)
+			g->sorted = false;
+	}
+	if (g->nruns == g->maxruns)
+	{
+		if (!g->sorted && g->nruns >= COMPACT_AT)
+			compact_runs(g);
+		if (g->maxruns == 0 || g->nruns * 2 > g->maxruns)
+		{
+			g->maxruns = Max(64, g->maxruns * 2);
+			g->runs = g->runs ? repalloc_huge(g->runs, sizeof(KeyRun) * g->maxruns)
+				: MemoryContextAllocHuge(ks->cxt, sizeof(KeyRun) * g->maxruns);
+		}
+	}
+	g->runs[g->nruns].lo = g->runs[g->nruns].hi = v;
+	g->nruns++;
+}
+
+static int
+cmp_texts(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void
+compact_texts(KeyGroup *g)
+{
+	int64		n = 0;
+	int64		i;
+
+	if (g->ntexts == 0)
+		return;
+	qsort(g->texts, g->ntexts, sizeof(char *), cmp_texts);
+	for (i = 1; i < g->ntexts; i++)
+		if (strcmp(g->texts[i], g->texts[n]) != 0)
+			g->texts[++n] = g->texts[i];
+	g->ntexts = n + 1;
+}
+
+static void
+add_text(ReadKeySet *ks, KeyGroup *g, Datum v)
+{
+	MemoryContext old = MemoryContextSwitchTo(ks->cxt);
+	char	   *s = escaped_value(ks, ks->nkeys - 1, v);
+
+	if (g->ntexts > 0 && strcmp(g->texts[g->ntexts - 1], s) == 0)
+		pfree(s);
+	else
+	{
+		if (g->ntexts == g->maxtexts)
+		{
+			if (g->ntexts >= COMPACT_AT)
+				compact_texts(g);
+			if (g->maxtexts == 0 || g->ntexts * 2 > g->maxtexts)
+			{
+				g->maxtexts = Max(64, g->maxtexts * 2);
+				g->texts = g->texts ? repalloc_huge(g->texts, sizeof(char *) * g->maxtexts)
+					: MemoryContextAllocHuge(ks->cxt, sizeof(char *) * g->maxtexts);
+			}
+		}
+		g->texts[g->ntexts++] = s;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * One row read: its key columns are attnos of slot (the scan's own tuple).  A NULL key value
+ * (never in a primary key) names nothing.
+ */
+void
+read_keys_add(ReadKeySet *ks, TupleTableSlot *slot, const AttrNumber *attnos)
+{
+	Datum		lead[INDEX_MAX_KEYS];
+	KeyGroup   *g = ks->current;
+	int			nlead = ks->nkeys - 1;
+	bool		isnull;
+	Datum		last;
+	int			i;
+
+	for (i = 0; i < nlead; i++)
+	{
+		lead[i] = slot_getattr(slot, attnos[i], &isnull);
+		if (isnull)
+			return;
+		if (g != NULL && !datumIsEqual(lead[i], g->lead[i], ks->typbyval[i], ks->typlen[i]))
+			g = NULL;
+	}
+	if (g == NULL)
+		g = ks->current = find_group(ks, lead);
+	last = slot_getattr(slot, attnos[nlead], &isnull);
+	if (isnull)
+		return;
+	if (!ks->int_last)
+		add_text(ks, g, last);
+	else if (ks->typid[nlead] == INT8OID)
+		add_int(ks, g, DatumGetInt64(last));
+	else if (ks->typid[nlead] == INT4OID)
+		add_int(ks, g, DatumGetInt32(last));
+	else
+		add_int(ks, g, DatumGetInt16(last));
+}
+
+/* Did the statement read any row? */
+bool
+read_keys_empty(ReadKeySet *ks)
+{
+	return ks->ngroups == 0;
+}
+
+/*
+ * The key set as row_key elements (char *, in the current memory context), each at most
+ * about max_element bytes: a group larger than that is split over several elements with
+ * the same leading values.
+ */
+List *
+read_keys_encode(ReadKeySet *ks, Size max_element)
+{
+	List	   *out = NIL;
+	int			gi;
+
+	for (gi = 0; gi < ks->ngroups; gi++)
+	{
+		KeyGroup   *g = ks->groups[gi];
+		StringInfoData buf;
+		int64		n;
+		int64		i;
+		int			items = 0;
+		char		item[64];
+
+		if (ks->int_last)
+			compact_runs(g);
+		else
+			compact_texts(g);
+		n = ks->int_last ? g->nruns : g->ntexts;
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, g->prefix);
+		for (i = 0; i < n; i++)
+		{
+			const char *text = item;
+
+			if (!ks->int_last)
+				text = g->texts[i];
+			else if (g->runs[i].lo == g->runs[i].hi)
+				snprintf(item, sizeof(item), INT64_FORMAT, g->runs[i].lo);
+			else if (g->runs[i].hi == g->runs[i].lo + 1)
+				snprintf(item, sizeof(item), INT64_FORMAT "," INT64_FORMAT, g->runs[i].lo, g->runs[i].hi);
+			else
+				snprintf(item, sizeof(item), INT64_FORMAT ".." INT64_FORMAT, g->runs[i].lo, g->runs[i].hi);
+			if (items > 0 && buf.len + strlen(text) + 1 > max_element)
+			{
+				out = lappend(out, buf.data);
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, g->prefix);
+				items = 0;
+			}
+			if (items++ > 0)
+				appendStringInfoChar(&buf, ',');
+			appendStringInfoString(&buf, text);
+		}
+		if (items > 0)
+			out = lappend(out, buf.data);
+		else
+			pfree(buf.data);
+	}
+	return out;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reading the text form back
+ * ---------------------------------------------------------------------------------------
+ */
+
+/*
+ * Split s at its unescaped sep characters into unescaped parts (palloc'd).  For ',' the
+ * parts keep a mark of whether they held an unescaped ".." (a range): *ranges[i] is the
+ * offset of that ".." in the unescaped part, or -1.
+ */
+static List *
+split_unescaped(const char *s, char sep, List **ranges)
+{
+	List	   *parts = NIL;
+	StringInfoData buf;
+	int			range_at = -1;
+
+	initStringInfo(&buf);
+	for (;; s++)
+	{
+		if (*s == '\\' && s[1] != '\0')
+		{
+			s++;
+			appendStringInfoChar(&buf, *s);
+			continue;
+		}
+		if (*s == '\0' || *s == sep)
+		{
+			parts = lappend(parts, buf.data);
+			if (ranges)
+				*ranges = lappend_int(*ranges, range_at);
+			if (*s == '\0')
+				break;
+			initStringInfo(&buf);
+			range_at = -1;
+			continue;
+		}
+		if (ranges && *s == '.' && s[1] == '.' && range_at < 0)
+		{
+			range_at = buf.len;
+			appendStringInfoString(&buf, "..");
+			s++;
+			continue;
+		}
+		appendStringInfoChar(&buf, *s);
+	}
+	return parts;
+}
+
+/* Split an element at its unescaped ':' (leading values, then the set), keeping escapes in
+ * the set so that its ',' and '..' can be told apart from escaped ones. */
+static List *
+split_element(const char *s, char **set)
+{
+	List	   *lead = NIL;
+	StringInfoData buf;
+	const char *start = s;
+
+	initStringInfo(&buf);
+	for (; *s; s++)
+	{
+		if (*s == '\\' && s[1] != '\0')
+		{
+			appendStringInfoChar(&buf, s[1]);
+			s++;
+		}
+		else if (*s == ':')
+		{
+			lead = lappend(lead, buf.data);
+			initStringInfo(&buf);
+			start = s + 1;
+		}
+		else
+			appendStringInfoChar(&buf, *s);
+	}
+	*set = pstrdup(start);
+	pfree(buf.data);
+	return lead;
+}
+
+static bool
+parse_int64(const char *s, int64 *out)
+{
+	char	   *end;
+	long long	v;
+
+	if (*s == '\0')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = (int64) v;
+	return true;
+}
+
+typedef struct KeyItem
+{
+	char	   *value;			/* a single value, unescaped; NULL for a range */
+	int64		lo;
+	int64		hi;
+} KeyItem;
+
+/* The items of a set, in order; a malformed range is taken as a value (it names no row). */
+static List *
+parse_set(const char *set)
+{
+	List	   *ranges = NIL;
+	List	   *parts = split_unescaped(set, ',', &ranges);
+	List	   *items = NIL;
+	ListCell   *lc,
+			   *rc;
+
+	forboth(lc, parts, rc, ranges)
+	{
+		char	   *p = lfirst(lc);
+		int			at = lfirst_int(rc);
+		KeyItem    *it = palloc0(sizeof(KeyItem));
+
+		if (at >= 0)
+		{
+			p[at] = '\0';
+			if (!parse_int64(p, &it->lo) || !parse_int64(p + at + 2, &it->hi) || it->lo > it->hi)
+			{
+				p[at] = '.';
+				it->value = p;
+			}
+		}
+		else
+			it->value = p;
+		items = lappend(items, it);
+	}
+	return items;
+}
+
+/* The non-NULL elements of a text[] as C strings. */
+static List *
+array_strings(ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	List	   *out = NIL;
+
+	if (ARR_ELEMTYPE(arr) != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("row keys must be a text array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			out = lappend(out, TextDatumGetCString(elems[i]));
+	return out;
+}
+
+/*
+ * SQL function: ledger.audit_read_keys(row_keys text[]) returns setof text[]
+ * The row keys of a "select" record one by one, each as the row_key of a change record.
+ */
+Datum
+audit_read_keys(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	foreach(lc, array_strings(PG_GETARG_ARRAYTYPE_P(0)))
+	{
+		char	   *set;
+		List	   *lead = split_element(lfirst(lc), &set);
+		int			nlead = list_length(lead);
+		Datum	   *vals = palloc(sizeof(Datum) * (nlead + 1));
+		ListCell   *ic;
+		int			i = 0;
+		ListCell   *vc;
+
+		foreach(vc, lead)
+			vals[i++] = CStringGetTextDatum(lfirst(vc));
+		foreach(ic, parse_set(set))
+		{
+			KeyItem    *it = lfirst(ic);
+			int64		v;
+
+			for (v = it->lo;; v++)
+			{
+				Datum		row;
+				bool		isnull = false;
+				char		num[32];
+
+				CHECK_FOR_INTERRUPTS();
+				if (it->value == NULL)
+				{
+					snprintf(num, sizeof(num), INT64_FORMAT, v);
+					vals[nlead] = CStringGetTextDatum(num);
+				}
+				else
+					vals[nlead] = CStringGetTextDatum(it->value);
+				row = PointerGetDatum(construct_array(vals, nlead + 1, TEXTOID, -1, false, TYPALIGN_INT));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &row, &isnull);
+				if (it->value != NULL || v == it->hi)
+					break;
+			}
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * SQL function: ledger.audit_keys_contain(row_keys text[], row_key text[]) returns boolean
+ * Does the key set of a "select" record name the row whose key is row_key?  NULL for NULL.
+ */
+Datum
+audit_keys_contain(PG_FUNCTION_ARGS)
+{
+	List	   *want;
+	int			nwant;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	want = array_strings(PG_GETARG_ARRAYTYPE_P(1));
+	nwant = list_length(want);
+	if (nwant == 0 || nwant != ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(1)),
+											  ARR_DIMS(PG_GETARG_ARRAYTYPE_P(1))))
+		PG_RETURN_BOOL(false);	/* an empty key, or one with a NULL value, names no row */
+	foreach(lc, array_strings(PG_GETARG_ARRAYTYPE_P(0)))
+	{
+		char	   *set;
+		List	   *lead = split_element(lfirst(lc), &set);
+		const char *last = llast(want);
+		int64		v = 0;
+		bool		is_int = parse_int64(last, &v);
+		bool		same = list_length(lead) == nwant - 1;
+		ListCell   *a,
+				   *b;
+		ListCell   *ic;
+
+		if (!same)
+			continue;
+		forboth(a, lead, b, want)
+			if (strcmp(lfirst(a), lfirst(b)) != 0)
+				same = false;
+		if (!same)
+			continue;
+		foreach(ic, parse_set(set))
+		{
+			KeyItem    *it = lfirst(ic);
+
+			if (it->value != NULL ? strcmp(it->value, last) == 0 : (is_int && v >= it->lo && v <= it->hi))
+				PG_RETURN_BOOL(true);
+		}
+	}
+	PG_RETURN_BOOL(false);
+}
