@@ -109,10 +109,10 @@ BEGIN
     SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(h) ORDER BY h.at, h.what), '[]')
     FROM (
     SELECT e.logged_at AS at, e.kind AS what, e.acting_role AS staff_role, e.staff_id, e.relation_name AS relation,
-           CASE WHEN e.kind IN ('reveal', 'lookup') THEN e.detail END AS detail
+           CASE WHEN e.kind IN ('reveal', 'lookup', 'pseudonym') THEN e.detail END AS detail
       FROM ledger.audit_event e
       JOIN r ON r.relation_name = e.relation_name AND r.row_key = e.row_key
-     WHERE e.kind IN ('reveal', 'lookup', 'insert', 'update', 'delete')
+     WHERE e.kind IN ('reveal', 'lookup', 'pseudonym', 'insert', 'update', 'delete')
        AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
     UNION ALL
     -- reads: a statement that returned one of the person's rows (once per statement)
@@ -155,7 +155,7 @@ BEGIN
                              UNION ALL
                              SELECT x FROM ledger.audit_read_keys(e.row_key) x WHERE e.kind = 'select') k
          WHERE e.acting_role = _audit_persons_seen.staff_role
-           AND e.kind IN ('select', 'reveal', 'lookup', 'insert', 'update', 'delete')
+           AND e.kind IN ('select', 'reveal', 'lookup', 'pseudonym', 'insert', 'update', 'delete')
            AND e.relation_name IN ('ledger.person', 'ledger.recipient', 'ledger.child')
            AND e.row_key IS NOT NULL
            AND e.logged_at >= COALESCE(from_time, '-infinity') AND e.logged_at < COALESCE(to_time, 'infinity')
@@ -179,7 +179,7 @@ BEGIN
     FROM (SELECT ev.muni AS municipality_code, ev.pid AS person_id,
                  pg_catalog.count(*) FILTER (WHERE ev.kind = 'select') AS reads,
                  pg_catalog.count(*) FILTER (WHERE ev.kind = 'reveal') AS reveals,
-                 pg_catalog.count(*) FILTER (WHERE ev.kind = 'lookup') AS lookups,
+                 pg_catalog.count(*) FILTER (WHERE ev.kind IN ('lookup', 'pseudonym')) AS lookups,
                  pg_catalog.count(*) FILTER (WHERE ev.kind IN ('insert', 'update', 'delete')) AS changes,
                  pg_catalog.min(ev.logged_at) AS first_at, pg_catalog.max(ev.logged_at) AS last_at
             FROM ev WHERE ev.pid IS NOT NULL

@@ -378,6 +378,7 @@ CREATE TABLE ledger.payment_run (
     public_servant    integer NOT NULL DEFAULT 0,
     zero_amount       integer NOT NULL DEFAULT 0,
     revisions_created integer NOT NULL DEFAULT 0,
+    certifications_skipped integer NOT NULL DEFAULT 0,
     current_municipality text,
     last_certification_id bigint,
     backend_pid       integer NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
@@ -408,6 +409,7 @@ COMMENT ON COLUMN ledger.payment_run.already_prepared IS '作成済みのため�
 COMMENT ON COLUMN ledger.payment_run.public_servant IS '公務員のため対象外';
 COMMENT ON COLUMN ledger.payment_run.zero_amount IS '支払額0円 (支給対象児童なし・所得上限等)';
 COMMENT ON COLUMN ledger.payment_run.revisions_created IS '記録した額改定の数';
+COMMENT ON COLUMN ledger.payment_run.certifications_skipped IS 'ロック待ちで次回に回した認定 (rows another session held locked past ledger.job_lock_timeout: the next run prepares them)';
 COMMENT ON COLUMN ledger.payment_run.current_municipality IS '処理中の団体コード';
 COMMENT ON COLUMN ledger.payment_run.last_certification_id IS '最後にコミットした認定ID';
 COMMENT ON COLUMN ledger.payment_run.backend_pid IS '実行中のサーバプロセスID';
@@ -464,13 +466,14 @@ COMMENT ON FUNCTION ledger.payment_run_claim(date, date, date, text, text) IS
 -- Add a committed batch to the caller's own running run (this session's), or finish it.
 CREATE FUNCTION ledger._payment_run_progress(caller oid, run_id bigint, certifications integer, payments integer,
                                              amount bigint, already_prepared integer, public_servant integer,
-                                             zero_amount integer, revisions integer, municipality text,
+                                             zero_amount integer, revisions integer, skipped integer, municipality text,
                                              last_certification_id bigint, finished boolean)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE ledger.payment_run r
        SET batches = r.batches + CASE WHEN finished THEN 0 ELSE 1 END,
            certifications = r.certifications + _payment_run_progress.certifications,
+           certifications_skipped = r.certifications_skipped + COALESCE(skipped, 0),
            payments_created = r.payments_created + payments, amount_created = r.amount_created + amount,
            already_prepared = r.already_prepared + _payment_run_progress.already_prepared,
            public_servant = r.public_servant + _payment_run_progress.public_servant,
@@ -490,17 +493,17 @@ BEGIN
     END IF;
 END $$;
 REVOKE ALL ON FUNCTION ledger._payment_run_progress(oid, bigint, integer, integer, bigint, integer, integer, integer,
-                                                    integer, text, bigint, boolean) FROM PUBLIC;
+                                                    integer, integer, text, bigint, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._payment_run_progress(oid, bigint, integer, integer, bigint, integer, integer, integer,
-                                                 integer, text, bigint, boolean) IS
+                                                 integer, integer, text, bigint, boolean) IS
     '支払処理の進捗 (internal twin of ledger.payment_run_progress)';
 CREATE FUNCTION ledger.payment_run_progress(run_id bigint, certifications integer, payments integer, amount bigint,
                                             already_prepared integer, public_servant integer, zero_amount integer,
-                                            revisions integer, municipality text, last_certification_id bigint,
-                                            finished boolean)
+                                            revisions integer, skipped integer, municipality text,
+                                            last_certification_id bigint, finished boolean)
 RETURNS void AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.payment_run_progress(bigint, integer, integer, bigint, integer, integer, integer, integer,
-                                                text, bigint, boolean) IS
+                                                integer, text, bigint, boolean) IS
     '支払処理の進捗: used by ledger.prepare_payments after each committed batch';
 
 -- One batch of a payment run, in one statement: the amounts of every month the payment covers
@@ -646,6 +649,9 @@ DECLARE
     after_id bigint;
     ids bigint[];
     b record;
+    b1 record;
+    one bigint;
+    skipped integer;
     job text;
     saved_path text := pg_catalog.current_setting('search_path');
 BEGIN
@@ -668,6 +674,9 @@ BEGIN
     FOR muni IN SELECT DISTINCT c.municipality_code FROM ledger.certification c ORDER BY 1 LOOP
         after_id := 0;
         LOOP
+            -- a row another session holds locked (a clerk's SELECT ... FOR UPDATE in an open
+            -- transaction) is waited for ledger.job_lock_timeout at most, then left to the next run
+            PERFORM pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('ledger.job_lock_timeout'), true);
             SELECT pg_catalog.array_agg(s.certification_id ORDER BY s.certification_id) INTO ids
             FROM (SELECT c.certification_id FROM ledger.certification c
                   WHERE c.municipality_code = muni AND c.certification_id > after_id
@@ -676,19 +685,37 @@ BEGIN
                     AND (c.extinguished_on IS NULL OR c.extinguished_on >= cov.first_month)
                   ORDER BY c.certification_id LIMIT batch_size) s;
             EXIT WHEN ids IS NULL;
-            b := ledger._prepare_payment_batch(muni, ids, pm, cov.first_month, cov.last_month);
+            skipped := 0;
+            BEGIN
+                b := ledger._prepare_payment_batch(muni, ids, pm, cov.first_month, cov.last_month);
+            EXCEPTION WHEN lock_not_available THEN
+                -- one certification at a time: only those still locked wait for the next run
+                SELECT 0 AS certifications, 0 AS payments, 0::bigint AS amount, 0 AS already_prepared,
+                       0 AS public_servant, 0 AS zero_amount, 0 AS revisions INTO b;
+                FOREACH one IN ARRAY ids LOOP
+                    BEGIN
+                        b1 := ledger._prepare_payment_batch(muni, ARRAY[one], pm, cov.first_month, cov.last_month);
+                        SELECT b.certifications + b1.certifications AS certifications, b.payments + b1.payments AS payments,
+                               b.amount + b1.amount AS amount, b.already_prepared + b1.already_prepared AS already_prepared,
+                               b.public_servant + b1.public_servant AS public_servant,
+                               b.zero_amount + b1.zero_amount AS zero_amount, b.revisions + b1.revisions AS revisions INTO b;
+                    EXCEPTION WHEN lock_not_available THEN
+                        skipped := skipped + 1;
+                    END;
+                END LOOP;
+            END;
             after_id := ids[pg_catalog.cardinality(ids)];
             PERFORM ledger.payment_run_progress(run, b.certifications, b.payments, b.amount, b.already_prepared,
-                                                b.public_servant, b.zero_amount, b.revisions, muni, after_id, false);
+                                                b.public_servant, b.zero_amount, b.revisions, skipped, muni, after_id, false);
             COMMIT;
         END LOOP;
     END LOOP;
-    PERFORM ledger.payment_run_progress(run, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, true);
+    PERFORM ledger.payment_run_progress(run, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, true);
     COMMIT;
     SELECT * INTO b FROM ledger.payment_run r WHERE r.run_id = run;
-    RAISE NOTICE 'payment run % for %: % payments (% yen), % already prepared, % public servants skipped, % revisions',
+    RAISE NOTICE 'payment run % for %: % payments (% yen), % already prepared, % public servants skipped, % revisions, % certifications held locked (left to the next run)',
         run, pg_catalog.to_char(pm, 'YYYY-MM'), b.payments_created, b.amount_created, b.already_prepared,
-        b.public_servant, b.revisions_created;
+        b.public_servant, b.revisions_created, b.certifications_skipped;
     PERFORM pg_catalog.set_config('search_path', saved_path, false);
 END $$;
 REVOKE ALL ON PROCEDURE ledger.prepare_payments(date, integer) FROM PUBLIC;

@@ -85,10 +85,25 @@ typedef enum AuditAttr
 #define AUDIT_WITHHOLD_ALL		"*"
 
 /* audit_readkeys.c: the row keys a read returned */
+typedef struct ReadRelInfo
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	bool		is_table;		/* an ordinary table (nothing else is answered) */
+	bool		protected;		/* carries the extension's policies (protect_table) */
+	int			nkeys;			/* primary-key columns; 0: none to name rows by */
+	AttrNumber	attnos[INDEX_MAX_KEYS];
+	Oid			typid[INDEX_MAX_KEYS];
+	int16		typlen[INDEX_MAX_KEYS];
+	bool		typbyval[INDEX_MAX_KEYS];
+	Oid			outfn[INDEX_MAX_KEYS];
+	char		relname[2 * NAMEDATALEN + 8];	/* schema-qualified, quoted */
+} ReadRelInfo;
 typedef struct ReadKeySet ReadKeySet;
 struct TupleTableSlot;
 extern int	read_keys_table_keys(Relation rel, AttrNumber *attnos);
-extern ReadKeySet *read_keys_create(Relation rel, MemoryContext cxt);
+extern const ReadRelInfo *read_rel_info(Oid relid);
+extern ReadKeySet *read_keys_create(const ReadRelInfo *info, MemoryContext cxt);
 extern void read_keys_add(ReadKeySet *ks, struct TupleTableSlot *slot, const AttrNumber *attnos);
 extern bool read_keys_empty(ReadKeySet *ks);
 extern List *read_keys_encode(ReadKeySet *ks, Size max_element);
@@ -96,7 +111,8 @@ extern List *read_keys_encode(ReadKeySet *ks, Size max_element);
 /* audit_readscan.c: the scans that report them */
 struct PlanState;
 extern void read_scan_install(void);
-extern List *read_scan_attach(struct PlanState *root, Oid relid, ReadKeySet *ks, MemoryContext cxt);
+extern List *read_scan_attach(struct PlanState *root, const ReadRelInfo *info, ReadKeySet *ks,
+							  MemoryContext cxt);
 extern void read_scan_detach(List *scans);
 
 /* audit_record.c */

@@ -245,10 +245,12 @@ emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *d
 {
 	List	   *elems;
 	Size		max = audit_emit_max_keys();
+	const char **keys;
+	int		   *starts;			/* the first element of each part */
 	int			nparts = 0;
 	int			part;
 	int			i;
-	Size		len;
+	Size		len = 0;
 
 	if (ks == NULL || read_keys_empty(ks))
 	{
@@ -256,43 +258,32 @@ emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *d
 						actor, must_log);
 		return;
 	}
+	/* parts: as many whole elements each as fit in one event (an element is half of that) */
 	elems = read_keys_encode(ks, max / 2);
-	/* events: as many elements each as fit in max bytes */
-	len = 0;
+	keys = palloc(sizeof(char *) * list_length(elems));
+	starts = palloc(sizeof(int) * (list_length(elems) + 1));
 	for (i = 0; i < list_length(elems); i++)
 	{
-		Size		l = strlen(list_nth(elems, i)) + 1;
-
-		if (i == 0 || len + l > max)
+		keys[i] = list_nth(elems, i);
+		if (i == 0 || len + strlen(keys[i]) + 1 > max)
 		{
-			nparts++;
+			starts[nparts++] = i;
 			len = 0;
 		}
-		len += l;
+		len += strlen(keys[i]) + 1;
 	}
-	i = 0;
-	for (part = 1; part <= nparts; part++)
+	starts[nparts] = list_length(elems);
+	for (part = 0; part < nparts; part++)
 	{
-		const char *keys[1024];
-		int			n = 0;
 		char		d[256];
 
-		len = 0;
-		while (i < list_length(elems) && n < lengthof(keys) &&
-			   (n == 0 || len + strlen(list_nth(elems, i)) + 1 <= max))
-		{
-			keys[n] = list_nth(elems, i++);
-			len += strlen(keys[n++]) + 1;
-		}
 		if (nparts == 1)
 			snprintf(d, sizeof(d), "%s", detail ? detail : "");
 		else
 			snprintf(d, sizeof(d), "%s%srow keys, part %d of %d", detail ? detail : "",
-					 detail ? "; " : "", part, nparts);
-		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, part == 1, query_id, d, keys, n,
-						actor, must_log);
-		if (part == nparts && i < list_length(elems))
-			nparts++;			/* more than lengthof(keys) elements in a part: one more */
+					 detail ? "; " : "", part + 1, nparts);
+		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, part == 0, query_id, d,
+						keys + starts[part], starts[part + 1] - starts[part], actor, must_log);
 	}
 }
 
@@ -454,7 +445,8 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	{
 		staff_session_check(NULL);
 		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
-		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 && !IsParallelWorker())
+		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 &&
+			!IsParallelWorker() && !InNoForceRLSOperation())
 			export_check_query(qd->plannedstmt->rtable);
 		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
 			export_check_copying(qd);
@@ -488,8 +480,14 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 						   qd->plannedstmt->queryId, detail, true);
 				continue;		/* the server raises the error below */
 			}
+			/*
+			 * A statement reads a table it selects from, or one it changes when it returns
+			 * rows; a protected table it changes is read whenever the statement reads its
+			 * columns (a WHERE, SET or ON CONFLICT over them: side effects there see the row).
+			 */
 			if ((rte->requiredPerms & ACL_SELECT) &&
-				(returns_rows || !list_member_int(results, (int) rti)))
+				(returns_rows || !list_member_int(results, (int) rti) ||
+				 (read_rel_info(rte->relid) != NULL && read_rel_info(rte->relid)->protected)))
 				reads = list_append_unique_oid(reads, rte->relid);
 		}
 	}
@@ -503,7 +501,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		!superuser())
 	{
 		foreach(lc, reads)
-			if (guard_table_test(lfirst_oid(lc), protect_is_protected))
+			if (read_rel_info(lfirst_oid(lc)) != NULL && read_rel_info(lfirst_oid(lc))->protected)
 				guard_refuse(lfirst_oid(lc), "a cursor WITH HOLD cannot read a protected table",
 							 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
 	}
@@ -529,20 +527,19 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		foreach(lc, reads)
 		{
 			Oid			relid = lfirst_oid(lc);
+			const ReadRelInfo *info = read_rel_info(relid);
 			ReadKeySet *ks = NULL;
 
-			if (guard_table_test(relid, protect_is_protected))
+			if (info != NULL && info->protected)
 			{
-				Relation	rel = RelationIdGetRelation(relid);
-
-				ks = read_keys_create(rel, cxt);
-				RelationClose(rel);
+				ks = read_keys_create(info, cxt);
 				if (ks != NULL)
-					t->scans = list_concat(t->scans, read_scan_attach(qd->planstate, relid, ks, cxt));
+					t->scans = list_concat(t->scans, read_scan_attach(qd->planstate, info, ks, cxt));
 				t->reader = GetUserId();
 			}
 			t->keysets = lappend(t->keysets, ks);
-			t->relnames = lappend(t->relnames, audit_relation_name(relid));
+			t->relnames = lappend(t->relnames,
+								  info != NULL ? pstrdup(info->relname) : audit_relation_name(relid));
 			if (relid == copy_relid)
 			{
 				t->copy = true;
@@ -568,6 +565,9 @@ static void
 mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
+
+	/* a portal bound earlier and executed now (protocol Execute): the identity is checked again */
+	staff_session_check(NULL);
 
 	/*
 	 * A cursor over protected rows is fetched by the role that opened it: its record names
@@ -850,6 +850,9 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 			else
 				is_copy_query = true;
 		}
+		/* a utility that stores what it evaluates: its reads are copies (export.c) */
+		if (mnl_internal_depth == 0 && export_stores_rows(stmt))
+			is_copy_query = true;
 		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from &&
 			((CopyStmt *) stmt)->relation != NULL &&
 			OidIsValid(audit_trigger_function()))

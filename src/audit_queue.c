@@ -200,9 +200,12 @@ copy_name(char *dst, const char *src, size_t size)
 	dst[len] = '\0';
 }
 
-/* Fill the session part of an event, safely from any backend state (no catalog needed). */
+/*
+ * Fill the session part of an event, safely from any backend state (no catalog needed);
+ * the acting role and staff id from actor when given.
+ */
 static void
-fill_session(AuditQueueEvent *ev)
+fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 {
 	ev->logged_at = GetCurrentTimestamp();
 	ev->statement_at = IsTransactionState() ? GetCurrentStatementStartTimestamp() : ev->logged_at;
@@ -227,8 +230,11 @@ fill_session(AuditQueueEvent *ev)
 
 		copy_name(ev->database_name, db, NAMEDATALEN);
 		copy_name(ev->session_role, GetUserNameFromId(GetSessionUserId(), true), NAMEDATALEN);
-		copy_name(ev->acting_role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
-		ev->has_staff_id = perm_staff_id(mnl_audit_user(), &ev->staff_id);
+		if (actor == NULL)
+		{
+			copy_name(ev->acting_role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
+			ev->has_staff_id = perm_staff_id(mnl_audit_user(), &ev->staff_id);
+		}
 	}
 	else if (MyProcPort != NULL)
 	{
@@ -375,7 +381,7 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 	}
 
 	memset(&ev, 0, sizeof(ev));
-	fill_session(&ev);
+	fill_session(&ev, actor);
 	if (actor != NULL)
 	{
 		memcpy(ev.acting_role, actor->role, NAMEDATALEN);
@@ -654,5 +660,33 @@ audit_record_denied(PG_FUNCTION_ARGS)
 	audit_emit_as(OidIsValid(mnl_acting_for) ? mnl_acting_for : GetOuterUserId(),
 				  AUDIT_KIND_DENIED, relid, detail);
 	mnl_refusal_recorded = true;
+	PG_RETURN_VOID();
+}
+
+/*
+ * ledger._record_use(kind text, relation regclass, row_key text[], detail text): a record of a
+ * use of a person's data by a gated function (a pseudonym given out), naming its subject, by
+ * the staff member the function acts for.  Owner only: EXECUTE is revoked from PUBLIC.
+ */
+PG_FUNCTION_INFO_V1(audit_record_use);
+Datum
+audit_record_use(PG_FUNCTION_ARGS)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n = 0;
+	const char *keys[AUDIT_MAX_KEYS];
+	int			i;
+
+	mnl_require_arg(fcinfo, 0, "kind");
+	if (!PG_ARGISNULL(2))
+	{
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		n = Min(n, AUDIT_MAX_KEYS);
+		for (i = 0; i < n; i++)
+			keys[i] = enulls[i] ? "" : TextDatumGetCString(elems[i]);
+	}
+	audit_emit_subject(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
+					   0, keys, n, PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	PG_RETURN_VOID();
 }

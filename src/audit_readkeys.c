@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
@@ -35,6 +36,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -42,6 +45,7 @@
 #include "utils/tuplestore.h"
 
 #include "audit.h"
+#include "perm.h"
 
 PG_FUNCTION_INFO_V1(audit_read_keys);
 PG_FUNCTION_INFO_V1(audit_keys_contain);
@@ -115,13 +119,92 @@ read_keys_table_keys(Relation rel, AttrNumber *attnos)
 	return n;
 }
 
-/* A key set for rows of rel, allocated in cxt; NULL when rel has no key to name rows by. */
-ReadKeySet *
-read_keys_create(Relation rel, MemoryContext cxt)
+/* ---------------------------------------------------------------------------------------
+ * What a read needs to know about a relation, cached per backend until its relcache entry
+ * (or a schema's name) changes: every statement that reads a protected table asks.
+ * ---------------------------------------------------------------------------------------
+ */
+
+static HTAB *rel_infos = NULL;
+
+static void
+rel_info_invalidate(Datum arg, Oid relid)
 {
-	AttrNumber	attnos[INDEX_MAX_KEYS];
-	int			n = read_keys_table_keys(rel, attnos);
+	HASH_SEQ_STATUS status;
+	ReadRelInfo *info;
+
+	hash_seq_init(&status, rel_infos);
+	while ((info = hash_seq_search(&status)) != NULL)
+		if (relid == InvalidOid || info->relid == relid)
+			info->valid = false;
+}
+
+static void
+rel_info_invalidate_all(Datum arg, int cacheid, uint32 hashvalue)
+{
+	rel_info_invalidate(arg, InvalidOid);
+}
+
+/*
+ * What a read of relid needs to know: whether it is protected, its key columns and their
+ * types, its name.  NULL for anything but an ordinary table.  The caller holds a lock on the
+ * relation; the answer is valid until the next call (copy what is kept).
+ */
+const ReadRelInfo *
+read_rel_info(Oid relid)
+{
+	ReadRelInfo *info;
+	Relation	rel;
+	bool		found;
+	int			i;
+
+	if (rel_infos == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ReadRelInfo);
+		rel_infos = hash_create("mynumber_ledger read relations", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(rel_info_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, rel_info_invalidate_all, (Datum) 0);
+	}
+	info = hash_search(rel_infos, &relid, HASH_ENTER, &found);
+	if (found && info->valid)
+		return info->is_table ? info : NULL;
+
+	info->valid = false;
+	info->is_table = get_rel_relkind(relid) == RELKIND_RELATION;
+	info->protected = false;
+	info->nkeys = 0;
+	info->relname[0] = '\0';
+	if (info->is_table && RelationIsValid(rel = RelationIdGetRelation(relid)))
+	{
+		info->protected = protect_is_protected(rel);
+		info->nkeys = read_keys_table_keys(rel, info->attnos);
+		for (i = 0; i < info->nkeys; i++)
+		{
+			bool		varlena;
+
+			info->typid[i] = TupleDescAttr(RelationGetDescr(rel), info->attnos[i] - 1)->atttypid;
+			get_typlenbyval(info->typid[i], &info->typlen[i], &info->typbyval[i]);
+			getTypeOutputInfo(info->typid[i], &info->outfn[i], &varlena);
+		}
+		strlcpy(info->relname,
+				quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										   RelationGetRelationName(rel)),
+				sizeof(info->relname));
+		RelationClose(rel);
+	}
+	info->valid = true;
+	return info->is_table ? info : NULL;
+}
+
+/* A key set for rows of a relation, allocated in cxt; NULL when it has no key to name rows by. */
+ReadKeySet *
+read_keys_create(const ReadRelInfo *info, MemoryContext cxt)
+{
 	ReadKeySet *ks;
+	int			n = info->nkeys;
 	int			i;
 
 	if (n == 0)
@@ -131,13 +214,10 @@ read_keys_create(Relation rel, MemoryContext cxt)
 	ks->nkeys = n;
 	for (i = 0; i < n; i++)
 	{
-		Oid			outfn;
-		bool		varlena;
-
-		ks->typid[i] = TupleDescAttr(RelationGetDescr(rel), attnos[i] - 1)->atttypid;
-		get_typlenbyval(ks->typid[i], &ks->typlen[i], &ks->typbyval[i]);
-		getTypeOutputInfo(ks->typid[i], &outfn, &varlena);
-		fmgr_info_cxt(outfn, &ks->out[i], cxt);
+		ks->typid[i] = info->typid[i];
+		ks->typlen[i] = info->typlen[i];
+		ks->typbyval[i] = info->typbyval[i];
+		fmgr_info_cxt(info->outfn[i], &ks->out[i], cxt);
 	}
 	ks->int_last = ks->typid[n - 1] == INT2OID || ks->typid[n - 1] == INT4OID ||
 		ks->typid[n - 1] == INT8OID;
@@ -393,12 +473,23 @@ read_keys_encode(ReadKeySet *ks, Size max_element)
 
 			if (!ks->int_last)
 				text = g->texts[i];
-			else if (g->runs[i].lo == g->runs[i].hi)
-				snprintf(item, sizeof(item), INT64_FORMAT, g->runs[i].lo);
-			else if (g->runs[i].hi == g->runs[i].lo + 1)
-				snprintf(item, sizeof(item), INT64_FORMAT "," INT64_FORMAT, g->runs[i].lo, g->runs[i].hi);
 			else
-				snprintf(item, sizeof(item), INT64_FORMAT ".." INT64_FORMAT, g->runs[i].lo, g->runs[i].hi);
+			{
+				int			len = pg_lltoa(g->runs[i].lo, item);
+
+				if (g->runs[i].hi != g->runs[i].lo)
+				{
+					/* two values as a pair, more as a run */
+					if (g->runs[i].hi == g->runs[i].lo + 1)
+						item[len++] = ',';
+					else
+					{
+						item[len++] = '.';
+						item[len++] = '.';
+					}
+					pg_lltoa(g->runs[i].hi, item + len);
+				}
+			}
 			if (items > 0 && buf.len + strlen(text) + 1 > max_element)
 			{
 				out = lappend(out, buf.data);

@@ -24,25 +24,43 @@
  */
 #include "postgres.h"
 
-#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "executor/execExpr.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "audit.h"
 #include "perm.h"
 
-/* One wrapped scan node. */
+/*
+ * One wrapped scan node, or one upsert's conflict check (kind READ_CONFLICT: the existing
+ * row an INSERT ... ON CONFLICT DO UPDATE found, which no scan node returns).
+ */
+typedef enum ReadKind
+{
+	READ_SCAN,
+	READ_CONFLICT
+} ReadKind;
+
 typedef struct ReadScan
 {
+	ReadKind	kind;
 	PlanState  *ps;
-	ExecProcNodeMtd real;		/* the node's own ExecProcNodeReal */
+	ExecProcNodeMtd real;		/* the node's own ExecProcNodeReal (READ_SCAN) */
+	bool		watched;		/* the policy's condition names its rows (not the return) */
+	Oid			reader;			/* the role the statement started as */
 	ReadKeySet *keys;
 	AttrNumber	attnos[INDEX_MAX_KEYS];	/* key columns in the node's scan tuple */
 } ReadScan;
@@ -80,21 +98,6 @@ index_has_keys(IndexOptInfo *idx, const AttrNumber *keys, int nkeys)
 	return true;
 }
 
-/* Is relid a protected table (of the extension's policies)? */
-static bool
-protected_table(Oid relid)
-{
-	Relation	r = RelationIdGetRelation(relid);
-	bool		protected = false;
-
-	if (RelationIsValid(r))
-	{
-		protected = protect_is_protected(r);
-		RelationClose(r);
-	}
-	return protected;
-}
-
 /*
  * An index of a protected table that lacks a key column returns no column: the planner
  * never reads it alone (index-only), since the row's key would not be at hand.
@@ -102,21 +105,19 @@ protected_table(Oid relid)
 static void
 read_scan_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 {
+	const ReadRelInfo *info;
+
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relid, inhparent, rel);
-	if (rel->indexlist != NIL && protected_table(relid))
+	if (rel->indexlist != NIL && (info = read_rel_info(relid)) != NULL && info->protected)
 	{
-		Relation	r = RelationIdGetRelation(relid);
-		AttrNumber	keys[INDEX_MAX_KEYS];
-		int			nkeys = read_keys_table_keys(r, keys);
 		ListCell   *lc;
 
-		RelationClose(r);
 		foreach(lc, rel->indexlist)
 		{
 			IndexOptInfo *idx = lfirst(lc);
 
-			if (nkeys > 0 && !index_has_keys(idx, keys, nkeys))
+			if (info->nkeys > 0 && !index_has_keys(idx, info->attnos, info->nkeys))
 				memset(idx->canreturn, 0, sizeof(bool) * idx->ncolumns);
 		}
 	}
@@ -126,10 +127,13 @@ read_scan_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOpt
 static void
 read_scan_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
 {
+	const ReadRelInfo *info;
+
 	if (prev_set_rel_pathlist)
 		prev_set_rel_pathlist(root, rel, rti, rte);
 	if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION &&
-		rel->reloptkind == RELOPT_BASEREL && protected_table(rte->relid))
+		rel->reloptkind == RELOPT_BASEREL &&
+		(info = read_rel_info(rte->relid)) != NULL && info->protected)
 	{
 		ListCell   *lc;
 
@@ -154,6 +158,12 @@ read_scan_install(void)
  * ---------------------------------------------------------------------------------------
  */
 
+static void
+reset_may_function(Datum arg, int cacheid, uint32 hashvalue)
+{
+	*(Oid *) DatumGetPointer(arg) = InvalidOid;
+}
+
 static ReadScan *
 find_scan(PlanState *ps)
 {
@@ -162,10 +172,39 @@ find_scan(PlanState *ps)
 	if (last_scan != NULL && last_scan->ps == ps)
 		return last_scan;
 	for (i = nscans - 1; i >= 0; i--)
-		if (scans[i]->ps == ps)
+		if (scans[i]->ps == ps && scans[i]->kind == READ_SCAN)
 			return last_scan = scans[i];
 	elog(ERROR, "a wrapped scan node is not registered");
 	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * A row is read under the identity the statement started with: a role switched in the middle
+ * of a statement (set_config('role', ...) in its select list) would see rows under another
+ * identity's policies, recorded under the first's.
+ */
+static inline void
+check_reader(ReadScan *s)
+{
+	if (unlikely(GetUserId() != s->reader))
+		guard_refuse(InvalidOid, "a statement reading a protected table cannot change its role",
+					 "Change the role between statements (SET ROLE), not inside one.");
+}
+
+/* The row a watched policy condition just let through: name it. */
+static void
+read_scan_visible(void *arg)
+{
+	ReadScan   *s = arg;
+	TupleTableSlot *slot;
+
+	check_reader(s);
+	if (s->kind == READ_SCAN)
+		slot = s->ps->ps_ExprContext->ecxt_scantuple;
+	else
+		slot = GetPerTupleExprContext(s->ps->state)->ecxt_scantuple;
+	if (!TupIsNull(slot))
+		read_keys_add(s->keys, slot, s->attnos);
 }
 
 static TupleTableSlot *
@@ -174,9 +213,76 @@ read_scan_exec(PlanState *ps)
 	ReadScan   *s = find_scan(ps);
 	TupleTableSlot *slot = s->real(ps);
 
-	if (!TupIsNull(slot))
+	/* without a watched policy condition (a superuser reads past the policies), the rows returned */
+	if (!s->watched && !TupIsNull(slot))
+	{
+		check_reader(s);
 		read_keys_add(s->keys, ((ScanState *) ps)->ss_ScanTupleSlot, s->attnos);
+	}
 	return slot;
+}
+
+/* The oid of ledger.may(text, text, integer), the condition of every protected table's policies. */
+static Oid
+may_function(void)
+{
+	static Oid	may_oid = InvalidOid;
+	static bool registered = false;
+
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, reset_may_function, PointerGetDatum(&may_oid));
+		registered = true;
+	}
+	if (!OidIsValid(may_oid))
+		may_oid = LookupFuncName(list_make2(makeString("ledger"), makeString("may")), 3,
+								 (Oid[]) {TEXTOID, TEXTOID, INT4OID}, true);
+	return may_oid;
+}
+
+/*
+ * Watch every call of ledger.may in state whose action is one of actions (a policy's
+ * condition over this node's row): s is told of each row it lets through.  Returns whether
+ * one was found.
+ */
+static bool
+watch_policy(ExprState *state, ReadScan *s, const char *const *actions, int nactions)
+{
+	Oid			may = may_function();
+	bool		found = false;
+	int			i;
+
+	if (state == NULL || !OidIsValid(may))
+		return false;
+	for (i = 0; i < state->steps_len; i++)
+	{
+		ExprEvalStep *op = &state->steps[i];
+		ExprEvalOp	opcode = ExecEvalStepOp(state, op);
+		FuncExpr   *fe;
+		Const	   *action;
+		int			a;
+
+		if (opcode != EEOP_FUNCEXPR && opcode != EEOP_FUNCEXPR_STRICT &&
+			opcode != EEOP_FUNCEXPR_FUSAGE && opcode != EEOP_FUNCEXPR_STRICT_FUSAGE)
+			continue;
+		if (op->d.func.finfo->fn_oid != may || op->d.func.finfo->fn_expr == NULL ||
+			!IsA(op->d.func.finfo->fn_expr, FuncExpr))
+			continue;
+		fe = (FuncExpr *) op->d.func.finfo->fn_expr;
+		if (list_length(fe->args) != 3 || !IsA(linitial(fe->args), Const) ||
+			!IsA(lthird(fe->args), Var))
+			continue;
+		action = linitial(fe->args);
+		if (action->constisnull)
+			continue;
+		for (a = 0; a < nactions; a++)
+			if (strcmp(TextDatumGetCString(action->constvalue), actions[a]) == 0)
+			{
+				perm_watch_site(op->d.func.finfo, read_scan_visible, s);
+				found = true;
+			}
+	}
+	return found;
 }
 
 typedef struct AttachContext
@@ -217,6 +323,22 @@ index_only_positions(IndexOnlyScan *plan, AttachContext *ctx, AttrNumber *out)
 	return true;
 }
 
+static ReadScan *
+new_read(AttachContext *ctx, ReadKind kind, PlanState *ps)
+{
+	ReadScan   *s = MemoryContextAllocZero(ctx->cxt, sizeof(ReadScan));
+	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
+
+	s->kind = kind;
+	s->ps = ps;
+	s->keys = ctx->keys;
+	s->reader = GetUserId();
+	memcpy(s->attnos, ctx->table_keys, sizeof(AttrNumber) * ctx->nkeys);
+	ctx->attached = lappend(ctx->attached, s);
+	MemoryContextSwitchTo(old);
+	return s;
+}
+
 static bool
 attach_walker(PlanState *ps, AttachContext *ctx)
 {
@@ -237,22 +359,16 @@ attach_walker(PlanState *ps, AttachContext *ctx)
 				if (ss->ss_currentRelation != NULL &&
 					RelationGetRelid(ss->ss_currentRelation) == ctx->relid)
 				{
-					MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
-					ReadScan   *s = palloc0(sizeof(ReadScan));
+					ReadScan   *s = new_read(ctx, READ_SCAN, ps);
+					static const char *const read[] = {"read"};
 
-					s->ps = ps;
-					s->keys = ctx->keys;
 					if (IsA(ps, IndexOnlyScanState))
 					{
 						if (!index_only_positions((IndexOnlyScan *) ps->plan, ctx, s->attnos))
 							elog(ERROR, "an index-only scan of a protected table lacks its key");
 					}
-					else
-						memcpy(s->attnos, ctx->table_keys, sizeof(AttrNumber) * ctx->nkeys);
+					s->watched = watch_policy(ps->qual, s, read, lengthof(read));
 					s->real = ps->ExecProcNodeReal;
-					ctx->attached = lappend(ctx->attached, s);
-					MemoryContextSwitchTo(old);
-
 					if (nscans == maxscans)
 					{
 						maxscans = Max(16, maxscans * 2);
@@ -262,6 +378,34 @@ attach_walker(PlanState *ps, AttachContext *ctx)
 					scans[nscans++] = s;
 					/* ExecProcNodeFirst (or the instrumentation) calls ExecProcNodeReal */
 					ps->ExecProcNodeReal = read_scan_exec;
+				}
+				break;
+			}
+		case T_ModifyTableState:
+			{
+				/*
+				 * INSERT ... ON CONFLICT DO UPDATE reads the existing row of the conflict (its
+				 * SET and WHERE see it, RETURNING returns it) without a scan: the policies'
+				 * check of that row (WCO_RLS_CONFLICT_CHECK) names it.
+				 */
+				ModifyTableState *mt = (ModifyTableState *) ps;
+				int			r;
+
+				for (r = 0; r < mt->mt_nrels; r++)
+				{
+					ResultRelInfo *rri = &mt->resultRelInfo[r];
+					ListCell   *wc,
+							   *ec;
+
+					if (RelationGetRelid(rri->ri_RelationDesc) != ctx->relid)
+						continue;
+					forboth(wc, rri->ri_WithCheckOptions, ec, rri->ri_WithCheckOptionExprs)
+					{
+						static const char *const any[] = {"read", "write"};
+
+						if (((WithCheckOption *) lfirst(wc))->kind == WCO_RLS_CONFLICT_CHECK)
+							(void) watch_policy(lfirst(ec), new_read(ctx, READ_CONFLICT, ps), any, lengthof(any));
+					}
 				}
 				break;
 			}
@@ -276,17 +420,16 @@ attach_walker(PlanState *ps, AttachContext *ctx)
  * the wrappers (allocated in cxt), for read_scan_detach().
  */
 List *
-read_scan_attach(PlanState *root, Oid relid, ReadKeySet *ks, MemoryContext cxt)
+read_scan_attach(PlanState *root, const ReadRelInfo *info, ReadKeySet *ks, MemoryContext cxt)
 {
 	AttachContext ctx;
-	Relation	rel = relation_open(relid, NoLock);
 
-	ctx.relid = relid;
+	ctx.relid = info->relid;
 	ctx.keys = ks;
-	ctx.nkeys = read_keys_table_keys(rel, ctx.table_keys);
+	ctx.nkeys = info->nkeys;
+	memcpy(ctx.table_keys, info->attnos, sizeof(AttrNumber) * info->nkeys);
 	ctx.cxt = cxt;
 	ctx.attached = NIL;
-	relation_close(rel, NoLock);
 	if (ctx.nkeys == 0)
 		return NIL;
 	attach_walker(root, &ctx);

@@ -6,8 +6,9 @@
  * recorded; an allowed export is recorded by the read audit with its row count.
  *
  * Called by the utility hook (COPY with a table) and the executor hook (the query of a COPY
- * TO, while export_copy_depth says one is running; and every statement that copies rows into
- * another table, the road around COPY through a temporary table).
+ * TO, or any read while a utility statement that stores rows runs — export_copy_depth says
+ * one is running; and every statement that copies rows into another table, the road around
+ * COPY through a temporary table).
  *
  * Must never: name a row or its values in a message.
  */
@@ -132,6 +133,34 @@ export_check_copying(QueryDesc *qd)
 			reads = lappend(reads, rte);
 	}
 	export_check_query(reads);
+}
+
+/*
+ * A utility statement that stores what it computes in a table or an index, evaluating
+ * expressions the caller may have written (a function that reads protected rows): the
+ * executor's reads while it runs are a bulk export too.  CREATE TABLE AS (EXECUTE
+ * included), REFRESH MATERIALIZED VIEW, COPY ... FROM (defaults), ALTER TABLE (a default or
+ * USING expression filled into every row), CREATE INDEX, REINDEX, CLUSTER, VACUUM and
+ * ANALYZE (index and statistics expressions).
+ */
+bool
+export_stores_rows(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_CreateTableAsStmt:
+		case T_RefreshMatViewStmt:
+		case T_AlterTableStmt:
+		case T_IndexStmt:
+		case T_ReindexStmt:
+		case T_ClusterStmt:
+		case T_VacuumStmt:
+			return true;
+		case T_CopyStmt:
+			return ((CopyStmt *) stmt)->is_from;
+		default:
+			return false;
+	}
 }
 
 /* The query of a COPY TO: every protected table it reads needs the export duty. */

@@ -152,6 +152,9 @@ BEGIN
     IF p.mynumber IS NULL THEN
         RETURN NULL;
     END IF;
+    -- the person's 符号 given out: recorded, naming them (本人開示)
+    PERFORM ledger._record_use('pseudonym', 'ledger.person'::regclass,
+                               ARRAY[p.municipality_code::text, p.person_id::text], 'child_allowance');
     RETURN (SELECT pp.pseudonym FROM ledger.person_pseudonym pp
             WHERE pp.municipality_code = p.municipality_code AND pp.person_id = p.person_id
               AND pp.affair_code = 'child_allowance');

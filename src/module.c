@@ -48,6 +48,7 @@ int			mnl_reveal_quota_per_day = 20;
 int			mnl_bulk_reveal_threshold = 10;
 char	   *mnl_inquiry_result_lifetime = NULL;
 int			mnl_mask_digits = 0;
+static int	mnl_job_lock_timeout = 10000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -185,6 +186,11 @@ define_settings(void)
 							gettext_noop("Every digit shown divides the candidates of a search by ten; the default shows none."),
 							&mnl_mask_digits, 0, 0, 4,
 							PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.job_lock_timeout",
+							gettext_noop("How long the payment run waits for a row another session holds locked before it leaves it to the next run."),
+							gettext_noop("A clerk's open transaction cannot hold up the municipality's job longer than this."),
+							&mnl_job_lock_timeout, 10000, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("ledger.audit_retention",
 							   gettext_noop("How long the audit trail keeps a month before the retention run detaches it."),
 							   NULL, &mnl_audit_retention, "7 years", PGC_SUSET, 0,

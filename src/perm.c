@@ -106,6 +106,8 @@ typedef struct PermSite
 	bool		stable_args;	/* constants: the pointers identify the values */
 	Datum		action_arg;
 	Datum		affair_arg;
+	PermSiteHook hook;			/* perm_watch_site(): called whenever ledger.may answers true */
+	void	   *hook_arg;
 } PermSite;
 
 /* ---------------------------------------------------------------------------------------
@@ -411,18 +413,41 @@ arg_is_const(FmgrInfo *flinfo, int argnum)
 	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
 }
 
+/* The call site's own state, made at its first call (or when it is watched). */
+static PermSite *
+site_of(FmgrInfo *flinfo)
+{
+	PermSite   *site = flinfo->fn_extra;
+
+	if (site == NULL)
+	{
+		site = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(PermSite));
+		site->stable_args = arg_is_const(flinfo, 0) && arg_is_const(flinfo, 1);
+		flinfo->fn_extra = site;
+	}
+	return site;
+}
+
+/*
+ * Watch a call site of ledger.may (a policy's condition in a scan of a protected table):
+ * hook(arg) runs each time it answers true, while the row it answered for is the current
+ * one (audit_readscan.c names that row).  flinfo must be ledger.may's, not yet called.
+ */
+void
+perm_watch_site(FmgrInfo *flinfo, PermSiteHook hook, void *arg)
+{
+	PermSite   *site = site_of(flinfo);
+
+	site->hook = hook;
+	site->hook_arg = arg;
+}
+
 /* The answer for a call site's arguments: the per-row fast path, else the backend's sets. */
 static PermSet *
 current_set(FunctionCallInfo fcinfo, Datum action, Datum affair)
 {
-	PermSite   *site = fcinfo->flinfo->fn_extra;
+	PermSite   *site = site_of(fcinfo->flinfo);
 
-	if (site == NULL)
-	{
-		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PermSite));
-		site->stable_args = arg_is_const(fcinfo->flinfo, 0) && arg_is_const(fcinfo->flinfo, 1);
-		fcinfo->flinfo->fn_extra = site;
-	}
 	if (likely(site->set != NULL && site->stable_args && site->set->version == site->version &&
 			   site->action_arg == action && site->affair_arg == affair &&
 			   set_current(site->set)))
@@ -475,7 +500,15 @@ perm_may(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
 	s = current_set(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
-	PG_RETURN_BOOL(set_contains(s, PG_GETARG_INT32(2)));
+	if (!set_contains(s, PG_GETARG_INT32(2)))
+		PG_RETURN_BOOL(false);
+	if (unlikely(((PermSite *) fcinfo->flinfo->fn_extra)->hook != NULL))
+	{
+		PermSite   *site = fcinfo->flinfo->fn_extra;
+
+		site->hook(site->hook_arg);
+	}
+	PG_RETURN_BOOL(true);
 }
 
 static void

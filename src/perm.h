@@ -27,6 +27,11 @@ extern bool perm_staff_inactive(Oid roleid, int64 *staff_id);
 extern uint64 mnl_keys_generation(void);
 extern void mnl_keys_generation_bump(void);
 
+/* A call site of ledger.may to watch: hook(arg) whenever it answers true (a row is visible). */
+struct FmgrInfo;
+typedef void (*PermSiteHook) (void *arg);
+extern void perm_watch_site(struct FmgrInfo *flinfo, PermSiteHook hook, void *arg);
+
 /* Does the current role hold action for affair in any org unit? */
 extern bool perm_may_any(const char *action, const char *affair);
 

@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -472,6 +473,23 @@ guard_attach(AlterTableStmt *stmt)
 	}
 }
 
+/* Does schema nsp hold a protected table? */
+static bool
+schema_has_protected(Oid nsp)
+{
+	bool		found = false;
+
+	if (!OidIsValid(nsp))
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid "
+							  "WHERE p.polname = 'mnl_rls_select' AND c.relnamespace = $1 LIMIT 1",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(nsp)}, NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
 /* DROP OWNED BY a role that owns protected tables would drop them. */
 static void
 guard_drop_owned(DropOwnedStmt *stmt)
@@ -523,6 +541,38 @@ protect_guard_utility(Node *stmt)
 					(protected_relid(relid_of(r->relation)) ||
 					 strncmp(r->subname, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0))
 					guard_refuse(relid_of(r->relation), "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
+				/* legal holds name a table by schema and name, and its guard a column by name */
+				if ((r->renameType == OBJECT_TABLE || r->renameType == OBJECT_COLUMN) && r->relation &&
+					protected_relid(relid_of(r->relation)))
+					guard_refuse(relid_of(r->relation), "a protected table and its columns cannot be renamed",
+						   "Legal holds and the hold guard name them; renaming would take them out from under a hold. " HINT_SUPERUSER);
+				if (r->renameType == OBJECT_SCHEMA &&
+					schema_has_protected(get_namespace_oid(r->subname, true)))
+					guard_refuse(InvalidOid, "a schema holding a protected table cannot be renamed",
+						   "Legal holds name tables by schema and name. " HINT_SUPERUSER);
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *a = (AlterObjectSchemaStmt *) stmt;
+
+				if (a->relation && protected_relid(relid_of(a->relation)))
+					guard_refuse(relid_of(a->relation), "a protected table cannot be moved to another schema",
+						   "Legal holds name tables by schema and name. " HINT_SUPERUSER);
+				break;
+			}
+		case T_LockStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((LockStmt *) stmt)->relations)
+				{
+					relid = relid_of(lfirst(lc));
+					if (protected_relid(relid))
+						guard_refuse(relid, "a protected table cannot be locked with LOCK TABLE",
+							   "Rows are locked by the statements that change them; a table lock held in an open "
+							   "transaction would hold up the municipality's jobs. " HINT_SUPERUSER);
+				}
 				break;
 			}
 		case T_CreatePolicyStmt:
@@ -566,6 +616,10 @@ protect_guard_utility(Node *stmt)
 						if (protected_relid(relid))
 							guard_refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
 					}
+					else if (d->removeType == OBJECT_SCHEMA &&
+							 schema_has_protected(get_namespace_oid(strVal(lfirst(lc)), true)))
+						guard_refuse(InvalidOid, "a schema holding a protected table can be dropped only by a superuser",
+							   HINT_SUPERUSER);
 				}
 				break;
 			}
@@ -583,11 +637,20 @@ protect_guard_utility(Node *stmt)
 				break;
 			}
 		case T_CreateTrigStmt:
-			relid = relid_of(((CreateTrigStmt *) stmt)->relation);
-			if (protected_relid(relid))
-				guard_refuse(relid, "a protected table cannot get new triggers from a non-superuser",
-					   "A trigger sees every row written, past row-level security. " HINT_SUPERUSER);
-			break;
+			{
+				CreateTrigStmt *c = (CreateTrigStmt *) stmt;
+				Oid			fn = LookupFuncName(c->funcname, 0, NULL, true);
+
+				relid = relid_of(c->relation);
+				if (protected_relid(relid))
+					guard_refuse(relid, "a protected table cannot get new triggers from a non-superuser",
+						   "A trigger sees every row written, past row-level security. " HINT_SUPERUSER);
+				/* the guard triggers run as the extension's owner: only its own code attaches them */
+				if (OidIsValid(fn) && get_func_namespace(fn) == get_namespace_oid("ledger", true))
+					guard_refuse(relid, "the extension's trigger functions are attached only by the extension",
+						   "Use ledger.protect_table() or ledger.audit_table().");
+				break;
+			}
 		case T_RuleStmt:
 			relid = relid_of(((RuleStmt *) stmt)->relation);
 			if (protected_relid(relid))

@@ -211,7 +211,10 @@ COMMENT ON FUNCTION ledger._permitted_org_units(name, text, text) IS
     '権限判定: the org units where a role may do an action for an affair today (cached by ledger.may)';
 
 CREATE FUNCTION ledger.may(action text, affair text, org_unit integer) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'perm_may' LANGUAGE C STABLE LEAKPROOF PARALLEL SAFE COST 1;
+    AS 'MODULE_PATHNAME', 'perm_may' LANGUAGE C STABLE LEAKPROOF PARALLEL SAFE COST 2;
+-- COST 2: a cheap leakproof condition of the statement's own (a key or org unit compared with
+-- a constant) is evaluated first, so a read names only the rows it asked for and that passed
+-- the policy (audit_readscan.c); a condition that may leak is still evaluated after it.
 COMMENT ON FUNCTION ledger.may(text, text, integer) IS
     '権限判定 (行): may the current role do action on a row of this org unit for this affair; the USING clause of every ledger policy';
 
@@ -569,6 +572,12 @@ REVOKE ALL ON FUNCTION ledger._hold_condition(regclass, text, text, text) FROM P
 COMMENT ON FUNCTION ledger._hold_condition(regclass, text, text, text) IS
     '保存延長の条件 (internal): the SQL condition, over a row o, that an active legal hold names it';
 
+CREATE FUNCTION ledger._record_use(kind text, relation regclass, row_key text[], detail text) RETURNS void
+    AS 'MODULE_PATHNAME', 'audit_record_use' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION ledger._record_use(text, regclass, text[], text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._record_use(text, regclass, text[], text) IS
+    '利用の記録 (internal, owner only): a record of a gated function''s use of a person''s data, naming them, by the staff member it acts for';
+
 CREATE FUNCTION ledger._record_denied(relation regclass, detail text) RETURNS void
     AS 'MODULE_PATHNAME', 'audit_record_denied' LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION ledger._record_denied(regclass, text) FROM PUBLIC;
@@ -580,7 +589,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     held bigint;
 BEGIN
-    IF TG_NARGS <> 3 OR TG_LEVEL <> 'STATEMENT' OR (TG_OP IN ('DELETE', 'UPDATE')) <> (TG_WHEN = 'AFTER') THEN
+    IF TG_NARGS <> 3 OR TG_LEVEL <> 'STATEMENT' OR (TG_OP IN ('DELETE', 'UPDATE')) <> (TG_WHEN = 'AFTER')
+       OR TG_NAME NOT IN ('mnl_rls_hold_delete', 'mnl_rls_hold_update', 'mnl_rls_hold_truncate') THEN
         RAISE EXCEPTION 'ledger._hold_guard() must be the AFTER DELETE / UPDATE or BEFORE TRUNCATE statement trigger protect_table creates'
             USING ERRCODE = '39P01', HINT = 'ledger.protect_table() creates it; it is not called directly.';
     END IF;
@@ -639,6 +649,22 @@ CREATE FUNCTION ledger.protect_table(tab regclass, org_column name, affair text 
 RETURNS void AS 'MODULE_PATHNAME', 'protect_table' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.protect_table(regclass, name, text, text[], text[]) IS
     'テーブルの保護: row-level security (enabled, forced) on the org unit column through ledger.may/must, the write gate, the legal-hold guard and the audit triggers (every value withheld from the trail but the keys, the org unit and keep_columns)';
+
+-- Side channels of row-level security: the per-table tuple and block counters of the
+-- statistics system count the rows a policy filtered out, as EXPLAIN ANALYZE would (a clerk
+-- comparing pg_stat_xact_user_tables before and after a query counts another org unit's
+-- rows).  In the ledger's database they are for monitoring roles (pg_read_all_stats) only.
+DO $$
+DECLARE f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['pg_stat_get_tuples_returned', 'pg_stat_get_tuples_fetched',
+                             'pg_stat_get_blocks_fetched', 'pg_stat_get_blocks_hit',
+                             'pg_stat_get_xact_tuples_returned', 'pg_stat_get_xact_tuples_fetched',
+                             'pg_stat_get_xact_blocks_fetched', 'pg_stat_get_xact_blocks_hit'] LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION pg_catalog.%I(oid) FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION pg_catalog.%I(oid) TO pg_read_all_stats', f);
+    END LOOP;
+END $$;
 
 CREATE VIEW ledger.protected_tables AS
     SELECT c.oid::regclass AS relation,

@@ -9,7 +9,9 @@
  * identity the login is no longer a member of (a role reached through the retired person).
  *
  * Called by the executor and utility hooks (audit_hooks.c) for statements of ordinary
- * backends, outside the extension's own internal work.  What stays allowed: ending the
+ * backends, outside the extension's own internal work: at the start of every statement and at
+ * every run of one (a protocol-level Execute of a portal bound earlier, a FETCH), once per
+ * statement and identity.  What stays allowed: ending the
  * transaction and changing the identity (COMMIT, ROLLBACK, RESET ROLE, SET ROLE, SET
  * SESSION AUTHORIZATION, DISCARD), so that a pooled connection can leave the identity.
  *
@@ -72,9 +74,16 @@ staff_session_check(Node *utility_stmt)
 	Oid			session = GetSessionUserId();
 	Oid			outer = GetOuterUserId();
 	int64		staff_id;
+	static TimestampTz passed_stmt = 0;	/* the statement (and identity) last let through */
+	static Oid	passed_session = InvalidOid;
+	static Oid	passed_outer = InvalidOid;
 
 	if (MyBackendType != B_BACKEND || IsParallelWorker() || mnl_internal_depth > 0 ||
 		!IsTransactionState() || always_allowed(utility_stmt))
+		return;
+	/* once a statement: its start, its run and its nested statements ask again */
+	if (passed_stmt == GetCurrentStatementStartTimestamp() && passed_session == session &&
+		passed_outer == outer)
 		return;
 	if (perm_staff_inactive(session, &staff_id))
 		refuse_inactive(session, "the login");
@@ -101,4 +110,7 @@ staff_session_check(Node *utility_stmt)
 		staff_idle_check(outer, outer == session);
 	else if (perm_staff_id(session, &staff_id))
 		staff_idle_check(session, true);
+	passed_stmt = GetCurrentStatementStartTimestamp();
+	passed_session = session;
+	passed_outer = outer;
 }

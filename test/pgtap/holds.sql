@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(18);
+SELECT plan(24);
 \ir lib.psql
 
 \o /dev/null
@@ -96,6 +96,31 @@ INSERT INTO public.regress_h_own VALUES (1, '401005', 9761);
 SELECT ledger.place_hold('401005', 'table', '監査', NULL, 'public.regress_h_own') AS table_hold \gset
 SET ROLE regress_h_dba;
 SELECT throws_ok($$TRUNCATE public.regress_h_own$$, '42501', NULL, 'held_table_owner_truncate_refused');
+-- A hold names the table by schema and name, and its guard the columns by name: the owner
+-- cannot take the table out from under it.
+SELECT throws_ok($$ALTER TABLE public.regress_h_own RENAME TO regress_h_own_x$$, '42501', NULL,
+    'renamed_protected_table_escapes_table_hold: the owner cannot rename a protected table');
+SELECT throws_ok($$ALTER TABLE public.regress_h_own RENAME COLUMN id TO id_x$$, '42501', NULL,
+    'renamed_column_escapes_hold_guard: nor rename its columns');
+RESET ROLE;
+CREATE SCHEMA regress_h_dba_schema AUTHORIZATION regress_h_dba;
+SET ROLE regress_h_dba;
+SELECT throws_ok($$ALTER TABLE public.regress_h_own SET SCHEMA regress_h_dba_schema$$, '42501', NULL,
+    'moved_protected_table_escapes_table_hold: nor move it to another schema');
+CREATE TABLE regress_h_dba_schema.kept (id bigint PRIMARY KEY, org_unit_id integer);
+SELECT ledger.protect_table('regress_h_dba_schema.kept', 'org_unit_id') \g /dev/null
+SELECT throws_ok($$ALTER SCHEMA regress_h_dba_schema RENAME TO regress_h_dba_schema_x$$, '42501', NULL,
+    'renamed_schema_escapes_table_hold: nor rename the schema that holds one');
+SELECT throws_ok($$DROP SCHEMA regress_h_dba_schema CASCADE$$, '42501', NULL,
+    'dropped_schema_takes_protected_table: nor drop that schema with it');
+RESET ROLE;
+-- The guard's trigger function runs as the extension's owner: attached to a table of one's
+-- own, it would tell which persons are held (it reads the holds past their policies).
+SET ROLE regress_h_clerk;
+CREATE TEMP TABLE probe (municipality_code text, k bigint PRIMARY KEY, person_id bigint, recipient_id bigint);
+SELECT throws_ok($$CREATE TRIGGER p AFTER DELETE ON probe REFERENCING OLD TABLE AS mnl_old FOR EACH STATEMENT
+                   EXECUTE FUNCTION ledger._hold_guard('k', 'person_id', 'recipient_id')$$, '42501', NULL,
+    'hold_guard_trigger_on_own_table_refused: the extension''s trigger functions are attached by the extension only');
 RESET ROLE;
 
 -- A lifted hold lets the row go.
@@ -110,5 +135,6 @@ SELECT is((SELECT count(*) FROM ledger.payment WHERE municipality_code = '401005
 SELECT ledger.lift_hold(hold_id) FROM ledger.legal_hold WHERE municipality_code = '401005' AND lifted_at IS NULL;
 DELETE FROM ledger.certification WHERE municipality_code = '401005';
 DELETE FROM public.regress_h_own;
+DROP SCHEMA regress_h_dba_schema CASCADE;
 \o
 SELECT * FROM finish();

@@ -27,7 +27,7 @@ SELECT is(ledger.find_person('614703592811', '130001'), :own::bigint, 'a clerk f
 SELECT is(ledger.find_person('508297340216', '130001'), NULL, 'a person of another org unit is not found');
 SELECT is(ledger.find_person('975310864200', '130001'), NULL, 'a number not enrolled is not found');
 RESET ROLE;
-SELECT is(pg_temp.wait_for($$kind = 'lookup' AND acting_role = 'regress_l_rec'$$), 3::bigint,
+SELECT is(pg_temp.wait_for_count($$kind = 'lookup' AND acting_role = 'regress_l_rec'$$, 3), 3::bigint,
     'lookup_recorded: every lookup has its record, found or not');
 SELECT is((SELECT row_key FROM ledger.audit_event WHERE kind = 'lookup' AND acting_role = 'regress_l_rec' AND row_count = 1),
     ARRAY['130001', :'own'], 'lookup_record_names_the_person_found');

@@ -209,7 +209,7 @@ SELECT throws_ok($$UPDATE ledger.payment_run SET amount_created = 0$$, '42501', 
 SELECT throws_ok($$INSERT INTO ledger.payment_run (payment_month, first_month, last_month, rule_id, run_by)
                    VALUES ('2024-12-01', '2024-10-01', '2024-11-01', 'from_2024_10', 'regress_p_clerk')$$, '42501', NULL,
     'nor forge one');
-SELECT throws_ok($$SELECT ledger.payment_run_progress((SELECT max(run_id) FROM ledger.payment_run), 1, 1, 1, 0, 0, 0, 0, NULL, NULL, false)$$,
+SELECT throws_ok($$SELECT ledger.payment_run_progress((SELECT max(run_id) FROM ledger.payment_run), 1, 1, 1, 0, 0, 0, 0, 0, NULL, NULL, false)$$,
     '55000', NULL, 'a finished run''s progress cannot be added to');
 SELECT throws_ok($$SELECT * FROM ledger._prepare_payment_batch('231002', ARRAY[1::bigint], '2024-12-01', '2024-06-01', '2024-11-01')$$,
     '22023', NULL, 'payment_batch_refuses_other_months: a batch called directly pays only the months its payment month covers');

@@ -10,7 +10,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(28);
+SELECT plan(36);
 \ir lib.psql
 
 -- Now: what a test records comes after it (event ids are taken in blocks per backend, so
@@ -255,7 +255,64 @@ SELECT throws_ok($$FETCH 1 FROM c2$$, '42501', NULL,
     'cursor_fetched_by_another_role_refused: rows read under another identity''s sight, recorded under the first''s');
 ROLLBACK;
 
--- 11. A table without a key to name its rows by cannot be protected.
+-- 11. What passed the policy is named, whatever the statement did with it afterwards.
+SELECT person_id AS victim FROM ledger.person WHERE org_unit_id = 9881 ORDER BY person_id OFFSET 2 LIMIT 1 \gset
+SELECT pg_temp.mark() AS m \gset
+SET ROLE regress_r_clerk;
+SELECT throws_ok(format($$SELECT family_name::int FROM ledger.person WHERE person_id = %s$$, :victim), '22P02', NULL,
+    'a cast of a name to an integer fails, quoting the name');
+RESET ROLE;
+SELECT ok(pg_temp.keys_read(:'m', 'regress_r_clerk', 'ledger.person') @> ARRAY[ARRAY['011002', :'victim']::text],
+    'error_in_projection_names_the_row: the row whose value the error message carried is named');
+SELECT min(person_id) AS lo, max(person_id) AS hi FROM ledger.person WHERE org_unit_id IN (9881, 9882) \gset
+SELECT pg_temp.mark() AS m \gset
+SET ROLE regress_r_clerk;
+SELECT format($f$DO $$ DECLARE i bigint; BEGIN
+    FOR i IN SELECT generate_series(%s, %s) LOOP
+        BEGIN PERFORM (family_name || given_name)::int FROM ledger.person WHERE person_id = i;
+        EXCEPTION WHEN invalid_text_representation THEN NULL; END;
+    END LOOP; END $$$f$, :lo, :hi) \gexec
+RESET ROLE;
+SELECT ok(pg_temp.keys_read(:'m', 'regress_r_clerk', 'ledger.person') @> pg_temp.persons_of(9881),
+    'exception_block_loop_names_every_row: names read one error at a time are named one by one');
+SELECT pg_temp.mark() AS m \gset
+SET ROLE regress_r_clerk;
+SELECT count(*) FROM ledger.person
+ WHERE set_config('regress.loot', COALESCE(current_setting('regress.loot', true), '') || family_name, false) IS NULL \g /dev/null
+RESET ROLE;
+SELECT is(pg_temp.keys_read(:'m', 'regress_r_clerk', 'ledger.person'), pg_temp.persons_of(9881),
+    'qual_side_effect_names_filtered_rows: rows a side effect in WHERE saw, then filtered out, are named');
+SELECT pg_temp.mark() AS m \gset
+SET ROLE regress_r_clerk;
+UPDATE ledger.person SET address = address
+ WHERE set_config('regress.loot2', family_name, false) IS NULL \g /dev/null
+RESET ROLE;
+SELECT is(pg_temp.keys_read(:'m', 'regress_r_clerk', 'ledger.person'), pg_temp.persons_of(9881),
+    'update_where_side_effect_names_rows: an UPDATE whose WHERE read every row, changing none, names them');
+SELECT recipient_id AS rec FROM ledger.recipient WHERE org_unit_id = 9881 ORDER BY recipient_id LIMIT 1 \gset
+SELECT pg_temp.mark() AS m \gset
+BEGIN;
+SET LOCAL ROLE regress_r_clerk;
+INSERT INTO ledger.recipient (municipality_code, recipient_id, person_id, org_unit_id)
+VALUES ('011002', :rec, -1, 9881)
+ON CONFLICT (municipality_code, recipient_id) DO UPDATE SET is_public_servant = ledger.recipient.is_public_servant
+RETURNING person_id \g /dev/null
+ROLLBACK;
+SELECT ok(pg_temp.keys_read(:'m', 'regress_r_clerk', 'ledger.recipient') @> ARRAY[ARRAY['011002', :'rec']::text],
+    'on_conflict_do_update_names_existing_row: the row an upsert found and returned, rolled back, is named');
+SET ROLE regress_r_clerk;
+SELECT throws_ok($$SELECT person_id, CASE WHEN person_id > 0 THEN set_config('role', 'regress_r_appr', false) END
+                     FROM ledger.person WHERE municipality_code = '011002'$$, '42501', NULL,
+    'set_config_role_mid_statement_refused: a statement that changes its role part-way is refused');
+RESET ROLE;
+SELECT person_id AS pp FROM ledger.person WHERE org_unit_id = 9881 AND mynumber IS NOT NULL ORDER BY person_id LIMIT 1 \gset
+SET ROLE regress_r_clerk;
+SELECT ledger.pseudonym_of_person('011002', :pp) \g /dev/null
+RESET ROLE;
+SELECT is(pg_temp.wait_for(format($$kind = 'pseudonym' AND acting_role = 'regress_r_clerk' AND row_key = ARRAY['011002', '%s']$$, :pp)), 1::bigint,
+    'pseudonym_of_person_recorded: giving out a person''s 符号 is recorded, naming them');
+
+-- 12. A table without a key to name its rows by cannot be protected.
 CREATE TABLE regress_r.nokey (org_unit_id int NOT NULL, v text);
 SELECT throws_ok($$SELECT ledger.protect_table('regress_r.nokey', 'org_unit_id')$$, '42P16', NULL,
     'protect_table_requires_primary_key');

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(97);
+SELECT plan(99);
 \ir lib.psql
 
 \o /dev/null
@@ -453,5 +453,14 @@ RESET ROLE;
 -- Registry changes are themselves recorded, naming the administrator who made them.
 SELECT ok(pg_temp.wait_for($$kind = 'update' AND relation_name = 'ledger.staff' AND acting_role = 'regress_admin'$$) > 0,
     'registry_changes_audited: the retirement is recorded as the administrator''s act');
+
+-- The statistics system counts the rows a policy filtered out (idx_tup_fetch, seq_tup_read),
+-- as EXPLAIN ANALYZE would: staff cannot read the per-table counters.
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT idx_tup_fetch FROM pg_stat_xact_user_tables WHERE relname = 'child'$$, '42501', NULL,
+    'stat_xact_counters_count_hidden_rows: the per-statement counters are refused to staff');
+SELECT throws_ok($$SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'person'$$, '42501', NULL,
+    'stat_counters_count_hidden_rows: and the cumulative ones');
+RESET ROLE;
 
 SELECT * FROM finish();

@@ -42,6 +42,27 @@ tap_ok $? "copy_via_function_into_temp_table_refused: a function that reads prot
 out=$(as_role regress_x_clerk "INSERT INTO public.regress_sink SELECT public.regress_names()")
 echo "$out" | grep -q "needs the export duty"
 tap_ok $? "copy_via_function_in_target_list_refused"
+# Utility statements that store what they evaluate: a function of the clerk's own reading
+# protected rows, evaluated into a table or an index, is an export too.
+mnl_psql export -d ledger >/dev/null <<'SQL'
+CREATE FUNCTION public.regress_grab() RETURNS text LANGUAGE sql VOLATILE AS
+    $$ SELECT string_agg(family_name || given_name, ';') FROM ledger.person $$;
+CREATE FUNCTION public.regress_grab_imm(int) RETURNS text LANGUAGE sql IMMUTABLE AS
+    $$ SELECT string_agg(family_name || given_name, ';') FROM ledger.person $$;
+SQL
+out=$(as_role regress_x_clerk "PREPARE q AS SELECT family_name FROM ledger.person; CREATE TEMP TABLE loot AS EXECUTE q")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "create_table_as_execute_skips_export_duty: CREATE TABLE AS EXECUTE of a prepared read needs the export duty"
+out=$(as_role regress_x_clerk "CREATE TEMP TABLE loot (id int); INSERT INTO loot VALUES (1); ALTER TABLE loot ADD COLUMN w text DEFAULT public.regress_grab()")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "alter_table_add_column_volatile_default_copies_rows: a default that reads protected rows, filled into every row, needs it"
+out2=$(printf '1\n\\.\n' | PGHOST="${MNL_CLUSTER_DIR[export]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -q -U regress_x_clerk -d ledger \
+       -c "CREATE TEMP TABLE loot (id int, w text DEFAULT public.regress_grab())" -c "COPY loot (id) FROM STDIN" 2>&1)
+echo "$out2" | grep -q "needs the export duty"
+tap_ok $? "copy_from_default_copies_rows: COPY FROM into a table whose default reads protected rows needs it"
+out=$(as_role regress_x_clerk "CREATE TEMP TABLE loot (id int); INSERT INTO loot VALUES (1); CREATE INDEX ON loot (public.regress_grab_imm(id))")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "index_expression_copies_rows: an index whose expression reads protected rows (an index-only scan returns it) needs it"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")

@@ -1,0 +1,85 @@
+"""test/process/portal.py SOCKET_DIR USER — a client of the extended query protocol that keeps
+a portal open across messages, as a driver fetching in pages does (libpq cannot: it always
+executes a portal to the end).  Commands on stdin, one per line:
+  begin          a transaction block (BEGIN), so that the portal outlives each message
+  open SQL       Parse and Bind SQL into portal "p", Execute it for 2 rows
+  exec N         Execute portal "p" for N more rows
+  sleep S
+Prints "ROWS n", "SUSPENDED n" or "ERR <sqlstate> <message>" per command."""
+import socket
+import struct
+import sys
+import time
+
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1] + "/.s.PGSQL.5432")
+buf = b""
+
+
+def send(kind, body):
+    sock.sendall(kind + struct.pack("!i", len(body) + 4) + body)
+
+
+def receive():
+    global buf
+    while len(buf) < 5 or len(buf) < 1 + struct.unpack("!i", buf[1:5])[0]:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        buf += chunk
+    kind, length = buf[:1], struct.unpack("!i", buf[1:5])[0]
+    body, buf = buf[5:1 + length], buf[1 + length:]
+    return kind, body
+
+
+def error(body):
+    fields = {chr(p[0]): p[1:].decode(errors="replace") for p in body.split(b"\0") if p}
+    return "ERR %s %s" % (fields.get("C", "?"), fields.get("M", ""))
+
+
+def until(stops):
+    rows = 0
+    while True:
+        kind, body = receive()
+        if kind == b"D":
+            rows += 1
+        elif kind == b"E":
+            return error(body)
+        elif kind in stops:
+            return "%s %d" % ("SUSPENDED" if kind == b"s" else "ROWS", rows)
+
+
+startup = struct.pack("!i", 196608) + b"user\0" + sys.argv[2].encode() + b"\0database\0ledger\0\0"
+sock.sendall(struct.pack("!i", len(startup) + 4) + startup)
+while True:
+    kind, body = receive()
+    if kind == b"E":
+        print(error(body))
+        sys.exit(1)
+    if kind == b"Z":
+        break
+
+for line in sys.stdin:
+    words = line.split(None, 1)
+    if not words:
+        continue
+    try:
+        if words[0] == "sleep":
+            time.sleep(float(words[1]))
+        elif words[0] == "begin":
+            send(b"Q", b"BEGIN\0")
+            print(until([b"Z"]).replace("ROWS 0", "OK begin"))
+        elif words[0] == "open":
+            send(b"P", b"\0" + words[1].strip().encode() + b"\0" + struct.pack("!h", 0))
+            send(b"B", b"p\0\0" + struct.pack("!hhh", 0, 0, 0))
+            send(b"E", b"p\0" + struct.pack("!i", 2))
+            send(b"H", b"")
+            print(until([b"s", b"C"]))
+        elif words[0] == "exec":
+            send(b"E", b"p\0" + struct.pack("!i", int(words[1])))
+            send(b"H", b"")
+            print(until([b"s", b"C"]))
+    except EOFError as e:
+        print("ERR closed", e)
+        break
+    sys.stdout.flush()

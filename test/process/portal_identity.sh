@@ -1,0 +1,49 @@
+# Multi-process test: a portal bound earlier and executed later, message by message (the
+# extended query protocol's Execute with a row limit, as JDBC's fetch size does), meets no
+# statement of its own: the staff statement gate and the idle limit still hold at each
+# Execute.  A retired clerk's open portal and an idle clerk's open portal return nothing more.
+# TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap 'mnl_cluster_destroy_all' EXIT
+
+mnl_cluster_create portal "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
+mnl_cluster_start portal || { echo "Bail out! cluster did not start"; exit 1; }
+q() { mnl_psql portal -d ledger -Atc "$1" 2>&1; }
+mnl_psql portal -d postgres -c "CREATE DATABASE ledger" >/dev/null
+mnl_psql portal -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
+mnl_wait_writer portal ledger || { echo "Bail out! writer did not start"; exit 1; }
+mnl_psql portal -d ledger >/dev/null <<'SQL'
+INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
+SELECT ledger.register_staff('regress_pi_leaver', '受付 退職', 1, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_pi_idle', '受付 放置', 1, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_pi_active', '受付 在職', 1, ARRAY['clerk']);
+SELECT ledger.enrol_person('131016', 1, (b || ledger.mynumber_check_digit(b))::ledger.mynumber, '門', i::text, 'モン', 'イ', '2015-04-02', '千代田区')
+FROM (SELECT i, lpad((70000000000 + i)::text, 11, '0') AS b FROM generate_series(1, 12) i) x;
+SQL
+portal() { python3 "$MNL_ROOT/test/process/portal.py" "${MNL_CLUSTER_DIR[portal]}/sock" "$1"; }
+sorted="SELECT person_id, family_name FROM ledger.person ORDER BY given_name, person_id"
+
+# Control: an active clerk pages through the portal.
+out=$( { echo begin; echo "open $sorted"; echo "exec 5"; } | portal regress_pi_active)
+tap_is "$(echo "$out" | tail -2 | tr '\n' ' ')" "SUSPENDED 2 SUSPENDED 5 " "an active clerk pages through an open portal (the road is open)"
+
+# A retired clerk's open portal, sorted (materialised at its first Execute) or not.
+out=$( { echo begin; echo "open $sorted"; sleep 0.5; q "SELECT ledger.retire_staff('regress_pi_leaver', '退職')" >/dev/null;
+         echo "exec 5"; } | portal regress_pi_leaver)
+echo "$out" | tail -1 | grep -q "^ERR 42501 .*no longer active"
+tap_ok $? "retired_staff_protocol_execute_of_sorted_portal: a retired clerk's open portal returns nothing more"
+
+# An idle clerk's open portal.
+q "ALTER SYSTEM SET ledger.staff_idle_session_timeout = '1s'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.3
+out=$( { echo begin; echo "open SELECT person_id FROM ledger.person"; echo "sleep 2"; echo "exec 5"; } | portal regress_pi_idle)
+echo "$out" | tail -1 | grep -q "^ERR 57P05"
+tap_ok $? "idle_limit_not_enforced_on_protocol_execute: an idle clerk's open portal is ended at its next Execute"
+q "ALTER SYSTEM RESET ledger.staff_idle_session_timeout" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND acting_role IN ('regress_pi_leaver', 'regress_pi_idle')")" -ge 1 ]; echo $?)" \
+    "the refusals are recorded"
+tap_done
