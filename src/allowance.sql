@@ -651,7 +651,10 @@ DECLARE
     b record;
     b1 record;
     one bigint;
+    ready bigint[];
     skipped integer;
+    budget interval := pg_catalog.current_setting('ledger.job_lock_timeout')::interval;
+    waited timestamptz;
     job text;
     saved_path text := pg_catalog.current_setting('search_path');
 BEGIN
@@ -674,9 +677,6 @@ BEGIN
     FOR muni IN SELECT DISTINCT c.municipality_code FROM ledger.certification c ORDER BY 1 LOOP
         after_id := 0;
         LOOP
-            -- a row another session holds locked (a clerk's SELECT ... FOR UPDATE in an open
-            -- transaction) is waited for ledger.job_lock_timeout at most, then left to the next run
-            PERFORM pg_catalog.set_config('lock_timeout', pg_catalog.current_setting('ledger.job_lock_timeout'), true);
             SELECT pg_catalog.array_agg(s.certification_id ORDER BY s.certification_id) INTO ids
             FROM (SELECT c.certification_id FROM ledger.certification c
                   WHERE c.municipality_code = muni AND c.certification_id > after_id
@@ -685,25 +685,41 @@ BEGIN
                     AND (c.extinguished_on IS NULL OR c.extinguished_on >= cov.first_month)
                   ORDER BY c.certification_id LIMIT batch_size) s;
             EXIT WHEN ids IS NULL;
-            skipped := 0;
-            BEGIN
-                b := ledger._prepare_payment_batch(muni, ids, pm, cov.first_month, cov.last_month);
-            EXCEPTION WHEN lock_not_available THEN
-                -- one certification at a time: only those still locked wait for the next run
-                SELECT 0 AS certifications, 0 AS payments, 0::bigint AS amount, 0 AS already_prepared,
-                       0 AS public_servant, 0 AS zero_amount, 0 AS revisions INTO b;
-                FOREACH one IN ARRAY ids LOOP
-                    BEGIN
-                        b1 := ledger._prepare_payment_batch(muni, ARRAY[one], pm, cov.first_month, cov.last_month);
-                        SELECT b.certifications + b1.certifications AS certifications, b.payments + b1.payments AS payments,
-                               b.amount + b1.amount AS amount, b.already_prepared + b1.already_prepared AS already_prepared,
-                               b.public_servant + b1.public_servant AS public_servant,
-                               b.zero_amount + b1.zero_amount AS zero_amount, b.revisions + b1.revisions AS revisions INTO b;
-                    EXCEPTION WHEN lock_not_available THEN
-                        skipped := skipped + 1;
-                    END;
-                END LOOP;
-            END;
+            -- Rows another session holds locked (a clerk's SELECT ... FOR UPDATE in an open
+            -- transaction) do not hold the run up: the batch's certifications are locked now,
+            -- skipping those another session holds (left to the next run); any other row is
+            -- waited for at most what is left of ledger.job_lock_timeout for the whole run.
+            SELECT pg_catalog.array_agg(s.certification_id ORDER BY s.certification_id) INTO ready
+            FROM (SELECT c.certification_id FROM ledger.certification c
+                  WHERE c.municipality_code = muni AND c.certification_id = ANY (ids)
+                  ORDER BY c.certification_id FOR NO KEY UPDATE SKIP LOCKED) s;
+            skipped := pg_catalog.cardinality(ids) - COALESCE(pg_catalog.cardinality(ready), 0);
+            SELECT 0 AS certifications, 0 AS payments, 0::bigint AS amount, 0 AS already_prepared,
+                   0 AS public_servant, 0 AS zero_amount, 0 AS revisions INTO b;
+            IF ready IS NOT NULL THEN
+                waited := pg_catalog.clock_timestamp();
+                PERFORM pg_catalog.set_config('lock_timeout', GREATEST(1, (EXTRACT(epoch FROM budget) * 1000)::bigint)::text, true);
+                BEGIN
+                    b := ledger._prepare_payment_batch(muni, ready, pm, cov.first_month, cov.last_month);
+                EXCEPTION WHEN lock_not_available THEN
+                    budget := budget - (pg_catalog.clock_timestamp() - waited);
+                    -- one certification at a time: only those still held wait for the next run
+                    FOREACH one IN ARRAY ready LOOP
+                        waited := pg_catalog.clock_timestamp();
+                        PERFORM pg_catalog.set_config('lock_timeout', GREATEST(1, (EXTRACT(epoch FROM budget) * 1000)::bigint)::text, true);
+                        BEGIN
+                            b1 := ledger._prepare_payment_batch(muni, ARRAY[one], pm, cov.first_month, cov.last_month);
+                            SELECT b.certifications + b1.certifications AS certifications, b.payments + b1.payments AS payments,
+                                   b.amount + b1.amount AS amount, b.already_prepared + b1.already_prepared AS already_prepared,
+                                   b.public_servant + b1.public_servant AS public_servant,
+                                   b.zero_amount + b1.zero_amount AS zero_amount, b.revisions + b1.revisions AS revisions INTO b;
+                        EXCEPTION WHEN lock_not_available THEN
+                            budget := budget - (pg_catalog.clock_timestamp() - waited);
+                            skipped := skipped + 1;
+                        END;
+                    END LOOP;
+                END;
+            END IF;
             after_id := ids[pg_catalog.cardinality(ids)];
             PERFORM ledger.payment_run_progress(run, b.certifications, b.payments, b.amount, b.already_prepared,
                                                 b.public_servant, b.zero_amount, b.revisions, skipped, muni, after_id, false);

@@ -180,7 +180,8 @@ read_rel_info(Oid relid)
 	if (info->is_table && RelationIsValid(rel = RelationIdGetRelation(relid)))
 	{
 		info->protected = protect_is_protected(rel);
-		info->nkeys = read_keys_table_keys(rel, info->attnos);
+		/* keys only for a protected table: the extension is in this database then */
+		info->nkeys = info->protected ? read_keys_table_keys(rel, info->attnos) : 0;
 		for (i = 0; i < info->nkeys; i++)
 		{
 			bool		varlena;

@@ -92,9 +92,12 @@ bool
 audit_is_number_type(Oid typid)
 {
 	Oid			base = getBaseType(typid);
-	Oid			nsp = audit_trail_namespace();
+	Oid			nsp = get_namespace_oid("ledger", true);
 	const char *sensitive_types[] = {"mynumber", "corporate_number", "sealed_mynumber"};
 	int			i;
+
+	if (!OidIsValid(nsp))
+		return false;			/* the extension is not in this database */
 
 	for (i = 0; i < lengthof(sensitive_types); i++)
 		if (base == GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -29,6 +30,7 @@
 PG_FUNCTION_INFO_V1(disclosure_reveals_today);
 PG_FUNCTION_INFO_V1(disclosure_usable_approval);
 PG_FUNCTION_INFO_V1(disclosure_use_approval);
+PG_FUNCTION_INFO_V1(disclosure_statement_reveals);
 
 /* One value of a one-row query, under the latest snapshot; isnull when no row. */
 static Datum
@@ -122,4 +124,28 @@ disclosure_use_approval(PG_FUNCTION_ARGS)
 					   get_relname_relid("disclosure_approval", get_func_namespace(fcinfo->flinfo->fn_oid)),
 					   n, keys, 1, detail);
 	PG_RETURN_VOID();
+}
+
+/*
+ * SQL function: ledger._statement_reveals(n integer) RETURNS integer
+ * The numbers revealed so far in the current top-level statement, these n included: a
+ * statement revealing one number per row (SELECT reveal_person_number(...) FROM ...) or a
+ * procedure looping over reveals is one bulk disclosure.  Backend memory, outside every
+ * transaction: a rolled-back reveal stays counted.  Owner only.
+ */
+Datum
+disclosure_statement_reveals(PG_FUNCTION_ARGS)
+{
+	static TimestampTz statement = 0;
+	static int64 count = 0;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (now != statement)
+	{
+		statement = now;
+		count = 0;
+	}
+	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) > 0)
+		count += PG_GETARG_INT32(0);
+	PG_RETURN_INT32((int32) Min(count, (int64) PG_INT32_MAX));
 }

@@ -79,6 +79,20 @@ COMMENT ON FUNCTION ledger._use_approval(bigint, integer) IS
 -- staff member (a lock on the staff row, held to the end of the caller's transaction; only
 -- the owner can take it, unlike an advisory lock anyone could hold), counts read under the
 -- latest snapshot, and every reveal and use committed by the writer before it returns.
+-- One row per staff member who reveals: the reveal checks of one staff member take its lock
+-- in turn (the staff row itself would make a retirement wait for the examiner's open
+-- transaction).
+CREATE TABLE ledger.reveal_serial (role_name name PRIMARY KEY);
+REVOKE ALL ON ledger.reveal_serial FROM PUBLIC;
+COMMENT ON TABLE ledger.reveal_serial IS '表示確認の直列化 (internal): a row per revealing staff member, locked while their quota is checked';
+COMMENT ON COLUMN ledger.reveal_serial.role_name IS '職員ロール';
+
+CREATE FUNCTION ledger._statement_reveals(n integer) RETURNS integer
+    AS 'MODULE_PATHNAME', 'disclosure_statement_reveals' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION ledger._statement_reveals(integer) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._statement_reveals(integer) IS
+    '文単位の表示件数 (internal): numbers revealed in the current statement, these included (outside every transaction)';
+
 CREATE FUNCTION ledger._reveal_allowance(caller oid, n integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -94,7 +108,19 @@ BEGIN
         RAISE EXCEPTION 'a reveal allowance is asked for a positive number of reveals' USING ERRCODE = '22023',
             HINT = 'Give the number of numbers about to be revealed.';
     END IF;
-    PERFORM 1 FROM ledger.staff s WHERE s.role_name = who FOR NO KEY UPDATE;
+    PERFORM 1 FROM ledger.reveal_serial r WHERE r.role_name = who FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO ledger.reveal_serial VALUES (who) ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM ledger.reveal_serial r WHERE r.role_name = who FOR UPDATE;
+    END IF;
+    -- one statement that reveals one number per row, or a loop, is one bulk disclosure
+    IF n <= current_setting('ledger.bulk_reveal_threshold')::integer
+       AND ledger._statement_reveals(n) > current_setting('ledger.bulk_reveal_threshold')::integer THEN
+        RAISE EXCEPTION 'revealing more than % numbers in one statement needs a second staff member''s approval',
+            current_setting('ledger.bulk_reveal_threshold')
+            USING ERRCODE = '42501',
+                  HINT = 'Reveal them together with ledger.reveal_people and an approved bulk_reveal request (二者承認).';
+    END IF;
     IF n > current_setting('ledger.bulk_reveal_threshold')::integer THEN
         approval := ledger._usable_approval(who, 'bulk_reveal', n);
         IF approval IS NULL THEN

@@ -87,7 +87,8 @@ export_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 /*
  * A statement that copies rows into another table — CREATE TABLE AS, SELECT INTO, a
- * materialized view, INSERT/UPDATE/MERGE into a table that is not protected — is a bulk
+ * materialized view, INSERT/UPDATE/MERGE into a table that is not protected, as the statement
+ * or as a data-modifying WITH of one — is a bulk
  * export too (a temporary table, then \copy of it): every protected table it reads needs the
  * export duty.  Writes into a protected table stay under that table's own policies.
  */
@@ -103,8 +104,9 @@ export_check_copying(QueryDesc *qd)
 
 	if (qd->dest != NULL && (qd->dest->mydest == DestIntoRel || qd->dest->mydest == DestTransientRel))
 		copying = true;
-	else if (ps->commandType == CMD_INSERT || ps->commandType == CMD_UPDATE || ps->commandType == CMD_MERGE)
+	else
 	{
+		/* every table the statement writes, a data-modifying WITH of a SELECT's included */
 		foreach(lc, ps->resultRelations)
 		{
 			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);

@@ -11,22 +11,21 @@ COMMENT ON SCHEMA ledger IS '児童手当等支給台帳 (mynumber_ledger): ledg
 REVOKE ALL ON SCHEMA ledger FROM PUBLIC;
 GRANT USAGE ON SCHEMA ledger TO PUBLIC;
 
--- Text that says nothing: empty, or only white space and invisible characters (ASCII white
--- space, U+00A0, U+1680, U+2000-U+200D, U+2028, U+2029, U+202F, U+205F, U+2060, U+3000,
--- U+FEFF).  A purpose, a reason or a legal basis must say something.
+-- Text that says nothing: empty, or only characters that show nothing: white space,
+-- control and format characters (zero-width spaces and joiners, direction marks, the soft
+-- hyphen, variation selectors, tags), and the fillers that render blank (Hangul fillers,
+-- the braille blank, U+3000).  A purpose, a reason or a legal basis must say something.
 CREATE FUNCTION ledger._is_blank(t text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF t IS NULL THEN
         RETURN true;
     END IF;
-    -- (the characters are made at run time: an EUC_JP database could not hold them all as
-    -- literals of the script)
+    -- (the characters are written as escapes: an EUC_JP database could not hold them as
+    -- literals, and holds none of them but ASCII and U+3000 anyway)
     IF pg_catalog.current_setting('server_encoding') = 'UTF8' THEN
-        RETURN pg_catalog.btrim(t, E' \t\n\r\f\v' || (SELECT pg_catalog.string_agg(pg_catalog.chr(c), '')
-            FROM pg_catalog.unnest(ARRAY[160, 5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202,
-                                         8203, 8204, 8205, 8232, 8233, 8239, 8287, 8288, 12288, 65279]) c)) = '';
+        RETURN t ~ '^[\u0001-\u0020\u007f-\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000e0000-\U000e007f\U000e0100-\U000e01ef]*$';
     END IF;
-    RETURN pg_catalog.btrim(t, E' \t\n\r\f\v　') = '';
+    RETURN pg_catalog.translate(t, E'\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20\x7f　', '') = '';
 END $$;
-COMMENT ON FUNCTION ledger._is_blank(text) IS '空欄の判定 (internal): empty or only white space, the ideographic space included';
+COMMENT ON FUNCTION ledger._is_blank(text) IS '空欄の判定 (internal): empty or only characters that show nothing (white space, control and format characters, blank fillers)';

@@ -154,6 +154,8 @@ CREATE TABLE ledger.exchange_record (
     request_id       bigint
 );
 CREATE INDEX exchange_record_person ON ledger.exchange_record (municipality_code, person_id);
+CREATE INDEX exchange_record_permit ON ledger.exchange_record (permit_id) WHERE permit_id IS NOT NULL;
+COMMENT ON INDEX ledger.exchange_record_permit IS '許可証による検索: a permit is used once';
 COMMENT ON TABLE ledger.exchange_record IS '情報提供等の記録: every inquiry and provision, kept 7 years (マイナポータルで本人が確認する記録)';
 COMMENT ON COLUMN ledger.exchange_record.record_id IS '記録番号';
 COMMENT ON COLUMN ledger.exchange_record.municipality_code IS '団体コード';
@@ -378,7 +380,10 @@ BEGIN
         RAISE EXCEPTION 'the result does not carry a valid permit' USING ERRCODE = '42501',
             HINT = 'A result is accepted only with an unexpired 情報提供許可証 from ledger.request_inquiry.';
     END IF;
-    IF EXISTS (SELECT 1 FROM ledger.inquiry_result WHERE permit_id = permit) THEN
+    -- once: the exchange record of a receipt outlives the result's own expiry
+    IF EXISTS (SELECT 1 FROM ledger.inquiry_result WHERE permit_id = permit)
+       OR EXISTS (SELECT 1 FROM ledger.exchange_record x
+                   WHERE x.permit_id = permit AND x.direction = 'inquiry' AND x.outcome = 'received') THEN
         RAISE EXCEPTION 'a result for this permit was already received' USING ERRCODE = '23505',
             HINT = 'A permit covers one inquiry.';
     END IF;
@@ -402,13 +407,49 @@ COMMENT ON FUNCTION ledger.receive_inquiry_result(uuid, jsonb) IS
 -- job (pg_cron); a superuser or a ledger_dba member may run it by hand.
 CREATE FUNCTION ledger._expire_inquiry_data(caller oid, OUT results_deleted bigint, OUT permits_deleted bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    id uuid;
+    held text;
 BEGIN
     PERFORM ledger._require_dba(caller, 'expire inquiry data');
-    DELETE FROM ledger.inquiry_result WHERE expires_at <= now();
-    GET DIAGNOSTICS results_deleted = ROW_COUNT;
-    DELETE FROM ledger.inquiry_permit pm WHERE pm.expires_at <= now()
-       AND NOT EXISTS (SELECT 1 FROM ledger.inquiry_result r WHERE r.permit_id = pm.permit_id);
-    GET DIAGNOSTICS permits_deleted = ROW_COUNT;
+    -- a legal hold keeps what it names; everything else expires (one held row must not keep
+    -- every other result alive): all at once, else row by row past the held ones
+    BEGIN
+        DELETE FROM ledger.inquiry_result WHERE expires_at <= now();
+        GET DIAGNOSTICS results_deleted = ROW_COUNT;
+    EXCEPTION WHEN insufficient_privilege THEN
+        results_deleted := 0;
+        FOR id IN SELECT r.permit_id FROM ledger.inquiry_result r WHERE r.expires_at <= now() LOOP
+            BEGIN
+                DELETE FROM ledger.inquiry_result r WHERE r.permit_id = id;
+                results_deleted := results_deleted + 1;
+            EXCEPTION WHEN insufficient_privilege THEN
+                GET STACKED DIAGNOSTICS held = CONSTRAINT_NAME;
+                IF held IS DISTINCT FROM 'mnl_legal_hold' THEN
+                    RAISE;
+                END IF;
+            END;
+        END LOOP;
+    END;
+    BEGIN
+        DELETE FROM ledger.inquiry_permit pm WHERE pm.expires_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM ledger.inquiry_result r WHERE r.permit_id = pm.permit_id);
+        GET DIAGNOSTICS permits_deleted = ROW_COUNT;
+    EXCEPTION WHEN insufficient_privilege THEN
+        permits_deleted := 0;
+        FOR id IN SELECT pm.permit_id FROM ledger.inquiry_permit pm WHERE pm.expires_at <= now()
+                   AND NOT EXISTS (SELECT 1 FROM ledger.inquiry_result r WHERE r.permit_id = pm.permit_id) LOOP
+            BEGIN
+                DELETE FROM ledger.inquiry_permit pm WHERE pm.permit_id = id;
+                permits_deleted := permits_deleted + 1;
+            EXCEPTION WHEN insufficient_privilege THEN
+                GET STACKED DIAGNOSTICS held = CONSTRAINT_NAME;
+                IF held IS DISTINCT FROM 'mnl_legal_hold' THEN
+                    RAISE;
+                END IF;
+            END;
+        END LOOP;
+    END;
     -- what was provided expires like what was received: the answer goes, the record stays
     UPDATE ledger.provision_request SET answer = NULL WHERE answer IS NOT NULL AND answer_expires_at <= now();
 END $$;
@@ -529,6 +570,13 @@ BEGIN
     END IF;
     IF ledger._is_blank(reason) THEN
         RAISE EXCEPTION 'a review needs its reason' USING ERRCODE = '22023', HINT = 'State why the item is or is not provided.';
+    END IF;
+    -- the request's 情報提供許可証 and the answer's life are checked against the clock at review
+    IF approve AND (q.permit_expires_at <= pg_catalog.clock_timestamp()
+                    OR q.answer_expires_at <= pg_catalog.clock_timestamp()) THEN
+        RAISE EXCEPTION 'provision request % can no longer be answered: its permit has expired', request_id
+            USING ERRCODE = '55000',
+                  HINT = 'Refuse it (approve => false) to close it; the requester asks again with a new permit.';
     END IF;
     SELECT * INTO STRICT p FROM ledger.person x WHERE x.municipality_code = q.municipality_code AND x.person_id = q.person_id;
     IF approve THEN

@@ -25,6 +25,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "access/relation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -32,6 +33,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
+#include "parser/parse_type.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -400,6 +402,43 @@ column_def_sees_rows(ColumnDef *def)
 }
 
 /*
+ * Is a type one a superuser answers for, all the way down (a domain's base, an array's
+ * element, a composite's attributes)?  A domain a DBA owns could be given a default or a
+ * check later (ALTER DOMAIN) that runs as every staff member who writes the table.
+ */
+static bool
+type_trusted(Oid typid, int depth)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		ok;
+
+	if (depth > 16)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	ok = superuser_arg(t->typowner);
+	if (ok && t->typtype == TYPTYPE_DOMAIN)
+		ok = type_trusted(t->typbasetype, depth + 1);
+	if (ok && OidIsValid(t->typelem) && t->typlen == -1)
+		ok = type_trusted(t->typelem, depth + 1);
+	if (ok && OidIsValid(t->typrelid))
+	{
+		Relation	rel = relation_open(t->typrelid, AccessShareLock);
+		int			i;
+
+		for (i = 0; ok && i < RelationGetDescr(rel)->natts; i++)
+			if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
+				ok = type_trusted(TupleDescAttr(RelationGetDescr(rel), i)->atttypid, depth + 1);
+		relation_close(rel, AccessShareLock);
+	}
+	ReleaseSysCache(tup);
+	return ok;
+}
+
+/*
  * What the owner of a protected table may still change: an allowlist.  Everything else
  * could evaluate an expression over every row, report a row's values in an error (a
  * constraint or index being validated), move rows under an unprotected parent, or remove
@@ -425,7 +464,12 @@ owner_may(AlterTableCmd *cmd)
 		case AT_DisableTrig:
 			return true;
 		case AT_AddColumn:
-			return !column_def_sees_rows(castNode(ColumnDef, cmd->def));
+			{
+				ColumnDef  *def = castNode(ColumnDef, cmd->def);
+				Oid			typid = def->typeName ? LookupTypeNameOid(NULL, def->typeName, true) : InvalidOid;
+
+				return !column_def_sees_rows(def) && OidIsValid(typid) && type_trusted(typid, 0);
+			}
 		case AT_ColumnDefault:
 			/* a constant only: any code in a default runs with the inserting role's rights */
 			return cmd->def == NULL || !default_runs_code(cmd->def);

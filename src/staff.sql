@@ -650,8 +650,8 @@ RETURNS void AS 'MODULE_PATHNAME', 'protect_table' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.protect_table(regclass, name, text, text[], text[]) IS
     'テーブルの保護: row-level security (enabled, forced) on the org unit column through ledger.may/must, the write gate, the legal-hold guard and the audit triggers (every value withheld from the trail but the keys, the org unit and keep_columns)';
 
--- Side channels of row-level security: the per-table tuple and block counters of the
--- statistics system count the rows a policy filtered out, as EXPLAIN ANALYZE would (a clerk
+-- Side channels of row-level security: the per-table and per-database tuple and block
+-- counters of the statistics system count the rows a policy filtered out, as EXPLAIN ANALYZE would (a clerk
 -- comparing pg_stat_xact_user_tables before and after a query counts another org unit's
 -- rows).  In the ledger's database they are for monitoring roles (pg_read_all_stats) only.
 DO $$
@@ -660,7 +660,9 @@ BEGIN
     FOREACH f IN ARRAY ARRAY['pg_stat_get_tuples_returned', 'pg_stat_get_tuples_fetched',
                              'pg_stat_get_blocks_fetched', 'pg_stat_get_blocks_hit',
                              'pg_stat_get_xact_tuples_returned', 'pg_stat_get_xact_tuples_fetched',
-                             'pg_stat_get_xact_blocks_fetched', 'pg_stat_get_xact_blocks_hit'] LOOP
+                             'pg_stat_get_xact_blocks_fetched', 'pg_stat_get_xact_blocks_hit',
+                             'pg_stat_get_db_tuples_returned', 'pg_stat_get_db_tuples_fetched',
+                             'pg_stat_get_db_blocks_fetched', 'pg_stat_get_db_blocks_hit'] LOOP
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION pg_catalog.%I(oid) FROM PUBLIC', f);
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION pg_catalog.%I(oid) TO pg_read_all_stats', f);
     END LOOP;

@@ -54,6 +54,26 @@ always_allowed(Node *stmt)
 	}
 }
 
+/*
+ * Statements that store text of the caller's choosing where every role reads it (role and
+ * database defaults in pg_db_role_setting, comments in pg_description, security labels): a
+ * road around the export duty for rows a staff member can read.  Staff have no need of them.
+ */
+static bool
+stores_text_for_others(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_AlterRoleSetStmt:
+		case T_AlterDatabaseSetStmt:
+		case T_CommentStmt:
+		case T_SecLabelStmt:
+			return true;
+		default:
+			return false;
+	}
+}
+
 static void
 refuse_inactive(Oid role, const char *which)
 {
@@ -81,6 +101,16 @@ staff_session_check(Node *utility_stmt)
 	if (MyBackendType != B_BACKEND || IsParallelWorker() || mnl_internal_depth > 0 ||
 		!IsTransactionState() || always_allowed(utility_stmt))
 		return;
+	if (utility_stmt != NULL && stores_text_for_others(utility_stmt) &&
+		(perm_staff_id(outer, &staff_id) || perm_staff_id(session, &staff_id)))
+	{
+		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0,
+				   "statement refused: staff do not set role or database defaults or comments", true);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied: staff do not set role or database defaults or comments"),
+				 errhint("Text stored there is readable by every role; a staff administrator or a superuser sets them.")));
+	}
 	/* once a statement: its start, its run and its nested statements ask again */
 	if (passed_stmt == GetCurrentStatementStartTimestamp() && passed_session == session &&
 		passed_outer == outer)

@@ -6,7 +6,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(30);
+SELECT plan(33);
 \ir lib.psql
 
 -- Wait until the audit writer has counted n reveals of role today.
@@ -187,6 +187,21 @@ SELECT is((SELECT ledger.reveal(mn, 'person:1', '確認')::text FROM own_sealed)
 RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_d_revealer' AND detail LIKE '%outside the gated reveal%'$$) = 1,
     'revealer_shortcut_refusal_recorded');
+
+-- One statement that reveals a number per row, or a loop of reveals, is one bulk disclosure.
+UPDATE ledger.duty SET reveal_quota_per_day = 1000 WHERE duty_code = 'examiner';
+SELECT ledger.register_staff('regress_d_rows', '審査 己', 9501, ARRAY['examiner']) \g /dev/null
+SET ROLE regress_d_rows;
+SELECT throws_matching(format($$SELECT count(ledger.reveal_person_number('130001', id, '一括確認'))
+                                 FROM unnest(%L::bigint[]) id$$, :'many'),
+    'in one statement needs a second staff member',
+    'bulk_reveal_threshold_bypassed_by_multirow_select: a number a row, past the threshold, needs the approval');
+SELECT is(pg_temp.reveal_many(:'many', 15), 10,
+    'bulk_reveal_threshold_bypassed_by_loop: a loop of single reveals in one statement stops at the threshold');
+SELECT ok(ledger.reveal_person_number('130001', (:'many'::bigint[])[1], '個別確認') IS NOT NULL,
+    'single reveals in statements of their own are the daily quota''s to limit');
+RESET ROLE;
+UPDATE ledger.duty SET reveal_quota_per_day = 5 WHERE duty_code = 'examiner';
 
 -- A reveal needs a purpose that says something, recorded whole.
 SELECT ledger.register_staff('regress_d_text', '審査 戊', 9501, ARRAY['examiner']) \g /dev/null

@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(44);
+SELECT plan(50);
 \ir lib.psql
 
 \o /dev/null
@@ -111,6 +111,24 @@ UPDATE ledger.inquiry_result SET expires_at = now() - interval '1 second' WHERE 
 SELECT is((SELECT results_deleted || '/' || permits_deleted FROM ledger.expire_inquiry_data()), '1/1', 'expired results and permits are deleted');
 SELECT is((SELECT count(*) FROM ledger.inquiry_result WHERE permit_id = :'permit'), 0::bigint,
     'inquiry_result_expiry: the expired result is gone');
+SET ROLE regress_n_connector;
+SELECT throws_ok(format($$SELECT ledger.receive_inquiry_result(%L, '{"replayed": true}')$$, :'permit'), '23505', NULL,
+    'inquiry_result_replay_after_expiry: the permit of a result that expired is not used again');
+RESET ROLE;
+-- A legal hold on one person keeps that person's rows, and only those: every other expired
+-- result and permit still goes.
+SET ROLE regress_n_examiner;
+SELECT ledger.request_inquiry('272035', :p1, '131016', 'resident_record', '保存対象') AS held_permit \gset
+SELECT ledger.request_inquiry('272035', :p2, '131016', 'resident_record', '保存対象外') AS free_permit \gset
+RESET ROLE;
+SELECT ledger.place_hold('272035', 'person', '訴訟', :p1) AS net_hold \gset
+UPDATE ledger.inquiry_permit SET expires_at = now() - interval '1 second' WHERE permit_id IN (:'held_permit', :'free_permit');
+SELECT lives_ok($$SELECT ledger.expire_inquiry_data()$$,
+    'legal_hold_with_expired_permit_stops_inquiry_expiry: the expiry runs past a held row');
+SELECT is((SELECT string_agg((permit_id = :'held_permit')::text, ',') FROM ledger.inquiry_permit
+            WHERE permit_id IN (:'held_permit', :'free_permit')), 'true',
+    'the held person''s permit is kept, the other one deleted');
+SELECT ledger.lift_hold(:net_hold) \g /dev/null
 SET ROLE regress_n_examiner;
 SELECT throws_ok($$SELECT ledger.expire_inquiry_data()$$, '42501', NULL, 'staff cannot run the expiry');
 RESET ROLE;
@@ -161,9 +179,23 @@ SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, E' \u3000 ')$
     'blank_reason_refused: white space, the ideographic space included, is no reason');
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, E'\u00a0\u200b\ufeff')$$, :held_req), '22023', NULL,
     'invisible_reason_refused: no-break and zero-width spaces are no reason either');
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, U&'\200e\3164\2800\00ad\115f')$$, :held_req), '22023', NULL,
+    'blank_text_with_invisible_characters_accepted: direction marks, Hangul and braille fillers and soft hyphens are no reason');
 SELECT ok(ledger.review_provision(:held_req, true, '内容を確認した') IS NOT NULL, 'an approver provides the held item');
 SELECT throws_ok(format($$SELECT ledger.review_provision(%s, false, '二重')$$, :held_req), '55000', NULL,
     'a reviewed request is not reviewed twice');
+RESET ROLE;
+-- A held request whose permit expired before the review is not answered.
+SET ROLE regress_n_connector;
+SELECT ledger.receive_provision_request('011002', 'child_allowance', 'child_allowance', '272035', :p1,
+                                        gen_random_uuid(), clock_timestamp() + interval '1 second') AS late_req \gset
+RESET ROLE;
+SELECT pg_sleep(1.2) \g /dev/null
+SET ROLE regress_n_approver;
+SELECT throws_ok(format($$SELECT ledger.review_provision(%s, true, '確認した')$$, :late_req), '55000', NULL,
+    'provision_approved_after_permit_and_answer_expired: a request whose permit expired is not answered at review');
+SELECT lives_ok(format($$SELECT ledger.review_provision(%s, false, '許可証の期限切れ')$$, :late_req),
+    'it can still be refused, which closes it');
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------------------
@@ -171,7 +203,8 @@ RESET ROLE;
 -- ---------------------------------------------------------------------------------------
 SET ROLE regress_n_examiner;
 SELECT results_eq(format($$SELECT direction || ':' || outcome FROM ledger.exchange_records_for('272035', %s)$$, :p1),
-    ARRAY['inquiry:permitted', 'inquiry:received', 'provision:answered', 'provision:pending_review', 'provision:approved'],
+    ARRAY['inquiry:permitted', 'inquiry:received', 'inquiry:permitted', 'provision:answered', 'provision:pending_review',
+          'provision:approved', 'provision:pending_review', 'provision:rejected'],
     'exchange_records_per_person: every exchange about the person, in order');
 SELECT is((SELECT count(*) FROM ledger.exchange_records_for('272035', :p1) WHERE person_id <> :p1), 0::bigint,
     'exchange_records_per_person: nothing about anyone else');

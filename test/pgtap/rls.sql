@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(99);
+SELECT plan(103);
 \ir lib.psql
 
 \o /dev/null
@@ -454,9 +454,23 @@ RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'update' AND relation_name = 'ledger.staff' AND acting_role = 'regress_admin'$$) > 0,
     'registry_changes_audited: the retirement is recorded as the administrator''s act');
 
+-- A domain the DBA owns, added as a column of the protected table, could be given a default
+-- or a check later (ALTER DOMAIN) that runs as each inserting clerk: only types a superuser
+-- answers for may be added.
+SET ROLE regress_dba;
+CREATE DOMAIN regress_dba.d_plain AS text;
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c3 regress_dba.d_plain$$, '42501', NULL,
+    'dba_domain_default_runs_as_staff_on_protected_table: a column of the DBA''s own domain is refused');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c4 regress_dba.d_plain[]$$, '42501', NULL,
+    'dba_domain_array_column_refused: an array of it too');
+SELECT lives_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c5 text$$, 'a plain column is still added');
+RESET ROLE;
+
 -- The statistics system counts the rows a policy filtered out (idx_tup_fetch, seq_tup_read),
 -- as EXPLAIN ANALYZE would: staff cannot read the per-table counters.
 SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT tup_fetched FROM pg_stat_database WHERE datname = current_database()$$, '42501', NULL,
+    'db_level_stat_counters_count_hidden_rows: nor the database''s');
 SELECT throws_ok($$SELECT idx_tup_fetch FROM pg_stat_xact_user_tables WHERE relname = 'child'$$, '42501', NULL,
     'stat_xact_counters_count_hidden_rows: the per-statement counters are refused to staff');
 SELECT throws_ok($$SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'person'$$, '42501', NULL,

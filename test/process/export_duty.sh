@@ -63,6 +63,20 @@ tap_ok $? "copy_from_default_copies_rows: COPY FROM into a table whose default r
 out=$(as_role regress_x_clerk "CREATE TEMP TABLE loot (id int); INSERT INTO loot VALUES (1); CREATE INDEX ON loot (public.regress_grab_imm(id))")
 echo "$out" | grep -q "needs the export duty"
 tap_ok $? "index_expression_copies_rows: an index whose expression reads protected rows (an index-only scan returns it) needs it"
+out=$(as_role regress_x_clerk "CREATE TEMP TABLE dump (family_name text);
+    WITH ins AS (INSERT INTO dump SELECT family_name FROM ledger.person RETURNING 1) SELECT count(*) FROM ins")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "writable_cte_copies_rows_without_export_duty: a data-modifying WITH that copies protected rows needs it"
+out=$(as_role regress_x_clerk "DO \$\$ BEGIN EXECUTE format('ALTER ROLE regress_x_clerk SET application_name = %L',
+    (SELECT string_agg(family_name, ';') FROM ledger.person)); END \$\$")
+echo "$out" | grep -q "staff do not set role or database defaults"
+tap_ok $? "bulk_copy_into_role_settings_without_export_duty: staff cannot store text in role settings every role reads"
+out=$(as_role regress_x_clerk "COMMENT ON ROLE regress_x_clerk IS 'x'")
+echo "$out" | grep -q "staff do not set role or database defaults or comments"
+tap_ok $? "bulk_copy_into_comments_refused: nor in comments"
+tap_is "$(q "SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c
+              WHERE r.rolname = 'regress_x_clerk' AND c LIKE 'application_name=%'")" 0 \
+    "nothing reached the role's settings"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")

@@ -41,4 +41,8 @@ tap_is "$(q "SELECT count(row_count), sum(row_count) FROM ledger.audit_event WHE
     "the row count on the first record only (reports sum it once)"
 tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE $sel AND detail LIKE 'row keys, part % of $records'")" "$records" \
     "each record says which part it is"
+# A database without the extension reads its tables as ever (the planner hooks ask nothing
+# of the extension there).
+tap_is "$(mnl_psql split -d postgres -Atc "SELECT count(*) > 0 FROM pg_class" 2>&1)" t \
+    "non_ledger_database_reads_fail: a table read in a database without the extension works"
 tap_done

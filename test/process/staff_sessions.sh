@@ -186,5 +186,20 @@ tap_ok $? "staff_cannot_sign_themselves_on: a staff member cannot restart their 
 tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE '%idle past the staff idle limit%'")" -ge 2 ]; echo $?)" \
     "idle_refusals_recorded"
 
+# An examiner's open transaction, after a reveal, does not hold up their own retirement (the
+# quota's lock is not on the staff row).
+q "SELECT ledger.register_staff('regress_exam_leaver', '審査 退職', 1, ARRAY['examiner'])" >/dev/null
+pid=$(q "SELECT min(person_id) FROM ledger.person WHERE org_unit_id = 1")
+(PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -q -U regress_exam_leaver -d ledger \
+    -c "BEGIN" -c "SELECT ledger.reveal_person_number('131016', $pid, '認定審査')" -c "SELECT pg_sleep(15)" -c "COMMIT" \
+    >/dev/null 2>&1 &)
+sleep 1.5
+t0=$(date +%s)
+q "SET statement_timeout = '10s'; SELECT ledger.retire_staff('regress_exam_leaver', '懲戒')" >/dev/null
+t1=$(date +%s)
+tap_is "$(q "SELECT retired_at IS NOT NULL FROM ledger.staff WHERE role_name = 'regress_exam_leaver'")" t \
+    "examiner_open_transaction_blocks_own_retirement: the examiner is retired while their transaction stays open"
+tap_ok "$([ $((t1 - t0)) -lt 5 ]; echo $?)" "the retirement did not wait for it ($((t1 - t0)) s)"
+
 tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies"
 tap_done
