@@ -11,6 +11,8 @@
 #   mnl_cluster_env NAME                      export PGHOST, PGPORT, PGUSER for clients
 #   mnl_cluster_log NAME                      path of the server log
 #   mnl_psql NAME [psql args]                 psql -X -v ON_ERROR_STOP=1 against NAME
+#   mnl_session_open S NAME ROLE [DB]         an open session of ROLE, kept across statements
+#   mnl_session S SQL / mnl_session_close S   run SQL in it (output in $R) / end it
 #
 # Every function expects to run as root (test.sh and run.sh re-run themselves with sudo).
 
@@ -125,6 +127,55 @@ mnl_wait_writer() {
         sleep 0.5
     done
     return 1
+}
+
+# Open sessions kept across statements of other sessions (a staff member logged in while
+# someone else retires them, say).  A session is a psql reading a FIFO, its output kept in a
+# file: unlike a bash coproc, the descriptors outlive the process, so a session the server
+# ends (a retirement, the idle limit) is read to its last line instead of killing the test.
+declare -A MNL_SESSION_FD MNL_SESSION_OUT MNL_SESSION_PID MNL_SESSION_POS
+# mnl_session_open NAME CLUSTER ROLE [DB]
+mnl_session_open() {
+    local name=$1 cluster=$2 role=$3 db=${4:-ledger} dir fd
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/mnl-session.XXXXXX")
+    mkfifo "$dir/in"
+    PGHOST="${MNL_CLUSTER_DIR[$cluster]}/sock" PGPORT=5432 \
+        "$MNL_PGBIN/psql" -X -At -U "$role" -d "$db" <"$dir/in" >"$dir/out" 2>&1 &
+    MNL_SESSION_PID[$name]=$!
+    exec {fd}>"$dir/in"
+    MNL_SESSION_FD[$name]=$fd
+    MNL_SESSION_OUT[$name]=$dir/out
+    MNL_SESSION_POS[$name]=0
+}
+# mnl_session NAME SQL: run SQL in the open session (up to 20 s); its output is left in $R.
+# A session that has ended gives what it printed last (the server's message) in $R.
+mnl_session() {
+    local name=$1 marker="__end_${RANDOM}_${RANDOM}__" out=${MNL_SESSION_OUT[$1]} i
+    # \echo, not a SELECT: it answers in an aborted transaction too.
+    ( printf '%s\n;\n\\echo %s\n' "$2" "$marker" >&"${MNL_SESSION_FD[$name]}" ) 2>/dev/null
+    for i in $(seq 1 200); do
+        grep -q "^$marker\$" "$out" && break
+        kill -0 "${MNL_SESSION_PID[$name]}" 2>/dev/null || { sleep 0.2; break; }
+        sleep 0.1
+    done
+    R=$(tail -c +"$((MNL_SESSION_POS[$name] + 1))" "$out" | sed "/^$marker\$/,\$d")
+    MNL_SESSION_POS[$name]=$(stat -c %s "$out")
+}
+# mnl_session_close NAME: end the session (\q) and wait for it.
+mnl_session_close() {
+    local name=$1 fd=${MNL_SESSION_FD[$1]}
+    ( printf '\\q\n' >&"$fd" ) 2>/dev/null
+    exec {fd}>&-
+    wait "${MNL_SESSION_PID[$name]}" 2>/dev/null
+    rm -rf "$(dirname "${MNL_SESSION_OUT[$name]}")"
+    unset "MNL_SESSION_FD[$name]" "MNL_SESSION_PID[$name]"
+}
+# Close every open session; for trap EXIT (before the clusters go).
+mnl_session_close_all() {
+    local name
+    for name in "${!MNL_SESSION_FD[@]}"; do
+        mnl_session_close "$name"
+    done
 }
 
 # Stop every cluster this shell created; for trap EXIT.

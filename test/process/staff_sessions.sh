@@ -3,7 +3,7 @@
 # transaction — and staff roles are logged off when idle (自動ログオフ).  TAP.
 set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
-trap 'kill ${S1_PID:-} 2>/dev/null; mnl_cluster_destroy_all' EXIT
+trap 'mnl_session_close_all; mnl_cluster_destroy_all' EXIT
 
 mnl_cluster_create staff "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
 mnl_cluster_start staff || { echo "Bail out! cluster did not start"; exit 1; }
@@ -31,21 +31,8 @@ mnl_psql staff -d ledger -c "SELECT ledger.enrol_person('131016', 2, '1234567890
     -c "SELECT ledger.enrol_person('131016', 2, '271828182840', 'A', 'B', 'C', 'D', '2016-01-01', 'x')" >/dev/null
 
 # Session 1, a staff member logged in directly, kept open across the other session's acts.
-coproc S1 { PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_leaver -d ledger 2>&1; }
-S1_PID=$S1_PID
-# s1 SQL: run SQL in the open session; its output is left in $R (coproc descriptors do not
-# survive a $(...) subshell).
-R=""
-s1() {
-    printf '%s\n;SELECT '"'"'__END__'"'"';\n' "$1" >&"${S1[1]}"
-    local line
-    R=""
-    while IFS= read -r -t 20 line <&"${S1[0]}"; do
-        [ "$line" = __END__ ] && break
-        R+="$line"$'\n'
-    done
-    R=${R%$'\n'}
-}
+mnl_session_open s1 staff regress_leaver
+s1() { mnl_session s1 "$1"; }   # its output is left in $R
 
 s1 "SELECT count(*) FROM ledger.person"; tap_is "$R" 5 "an open session of a clerk reads the own org unit"
 # No ORDER BY: a sort would read every row at the first FETCH.
@@ -61,7 +48,7 @@ tap_ok $? "retired_staff_open_session: the next statement of the open session is
 tap_is "$(q "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'regress_leaver'")" f "the retired role is NOLOGIN"
 PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" "$MNL_PGBIN/psql" -X -U regress_leaver -d ledger -c "SELECT 1" >/dev/null 2>&1
 tap_ok $(( $? == 0 )) "retired_staff_new_login: a new login is refused"
-s1 '\q' >/dev/null
+mnl_session_close s1
 
 # Retirement takes everything: memberships granted outside the registry (ledger_dba,
 # ledger_revealer), the pooled role's membership, and every road of an open session —
@@ -74,24 +61,14 @@ SELECT ledger.register_staff('regress_pooled', '窓口 甲', 1, ARRAY['clerk']);
 CREATE ROLE regress_pool LOGIN NOINHERIT;
 GRANT regress_pooled TO regress_pool;
 SQL
-coproc S4 { PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_dba_staff -d ledger 2>&1; }
-S1=("${S4[@]}"); S1_PID=$S4_PID
+mnl_session_open s1 staff regress_dba_staff
 s1 "SELECT ledger.place_hold('131016', 'table', '監査のため保存', NULL, 'ledger.person')"
 hold=$R
 tap_ok "$([ "$hold" -gt 0 ] 2>/dev/null; echo $?)" "a DBA who is also staff places a hold (ledger_dba) before retiring"
 s1 "BEGIN; DECLARE sorted CURSOR FOR SELECT person_id FROM ledger.person ORDER BY family_name;"
 s1 "FETCH 1 FROM sorted"; tap_is "$(echo "$R" | grep -c '^[0-9]')" 1 "the sorted cursor returns a row before the retirement"
-coproc S5 { PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_pool -d ledger 2>&1; }
-pool_in=${S5[1]}; pool_out=${S5[0]}; POOL_PID=$S5_PID
-pool() {
-    printf '%s\n;SELECT '"'"'__END__'"'"';\n' "$1" >&"$pool_in"
-    local line
-    P=""
-    while IFS= read -r -t 20 line <&"$pool_out"; do
-        [ "$line" = __END__ ] && break
-        P+="$line"$'\n'
-    done
-}
+mnl_session_open pool staff regress_pool
+pool() { mnl_session pool "$1"; P=$R; }
 pool "SET ROLE regress_pooled; SELECT count(*) FROM ledger.person"
 tap_is "$(echo "$P" | grep -c '^[0-9]')" 1 "the pooled connection acts as the staff member before the retirement"
 q "SELECT ledger.retire_staff('regress_dba_staff', '退職')" >/dev/null
@@ -136,27 +113,25 @@ tap_ok $? "retired_staff_role_chain_via_pool: a role reached through the retired
 pool "RESET ROLE"
 tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE '%no longer active%'")" -gt 0 ]; echo $?)" \
     "the refusals are recorded"
-s1 '\q' >/dev/null
-printf '\\q\n' >&"$pool_in"
+mnl_session_close s1
+mnl_session_close pool
 
 # A duty taken away is seen inside a REPEATABLE READ transaction already under way.
-coproc S2 { PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_mover -d ledger 2>&1; }
-S1=("${S2[@]}"); S1_PID=$S2_PID
+mnl_session_open s1 staff regress_mover
 s1 "BEGIN ISOLATION LEVEL REPEATABLE READ" >/dev/null
 s1 "SELECT count(*) FROM ledger.person"; tap_is "$R" 7 "an approver reads both org units"
 q "SELECT ledger.revoke_duty('regress_mover', 'approver')" >/dev/null
 s1 "SELECT count(*) FROM ledger.person"; tap_is "$R" 5 \
     "duty_change_in_open_transaction: the revoked scope is gone at the next statement, even in REPEATABLE READ"
 s1 "COMMIT" >/dev/null
-s1 '\q' >/dev/null
+mnl_session_close s1
 
 # 自動ログオフ: the staff role's idle_session_timeout ends an idle session.
 q "ALTER SYSTEM SET ledger.staff_idle_session_timeout = '1s'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 sleep 0.3
 q "SELECT ledger.register_staff('regress_idle', '放置', 1, ARRAY['clerk'])" >/dev/null
-coproc S3 { PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_idle -d ledger 2>&1; }
-S1=("${S3[@]}"); S1_PID=$S3_PID
+mnl_session_open s1 staff regress_idle
 s1 "SHOW idle_session_timeout"; tap_is "$R" 1s "a staff session starts with the staff idle timeout"
 sleep 2.5
 s1 "SELECT 1"
