@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "keys.h"
 #include "log_hygiene.h"
+#include "qual_order.h"
 #include "lookup.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
@@ -217,6 +218,7 @@ _PG_init(void)
 
 	audit_hooks_install();
 	log_hygiene_install();
+	qual_order_install();
 	if (!IsBinaryUpgrade)
 		audit_worker_register();
 }

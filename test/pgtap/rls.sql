@@ -8,7 +8,7 @@
 \pset pager off
 SET client_min_messages = warning;
 
-SELECT plan(103);
+SELECT plan(111);
 \ir lib.psql
 
 \o /dev/null
@@ -178,6 +178,57 @@ SELECT count(*) FROM ledger.person WHERE regress_evil.leak(given_name) AND perso
 RESET ROLE;
 SELECT is((SELECT array_agg(DISTINCT v) FROM regress_evil.leaked), ARRAY['一郎'],
     'leaky_function_in_where: a cheap non-LEAKPROOF function sees only visible rows');
+-- Inference through the order of conditions: PostgreSQL lets a LEAKPROOF comparison over a
+-- hidden row's column run before the policy, and counts a function with no column in it as
+-- leaking nothing; together, the side effect says whether the comparison held on the hidden
+-- row (佐藤, org unit 9002, born 2012-12-31; clerk A's rows were born in 2015 and 2018), and
+-- bisection reads every column.  Each form below must run no side effect for that row.
+CREATE TABLE regress_evil.marks (form text);
+GRANT INSERT ON regress_evil.marks TO PUBLIC;
+CREATE FUNCTION regress_evil.mark(form text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN INSERT INTO regress_evil.marks VALUES (form); RETURN true; END $$;
+SELECT person_id AS hidden_id FROM ledger.person WHERE org_unit_id = 9002 \gset
+SET ROLE regress_clerk_a;
+SELECT count(*) FROM ledger.person WHERE birth_date < '2013-01-01' AND regress_evil.mark('and') \g /dev/null
+SELECT count(*) FROM ledger.person WHERE person_id = :hidden_id AND regress_evil.mark('index') \g /dev/null
+SELECT count(*) FROM ledger.person WHERE CASE WHEN birth_date < '2013-01-01' THEN regress_evil.mark('case') END \g /dev/null
+SELECT count(*) FROM ledger.person WHERE birth_date >= '2013-01-01' OR regress_evil.mark('or') \g /dev/null
+SELECT count(*) FROM ledger.person_masked WHERE birth_date < '2013-01-01' AND regress_evil.mark('view') \g /dev/null
+SELECT count(*) FROM (SELECT DISTINCT person_id, birth_date FROM ledger.person WHERE person_id = :hidden_id) p
+    WHERE CASE WHEN birth_date < '2013-01-01' THEN regress_evil.mark('subquery') END \g /dev/null
+SELECT count(*) FROM (VALUES (:hidden_id::bigint)) v(i) JOIN ledger.person p
+    ON p.person_id = v.i AND CASE WHEN p.birth_date < '2013-01-01' THEN regress_evil.mark('join') END \g /dev/null
+SELECT count(*) FROM ledger.person WHERE birth_date < '2013-01-01' AND set_config('regress.mark', 'hit', false) = 'hit' \g /dev/null
+RESET ROLE;
+SET ROLE regress_clerk_b;
+UPDATE regress_dba.case_note SET note = note WHERE id = 1 AND note LIKE 'org 1%' AND regress_evil.mark('update') \g /dev/null
+DELETE FROM regress_dba.case_note WHERE id = 1 AND note LIKE 'org 1%' AND regress_evil.mark('delete') \g /dev/null
+SELECT lives_ok($$SELECT count(*) FROM regress_dba.case_note WHERE note LIKE 'org 1%' AND 1 / (regress_evil.mark('error')::int - 1) = 0$$,
+    'hidden_row_inference_by_error: an error with no column in it is not raised for a row the policy hides');
+RESET ROLE;
+SELECT is((SELECT string_agg(DISTINCT form, ',' ORDER BY form) FROM regress_evil.marks), NULL,
+    'hidden_row_inference_by_condition_order: no side effect of a WHERE runs on a row the policy hides (and, index, case, or, view, subquery, join, update, delete)');
+SELECT is(current_setting('regress.mark', true), NULL,
+    'hidden_row_inference_by_condition_order: nor a built-in function''s (set_config)');
+SET ROLE regress_clerk_a;
+SELECT is((SELECT count(*) FROM ledger.person WHERE birth_date > '2013-01-01' AND regress_evil.mark('visible')), 2::bigint,
+    'the same conditions over visible rows still work');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_evil.marks WHERE form = 'visible'), 2::bigint, 'and their side effects run for them');
+
+-- INSERT ... ON CONFLICT DO UPDATE ... WHERE: PostgreSQL evaluates the WHERE over the existing
+-- row before that row's policy; the outcome (nothing happened, or a policy error) and any side
+-- effect in it would read a hidden row.
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$INSERT INTO regress_dba.case_note VALUES (2, 9001, 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note
+                   WHERE regress_evil.leak(case_note.note)$$, '42501', NULL,
+    'upsert_where_reads_hidden_row: ON CONFLICT DO UPDATE ... WHERE on a protected table is refused');
+SELECT throws_ok($$INSERT INTO regress_dba.case_note VALUES (2, 9001, 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note
+                   WHERE case_note.note LIKE 'zzz%'$$, '42501', NULL,
+    'upsert_where_reads_hidden_row: whatever its condition (no outcome tells the hidden row)');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_evil.leaked WHERE v LIKE 'org 2%'), 0::bigint,
+    'upsert_where_reads_hidden_row: the condition saw no hidden value');
 SELECT is((SELECT proleakproof FROM pg_proc WHERE oid = 'ledger.must(text,text,integer,regclass)'::regprocedure), false,
     'ledger.must raises, so it is not LEAKPROOF');
 
