@@ -12,7 +12,10 @@
  *   read_scan_attach()     after ExecutorStart, wraps the ExecProcNode of each scan node
  *                          of the table (sequential, index, index-only, bitmap heap, TID,
  *                          sample): the wrapper calls the node and adds the key of the
- *                          row it returned, from the node's own scan tuple
+ *                          row it returned, from the node's own scan tuple; where the
+ *                          node's conditions or output could act on a row and drop it (a
+ *                          non-LEAKPROOF function: a side effect, an error), the policy's
+ *                          ledger.may('read', ...) call names each row it lets through
  *   read_scan_detach()     when the statement ends (or fails), forgets the wrappers
  *
  * A scan's rows are those that passed the table's policies and the conditions pushed into
@@ -43,6 +46,7 @@
 
 #include "audit.h"
 #include "perm.h"
+#include "qual_order.h"
 
 /*
  * One wrapped scan node, or one upsert's conflict check (kind READ_CONFLICT: the existing
@@ -367,7 +371,16 @@ attach_walker(PlanState *ps, AttachContext *ctx)
 						if (!index_only_positions((IndexOnlyScan *) ps->plan, ctx, s->attnos))
 							elog(ERROR, "an index-only scan of a protected table lacks its key");
 					}
-					s->watched = watch_policy(ps->qual, s, read, lengthof(read));
+					/*
+					 * Name each row where the policy lets it through when something of the
+					 * statement's own could act on it there (a side effect, an error) and
+					 * then drop it; otherwise, where the node returns it.
+					 */
+					if (!qual_is_strictly_leakproof((Node *) ps->plan->qual) ||
+						!qual_is_strictly_leakproof((Node *) ps->plan->targetlist))
+						s->watched = watch_policy(ps->qual, s, read, lengthof(read));
+					else
+						s->watched = false;
 					s->real = ps->ExecProcNodeReal;
 					if (nscans == maxscans)
 					{

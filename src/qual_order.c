@@ -1,27 +1,32 @@
 /*
- * qual_order.c — no side effect of a caller's condition runs on a row before the row's
- * policy has let it through.
+ * qual_order.c — no condition of the caller's runs on a row before the row's policy has let
+ * it through, except the index's own.
  *
  * PostgreSQL evaluates a table's row-security condition before the caller's conditions,
- * except those it judges leakproof, which may go first (index conditions, cheap
- * comparisons).  It judges a condition leakproof when no non-LEAKPROOF function in it takes a
- * column: a function with no column argument (set_config(...), pg_notify(...), 1 / f(), a
- * function of the caller's) is taken to show nothing of the row.  Combined, they show it:
- * "birth_date < '2013-01-01' AND set_config('x', 'hit', false) = 'hit'" runs the comparison
- * on a hidden row and the side effect (or the error) only when it held, so the caller reads
- * one bit of a row the policy hides, and bisection reads every column.  So does one
- * condition alone: CASE WHEN birth_date < ... THEN pg_notify(...) END.
+ * except those it judges leakproof, which may go first when cheap.  Both halves of that
+ * exception read hidden rows:
  *
- *   set_rel_pathlist_hook  on a relation under row security, a condition of the caller
- *                          (security level above the policies') counts as leakproof only
- *                          when every function, operator and cast in it is LEAKPROOF and
- *                          it holds no subquery; the others are evaluated after the
- *                          policy.  Index conditions are unaffected: a function with no
- *                          column is never one, and a comparison on a column keeps its
- *                          place.
+ *   side effects    it judges a condition leakproof when no non-LEAKPROOF function in it
+ *                   takes a column, so a function with no column (set_config(...),
+ *                   pg_notify(...), 1 / f(), the caller's own) after a leakproof comparison
+ *                   says whether the comparison held on a hidden row:
+ *                   "birth_date < '2013-01-01' AND set_config('x', 'hit', false) = 'hit'";
+ *   time            a LEAKPROOF comparison made costly (text against a constant of millions
+ *                   of characters) after a cheap one runs only when the cheap one held: the
+ *                   statement takes milliseconds longer, and bisection reads the row.
  *
- * Must never: make a condition leakproof that PostgreSQL did not (only ever the stricter
- * answer), or touch a query without row security (its conditions have one level).
+ *   set_rel_pathlist_hook  once the relation's paths are built (index conditions chosen),
+ *                          every other condition of the caller's on a relation under row
+ *                          security (security level above the policies') is marked not
+ *                          leakproof, so create_plan orders it after the policy.  Index
+ *                          conditions stay where PostgreSQL put them (leakproof operators on
+ *                          an indexed column); what they tell by time is the number of index
+ *                          entries they visit (docs/permissions.md).
+ *   qual_is_strictly_leakproof()  every function, operator and cast LEAKPROOF, no subquery:
+ *                          a condition nothing can be learnt from but its answer (read audit).
+ *
+ * Must never: mark a condition leakproof that PostgreSQL did not (only ever the stricter
+ * answer), or change the plan of a query without row security (one level of conditions).
  */
 #include "postgres.h"
 
@@ -54,8 +59,14 @@ has_unsafe_part(Node *node, void *context)
 	return expression_tree_walker(node, has_unsafe_part, context);
 }
 
+bool
+qual_is_strictly_leakproof(Node *qual)
+{
+	return !has_unsafe_part(qual, NULL);
+}
+
 static void
-strict_leakproof(List *rinfos)
+after_the_policy(List *rinfos)
 {
 	ListCell   *lc;
 
@@ -63,15 +74,15 @@ strict_leakproof(List *rinfos)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
-		if (rinfo->security_level > 0 && rinfo->leakproof &&
-			has_unsafe_part((Node *) rinfo->clause, NULL))
+		if (rinfo->security_level > 0)
 			rinfo->leakproof = false;
 	}
 }
 
 /*
- * The paths are built by now, the plan not yet: order_qual_clauses() (create_plan) reads
- * the flag.  Join conditions a parameterised scan enforces are in joininfo.
+ * The paths are built by now (index conditions were matched while they were), the plan
+ * not yet: order_qual_clauses() (create_plan) reads the flag.  Join conditions a
+ * parameterised scan enforces are in joininfo.
  */
 static void
 qual_order_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
@@ -80,8 +91,8 @@ qual_order_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, Range
 		prev_set_rel_pathlist(root, rel, rti, rte);
 	if (root->qual_security_level > 0)
 	{
-		strict_leakproof(rel->baserestrictinfo);
-		strict_leakproof(rel->joininfo);
+		after_the_policy(rel->baserestrictinfo);
+		after_the_policy(rel->joininfo);
 	}
 }
 

@@ -3,5 +3,6 @@
 #define MNL_QUAL_ORDER_H
 
 extern void qual_order_install(void);
+extern bool qual_is_strictly_leakproof(Node *qual);
 
 #endif
