@@ -182,14 +182,18 @@ SELECT is((SELECT array_agg(DISTINCT v) FROM regress_evil.leaked), ARRAY['一郎
 -- hidden row's column run before the policy, and counts a function with no column in it as
 -- leaking nothing; together, the side effect says whether the comparison held on the hidden
 -- row (佐藤, org unit 9002, born 2012-12-31; clerk A's rows were born in 2015 and 2018), and
--- bisection reads every column.  Each form below must run no side effect for that row (the
--- index condition on the hidden person's id keeps clerk A's own rows out of them).
+-- bisection reads every column.  Each form below must run no side effect for any row: the
+-- prober is a clerk of an org unit with no rows, so every row is one the policy hides.
 CREATE TABLE regress_evil.marks (form text);
 GRANT INSERT ON regress_evil.marks TO PUBLIC;
 CREATE FUNCTION regress_evil.mark(form text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
 BEGIN INSERT INTO regress_evil.marks VALUES (form); RETURN true; END $$;
+CREATE FUNCTION regress_evil.boom() RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN RAISE EXCEPTION 'the condition ran'; END $$;
 SELECT person_id AS hidden_id FROM ledger.person WHERE org_unit_id = 9002 \gset
-SET ROLE regress_clerk_a;
+INSERT INTO ledger.org_unit VALUES ('131016', 9004, '分室') \g /dev/null
+SELECT ledger.register_staff('regress_prober', '受付 分室', 9004, ARRAY['clerk']) \g /dev/null
+SET ROLE regress_prober;
 SELECT count(*) FROM ledger.person WHERE person_id = :hidden_id AND birth_date < '2013-01-01' AND regress_evil.mark('and') \g /dev/null
 SELECT count(*) FROM ledger.person WHERE person_id = :hidden_id AND regress_evil.mark('index') \g /dev/null
 SELECT count(*) FROM ledger.person WHERE CASE WHEN birth_date < '2013-01-01' THEN regress_evil.mark('case') END \g /dev/null
@@ -200,11 +204,9 @@ SELECT count(*) FROM (SELECT DISTINCT person_id, birth_date FROM ledger.person W
 SELECT count(*) FROM (VALUES (:hidden_id::bigint)) v(i) JOIN ledger.person p
     ON p.person_id = v.i AND CASE WHEN p.birth_date < '2013-01-01' THEN regress_evil.mark('join') END \g /dev/null
 SELECT count(*) FROM ledger.person WHERE birth_date < '2013-01-01' AND set_config('regress.mark', 'hit', false) = 'hit' \g /dev/null
-RESET ROLE;
-SET ROLE regress_clerk_b;
 UPDATE regress_dba.case_note SET note = note WHERE id = 1 AND note LIKE 'org 1%' AND regress_evil.mark('update') \g /dev/null
 DELETE FROM regress_dba.case_note WHERE id = 1 AND note LIKE 'org 1%' AND regress_evil.mark('delete') \g /dev/null
-SELECT lives_ok($$SELECT count(*) FROM regress_dba.case_note WHERE note LIKE 'org 1%' AND 1 / (regress_evil.mark('error')::int - 1) = 0$$,
+SELECT lives_ok($$SELECT count(*) FROM regress_dba.case_note WHERE id > 1 AND regress_evil.boom()$$,
     'hidden_row_inference_by_error: an error with no column in it is not raised for a row the policy hides');
 RESET ROLE;
 SELECT is((SELECT string_agg(DISTINCT form, ',' ORDER BY form) FROM regress_evil.marks), NULL,
@@ -215,7 +217,7 @@ SET ROLE regress_clerk_a;
 SELECT is((SELECT count(*) FROM ledger.person WHERE birth_date > '2013-01-01' AND regress_evil.mark('visible')), 2::bigint,
     'the same conditions over visible rows still work');
 RESET ROLE;
-SELECT is((SELECT count(*) FROM regress_evil.marks WHERE form = 'visible'), 2::bigint, 'and their side effects run for them');
+SELECT ok((SELECT count(*) FROM regress_evil.marks WHERE form = 'visible') >= 2, 'and their side effects run for them');
 
 -- Inference by time: a LEAKPROOF comparison made costly (text against a constant of millions
 -- of characters) after a cheap one runs only when the cheap one held on the hidden row, and
