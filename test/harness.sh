@@ -11,6 +11,7 @@
 #   mnl_cluster_env NAME                      export PGHOST, PGPORT, PGUSER for clients
 #   mnl_cluster_log NAME                      path of the server log
 #   mnl_psql NAME [psql args]                 psql -X -v ON_ERROR_STOP=1 against NAME
+#   mnl_ledger_cluster NAME [key=value ...]   a started cluster, database ledger, extension, writer
 #   mnl_session_open S NAME ROLE [DB]         an open session of ROLE, kept across statements
 #   mnl_session S SQL / mnl_session_close S   run SQL in it (output in $R) / end it
 #
@@ -116,6 +117,19 @@ mnl_psql() {
     local dir=${MNL_CLUSTER_DIR[$name]}
     PGHOST="$dir/sock" PGPORT=5432 PGUSER=postgres \
         "$MNL_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# mnl_ledger_cluster NAME [key=value ...]: a started cluster with a database "ledger", the
+# extension created in it and its audit writer attached (ledger.database = 'ledger', then the
+# settings given); prints "Bail out!" and fails otherwise.
+mnl_ledger_cluster() {
+    local name=$1; shift
+    mnl_cluster_create "$name" "ledger.database = 'ledger'" "$@" || { echo "Bail out! initdb failed"; return 1; }
+    mnl_cluster_start "$name" || { echo "Bail out! cluster did not start"; return 1; }
+    mnl_psql "$name" -d postgres -c "CREATE DATABASE ledger" >/dev/null &&
+        mnl_psql "$name" -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null ||
+        { echo "Bail out! the extension was not created"; return 1; }
+    mnl_wait_writer "$name" ledger || { echo "Bail out! writer did not start"; return 1; }
 }
 
 # mnl_wait_writer NAME DB: wait (up to 30 s) until the audit writer of cluster NAME is

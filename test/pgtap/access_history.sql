@@ -2,15 +2,9 @@
 -- number, found them by number, changed their rows or exchanged their data, and nothing
 -- about anyone else; the auditor lists whose data a staff member used (the incident
 -- question); staff without the duty get neither.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(11);
-\ir lib.psql
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('011002', 9871, '札幌市 開示試験'), ('282014', 9872, '姫路市 開示試験');

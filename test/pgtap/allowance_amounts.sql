@@ -2,12 +2,7 @@
 -- test for each rule (age bands, school-year ends, birth order, support, income limits, the
 -- reform month), the certification dates (15日特例), and properties over generated households.
 -- Runs as a superuser: what is tested here is the arithmetic; payments.sql runs the job role.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 SET jit = off;  -- the property queries are large; compiling them costs more than running them
 
 SELECT plan(48);

@@ -1,11 +1,6 @@
 -- The date rules of the allowance (DOMAIN.md): reaching an age the day before the birthday,
 -- the school-year ends, the under-3 month, and the rule periods as data.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(29);
 

@@ -3,12 +3,7 @@
 -- Runs as the superuser in mnl_regress, where the audit writer is attached.  It commits
 -- (sealing needs committed records) and cleans up its tables at the end; tampering happens
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(66);
 
@@ -48,7 +43,6 @@ CREATE FUNCTION pg_temp.ref_block_hash(b ledger.audit_block) RETURNS bytea LANGU
                      FROM ledger.audit_event e WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi), ''::bytea)
         || int8send((SELECT count(*) FROM ledger.audit_event e WHERE e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi))) $$;
 
-\ir lib.psql
 
 -- Turn the trail's guard off and on, as a superuser who edits the catalog directly would
 -- (touching pg_class makes the change visible to the relation cache).

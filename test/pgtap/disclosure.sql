@@ -1,13 +1,7 @@
 -- Reveal quotas and the two-person rule (PIA 7 事故事例).  Each refusal path has a test.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(33);
-\ir lib.psql
 
 -- Wait until the audit writer has counted n reveals of role today.
 CREATE FUNCTION pg_temp.wait_tally(role name, n integer) RETURNS integer LANGUAGE plpgsql AS $$

@@ -4,12 +4,7 @@
 -- written out below (independently of ledger.duty_permission).  Then the same staff read
 -- and write a protected table in both org units, which the policies must allow or refuse
 -- exactly as the matrix says.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(6 * 8 * 2 + 5 * 2 * 2 + 1);
 

@@ -1,14 +1,8 @@
 -- The file-creation guard (番号法 第29条): no new place for My Numbers outside the registered
 -- files.  Each refusal path is a test named after the way around it.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(26);
-\ir lib.psql
 
 CREATE ROLE regress_file_dba;
 CREATE SCHEMA regress_files AUTHORIZATION regress_file_dba;

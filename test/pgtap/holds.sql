@@ -2,15 +2,9 @@
 -- a row a hold names cannot be removed by a staff DELETE, a foreign key's cascade, the
 -- retention run, TRUNCATE (CASCADE too), or the owner of a protected table; each refusal is
 -- recorded, and a lifted hold lets the row go.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(24);
-\ir lib.psql
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('401005', 9761, '北九州市 子育て支援課');

@@ -1,14 +1,8 @@
 -- Per-affair pseudonyms and linking between affairs (invariant 6): data of two affairs cannot
 -- be joined on a shared identifier; a link needs a rule and is recorded.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(14);
-\ir lib.psql
 
 \o /dev/null
 INSERT INTO ledger.affair VALUES ('regress_tax', '個人住民税の賦課に関する事務 (試験)', '番号法 別表第一 (試験)');

@@ -1,15 +1,9 @@
 -- Lookups by My Number are an oracle (ATTACKS.md §5): each is recorded, limited per staff
 -- member per minute and per day whatever the transaction does, and answers in the same time
 -- found or not; the blind index is not PUBLIC's, and the mask shows no digit by default.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(19);
-\ir lib.psql
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('130001', 9951, '照会試験 本庁'), ('130001', 9952, '照会試験 支所');

@@ -1,15 +1,9 @@
 -- The information-provision network: the rule list from CSV, inquiries with permits and
 -- results that expire, provisions answered automatically or held for review, and the
 -- per-person record of every exchange.  Each refusal path has a test named after it.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(50);
-\ir lib.psql
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('272035', 9301, '吹田市 子育て給付課'), ('272035', 9302, '吹田市 支所');

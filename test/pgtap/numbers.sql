@@ -1,11 +1,7 @@
 -- Properties of ledger.mynumber and ledger.corporate_number, checked against an independent
 -- SQL statement of each formula over 10,000 generated bases, plus binary round trips,
 -- index use, joins and statistics.  Runs in one transaction and rolls back.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
+\ir lib.psql
 
 BEGIN;
 SELECT plan(30);
@@ -21,7 +17,6 @@ CREATE FUNCTION pg_temp.ref_corporate_check(base text) RETURNS integer LANGUAGE 
           FROM generate_series(1, 12) AS n) AS x $$;
 CREATE FUNCTION pg_temp.full_width(s text) RETURNS text LANGUAGE sql AS $$
     SELECT translate(s, '0123456789', '０１２３４５６７８９') $$;
-\ir lib.psql
 
 -- Server-side files for COPY BINARY live in the data directory (absolute paths only).
 CREATE FUNCTION pg_temp.path(name text) RETURNS text LANGUAGE sql AS $$

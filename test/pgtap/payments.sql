@@ -2,15 +2,9 @@
 -- role, through the transition of 令和6年10月 and 12月, with 公務員 skipped, the 15日特例, a
 -- 消滅 in the middle of a period, a child turning 3, a birth and a child leaving; idempotent;
 -- limited to what the caller may write; reconcilable with the per-child reasons.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(41);
-\ir lib.psql
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('231002', 9901, '名古屋市 子育て支援課'), ('231002', 9902, '名古屋市 区役所');

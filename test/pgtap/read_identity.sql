@@ -3,15 +3,9 @@
 -- rows (views, joins, cursors, COPY, functions, index-only scans, parallel plans), even when
 -- the statement fails or the transaction rolls back; the access history and the auditor's
 -- incident listing answer from it.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(36);
-\ir lib.psql
 
 -- Now: what a test records comes after it (event ids are taken in blocks per backend, so
 -- the clock orders them, not the id).

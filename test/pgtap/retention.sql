@@ -1,14 +1,8 @@
 -- Retention: boundaries (the last day kept, the first day deleted), holds, dry run, batches
 -- with their deletion records, a rerun that finds nothing, and the trail still verifying.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(27);
-\ir lib.psql
 
 -- The counting rules themselves.
 SELECT is(ledger.retention_expires_on('2020-03-31', '5 years', 'from_next_april'), '2025-04-01'::date,

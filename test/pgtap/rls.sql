@@ -1,15 +1,9 @@
 -- Staff, duties and row-level security: each test is named after the attack it stops.
 -- Runs without a wrapping transaction (denials must survive a ROLLBACK, the registry must
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(113);
-\ir lib.psql
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.

@@ -1,14 +1,8 @@
 -- Sealed numbers: AES-256-GCM bound to a context, refusals of altered values, the blind
 -- index, and reveal with its audit event (which survives ROLLBACK).
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
+\ir lib.psql
 
 SELECT plan(28);
-\ir lib.psql
 
 DROP TABLE IF EXISTS regress_sealed;
 DROP ROLE IF EXISTS regress_revealer;

@@ -8,15 +8,10 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create primary "ledger.database = 'ledger'" "wal_level = replica" "max_wal_senders = 4" \
-    "hot_standby = on" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start primary || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster primary "wal_level = replica" "max_wal_senders = 4" "hot_standby = on" || exit 1
 p() { mnl_psql primary -d ledger -Atc "$1" 2>&1; }
-mnl_psql primary -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql primary -d ledger -c "CREATE EXTENSION mynumber_ledger" \
-    -c "CREATE TABLE child (id int PRIMARY KEY, name text)" -c "SELECT ledger.audit_table('child')" \
-    -c "CREATE TABLE note (id int)" >/dev/null
-mnl_wait_writer primary ledger || { echo "Bail out! writer did not start"; exit 1; }
+mnl_psql primary -d ledger -c "CREATE TABLE child (id int PRIMARY KEY, name text)" \
+    -c "SELECT ledger.audit_table('child')" -c "CREATE TABLE note (id int)" >/dev/null
 
 for i in $(seq 1 20); do p "INSERT INTO child VALUES ($i, 'child $i')" >/dev/null; done
 p "UPDATE child SET name = name || ' (updated)' WHERE id % 2 = 0" >/dev/null

@@ -7,13 +7,10 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create detach "ledger.database = 'ledger'" "ledger.audit_sessions = off" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start detach || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster detach "ledger.audit_sessions = off" || exit 1
 q() { mnl_psql detach -d ledger -Atc "$1" 2>&1; }
-mnl_psql detach -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql detach -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE TABLE t (id int PRIMARY KEY, v text)" \
+mnl_psql detach -d ledger -c "CREATE TABLE t (id int PRIMARY KEY, v text)" \
     -c "SELECT ledger.audit_table('t')" >/dev/null
-mnl_wait_writer detach ledger || { echo "Bail out! writer did not start"; exit 1; }
 q "INSERT INTO t SELECT i, 'v' FROM generate_series(1, 50) i" >/dev/null
 q "SELECT count(*) FROM t" >/dev/null
 sleep 1.5

@@ -9,13 +9,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create seal "ledger.database = 'ledger'" "ledger.audit_seal_interval = '50ms'" "max_connections = 40" \
-    || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start seal || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster seal "ledger.audit_seal_interval = '50ms'" "max_connections = 40" || exit 1
 q() { mnl_psql seal -d ledger -Atc "$1" 2>&1; }
-mnl_psql seal -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql seal -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer seal ledger || { echo "Bail out! writer did not start"; exit 1; }
 q "CREATE TABLE race (id bigserial PRIMARY KEY, v int); SELECT ledger.audit_table('race')" >/dev/null
 writer=$(q "SELECT writer_pid FROM ledger.audit_writer_status()")
 

@@ -5,15 +5,12 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create writer "shared_preload_libraries = 'pgaudit,mynumber_ledger'" \
-    "ledger.database = 'ledger'" "pgaudit.log = 'write'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start writer || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster writer "shared_preload_libraries = 'pgaudit,mynumber_ledger'" \
+    "pgaudit.log = 'write'" || exit 1
 q() { mnl_psql writer -d ledger -Atc "$1" 2>&1; }
-
-mnl_psql writer -d postgres -c "CREATE DATABASE ledger"
-mnl_psql writer -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE EXTENSION pgaudit" \
-    -c "CREATE TABLE t (id int PRIMARY KEY, v text)" -c "SELECT ledger.audit_table('t')" >/dev/null
-mnl_wait_writer writer ledger
+mnl_psql writer -d ledger -c "CREATE EXTENSION pgaudit" \
+    -c "CREATE TABLE t (id int PRIMARY KEY, v text)" \
+    -c "SELECT ledger.audit_table('t')" >/dev/null
 tap_ok $? "the writer attaches to ledger.database with pgaudit preloaded first"
 
 q "INSERT INTO t VALUES (1, 'a'), (2, 'b')" >/dev/null
@@ -23,7 +20,8 @@ grep -q "AUDIT: SESSION,.*WRITE,INSERT" "$(mnl_cluster_log writer)"
 tap_ok $? "pgaudit_coexists: pgaudit still logs the same statement"
 
 # Failed and successful logins, and logouts, with a password-checked role.
-mnl_psql writer -d ledger -c "CREATE ROLE regress_login LOGIN PASSWORD 'right horse battery'" >/dev/null
+mnl_psql writer -d ledger \
+    -c "CREATE ROLE regress_login LOGIN PASSWORD 'right horse battery'" >/dev/null
 sed -i "1i local all regress_login scram-sha-256" "${MNL_CLUSTER_DIR[writer]}/data/pg_hba.conf"
 q "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5

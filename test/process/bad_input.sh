@@ -9,13 +9,8 @@ set -uo pipefail
 trap 'mnl_cluster_destroy_all' EXIT
 
 TIMEOUT=${MNL_BAD_INPUT_TIMEOUT:-10s}
-mnl_cluster_create bad "ledger.database = 'ledger'" "restart_after_crash = on" ||
-    { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start bad || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster bad "restart_after_crash = on" || exit 1
 q() { mnl_psql bad -d ledger -Atc "$1"; }
-mnl_psql bad -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql bad -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer bad ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql bad -d ledger -f "$MNL_ROOT/scripts/sample.sql" >/dev/null || { echo "Bail out! sample not loaded"; exit 1; }
 mnl_psql bad -d ledger >/dev/null <<'SQL'
 CREATE ROLE regress_dba LOGIN;

@@ -27,12 +27,8 @@ SH
 chmod 755 "$dir/periodkey.sh"; chown postgres "$dir/periodkey.sh"
 pk="ledger.period_key_command = '$dir/periodkey.sh %o %p'"
 
-mnl_cluster_create shred "ledger.database = 'ledger'" "$pk" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start shred || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster shred "$pk" || exit 1
 q() { mnl_psql shred -d ledger -Atc "$1" 2>&1; }
-mnl_psql shred -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql shred -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer shred ledger || { echo "Bail out! writer did not start"; exit 1; }
 
 mnl_psql shred -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');

@@ -6,12 +6,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap 'mnl_cluster_destroy_all' EXIT
 
-mnl_cluster_create races "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start races || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster races || exit 1
 q() { mnl_psql races -d ledger -Atc "$1" 2>&1; }
-mnl_psql races -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql races -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer races ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql races -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 UPDATE ledger.duty SET reveal_quota_per_day = 20 WHERE duty_code = 'examiner';

@@ -6,12 +6,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap 'mnl_cluster_destroy_all' EXIT
 
-mnl_cluster_create export "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start export || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster export || exit 1
 q() { mnl_psql export -d ledger -Atc "$1" 2>&1; }
-mnl_psql export -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql export -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer export ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql export -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 SELECT ledger.register_staff('regress_x_clerk', '受付', 1, ARRAY['clerk']);

@@ -6,12 +6,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap 'mnl_cluster_destroy_all' EXIT
 
-mnl_cluster_create fp "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start fp || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster fp || exit 1
 q() { mnl_psql fp -d ledger -Atc "$1" 2>&1; }
-mnl_psql fp -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql fp -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer fp ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql fp -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 SELECT ledger.register_staff('regress_fp_leaver', '審査 退職', 1, ARRAY['examiner']);

@@ -6,13 +6,9 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create scan "ledger.database = 'ledger'" "log_statement = 'all'" \
-    "log_min_error_statement = error" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start scan || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster scan "log_statement = 'all'" "log_min_error_statement = error" || exit 1
 dir=${MNL_CLUSTER_DIR[scan]}
-mnl_psql scan -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql scan -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "GRANT ledger_revealer TO postgres" >/dev/null
-mnl_wait_writer scan ledger
+mnl_psql scan -d ledger -c "GRANT ledger_revealer TO postgres" >/dev/null
 
 # The numbers this workload uses (valid, chosen for this test only).
 numbers="613805426170 880364729510 270958316442 459271603889 735620918466"

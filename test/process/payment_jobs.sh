@@ -6,15 +6,12 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create pay "shared_preload_libraries = 'pg_cron,mynumber_ledger'" "ledger.database = 'ledger'" \
-    "cron.database_name = 'ledger'" "cron.use_background_workers = on" "max_worker_processes = 16" \
-    || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start pay || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster pay "shared_preload_libraries = 'pg_cron,mynumber_ledger'" \
+    "cron.database_name = 'ledger'" "cron.use_background_workers = on" \
+    "max_worker_processes = 16" || exit 1
 q() { mnl_psql pay -d ledger -Atc "$1" 2>&1; }
 job() { mnl_psql pay -d ledger -U regress_payment_job -Atc "$1" 2>&1; }
-mnl_psql pay -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql pay -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE EXTENSION pg_cron" >/dev/null
-mnl_wait_writer pay ledger || { echo "Bail out! writer did not start"; exit 1; }
+mnl_psql pay -d ledger -c "CREATE EXTENSION pg_cron" >/dev/null
 
 # 3,000 recipients in 3 org units (1 in 50 a 公務員), 1-3 children each, certified in 2024.
 mnl_psql pay -d ledger >/dev/null <<'SQL'
@@ -104,7 +101,8 @@ tap_ok "$([ $((t1 - t0)) -lt 8 ]; echo $?)" \
 tap_is "$(q "SELECT count(*) FROM ledger.payment WHERE payment_month = '2026-10-01' AND certification_id = $cert")" 0 \
     "the locked certification has no payment yet"
 sleep 12
-mnl_psql pay -d ledger -U regress_payment_job -Atc "SET client_min_messages = warning" -c "CALL ledger.prepare_payments('2026-10-01')" >/dev/null 2>&1
+mnl_psql pay -d ledger -U regress_payment_job -Atc "SET client_min_messages = warning" \
+    -c "CALL ledger.prepare_payments('2026-10-01')" >/dev/null 2>&1
 tap_ok "$([ "$(q "SELECT count(*) FROM ledger.payment WHERE payment_month = '2026-10-01' AND certification_id = $cert")" -gt 0 ]; echo $?)" \
     "the next run prepares it"
 

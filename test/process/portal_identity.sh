@@ -7,12 +7,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap 'mnl_cluster_destroy_all' EXIT
 
-mnl_cluster_create portal "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start portal || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster portal || exit 1
 q() { mnl_psql portal -d ledger -Atc "$1" 2>&1; }
-mnl_psql portal -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql portal -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer portal ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql portal -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 SELECT ledger.register_staff('regress_pi_leaver', '受付 退職', 1, ARRAY['clerk']);

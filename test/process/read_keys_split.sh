@@ -7,13 +7,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap 'mnl_cluster_destroy_all' EXIT
 
-mnl_cluster_create split "ledger.database = 'ledger'" "ledger.audit_key_buffer = 256kB" ||
-    { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start split || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster split "ledger.audit_key_buffer = 256kB" || exit 1
 q() { mnl_psql split -d ledger -Atc "$1" 2>&1; }
-mnl_psql split -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql split -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer split ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql split -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁'), ('131016', 2, '出張所');
 SELECT ledger.register_staff('regress_s_clerk', '受付', 1, ARRAY['clerk']);

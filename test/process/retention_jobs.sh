@@ -6,14 +6,11 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create jobs "shared_preload_libraries = 'pg_cron,mynumber_ledger'" "ledger.database = 'ledger'" \
-    "cron.database_name = 'ledger'" "cron.use_background_workers = on" "max_worker_processes = 16" \
-    || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start jobs || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster jobs "shared_preload_libraries = 'pg_cron,mynumber_ledger'" \
+    "cron.database_name = 'ledger'" "cron.use_background_workers = on" \
+    "max_worker_processes = 16" || exit 1
 q() { mnl_psql jobs -d ledger -Atc "$1" 2>&1; }
-mnl_psql jobs -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql jobs -d ledger -c "CREATE EXTENSION mynumber_ledger" -c "CREATE EXTENSION pg_cron" >/dev/null
-mnl_wait_writer jobs ledger || { echo "Bail out! writer did not start"; exit 1; }
+mnl_psql jobs -d ledger -c "CREATE EXTENSION pg_cron" >/dev/null
 
 # 20,000 certifications closed long ago (recipients of persons without numbers: fast to load).
 mnl_psql jobs -d ledger >/dev/null <<'SQL'

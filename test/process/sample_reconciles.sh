@@ -6,16 +6,13 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
 
-mnl_cluster_create sample "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start sample || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster sample || exit 1
 q() { mnl_psql sample -d ledger -Atc "$1" 2>&1; }
-mnl_psql sample -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql sample -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer sample ledger || { echo "Bail out! writer did not start"; exit 1; }
 mnl_psql sample -d ledger -f "$MNL_ROOT/scripts/sample.sql" >/dev/null 2>&1
 tap_is "$(q "SELECT count(*) FROM ledger.recipient")|$(q "SELECT status FROM ledger.payment_run")" "300|finished" \
     "scripts/sample.sql loads 300 recipients and its payment job's run finishes"
-mnl_psql sample -d ledger -U payment_job -c "CALL ledger.prepare_payments('2026-12-01')" >/dev/null 2>&1
+mnl_psql sample -d ledger -U payment_job \
+    -c "CALL ledger.prepare_payments('2026-12-01')" >/dev/null 2>&1
 tap_is "$(q "SELECT string_agg(to_char(payment_month, 'YYYY-MM') || ':' || status, ',' ORDER BY run_id) FROM ledger.payment_run")" \
     "2026-10:finished,2026-12:finished" "the job runs 令和8年12月 as well"
 
@@ -36,7 +33,8 @@ tap_is "$(q "SELECT count(*) FROM ledger.certification_revision v JOIN ledger.ce
              WHERE v.new_amount <> ledger.monthly_total(c.municipality_code, c.recipient_id, v.effective_month)")" 0 \
     "every 額改定 names the month's total"
 before=$(q "SELECT count(*) || '/' || sum(amount) FROM ledger.payment")
-mnl_psql sample -d ledger -U payment_job -c "CALL ledger.prepare_payments('2026-12-01')" >/dev/null 2>&1
+mnl_psql sample -d ledger -U payment_job \
+    -c "CALL ledger.prepare_payments('2026-12-01')" >/dev/null 2>&1
 tap_is "$(q "SELECT count(*) || '/' || sum(amount) FROM ledger.payment")" "$before" "a rerun changes nothing"
 tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies"
 tap_done

@@ -5,12 +5,8 @@ set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap 'mnl_session_close_all; mnl_cluster_destroy_all' EXIT
 
-mnl_cluster_create staff "ledger.database = 'ledger'" || { echo "Bail out! initdb failed"; exit 1; }
-mnl_cluster_start staff || { echo "Bail out! cluster did not start"; exit 1; }
+mnl_ledger_cluster staff || exit 1
 q() { mnl_psql staff -d ledger -Atc "$1" 2>&1; }
-mnl_psql staff -d postgres -c "CREATE DATABASE ledger" >/dev/null
-mnl_psql staff -d ledger -c "CREATE EXTENSION mynumber_ledger" >/dev/null
-mnl_wait_writer staff ledger || { echo "Bail out! writer did not start"; exit 1; }
 
 mnl_psql staff -d ledger >/dev/null <<'SQL'
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁'), ('131016', 2, '支所');
@@ -27,7 +23,8 @@ SQL
 mnl_psql staff -d ledger -c "SET ROLE regress_mover" \
     -c "INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id) SELECT '131016', person_id, 1 FROM ledger.person" >/dev/null
 # Two persons kept by org unit 2 (enrolled by a superuser: the write gate lets superusers pass).
-mnl_psql staff -d ledger -c "SELECT ledger.enrol_person('131016', 2, '123456789018', 'A', 'B', 'C', 'D', '2016-01-01', 'x')" \
+mnl_psql staff -d ledger \
+    -c "SELECT ledger.enrol_person('131016', 2, '123456789018', 'A', 'B', 'C', 'D', '2016-01-01', 'x')" \
     -c "SELECT ledger.enrol_person('131016', 2, '271828182840', 'A', 'B', 'C', 'D', '2016-01-01', 'x')" >/dev/null
 
 # Session 1, a staff member logged in directly, kept open across the other session's acts.
