@@ -450,6 +450,19 @@ unwrap_key(const uint8 *wrapped, int wlen, int32 key_id, const char *purpose, in
 }
 
 /*
+ * Bumped whenever the cached keys are forgotten (an abort, a key destroyed anywhere): a user
+ * of this file's keys that keeps state keyed with one (a cipher context) compares it with
+ * keys_cache_epoch() and re-keys when it moved.  Keys never call into their users.
+ */
+static uint64 cache_epoch = 1;
+
+uint64
+keys_cache_epoch(void)
+{
+	return cache_epoch;
+}
+
+/*
  * A transaction that aborts may have made a key that was never committed: forget every
  * unwrapped key (zeroed) so that nothing sealed later uses it.
  */
@@ -461,7 +474,7 @@ keys_xact_callback(XactEvent event, void *arg)
 		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
 		ncached = 0;
 		active_checked_in = InvalidLocalTransactionId;
-		sealed_forget_keys();
+		cache_epoch++;
 	}
 }
 
@@ -488,6 +501,7 @@ cache_slot(void)
 		/* Full: forget everything (zeroed) and start again. */
 		explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
 		ncached = 0;
+		cache_epoch++;
 	}
 	return &cache[ncached++];
 }
@@ -506,7 +520,7 @@ cached(int32 key_id)
 			explicit_bzero(cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
 		ncached = 0;
 		active_checked_in = InvalidLocalTransactionId;
-		sealed_forget_keys();
+		cache_epoch++;
 		seen_generation = gen;
 	}
 	for (i = 0; i < ncached; i++)

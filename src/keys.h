@@ -14,10 +14,8 @@ extern const uint8 *keys_active(const char *purpose, int32 *key_id);
 extern const uint8 *keys_by_id(int32 key_id, const char *purpose);
 extern const char *keys_purpose_of(int32 key_id);	/* NULL: no such key, or destroyed */
 
-/* sealed.c: drop cipher and MAC contexts keyed with cached keys (after an abort). */
-extern void sealed_forget_keys(void);
-/* sealed.c: the number inside a sealed value (raises unless it opens in this context). */
-extern int64 sealed_open(bytea *sealed, text *context);
+/* Moves whenever the cached keys are forgotten: state keyed with one must be re-keyed. */
+extern uint64 keys_cache_epoch(void);
 
 #define KEY_PURPOSE_PSEUDONYM_PREFIX "pseudonym:"	/* + affair code: each affair's HMAC */
 #define KEY_PURPOSE_MAX 80

@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "sealed.h"
 #include "mynumber_ledger.h"
 #include "numparse.h"
 #include "perm.h"

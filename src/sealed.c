@@ -41,6 +41,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "sealed.h"
 #include "mynumber_ledger.h"
 #include "numparse.h"
 #include "perm.h"
@@ -176,13 +177,23 @@ hmac_key_id_reset(void)
 	hmac_key_id = 0;
 }
 
-/* After an abort: contexts keyed with a key that may not exist must be re-keyed. */
-void
-sealed_forget_keys(void)
+/*
+ * Contexts keyed with a key keys.c has since forgotten (an abort, a key destroyed) must be
+ * re-keyed: the key id alone does not say the key is still the same one.
+ */
+static void
+forget_stale_keys(void)
 {
-	enc_ctx.key_id = 0;
-	dec_ctx.key_id = 0;
-	hmac_key_id_reset();
+	static uint64 keyed_in_epoch = 0;
+	uint64		epoch = keys_cache_epoch();
+
+	if (epoch != keyed_in_epoch)
+	{
+		enc_ctx.key_id = 0;
+		dec_ctx.key_id = 0;
+		hmac_key_id_reset();
+		keyed_in_epoch = epoch;
+	}
 }
 
 /* At backend exit: free (and so cleanse) the key schedules held by OpenSSL. */
@@ -214,6 +225,7 @@ gcm_for(GcmContext *g, int32 key_id, const uint8 *key, const uint8 *nonce)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not allocate a cipher context")));
 		g->key_id = 0;
 	}
+	forget_stale_keys();
 	if (g->key_id != key_id)
 	{
 		ok = g->encrypt ? EVP_EncryptInit_ex(g->ctx, EVP_aes_256_gcm(), NULL, key, nonce)
@@ -545,6 +557,7 @@ sealed_blind_index(PG_FUNCTION_ARGS)
 	bytea	   *out = palloc(VARHDRSZ + 32);
 	size_t		outlen = 0;
 
+	forget_stale_keys();
 	if (hmac_ctx == NULL || hmac_key_id != key_id)
 	{
 		EVP_MAC   *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
