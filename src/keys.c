@@ -52,6 +52,7 @@ PG_FUNCTION_INFO_V1(keys_require_kek);
 PG_FUNCTION_INFO_V1(keys_rotate);
 PG_FUNCTION_INFO_V1(keys_rewrap);
 PG_FUNCTION_INFO_V1(keys_forget_period);
+PG_FUNCTION_INFO_V1(keys_period_of);
 PG_FUNCTION_INFO_V1(keys_active_id);
 
 static uint8 *kek = NULL;		/* KEY_LEN bytes in a locked page, or NULL */
@@ -234,12 +235,10 @@ aad_for(const char *purpose, int32 version, char *aad, size_t size)
  * ("forget").  Once forgotten, every copy of that data key — in the database and in any
  * backup taken before — is useless, while the keys of other periods still open.
  */
-#define PERIOD_PREFIX "number:"
-
 static bool
 is_period_purpose(const char *purpose)
 {
-	return strncmp(purpose, PERIOD_PREFIX, strlen(PERIOD_PREFIX)) == 0;
+	return strncmp(purpose, KEY_PURPOSE_PERIOD_PREFIX, strlen(KEY_PURPOSE_PERIOD_PREFIX)) == 0;
 }
 
 static void
@@ -313,7 +312,7 @@ wrapping_key(const uint8 *base, const char *purpose, uint8 *out)
 		memcpy(out, base, KEY_LEN);
 		return;
 	}
-	period = purpose + strlen(PERIOD_PREFIX);
+	period = purpose + strlen(KEY_PURPOSE_PERIOD_PREFIX);
 	check_period(period);
 	if (run_period_command("get", period, buf, sizeof(buf)) != 0)
 	{
@@ -833,13 +832,28 @@ static void
 forget_work(void *arg)
 {
 	ForgetWork *w = arg;
-	Datum		p = CStringGetTextDatum(psprintf(PERIOD_PREFIX "%s", w->period));
+	Datum		p = CStringGetTextDatum(psprintf(KEY_PURPOSE_PERIOD_PREFIX "%s", w->period));
 	Oid			t = TEXTOID;
 
 	if (SPI_execute_with_args("UPDATE ledger.data_key SET destroyed_at = pg_catalog.now() "
 							  "WHERE purpose = $1 AND destroyed_at IS NULL", 1, &t, &p, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark the period's keys destroyed");
 	w->count = (int32) SPI_processed;
+}
+
+/*
+ * SQL function ledger._key_period(purpose text) RETURNS text: the retention period of a
+ * period key's purpose ("number:2031" gives "2031"), NULL for any other purpose.  The one
+ * place SQL learns how a period key is named.
+ */
+Datum
+keys_period_of(PG_FUNCTION_ARGS)
+{
+	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!is_period_purpose(purpose))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(purpose + strlen(KEY_PURPOSE_PERIOD_PREFIX)));
 }
 
 /*

@@ -8,6 +8,7 @@
 
 #define KEY_PURPOSE_NUMBER		"number"		/* AES-256-GCM of numbers */
 #define KEY_PURPOSE_BLIND_INDEX "blind_index"	/* HMAC-SHA256 blind index */
+#define KEY_PURPOSE_PERIOD_PREFIX "number:"	/* + year: numbers expiring in a retention period */
 
 extern void keys_load_kek(void);
 extern const uint8 *keys_active(const char *purpose, int32 *key_id);

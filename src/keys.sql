@@ -49,6 +49,12 @@ REVOKE ALL ON FUNCTION ledger.rewrap_data_keys() FROM PUBLIC;
 COMMENT ON FUNCTION ledger.rewrap_data_keys() IS
     '鍵暗号化鍵の更新: wraps every data key again with the key from ledger.kek_command_next';
 
+CREATE FUNCTION ledger._key_period(purpose text) RETURNS text
+    AS 'MODULE_PATHNAME', 'keys_period_of' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION ledger._key_period(text) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._key_period(text) IS
+    '期間鍵の期間 (internal): the retention period of a period key''s purpose, NULL for any other purpose';
+
 CREATE FUNCTION ledger._forget_period_key(period text) RETURNS integer
     AS 'MODULE_PATHNAME', 'keys_forget_period' LANGUAGE C VOLATILE STRICT;
 REVOKE ALL ON FUNCTION ledger._forget_period_key(text) FROM PUBLIC;

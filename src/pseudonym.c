@@ -10,9 +10,6 @@
  */
 #include "postgres.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -21,7 +18,6 @@
 #include "keys.h"
 #include "sealed.h"
 #include "mynumber_ledger.h"
-#include "numparse.h"
 #include "perm.h"
 
 PG_FUNCTION_INFO_V1(pseudonym_of_number);
@@ -31,15 +27,6 @@ static bytea *
 pseudonym(int64 value, const char *affair)
 {
 	char		purpose[KEY_PURPOSE_MAX];
-	char		digits[NP_MYNUMBER_DIGITS + 1];
-	int32		key_id;
-	const uint8 *key;
-	bytea	   *out = palloc(VARHDRSZ + 32);
-	size_t		outlen = 0;
-	EVP_MAC    *mac;
-	EVP_MAC_CTX *ctx;
-	OSSL_PARAM	params[2];
-	bool		ok;
 
 	if (strlen(affair) + strlen(KEY_PURPOSE_PSEUDONYM_PREFIX) >= sizeof(purpose))
 		ereport(ERROR,
@@ -48,22 +35,7 @@ pseudonym(int64 value, const char *affair)
 				 errhint("Affair codes of at most %d characters have pseudonyms.",
 						 (int) (sizeof(purpose) - strlen(KEY_PURPOSE_PSEUDONYM_PREFIX) - 1))));
 	snprintf(purpose, sizeof(purpose), "%s%s", KEY_PURPOSE_PSEUDONYM_PREFIX, affair);
-	key = keys_active(purpose, &key_id);
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	EVP_MAC_free(mac);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	np_format(value, NP_MYNUMBER_DIGITS, digits);
-	ok = ctx != NULL && EVP_MAC_init(ctx, key, KEY_LEN, params) == 1 &&
-		EVP_MAC_update(ctx, (uint8 *) digits, NP_MYNUMBER_DIGITS) == 1 &&
-		EVP_MAC_final(ctx, (uint8 *) VARDATA(out), &outlen, 32) == 1 && outlen == 32;
-	explicit_bzero(digits, sizeof(digits));
-	EVP_MAC_CTX_free(ctx);
-	if (!ok)
-		elog(ERROR, "HMAC-SHA256 failed");
-	SET_VARSIZE(out, VARHDRSZ + 32);
-	return out;
+	return sealed_digits_mac(value, purpose);
 }
 
 static void

@@ -587,9 +587,9 @@ BEGIN
         RETURN done;
     END IF;
     FOR period IN
-        SELECT DISTINCT substr(k.purpose, 8) FROM ledger.data_key k
-         WHERE k.purpose LIKE 'number:%' AND k.destroyed_at IS NULL
-           AND substr(k.purpose, 8)::integer <= date_part('year', ledger._today())
+        SELECT DISTINCT ledger._key_period(k.purpose) FROM ledger.data_key k
+         WHERE ledger._key_period(k.purpose) IS NOT NULL AND k.destroyed_at IS NULL
+           AND ledger._key_period(k.purpose)::integer <= date_part('year', ledger._today())
            AND NOT EXISTS (SELECT 1 FROM ledger.data_key k2 JOIN ledger.person x
                              ON ledger.sealed_key_id(x.mynumber) = k2.key_id
                            WHERE k2.purpose = k.purpose AND x.mynumber IS NOT NULL)

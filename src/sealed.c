@@ -338,7 +338,7 @@ sealed_seal_for_period(PG_FUNCTION_ARGS)
 	char	   *period = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
 	PG_RETURN_BYTEA_P(reseal_under(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1),
-								   psprintf("number:%s", period)));
+								   psprintf("%s%s", KEY_PURPOSE_PERIOD_PREFIX, period)));
 }
 /* Decrypt; raises when the value does not open in this context. */
 int64
@@ -546,25 +546,30 @@ sealed_mask(PG_FUNCTION_ARGS)
 
 
 
-/* ledger.blind_index(mn mynumber) RETURNS bytea: HMAC-SHA256 of the 12 digits. */
-Datum
-sealed_blind_index(PG_FUNCTION_ARGS)
+/*
+ * HMAC-SHA256 of the 12 digits of value under the active key of purpose (the blind index,
+ * an affair's pseudonym): 32 bytes.  One context per backend, keyed again only when the key
+ * changes.  The digits are zeroed before anything can raise.
+ */
+bytea *
+sealed_digits_mac(int64 value, const char *purpose)
 {
-	int64		value = PG_GETARG_INT64(0);
 	char		digits[NP_MYNUMBER_DIGITS + 1];
 	int32		key_id;
-	const uint8 *key = keys_active(KEY_PURPOSE_BLIND_INDEX, &key_id);
+	const uint8 *key = keys_active(purpose, &key_id);
 	bytea	   *out = palloc(VARHDRSZ + 32);
 	size_t		outlen = 0;
+	bool		ok;
 
 	forget_stale_keys();
 	if (hmac_ctx == NULL || hmac_key_id != key_id)
 	{
-		EVP_MAC   *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		OSSL_PARAM params[2];
+		EVP_MAC    *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM	params[2];
 
 		if (hmac_ctx)
 			EVP_MAC_CTX_free(hmac_ctx);
+		hmac_key_id = 0;
 		hmac_ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 		EVP_MAC_free(mac);
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
@@ -576,12 +581,20 @@ sealed_blind_index(PG_FUNCTION_ARGS)
 	else if (EVP_MAC_init(hmac_ctx, NULL, 0, NULL) != 1)
 		elog(ERROR, "could not reset HMAC-SHA256");
 	np_format(value, NP_MYNUMBER_DIGITS, digits);
-	if (EVP_MAC_update(hmac_ctx, (uint8 *) digits, NP_MYNUMBER_DIGITS) != 1 ||
-		EVP_MAC_final(hmac_ctx, (uint8 *) VARDATA(out), &outlen, 32) != 1 || outlen != 32)
-		elog(ERROR, "HMAC-SHA256 failed");
+	ok = EVP_MAC_update(hmac_ctx, (uint8 *) digits, NP_MYNUMBER_DIGITS) == 1 &&
+		EVP_MAC_final(hmac_ctx, (uint8 *) VARDATA(out), &outlen, 32) == 1 && outlen == 32;
 	explicit_bzero(digits, sizeof(digits));
+	if (!ok)
+		elog(ERROR, "HMAC-SHA256 failed");
 	SET_VARSIZE(out, VARHDRSZ + 32);
-	PG_RETURN_BYTEA_P(out);
+	return out;
+}
+
+/* ledger.blind_index(mn mynumber) RETURNS bytea: HMAC-SHA256 of the 12 digits. */
+Datum
+sealed_blind_index(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(sealed_digits_mac(PG_GETARG_INT64(0), KEY_PURPOSE_BLIND_INDEX));
 }
 
 /* ledger.sealed_key_id(value) RETURNS integer: which data key sealed it (for rekeying). */
