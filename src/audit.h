@@ -142,6 +142,20 @@ extern void audit_queue_shmem_startup(void);
 extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 					   uint64 query_id, const char *detail, bool must_log);
 extern void audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail);
+/*
+ * Record a refusal, then refuse (ERROR with ereport_args).  The record is an event of the
+ * audit queue, outside the transaction: a ROLLBACK keeps it.  record says what a full queue
+ * does: AUDIT_MUST_RECORD, no refusal without its record (an ERROR saying so instead);
+ * AUDIT_MAY_DROP, a refusal repeated at every statement (the statement gate) is counted as
+ * dropped.
+ */
+#define AUDIT_MUST_RECORD true
+#define AUDIT_MAY_DROP false
+#define audit_refuse(relid, detail, record, ereport_args) \
+	do { \
+		(void) audit_emit(AUDIT_KIND_DENIED, (relid), 0, false, 0, (detail), (record)); \
+		ereport(ERROR, ereport_args); \
+	} while (0)
 extern void audit_emit_subject(const char *kind, Oid relid, int64 row_count,
 							   const char *const *keys, int nkeys, const char *detail);
 /* Who acted and on what, taken while the catalogs can be read, for an event made later. */

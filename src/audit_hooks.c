@@ -207,11 +207,10 @@ guard_refuse(Oid relid, const char *what, const char *hint)
 	char		detail[256];
 
 	snprintf(detail, sizeof(detail), "refused: %s", what);
-	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, false);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s", what),
-			 errhint("%s", hint)));
+	audit_refuse(relid, detail, AUDIT_MAY_DROP,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("%s", what),
+				  errhint("%s", hint)));
 }
 
 /* ---------------------------------------------------------------------------------------

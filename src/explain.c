@@ -33,11 +33,10 @@ explain_check(List *rtable)
 
 		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) && guard_table_test(rte->relid, protect_is_protected))
 		{
-			audit_emit(AUDIT_KIND_DENIED, rte->relid, 0, false, 0, "explain refused: a protected table", true);
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied: EXPLAIN of a statement that reads a protected table"),
-					 errhint("A plan's row counts and estimates describe rows the policies hide; a superuser can EXPLAIN it.")));
+			audit_refuse(rte->relid, "explain refused: a protected table", AUDIT_MUST_RECORD,
+						 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						  errmsg("permission denied: EXPLAIN of a statement that reads a protected table"),
+						  errhint("A plan's row counts and estimates describe rows the policies hide; a superuser can EXPLAIN it.")));
 		}
 	}
 }

@@ -62,11 +62,10 @@ export_check_relation(Oid relid)
 
 	if (affair == NULL || perm_may_any("export", affair))
 		return;
-	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, "copy to refused: no export duty", true);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied: COPY ... TO of protected data needs the export duty"),
-			 errhint("A duty with the export action (抽出) for this affair is needed to copy rows out in bulk.")));
+	audit_refuse(relid, "copy to refused: no export duty", AUDIT_MUST_RECORD,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("permission denied: COPY ... TO of protected data needs the export duty"),
+				  errhint("A duty with the export action (抽出) for this affair is needed to copy rows out in bulk.")));
 }
 
 /* A copying statement that failed never reaches ExecutorEnd: forget it when its

@@ -78,12 +78,11 @@ files_guard(PG_FUNCTION_ARGS)
 		char		detail[512];
 
 		snprintf(detail, sizeof(detail), "refused: file creation outside the registered files: %s", w.found.data);
-		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, true);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot create a place for My Numbers outside the registered files (番号法第29条)"),
-				 errdetail("%s%s", w.found.data, w.n > 5 ? "; ..." : ""),
-				 errhint("A member of ledger_dba registers the table first with ledger.register_file(schema, table, file name, legal basis); types, materialized views and extended statistics over My Numbers are not allowed.")));
+		audit_refuse(InvalidOid, detail, AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("cannot create a place for My Numbers outside the registered files (番号法第29条)"),
+					  errdetail("%s%s", w.found.data, w.n > 5 ? "; ..." : ""),
+					  errhint("A member of ledger_dba registers the table first with ledger.register_file(schema, table, file name, legal basis); types, materialized views and extended statistics over My Numbers are not allowed.")));
 	}
 	PG_RETURN_VOID();
 }

@@ -123,11 +123,10 @@ refuse(const char *why, int limit, const char *hint)
 	char		detail[160];
 
 	snprintf(detail, sizeof(detail), "lookup refused: %s (%d)", why, limit);
-	audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, true);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied: %s (%d)", why, limit),
-			 errhint("%s", hint)));
+	audit_refuse(InvalidOid, detail, AUDIT_MUST_RECORD,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("permission denied: %s (%d)", why, limit),
+				  errhint("%s", hint)));
 }
 
 /*

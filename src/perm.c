@@ -522,14 +522,13 @@ deny(const PermSet *s, Oid relid, const char *what, int32 org, bool has_org)
 	else
 		snprintf(detail, sizeof(detail), "%s denied: no %s duty for affair %s",
 				 what, s->action, s->affair);
-	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, detail, true);
 	/* the trail keeps the org unit; the message names the action only */
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied: %s denied: %s for affair %s", what, s->action, s->affair),
-			 !s->is_staff ?
-			 errhint("The current role is not active staff; use SET ROLE to the staff member's own role.") :
-			 errhint("This needs a duty with the %s action for the org unit concerned; ask a staff administrator.", s->action)));
+	audit_refuse(relid, detail, AUDIT_MUST_RECORD,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("permission denied: %s denied: %s for affair %s", what, s->action, s->affair),
+				  !s->is_staff ?
+				  errhint("The current role is not active staff; use SET ROLE to the staff member's own role.") :
+				  errhint("This needs a duty with the %s action for the org unit concerned; ask a staff administrator.", s->action)));
 }
 
 /*

@@ -46,11 +46,10 @@ require_affair_duty(const char *affair)
 		char		detail[160];
 
 		snprintf(detail, sizeof(detail), "pseudonym denied: no read duty for affair %s", affair);
-		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, true);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied: %s", detail),
-				 errhint("Only staff of an affair compute its pseudonyms; map a person between affairs with ledger.link().")));
+		audit_refuse(InvalidOid, detail, AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: %s", detail),
+					  errhint("Only staff of an affair compute its pseudonyms; map a person between affairs with ledger.link().")));
 	}
 }
 

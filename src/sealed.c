@@ -481,11 +481,10 @@ sealed_reveal(PG_FUNCTION_ARGS)
 
 	if (!OidIsValid(role) || !has_privs_of_role(GetUserId(), role))
 	{
-		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, "reveal refused: not a member of ledger_revealer", true);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to reveal a My Number"),
-				 errhint("Only members of ledger_revealer may reveal numbers; the masked form needs no privilege.")));
+		audit_refuse(InvalidOid, "reveal refused: not a member of ledger_revealer", AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied to reveal a My Number"),
+					  errhint("Only members of ledger_revealer may reveal numbers; the masked form needs no privilege.")));
 	}
 	subject = reveal_subject(context, &relid, keys, &nkeys);
 	if (subject && !OidIsValid(mnl_acting_for) && !superuser())
@@ -495,11 +494,10 @@ sealed_reveal(PG_FUNCTION_ARGS)
 		 * check the reveal duty, the org unit and the quota: membership of ledger_revealer
 		 * (for a DBA's own sealed columns) is no way around them.
 		 */
-		audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, "reveal refused: a ledger number outside the gated reveal", true);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to reveal a number of the ledger with ledger.reveal"),
-				 errhint("Use ledger.reveal_person_number() or ledger.reveal_people(); they need the reveal duty for the person's org unit.")));
+		audit_refuse(relid, "reveal refused: a ledger number outside the gated reveal", AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied to reveal a number of the ledger with ledger.reveal"),
+					  errhint("Use ledger.reveal_person_number() or ledger.reveal_people(); they need the reveal duty for the person's org unit.")));
 	}
 	if (is_blank(purpose))
 		ereport(ERROR,

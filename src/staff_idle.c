@@ -190,11 +190,10 @@ staff_sign_on(PG_FUNCTION_ARGS)
 	if (role == login || perm_staff_id(login, &staff_id) ||
 		(!superuser_arg(login) && !is_member_of_role(login, role)))
 	{
-		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, "sign-on refused: not the authenticating role", true);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied: a staff member is signed on by the application's pooled role, not by a staff login"),
-				 errhint("Call it as the pooled role that may SET ROLE to the staff member, after authenticating the person.")));
+		audit_refuse(InvalidOid, "sign-on refused: not the authenticating role", AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: a staff member is signed on by the application's pooled role, not by a staff login"),
+					  errhint("Call it as the pooled role that may SET ROLE to the staff member, after authenticating the person.")));
 	}
 	if (idle != NULL && (slot = slot_of(role, GetCurrentTimestamp(), &created)) != NULL)
 		pg_atomic_write_u64(&slot->last, (uint64) GetCurrentTimestamp());

@@ -81,11 +81,10 @@ refuse_inactive(Oid role, const char *which)
 	const char *name = GetUserNameFromId(role, true);
 
 	snprintf(detail, sizeof(detail), "statement refused: %s is a staff member no longer active", which);
-	audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, false);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied: staff member \"%s\" is no longer active", name ? name : "?"),
-			 errhint("Retired staff and staff outside their validity period can do nothing; log in with an active staff role.")));
+	audit_refuse(InvalidOid, detail, AUDIT_MAY_DROP,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("permission denied: staff member \"%s\" is no longer active", name ? name : "?"),
+				  errhint("Retired staff and staff outside their validity period can do nothing; log in with an active staff role.")));
 }
 
 void
@@ -104,12 +103,10 @@ staff_session_check(Node *utility_stmt)
 	if (utility_stmt != NULL && stores_text_for_others(utility_stmt) &&
 		(perm_staff_id(outer, &staff_id) || perm_staff_id(session, &staff_id)))
 	{
-		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0,
-				   "statement refused: staff do not set role or database defaults or comments", true);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied: staff do not set role or database defaults or comments"),
-				 errhint("Text stored there is readable by every role; a staff administrator or a superuser sets them.")));
+		audit_refuse(InvalidOid, "statement refused: staff do not set role or database defaults or comments", AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: staff do not set role or database defaults or comments"),
+					  errhint("Text stored there is readable by every role; a staff administrator or a superuser sets them.")));
 	}
 	/* once a statement: its start, its run and its nested statements ask again */
 	if (passed_stmt == GetCurrentStatementStartTimestamp() && passed_session == session &&
@@ -127,12 +124,10 @@ staff_session_check(Node *utility_stmt)
 	 */
 	if (outer != session && !superuser_arg(session) && !is_member_of_role(session, outer))
 	{
-		audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0,
-				   "statement refused: the role set by SET ROLE is no longer granted to the login", false);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied: the role set by SET ROLE is no longer granted to this login"),
-				 errhint("Its membership was revoked (a retirement revokes every one); RESET ROLE, or SET ROLE to a role still granted.")));
+		audit_refuse(InvalidOid, "statement refused: the role set by SET ROLE is no longer granted to the login", AUDIT_MAY_DROP,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: the role set by SET ROLE is no longer granted to this login"),
+					  errhint("Its membership was revoked (a retirement revokes every one); RESET ROLE, or SET ROLE to a role still granted.")));
 	}
 
 	/* the idle limit of the staff identity acting: the SET ROLE one, else the login */
