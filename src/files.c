@@ -63,16 +63,7 @@ files_guard(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	initStringInfo(&w.found);
 	w.n = 0;
-	mnl_internal_depth++;
-	PG_TRY();
-	{
-		mnl_as_owner(guard_work, &w, true);
-	}
-	PG_FINALLY();
-	{
-		mnl_internal_depth--;
-	}
-	PG_END_TRY();
+	mnl_as_owner(guard_work, &w, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
 	if (w.n > 0)
 	{
 		char		detail[512];

@@ -148,22 +148,20 @@ gated_call(PG_FUNCTION_ARGS)
 	c.result = (Datum) 0;
 	mnl_acting_for = c.caller;
 	mnl_refusal_recorded = false;
-	mnl_internal_depth++;		/* its changes are recorded row by row; its lookups are not reads */
 	PG_TRY();
 	{
-		mnl_as_owner(admin_work, &c, true);
+		/* its changes are recorded row by row; its lookups are not reads */
+		mnl_as_owner(admin_work, &c, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
 	}
 	PG_CATCH();
 	{
 		mnl_acting_for = saved_acting;
-		mnl_internal_depth--;
 		MemoryContextSwitchTo(cxt);
 		record_refusal(fn);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	mnl_acting_for = saved_acting;
-	mnl_internal_depth--;
 	if (c.rettype == VOIDOID)
 		PG_RETURN_VOID();
 	if (c.isnull)

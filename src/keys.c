@@ -643,7 +643,7 @@ keys_active(const char *purpose, int32 *key_id)
 				return cache[i].key;
 			}
 	}
-	mnl_as_owner(find_active_key, &w, true);
+	mnl_as_owner(find_active_key, &w, MNL_OWNER_RESTRICTED);
 	if (w.found == NULL)
 		elog(ERROR, "no data key for purpose \"%s\"", purpose);
 	active_checked_in = MyProc->lxid;
@@ -666,7 +666,7 @@ keys_by_id(int32 key_id, const char *purpose)
 	require_kek();
 	if (k == NULL)
 	{
-		mnl_as_owner(load_key_by_id, &key_id, true);
+		mnl_as_owner(load_key_by_id, &key_id, MNL_OWNER_RESTRICTED);
 		k = cached(key_id);
 	}
 	/* a retention-period key ("number:<period>") opens what it sealed like any number key */
@@ -692,7 +692,7 @@ keys_purpose_of(int32 key_id)
 	require_kek();
 	if (k == NULL)
 	{
-		mnl_as_owner(load_key_by_id, &key_id, true);
+		mnl_as_owner(load_key_by_id, &key_id, MNL_OWNER_RESTRICTED);
 		k = cached(key_id);
 	}
 	return k ? pstrdup(k->purpose) : NULL;
@@ -758,7 +758,7 @@ keys_rotate(PG_FUNCTION_ARGS)
 				 errmsg("only the \"number\" data key can be rotated"),
 				 errhint("Rotating the blind-index key would need every stored index recomputed; it is not supported yet.")));
 	(void) keys_active(r.purpose, &old_id);
-	mnl_as_owner(rotate_work, &r, true);
+	mnl_as_owner(rotate_work, &r, MNL_OWNER_RESTRICTED);
 	active_checked_in = InvalidLocalTransactionId;
 	PG_RETURN_INT32(r.new_id);
 }
@@ -818,7 +818,7 @@ keys_rewrap(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no next key-encryption key is configured"),
 				 errhint("Set ledger.kek_command_next to a command printing the new key and restart the server first.")));
-	mnl_as_owner(rewrap_work, &count, true);
+	mnl_as_owner(rewrap_work, &count, MNL_OWNER_RESTRICTED);
 	PG_RETURN_INT32(count);
 }
 
@@ -878,7 +878,7 @@ keys_forget_period(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("ledger.period_key_command could not forget period %s (exit status %d)", w.period, rc),
 				 errhint("The period's keys were left as they are; check the command.")));
-	mnl_as_owner(forget_work, &w, true);
+	mnl_as_owner(forget_work, &w, MNL_OWNER_RESTRICTED);
 	mnl_keys_generation_bump();	/* every backend drops its unwrapped keys at its next use */
 	(void) cached(0);
 	PG_RETURN_INT32(w.count);

@@ -28,9 +28,18 @@ extern char *mnl_time_zone;		/* ledger.time_zone */
 extern int	mnl_staff_idle_timeout;	/* ledger.staff_idle_session_timeout (ms) */
 extern int	mnl_mask_digits;	/* ledger.mask_digits */
 
-/* owner.c: work with the extension owner's rights, search_path pinned. */
+/*
+ * owner.c: work with the extension owner's rights, search_path pinned.  Flags:
+ *   MNL_OWNER_RESTRICTED  also a security-restricted operation (no SET ROLE, no temporary
+ *                         objects): work that only reads and writes the extension's tables
+ *   MNL_OWNER_INTERNAL    the ledger's own lookups and bookkeeping, not the caller's reads
+ *                         or statements (mnl_internal_depth > 0 while it runs)
+ */
+#define MNL_OWNER_RESTRICTED	0x01
+#define MNL_OWNER_INTERNAL		0x02
+extern int	mnl_internal_depth;
 extern Oid	mnl_extension_owner(void);
-extern void mnl_as_owner(void (*work) (void *arg), void *arg, bool restricted);
+extern void mnl_as_owner(void (*work) (void *arg), void *arg, int flags);
 
 /* args.c: a NULL where a value is needed is refused (22004), naming the argument. */
 struct FunctionCallInfoBaseData;

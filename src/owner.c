@@ -36,13 +36,17 @@ mnl_extension_owner(void)
 	return owner;
 }
 
+/* The ledger's own work is under way (MNL_OWNER_INTERNAL): not the caller's reads. */
+int			mnl_internal_depth = 0;
+
 /*
- * Run work(arg) inside SPI as the extension's owner.  restricted adds
- * SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects) for work that only
- * reads and writes the extension's tables.
+ * Run work(arg) inside SPI as the extension's owner (flags: mynumber_ledger.h).
+ * MNL_OWNER_RESTRICTED adds SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary
+ * objects) for work that only reads and writes the extension's tables; MNL_OWNER_INTERNAL
+ * counts it as the ledger's own work for its duration, whatever it raises.
  */
 void
-mnl_as_owner(void (*work) (void *arg), void *arg, bool restricted)
+mnl_as_owner(void (*work) (void *arg), void *arg, int flags)
 {
 	Oid			saved_user;
 	int			saved_sec;
@@ -52,23 +56,29 @@ mnl_as_owner(void (*work) (void *arg), void *arg, bool restricted)
 	SPI_connect();
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
 	sec = saved_sec | SECURITY_LOCAL_USERID_CHANGE;
-	if (restricted)
+	if (flags & MNL_OWNER_RESTRICTED)
 		sec |= SECURITY_RESTRICTED_OPERATION;
 	SetUserIdAndSecContext(mnl_extension_owner(), sec);
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	if (flags & MNL_OWNER_INTERNAL)
+		mnl_internal_depth++;
 	PG_TRY();
 	{
 		work(arg);
 	}
 	PG_CATCH();
 	{
-		/* The abort restores the settings; the user id is ours to restore. */
+		/* The abort restores the settings; the user id and the depth are ours to restore. */
 		SetUserIdAndSecContext(saved_user, saved_sec);
+		if (flags & MNL_OWNER_INTERNAL)
+			mnl_internal_depth--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (flags & MNL_OWNER_INTERNAL)
+		mnl_internal_depth--;
 	AtEOXact_GUC(false, guc_level);
 	SetUserIdAndSecContext(saved_user, saved_sec);
 	SPI_finish();

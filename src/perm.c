@@ -66,7 +66,6 @@ static uint64 local_generation = 0; /* bumped by registry writes in this backend
 static bool changed_in_xact = false;
 static bool callbacks_registered = false;
 
-int			mnl_internal_depth = 0;
 bool		perm_lookups_disabled = false;
 Oid			mnl_acting_for = InvalidOid;
 
@@ -337,16 +336,7 @@ rebuild(PermSet *s, Datum action, Datum affair)
 		w.affair = s->affair;
 		w.cxt = perm_cxt;
 		w.set = s;
-		mnl_internal_depth++;
-		PG_TRY();
-		{
-			mnl_as_owner(build_work, &w, true);
-		}
-		PG_FINALLY();
-		{
-			mnl_internal_depth--;
-		}
-		PG_END_TRY();
+		mnl_as_owner(build_work, &w, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
 	}
 	s->valid = true;
 }
@@ -699,15 +689,13 @@ staff_entry(Oid roleid)
 	gen_shared = shared_generation();	/* before the lookup's snapshot */
 	gen_local = local_generation;
 	busy = true;
-	mnl_internal_depth++;
 	PG_TRY();
 	{
-		mnl_as_owner(staff_lookup_work, &l, true);
+		mnl_as_owner(staff_lookup_work, &l, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
 	}
 	PG_FINALLY();
 	{
 		busy = false;
-		mnl_internal_depth--;
 	}
 	PG_END_TRY();
 	/* only now: a failed lookup leaves no stale entry */

@@ -36,7 +36,6 @@ extern void perm_watch_site(struct FmgrInfo *flinfo, PermSiteHook hook, void *ar
 extern bool perm_may_any(const char *action, const char *affair);
 
 /* Internal SPI work in progress: reads it makes are not audit events of their own. */
-extern int	mnl_internal_depth;
 
 /* While set, perm_staff_id answers from its cache only (used while an error unwinds). */
 extern bool perm_lookups_disabled;

@@ -256,16 +256,8 @@ protect_table(PG_FUNCTION_ARGS)
 
 	lookup.affair = affair;
 	lookup.found = false;
-	mnl_internal_depth++;		/* a lookup, not a read of ledger data */
-	PG_TRY();
-	{
-		mnl_as_owner(affair_lookup, &lookup, true);
-	}
-	PG_FINALLY();
-	{
-		mnl_internal_depth--;
-	}
-	PG_END_TRY();
+	/* a lookup, not a read of ledger data */
+	mnl_as_owner(affair_lookup, &lookup, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
 	if (!lookup.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
