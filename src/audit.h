@@ -132,6 +132,26 @@ extern void audit_store_now(Datum *values, bool *nulls, int n);
 extern void audit_store_init(void);
 extern Oid	audit_trail_namespace(void);
 extern bool audit_guard_bypass;
+/*
+ * GUARD_BYPASS_BEGIN ... GUARD_BYPASS_END: a block of the extension's own DDL and trail
+ * writes, which the guard (audit_hooks.c) lets through; the previous state comes back
+ * however the block ends (a PG_TRY block: a local it changes and reads after must be
+ * volatile).
+ */
+#define GUARD_BYPASS_BEGIN \
+	do { \
+		bool		guard_bypass_saved_ = audit_guard_bypass; \
+		audit_guard_bypass = true; \
+		PG_TRY(); \
+		{
+#define GUARD_BYPASS_END \
+		} \
+		PG_FINALLY(); \
+		{ \
+			audit_guard_bypass = guard_bypass_saved_; \
+		} \
+		PG_END_TRY(); \
+	} while (0)
 
 /* audit_queue.c */
 #define AUDIT_MAX_KEYS	3		/* row key elements of a single row (a reveal's subject) */

@@ -250,19 +250,14 @@ audit_seal_pending(void)
 		args[6] = hash_to_bytea(lb.exists ? lb.hash : zero);
 		args[7] = hash_to_bytea(block_hash);
 		args[8] = TimestampTzGetDatum(GetCurrentTimestamp());
-		audit_guard_bypass = true;
-		PG_TRY();
+		GUARD_BYPASS_BEGIN;
 		{
 			rc = SPI_execute_with_args("INSERT INTO ledger.audit_block (block_seq, xact_lo, xact_hi, "
 									   "record_count, first_logged_at, last_logged_at, prev_hash, "
 									   "block_hash, sealed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 									   9, types, args, NULL, false, 0);
 		}
-		PG_FINALLY();
-		{
-			audit_guard_bypass = false;
-		}
-		PG_END_TRY();
+		GUARD_BYPASS_END;
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not insert an audit block");
 	}
@@ -567,7 +562,6 @@ audit_detach_before(PG_FUNCTION_ARGS)
 {
 	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(0);
 	ArrayBuildState *names = NULL;
-	bool		saved = audit_guard_bypass;
 	MemoryContext outer = CurrentMemoryContext;
 	Datum		result = (Datum) 0;
 	int64		maxx = -1;
@@ -622,8 +616,7 @@ audit_detach_before(PG_FUNCTION_ARGS)
 		for (i = 0; i < n; i++)
 			names = accumArrayResult(names, CStringGetTextDatum(parts[i]), false, TEXTOID, outer);
 		result = makeArrayResult(names, outer);	/* releases names */
-		audit_guard_bypass = true;
-		PG_TRY();
+		GUARD_BYPASS_BEGIN;
 		{
 			if (SPI_execute_with_args("INSERT INTO ledger.audit_checkpoint "
 									  "SELECT COALESCE((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, "
@@ -642,11 +635,7 @@ audit_detach_before(PG_FUNCTION_ARGS)
 					elog(ERROR, "could not detach %s", parts[i]);
 			}
 		}
-		PG_FINALLY();
-		{
-			audit_guard_bypass = saved;
-		}
-		PG_END_TRY();
+		GUARD_BYPASS_END;
 	}
 	SPI_finish();
 	if (names == NULL)

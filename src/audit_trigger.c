@@ -610,7 +610,6 @@ audit_table(PG_FUNCTION_ARGS)
 	char	   *qualified;
 	StringInfoData args;
 	StringInfoData unused;
-	bool		saved_bypass;
 
 	relid = table_arg(fcinfo);
 	relkind = get_rel_relkind(relid);
@@ -638,9 +637,7 @@ audit_table(PG_FUNCTION_ARGS)
 		append_columns(&args, sens, relid, qualified);
 
 	SPI_connect();
-	saved_bypass = audit_guard_bypass;
-	audit_guard_bypass = true;
-	PG_TRY();
+	GUARD_BYPASS_BEGIN;
 	{
 		drop_audit_triggers(relid, qualified);
 		if (relkind == RELKIND_PARTITIONED_TABLE)
@@ -666,11 +663,7 @@ audit_table(PG_FUNCTION_ARGS)
 		create_trigger(AUDIT_TRUNCATE_TRIGGER, "AFTER TRUNCATE", qualified,
 					   psprintf("FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_truncate_trigger(%s)", args.data));
 	}
-	PG_FINALLY();
-	{
-		audit_guard_bypass = saved_bypass;
-	}
-	PG_END_TRY();
+	GUARD_BYPASS_END;
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -684,7 +677,6 @@ unaudit_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	char	   *qualified;
-	bool		saved_bypass = audit_guard_bypass;
 
 	if (!superuser())
 		ereport(ERROR,
@@ -695,16 +687,11 @@ unaudit_table(PG_FUNCTION_ARGS)
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	SPI_connect();
-	audit_guard_bypass = true;
-	PG_TRY();
+	GUARD_BYPASS_BEGIN;
 	{
 		drop_audit_triggers(relid, qualified);
 	}
-	PG_FINALLY();
-	{
-		audit_guard_bypass = saved_bypass;
-	}
-	PG_END_TRY();
+	GUARD_BYPASS_END;
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -194,7 +194,6 @@ protect_table(PG_FUNCTION_ARGS)
 	AttrNumber	keys[INDEX_MAX_KEYS];
 	int			nkeys;
 	AffairLookup lookup;
-	bool		saved_bypass = audit_guard_bypass;
 	char	   *hold_args;
 
 	mnl_require_arg(fcinfo, 0, "tab");
@@ -264,8 +263,7 @@ protect_table(PG_FUNCTION_ARGS)
 				 errmsg("affair \"%s\" is not registered", affair),
 				 errhint("See ledger.affair for the registered affairs.")));
 	SPI_connect();
-	audit_guard_bypass = true;
-	PG_TRY();
+	GUARD_BYPASS_BEGIN;
 	{
 		run(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY", qualified));
 		run(psprintf("CREATE POLICY mnl_rls_select ON %s FOR SELECT "
@@ -321,11 +319,7 @@ protect_table(PG_FUNCTION_ARGS)
 				elog(ERROR, "audit_table failed");
 		}
 	}
-	PG_FINALLY();
-	{
-		audit_guard_bypass = saved_bypass;
-	}
-	PG_END_TRY();
+	GUARD_BYPASS_END;
 	SPI_finish();
 	PG_RETURN_VOID();
 }
