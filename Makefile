@@ -24,6 +24,7 @@ SQL_PARTS  = src/init.sql \
              src/disclosure.sql \
              src/retention.sql \
              src/allowance.sql \
+             src/payments.sql \
              src/access_history.sql
 
 MODULE_big = $(EXTENSION)

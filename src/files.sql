@@ -146,18 +146,6 @@ CREATE EVENT TRIGGER mnl_file_guard ON ddl_command_end
     EXECUTE FUNCTION ledger._file_guard();
 COMMENT ON EVENT TRIGGER mnl_file_guard IS 'ファイル作成制限 (番号法第29条): see ledger._file_guard()';
 
--- Refuses (42501) unless caller is a superuser or a member of ledger_dba; what names the act.
-CREATE FUNCTION ledger._require_dba(caller oid, what text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
-       AND NOT pg_catalog.pg_has_role(caller, 'ledger_dba', 'MEMBER') THEN
-        RAISE EXCEPTION 'permission denied: only members of ledger_dba %', what
-            USING ERRCODE = '42501', HINT = 'Ask the 特定個人情報ファイル管理者 (a member of ledger_dba), or schedule it as a superuser.';
-    END IF;
-END $$;
-REVOKE ALL ON FUNCTION ledger._require_dba(oid, text) FROM PUBLIC;
-COMMENT ON FUNCTION ledger._require_dba(oid, text) IS '特定個人情報ファイル管理者の確認 (internal): error 42501 unless ledger_dba or superuser';
 
 -- Registering a file: a member of ledger_dba (or a superuser), recorded in the audit trail.
 CREATE FUNCTION ledger._register_file(caller oid, schema_name name, table_name name, file_name text,

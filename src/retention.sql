@@ -144,37 +144,6 @@ CREATE FUNCTION ledger.lift_hold(hold_id bigint) RETURNS void
     AS 'MODULE_PATHNAME', 'gated_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.lift_hold(bigint) IS '保存延長の解除: the held rows are processed by the next retention run; recorded';
 
--- Runs that commit as they go (retention, payments) hold a 'running' row instead of an advisory
--- lock.  Such a row is stale when the session that started it is gone, or is this very session
--- (the run failed here: nothing runs two of them at once in one session).
-CREATE FUNCTION ledger._backend_start() RETURNS timestamptz
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT a.backend_start FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_catalog.pg_backend_pid();
-END;
-REVOKE ALL ON FUNCTION ledger._backend_start() FROM PUBLIC;
-COMMENT ON FUNCTION ledger._backend_start() IS 'このセッションの開始日時 (internal)';
-
--- What a run records as its job: the client's application_name (pg_cron sets one), else the backend.
-CREATE FUNCTION ledger._job_name() RETURNS text
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT COALESCE(NULLIF(pg_catalog.current_setting('application_name'), ''), 'backend ' || pg_catalog.pg_backend_pid());
-END;
-REVOKE ALL ON FUNCTION ledger._job_name() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ledger._job_name() TO ledger_staff;
-COMMENT ON FUNCTION ledger._job_name() IS 'ジョブ名 (internal): application_name, else the backend';
-
-CREATE FUNCTION ledger._run_session_gone(pid integer, started timestamptz) RETURNS boolean
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT (_run_session_gone.pid = pg_catalog.pg_backend_pid() AND started IS NOT DISTINCT FROM ledger._backend_start())
-        OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-                       WHERE a.pid = _run_session_gone.pid AND a.backend_start IS NOT DISTINCT FROM started);
-END;
-REVOKE ALL ON FUNCTION ledger._run_session_gone(integer, timestamptz) FROM PUBLIC;
-COMMENT ON FUNCTION ledger._run_session_gone(integer, timestamptz) IS
-    '実行の中断判定 (internal): the session that started a run is gone, or is this one';
 
 CREATE TABLE ledger.retention_run (
     run_id       bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

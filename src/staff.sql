@@ -2,20 +2,6 @@
 -- permission decision behind row-level security.  perm.c caches the answer of
 -- ledger._permitted_org_units(); gate.c gates the administration functions below.
 
--- 団体コード: 5 digits and a check digit (11 - weighted sum mod 11, last digit).
-CREATE FUNCTION ledger.municipality_code_is_valid(code text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT code ~ '^[0-9]{6}$'
-       AND (11 - (6 * substr(code, 1, 1)::int + 5 * substr(code, 2, 1)::int + 4 * substr(code, 3, 1)::int
-                + 3 * substr(code, 4, 1)::int + 2 * substr(code, 5, 1)::int) % 11) % 10
-           = substr(code, 6, 1)::int;
-END;
-COMMENT ON FUNCTION ledger.municipality_code_is_valid(text) IS '団体コードの検査: six digits whose last is the check digit';
-
-CREATE DOMAIN ledger.municipality_code AS text
-    CONSTRAINT municipality_code_check CHECK (ledger.municipality_code_is_valid(VALUE));
-COMMENT ON DOMAIN ledger.municipality_code IS '団体コード (地方公共団体コード, 6 digits with check digit); leads every ledger key';
 
 CREATE TABLE ledger.org_unit (
     municipality_code ledger.municipality_code NOT NULL,
@@ -76,7 +62,7 @@ INSERT INTO ledger.duty (duty_code, name, description) VALUES
     ('approver',      '決裁',       'Approves decisions and bulk operations across the municipality'),
     ('administrator', 'システム管理', 'Manages staff and duties; reads no personal data'),
     ('auditor',       '監査',       'Reads the audit trail only'),
-    -- the payment run (allowance.sql) is a staff member like any other: the same row-level
+    -- the payment run (payments.sql) is a staff member like any other: the same row-level
     -- security and write gate as the staff it pays for
     ('payment_job',   '支払処理',   'The scheduled payment run: reads and writes every org unit; reveals nothing'),
     ('disclosure_officer', '本人開示担当', 'Answers a person''s request to know who used their data (ledger.access_history); reads no ledger row');
@@ -168,14 +154,6 @@ BEGIN
     END LOOP;
 END $$;
 
--- Today, where staff validity dates are counted.
-CREATE FUNCTION ledger._today() RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT (pg_catalog.statement_timestamp() AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))::date;
-END;
-REVOKE ALL ON FUNCTION ledger._today() FROM PUBLIC;
-COMMENT ON FUNCTION ledger._today() IS '本日 (in ledger.time_zone, at the start of the statement)';
 
 -- The decision, in one place: the org units where role may do action for affair today.
 -- A role that is not staff gets staff_id NULL and no org unit.  perm.c caches the answer
@@ -235,13 +213,6 @@ COMMENT ON FUNCTION ledger._write_gate() IS
 -- ledger._<name>(caller, ...) below as the extension owner, passing the calling role.
 -- ---------------------------------------------------------------------------------------
 
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_staff') THEN
-        CREATE ROLE ledger_staff NOLOGIN;
-    END IF;
-END $$;
-COMMENT ON ROLE ledger_staff IS '職員ロール: every active staff member; table privileges, rows by row-level security';
 
 -- The hint of a refusal: the duty the refused action needs.
 CREATE FUNCTION ledger._duty_hint(action text) RETURNS text
