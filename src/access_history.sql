@@ -77,14 +77,14 @@ COMMENT ON FUNCTION ledger._rows_about(text, bigint) IS '個人に関する行 (
 CREATE FUNCTION ledger._require_history(caller oid, municipality_code text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
+    IF ledger._is_superuser(caller)
        OR pg_catalog.pg_has_role(caller, 'ledger_auditor', 'MEMBER')
        OR EXISTS (SELECT 1 FROM ledger.org_unit o
                    WHERE (o.municipality_code = _require_history.municipality_code
                           OR (_require_history.municipality_code IS NULL AND o.municipality_code =
                               (SELECT s.municipality_code FROM ledger.staff s JOIN pg_catalog.pg_roles r ON r.rolname = s.role_name
                                 WHERE r.oid = caller)))
-                     AND o.org_unit_id = ANY ((ledger._permitted_org_units((SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
+                     AND o.org_unit_id = ANY ((ledger._permitted_org_units(ledger._role_name(caller),
                                                                           'disclose_access', 'child_allowance')).org_units)) THEN
         RETURN;
     END IF;
@@ -171,7 +171,7 @@ BEGIN
                END AS pid
           FROM keyed
          WHERE pg_catalog.cardinality(keyed.key) >= 2
-           AND (COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
+           AND (ledger._is_superuser(caller)
                 OR pg_catalog.pg_has_role(caller, 'ledger_auditor', 'MEMBER')
                 OR keyed.key[1] = (SELECT s.municipality_code FROM ledger.staff s JOIN pg_catalog.pg_roles r
                                      ON r.rolname = s.role_name WHERE r.oid = caller)))

@@ -96,12 +96,12 @@ COMMENT ON FUNCTION ledger._statement_reveals(integer) IS
 CREATE FUNCTION ledger._reveal_allowance(caller oid, n integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
+    who name := ledger._role_name(caller);
     quota integer;
     used integer;
     approval bigint;
 BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+    IF ledger._is_superuser(caller) THEN
         RETURN;
     END IF;
     IF n IS NULL OR n < 1 THEN
@@ -160,7 +160,7 @@ DECLARE
     id bigint;
 BEGIN
     SELECT * INTO s FROM ledger.staff st
-     WHERE st.role_name = (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller) AND st.retired_at IS NULL;
+     WHERE st.role_name = ledger._role_name(caller) AND st.retired_at IS NULL;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'permission denied: only active staff request an approval' USING ERRCODE = '42501',
             HINT = 'SET ROLE to the staff member''s own role.';
@@ -196,7 +196,7 @@ BEGIN
     END IF;
     PERFORM ledger._require(caller, 'approve', 'child_allowance', a.org_unit_id);
     -- never the requester, nor a role either of them can act as (NULL - a vanished role - refuses too)
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
+    IF NOT ledger._is_superuser(caller)
        AND COALESCE((SELECT r.oid = caller OR pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
                             OR pg_catalog.pg_has_role(r.oid, caller, 'MEMBER')
                      FROM pg_catalog.pg_roles r WHERE r.rolname = a.requested_by), true) THEN
@@ -208,7 +208,7 @@ BEGIN
             HINT = 'Request a new approval.';
     END IF;
     UPDATE ledger.disclosure_approval d
-       SET approved_by = (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), approved_at = now()
+       SET approved_by = ledger._role_name(caller), approved_at = now()
      WHERE d.approval_id = a.approval_id;
 END $$;
 REVOKE ALL ON FUNCTION ledger._approve_disclosure(oid, bigint) FROM PUBLIC;

@@ -159,7 +159,7 @@ BEGIN
     END IF;
     INSERT INTO ledger.registered_file (schema_name, table_name, file_name, affair_code, legal_basis, registered_by)
     VALUES (schema_name, table_name, file_name, affair, legal_basis,
-            (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller));
+            ledger._role_name(caller));
 END $$;
 REVOKE ALL ON FUNCTION ledger._register_file(oid, name, name, text, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._register_file(oid, name, name, text, text, text) IS

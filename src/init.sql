@@ -58,6 +58,22 @@ CREATE DOMAIN ledger.municipality_code AS text
     CONSTRAINT municipality_code_check CHECK (ledger.municipality_code_is_valid(VALUE));
 COMMENT ON DOMAIN ledger.municipality_code IS '団体コード (地方公共団体コード, 6 digits with check digit); leads every ledger key';
 
+-- A role's name and whether it is a superuser, by oid (the callers of the internal twins
+-- pass the calling role's oid): what pg_roles shows every role, so PUBLIC keeps EXECUTE.
+-- An oid that is no role is no superuser and has no name.
+CREATE FUNCTION ledger._role_name(role_oid oid) RETURNS name
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = role_oid;
+END;
+COMMENT ON FUNCTION ledger._role_name(oid) IS 'ロール名 (internal): the name of the role with this oid, NULL for none';
+CREATE FUNCTION ledger._is_superuser(role_oid oid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = role_oid), false);
+END;
+COMMENT ON FUNCTION ledger._is_superuser(oid) IS 'スーパーユーザーの確認 (internal): whether the role with this oid is a superuser (false for none)';
+
 -- Today, where staff validity dates are counted.
 CREATE FUNCTION ledger._today() RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -71,7 +87,7 @@ COMMENT ON FUNCTION ledger._today() IS '本日 (in ledger.time_zone, at the star
 CREATE FUNCTION ledger._require_dba(caller oid, what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
+    IF NOT ledger._is_superuser(caller)
        AND NOT pg_catalog.pg_has_role(caller, 'ledger_dba', 'MEMBER') THEN
         RAISE EXCEPTION 'permission denied: only members of ledger_dba %', what
             USING ERRCODE = '42501', HINT = 'Ask the 特定個人情報ファイル管理者 (a member of ledger_dba), or schedule it as a superuser.';

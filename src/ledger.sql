@@ -335,8 +335,8 @@ DECLARE
 BEGIN
     PERFORM ledger._lookup_begin(caller);
     -- the same work whether the number is enrolled or not
-    readable := CASE WHEN (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN NULL
-                     ELSE (ledger._permitted_org_units((SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
+    readable := CASE WHEN ledger._is_superuser(caller) THEN NULL
+                     ELSE (ledger._permitted_org_units(ledger._role_name(caller),
                                                         'read', 'child_allowance')).org_units END;
     SELECT x.person_id, x.org_unit_id INTO p FROM ledger.person x
      WHERE x.municipality_code = _find_person.municipality_code

@@ -99,7 +99,7 @@ CREATE FUNCTION ledger._link(caller oid, municipality_code text, from_affair tex
 RETURNS bytea LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p ledger.person;
-    who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
+    who name := ledger._role_name(caller);
     target bytea;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM ledger.linkage_rule r WHERE r.from_affair = _link.from_affair
@@ -119,7 +119,7 @@ BEGIN
             HINT = 'Give a pseudonym issued in the affair you link from.';
     END IF;
     PERFORM ledger._require(caller, 'read', from_affair, p.org_unit_id);
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller)
+    IF NOT ledger._is_superuser(caller)
        AND cardinality((ledger._permitted_org_units(who, 'read', to_affair)).org_units) = 0 THEN
         RAISE EXCEPTION 'permission denied: no read duty for affair %', to_affair USING ERRCODE = '42501',
             HINT = 'Only staff of the target affair receive its pseudonyms.';

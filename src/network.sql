@@ -316,7 +316,7 @@ RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p ledger.person;
     r ledger.inquiry_rule;
-    who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
+    who name := ledger._role_name(caller);
     permit uuid;
 BEGIN
     -- The rule list first, before anything else is looked at.
@@ -357,7 +357,7 @@ COMMENT ON FUNCTION ledger.request_inquiry(text, bigint, text, text, text, text)
 CREATE FUNCTION ledger._require_connector(caller oid, what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller), false)
+    IF NOT ledger._is_superuser(caller)
        AND NOT pg_catalog.pg_has_role(caller, 'ledger_connector', 'MEMBER') THEN
         RAISE EXCEPTION 'permission denied: only the network connector may %', what
             USING ERRCODE = '42501', HINT = 'The 中間サーバー''s connection (a member of ledger_connector) hands the ledger what arrives from the network.';
@@ -392,7 +392,7 @@ BEGIN
     INSERT INTO ledger.inquiry_result VALUES (permit, pm.municipality_code, pm.person_id, pm.org_unit_id,
         pm.item_code, result, now(), now() + current_setting('ledger.inquiry_result_lifetime')::interval);
     PERFORM ledger._record_exchange(p, 'inquiry', pm.municipality_code, pm.requester_affair, pm.provider,
-                                    pm.item_code, 'received', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller),
+                                    pm.item_code, 'received', ledger._role_name(caller),
                                     permit, NULL);
 END $$;
 REVOKE ALL ON FUNCTION ledger._receive_inquiry_result(oid, uuid, jsonb) FROM PUBLIC;
@@ -494,7 +494,7 @@ DECLARE
     p ledger.person;
     id bigint;
     answer jsonb;
-    who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
+    who name := ledger._role_name(caller);
 BEGIN
     -- only the network's connection receives requests, each with its 情報提供許可証
     PERFORM ledger._require_connector(caller, 'receive provision requests');
@@ -556,7 +556,7 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     q ledger.provision_request;
     p ledger.person;
-    who name := (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller);
+    who name := ledger._role_name(caller);
     provided jsonb;
 BEGIN
     SELECT * INTO q FROM ledger.provision_request pr WHERE pr.request_id = _review_provision.request_id FOR UPDATE;

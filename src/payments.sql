@@ -71,13 +71,13 @@ CREATE FUNCTION ledger._payment_run_claim(caller oid, payment_month date, first_
                                           rule_id text, job text)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    who name := (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = caller);
+    who name := ledger._role_name(caller);
     run bigint;
 BEGIN
     -- the run is the municipality's: only a role that writes in every org unit of its
     -- municipality (the payment_job duty) may claim it, so that no clerk's open transaction
     -- or idle session holding a claim can keep the municipality's job from running
-    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = caller)
+    IF ledger._is_superuser(caller)
        OR NOT EXISTS (SELECT 1 FROM ledger.staff s WHERE s.role_name = who)
        OR EXISTS (SELECT 1 FROM ledger.staff s JOIN ledger.org_unit o ON o.municipality_code = s.municipality_code
                    WHERE s.role_name = who
@@ -131,7 +131,7 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp()
      WHERE r.run_id = _payment_run_progress.run_id AND r.status = 'running'
        AND r.backend_pid = pg_catalog.pg_backend_pid()
-       AND r.run_by = (SELECT x.rolname FROM pg_catalog.pg_roles x WHERE x.oid = caller);
+       AND r.run_by = ledger._role_name(caller);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'payment run % is not running in this session', run_id USING ERRCODE = '55000',
             HINT = 'Progress is recorded by ledger.prepare_payments for its own run.';

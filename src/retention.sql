@@ -111,7 +111,7 @@ BEGIN
     INSERT INTO ledger.legal_hold (municipality_code, scope, schema_name, table_name, person_id, record_key,
                                    reason, held_until, created_by)
     SELECT municipality_code, scope, n.nspname, c.relname, person_id, record_key, reason, held_until,
-           (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller)
+           ledger._role_name(caller)
     FROM (SELECT 1) x
     LEFT JOIN pg_catalog.pg_class c ON c.oid = table_name
     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

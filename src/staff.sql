@@ -231,11 +231,11 @@ COMMENT ON FUNCTION ledger._duty_hint(text) IS '拒否時の案内 (internal): t
 CREATE FUNCTION ledger._require(caller oid, action text, affair text, org_unit integer)
 RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+    IF ledger._is_superuser(caller) THEN
         RETURN;
     END IF;
     IF org_unit = ANY ((ledger._permitted_org_units(
-            (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller), action, affair)).org_units) THEN
+            ledger._role_name(caller), action, affair)).org_units) THEN
         RETURN;
     END IF;
     -- the refusal names the action, never an attribute of the row (its org unit); the trail
@@ -251,7 +251,7 @@ REVOKE ALL ON FUNCTION ledger._require(oid, text, text, integer) FROM PUBLIC;
 CREATE FUNCTION ledger._require_other(caller oid, target name) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+    IF ledger._is_superuser(caller) THEN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = target
@@ -320,10 +320,10 @@ DECLARE
     sid bigint;
     n integer := 0;
 BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = caller) THEN
+    IF NOT ledger._is_superuser(caller) THEN
         PERFORM ledger._require(caller, 'administer_staff', 'child_allowance',
                                 (SELECT org_unit_id FROM ledger.staff WHERE role_name =
-                                    (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = caller)));
+                                    ledger._role_name(caller)));
     END IF;
     FOR sid IN SELECT staff_id FROM ledger.staff ORDER BY staff_id LOOP
         PERFORM ledger._sync_staff_role(sid);
