@@ -666,58 +666,126 @@ array_strings(ArrayType *arr)
 	return out;
 }
 
+/* Where ledger.audit_read_keys is in its key set, between calls. */
+typedef struct ReadKeysWalk
+{
+	List	   *elements;		/* the array's non-NULL elements */
+	int			next_element;
+	Datum	   *vals;			/* leading values of the current element, then the last */
+	int			nlead;
+	List	   *items;			/* the current element's set */
+	int			next_item;
+	KeyItem    *item;			/* the item being walked; NULL between items */
+	int64		v;				/* the next value of a range */
+	MemoryContext row_cxt;		/* each returned row, reset at the next call */
+	int64		total;			/* keys named so far (check_key_count) */
+} ReadKeysWalk;
+
+/*
+ * No record names more rows than a statement can read, and a FROM clause stores every row
+ * the function returns before the first is read: a forged range of 2^63 keys would fill the
+ * disk.  At most READ_KEYS_MAX keys per call.
+ */
+#define READ_KEYS_MAX	INT64CONST(100000000)
+
+static void
+check_key_count(ReadKeysWalk *w)
+{
+	ListCell   *lc;
+
+	foreach(lc, w->items)
+	{
+		KeyItem    *it = lfirst(lc);
+		uint64		span = it->value != NULL ? 0 : (uint64) it->hi - (uint64) it->lo;	/* hi >= lo */
+		int64		n = span < (uint64) READ_KEYS_MAX ? (int64) span + 1 : READ_KEYS_MAX + 1;
+
+		w->total += n;
+		if (w->total > READ_KEYS_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("row keys name more than %lld rows", (long long) READ_KEYS_MAX),
+					 errhint("No statement's record names that many; ask about one row with ledger.audit_keys_contain().")));
+	}
+}
+
 /*
  * SQL function: ledger.audit_read_keys(row_keys text[]) returns setof text[]
  * The row keys of a "select" record one by one, each as the row_key of a change record.
+ * One row per call (value per call): a range of any length costs no memory, and a LIMIT
+ * or a cancellation stops it.
  */
 Datum
 audit_read_keys(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ListCell   *lc;
+	FuncCallContext *fc;
+	ReadKeysWalk *w;
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (PG_ARGISNULL(0))
-		return (Datum) 0;
-	foreach(lc, array_strings(PG_GETARG_ARRAYTYPE_P(0)))
+	if (SRF_IS_FIRSTCALL())
 	{
-		char	   *set;
-		List	   *lead = split_element(lfirst(lc), &set);
-		int			nlead = list_length(lead);
-		Datum	   *vals = palloc(sizeof(Datum) * (nlead + 1));
-		ListCell   *ic;
-		int			i = 0;
-		ListCell   *vc;
+		MemoryContext old;
 
-		foreach(vc, lead)
-			vals[i++] = CStringGetTextDatum(lfirst(vc));
-		foreach(ic, parse_set(set))
+		fc = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(fc->multi_call_memory_ctx);
+		w = palloc0(sizeof(ReadKeysWalk));
+		w->elements = PG_ARGISNULL(0) ? NIL : array_strings(PG_GETARG_ARRAYTYPE_P(0));
+		w->row_cxt = AllocSetContextCreate(fc->multi_call_memory_ctx, "audit_read_keys row",
+										   ALLOCSET_SMALL_SIZES);
+		fc->user_fctx = w;
+		MemoryContextSwitchTo(old);
+	}
+	fc = SRF_PERCALL_SETUP();
+	w = fc->user_fctx;
+	MemoryContextReset(w->row_cxt);
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (w->item == NULL && w->items != NIL && w->next_item < list_length(w->items))
 		{
-			KeyItem    *it = lfirst(ic);
-			int64		v;
+			w->item = list_nth(w->items, w->next_item++);
+			w->v = w->item->lo;
+		}
+		if (w->item != NULL)
+		{
+			KeyItem    *it = w->item;
+			MemoryContext old = MemoryContextSwitchTo(w->row_cxt);
+			char		num[32];
+			Datum		row;
 
-			for (v = it->lo;; v++)
+			if (it->value == NULL)
 			{
-				Datum		row;
-				bool		isnull = false;
-				char		num[32];
-
-				CHECK_FOR_INTERRUPTS();
-				if (it->value == NULL)
-				{
-					snprintf(num, sizeof(num), INT64_FORMAT, v);
-					vals[nlead] = CStringGetTextDatum(num);
-				}
-				else
-					vals[nlead] = CStringGetTextDatum(it->value);
-				row = PointerGetDatum(construct_array(vals, nlead + 1, TEXTOID, -1, false, TYPALIGN_INT));
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &row, &isnull);
-				if (it->value != NULL || v == it->hi)
-					break;
+				snprintf(num, sizeof(num), INT64_FORMAT, w->v);
+				w->vals[w->nlead] = CStringGetTextDatum(num);
 			}
+			else
+				w->vals[w->nlead] = CStringGetTextDatum(it->value);
+			row = PointerGetDatum(construct_array(w->vals, w->nlead + 1, TEXTOID, -1, false, TYPALIGN_INT));
+			MemoryContextSwitchTo(old);
+			if (it->value != NULL || w->v == it->hi)
+				w->item = NULL;
+			else
+				w->v++;
+			SRF_RETURN_NEXT(fc, row);
+		}
+		/* the current element is done: the next one */
+		if (w->next_element >= list_length(w->elements))
+			SRF_RETURN_DONE(fc);
+		{
+			MemoryContext old = MemoryContextSwitchTo(fc->multi_call_memory_ctx);
+			char	   *set;
+			List	   *lead = split_element(list_nth(w->elements, w->next_element++), &set);
+			ListCell   *vc;
+			int			i = 0;
+
+			w->nlead = list_length(lead);
+			w->vals = palloc(sizeof(Datum) * (w->nlead + 1));
+			foreach(vc, lead)
+				w->vals[i++] = CStringGetTextDatum(lfirst(vc));
+			w->items = parse_set(set);
+			w->next_item = 0;
+			MemoryContextSwitchTo(old);
+			check_key_count(w);
 		}
 	}
-	return (Datum) 0;
 }
 
 /*

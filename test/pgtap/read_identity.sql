@@ -5,7 +5,7 @@
 -- incident listing answer from it.
 \ir lib.psql
 
-SELECT plan(36);
+SELECT plan(40);
 
 -- Now: what a test records comes after it (event ids are taken in blocks per backend, so
 -- the clock orders them, not the id).
@@ -310,5 +310,17 @@ SELECT is(pg_temp.wait_for(format($$kind = 'pseudonym' AND acting_role = 'regres
 CREATE TABLE regress_r.nokey (org_unit_id int NOT NULL, v text);
 SELECT throws_ok($$SELECT ledger.protect_table('regress_r.nokey', 'org_unit_id')$$, '42P16', NULL,
     'protect_table_requires_primary_key');
+
+-- A key set is read one key at a time: a forged range of 2^63 keys (an auditor's own argument)
+-- once grew the backend until the kernel killed it and the cluster restarted.
+SELECT results_eq($$SELECT k FROM ledger.audit_read_keys(ARRAY['131016:3..5,9', '011002:7']) k$$,
+    $$VALUES (ARRAY['131016', '3']), (ARRAY['131016', '4']), (ARRAY['131016', '5']), (ARRAY['131016', '9']), (ARRAY['011002', '7'])$$,
+    'audit_read_keys expands runs and single keys in order');
+SELECT throws_ok($$SELECT count(*) FROM ledger.audit_read_keys(ARRAY['131016:1..9223372036854775807'])$$, '54000', NULL,
+    'audit_read_keys_forged_huge_range: a range no statement could have read is refused, not expanded');
+SELECT throws_ok($$SELECT count(*) FROM ledger.audit_read_keys(ARRAY['131016:-9223372036854775808..9223372036854775807'])$$, '54000', NULL,
+    'audit_read_keys_forged_huge_range: the widest range too (no overflow)');
+SELECT is((SELECT count(*) FROM (SELECT ledger.audit_read_keys(ARRAY['131016:1..50000000']) LIMIT 3) x), 3::bigint,
+    'audit_read_keys_streams: a LIMIT over a long range stops it at once');
 
 SELECT * FROM finish();
