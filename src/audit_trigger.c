@@ -46,6 +46,7 @@
 
 #include "audit.h"
 #include "mynumber_ledger.h"
+#include "perm.h"
 
 PG_FUNCTION_INFO_V1(audit_row_trigger);
 PG_FUNCTION_INFO_V1(audit_statement_trigger);
@@ -621,6 +622,17 @@ audit_table(PG_FUNCTION_ARGS)
 				 errhint("Its integrity is checked by ledger.verify_audit().")));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), get_rel_name(relid));
+
+	/*
+	 * A protected table's audit is set by ledger.protect_table (every value withheld but the
+	 * keys and the columns named then): its owner may not later have staff's values kept in
+	 * the trail that auditors read.
+	 */
+	if (!superuser() && !audit_guard_bypass && guard_table_test(relid, protect_is_protected))
+		audit_refuse(relid, "audit_table refused: a protected table", AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: the audit of a protected table is set by ledger.protect_table"),
+					  errhint("The columns safe to keep are named when the table is protected (keep_columns); a superuser can change them.")));
 
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));

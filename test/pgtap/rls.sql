@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(113);
+SELECT plan(114);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -114,6 +114,8 @@ SELECT throws_ok($$ALTER TABLE regress_dba.case_note NO FORCE ROW LEVEL SECURITY
     'owner_cannot_unforce_rls');
 SELECT throws_ok($$ALTER TABLE regress_dba.case_note DISABLE ROW LEVEL SECURITY$$, '42501', NULL,
     'owner_cannot_disable_rls');
+SELECT throws_ok($$SELECT ledger.audit_table('regress_dba.case_note', '{}', ARRAY['id', 'org_unit_id', 'note'])$$, '42501', NULL,
+    'owner_unwithholds_trail_of_protected_table: the owner cannot re-audit a protected table to keep staff''s values in the trail');
 SELECT throws_ok($$DROP POLICY mnl_rls_select ON regress_dba.case_note$$, '42501', NULL,
     'owner_cannot_drop_policy');
 SELECT throws_ok($$CREATE POLICY everything ON regress_dba.case_note USING (true)$$, '42501', NULL,
