@@ -141,6 +141,12 @@ gated_call(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("%s cannot be called from a security-restricted operation", get_func_name(fn)),
 				 errhint("Call it directly, not from an index expression, a materialized view or a maintenance command.")));
+	if (perm_identity_borrowed())
+		audit_refuse(InvalidOid, "gated call refused: a staff identity borrowed through a SECURITY DEFINER function",
+					 AUDIT_MUST_RECORD,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: %s acts only for the staff member logged in or set by SET ROLE", get_func_name(fn)),
+					  errhint("A staff member's SECURITY DEFINER function lends their duties to whoever calls it; call the function as that staff member.")));
 	c.fcinfo = fcinfo;
 	c.caller = GetUserId();
 	c.rettype = get_func_rettype(fn);

@@ -478,6 +478,24 @@ set_contains(const PermSet *s, int32 org)
  */
 
 /*
+ * A staff identity borrowed: the current role is a staff member's, but neither the login
+ * nor the role it SET ROLE to.  That is a SECURITY DEFINER function the staff member owns,
+ * run by someone else (a pooled connection, after RESET ROLE, or while acting for another
+ * person): it would act with the staff member's duties, outside the statement gate (idle
+ * limit, retirement) and recorded under them.  A borrowed identity is permitted nothing.
+ */
+bool
+perm_identity_borrowed(void)
+{
+	Oid			current = GetUserId();
+	int64		staff_id;
+
+	if (likely(current == GetOuterUserId()) || current == GetSessionUserId())
+		return false;
+	return perm_staff_id(current, &staff_id);
+}
+
+/*
  * ledger.may(action text, affair text, org_unit integer) RETURNS boolean — LEAKPROOF
  * The USING clause of every ledger policy.  Unknown actions, affairs and org units are
  * simply not permitted; a NULL org unit never is.
@@ -490,7 +508,7 @@ perm_may(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
 	s = current_set(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
-	if (!set_contains(s, PG_GETARG_INT32(2)))
+	if (!set_contains(s, PG_GETARG_INT32(2)) || unlikely(perm_identity_borrowed()))
 		PG_RETURN_BOOL(false);
 	if (unlikely(((PermSite *) fcinfo->flinfo->fn_extra)->hook != NULL))
 	{
@@ -544,7 +562,7 @@ perm_must(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(true);
 		deny(s, relid, "row without an org unit:", 0, false);
 	}
-	if (!set_contains(s, PG_GETARG_INT32(2)))
+	if (!set_contains(s, PG_GETARG_INT32(2)) || unlikely(perm_identity_borrowed()))
 		deny(s, relid, "row", PG_GETARG_INT32(2), true);
 	PG_RETURN_BOOL(true);
 }
@@ -748,7 +766,7 @@ perm_may_any(const char *action, const char *affair)
 {
 	PermSet    *s = find_set(CStringGetTextDatum(action), CStringGetTextDatum(affair));
 
-	return s->superuser || s->norgs > 0;
+	return s->superuser || (s->norgs > 0 && !perm_identity_borrowed());
 }
 
 /* keys.c: every backend drops its unwrapped keys when a data key has been destroyed. */

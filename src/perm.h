@@ -33,6 +33,7 @@ typedef void (*PermSiteHook) (void *arg);
 extern void perm_watch_site(struct FmgrInfo *flinfo, PermSiteHook hook, void *arg);
 
 /* Does the current role hold action for affair in any org unit? */
+extern bool perm_identity_borrowed(void);
 extern bool perm_may_any(const char *action, const char *affair);
 
 /* Internal SPI work in progress: reads it makes are not audit events of their own. */

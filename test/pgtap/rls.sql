@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(114);
+SELECT plan(118);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -162,6 +162,26 @@ RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'select' AND session_role = 'postgres' AND acting_role = 'regress_clerk_a'
                             AND staff_id = (SELECT staff_id FROM ledger.staff WHERE role_name = 'regress_clerk_a')$$) > 0,
     'audit_names_both_identities: session role, acting staff role and staff id are recorded');
+
+-- A staff identity lent through a SECURITY DEFINER function: the pooled application, acting
+-- as clerk A, makes a function clerk A owns; after RESET ROLE, or acting for clerk B, it
+-- would read with clerk A's duties, past the statement gate (idle limit, retirement) and
+-- recorded under clerk A.  A borrowed identity is permitted nothing.
+SET ROLE regress_app;
+SET ROLE regress_clerk_a;
+CREATE FUNCTION pg_temp.peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT count(*) FROM ledger.person $$;
+CREATE FUNCTION pg_temp.lookup() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+    AS $$ SELECT ledger.find_person('123456789018', '131016') $$;
+SELECT is(pg_temp.peek(), 2::bigint, 'a staff member''s own definer function, called as that staff member, reads as usual');
+SET ROLE regress_app;
+SELECT is(pg_temp.peek(), 0::bigint,
+    'staff_identity_borrowed_by_definer: the pooled role without SET ROLE reads nothing through clerk A''s function');
+SET ROLE regress_clerk_b;
+SELECT is(pg_temp.peek(), 0::bigint,
+    'staff_identity_borrowed_by_definer: nor while acting for clerk B');
+SELECT throws_ok($$SELECT pg_temp.lookup()$$, '42501', NULL,
+    'staff_identity_borrowed_by_definer: a gated function refuses the borrowed identity');
+RESET ROLE;
 
 -- A function of the attacker's in WHERE sees only the rows the policies let through.
 CREATE TABLE regress_evil.leaked (v text);
