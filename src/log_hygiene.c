@@ -14,10 +14,15 @@
  * loaded, bind parameters when log_parameter_max_length is raised (they are in the detail
  * and masked, but only in the forms above), and tools that log their own queries.
  *
+ * A staff member's session (log_hygiene_staff_session, set by the statement gate) gets its
+ * message and detail cut to LOG_HYGIENE_STAFF_TEXT bytes, in the log and at the client alike
+ * (the hook cannot tell them apart): a RAISE or an error message is no bulk copy of rows.
+ *
  * Must never: allocate in an error context it does not own, or chain to a NULL hook.
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "tcop/tcopprot.h"
 #include "utils/elog.h"
 #include "utils/memutils.h"
@@ -26,6 +31,7 @@
 #include "numparse.h"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
+bool		log_hygiene_staff_session = false;
 static char *masked_query = NULL;	/* our copy of debug_query_string, in TopMemoryContext */
 
 /* Replace the digits of every valid My Number in str by '*'; true if any was found. */
@@ -54,9 +60,28 @@ mask_statement(void)
 	debug_query_string = masked_query;
 }
 
+/* Cut str (in place) to at most LOG_HYGIENE_STAFF_TEXT bytes, on a character boundary. */
+static void
+cut_staff_text(char *str)
+{
+	static const char mark[] = " [...]";
+	int			len;
+
+	if (str == NULL || (len = strlen(str)) <= LOG_HYGIENE_STAFF_TEXT)
+		return;
+	len = pg_mbcliplen(str, len, LOG_HYGIENE_STAFF_TEXT - (int) sizeof(mark));
+	memcpy(str + len, mark, sizeof(mark));
+}
+
 static void
 mnl_emit_log_hook(ErrorData *edata)
 {
+	if (log_hygiene_staff_session)
+	{
+		cut_staff_text(edata->message);
+		cut_staff_text(edata->detail);
+		cut_staff_text(edata->detail_log);
+	}
 	if (edata->output_to_server)
 	{
 		log_hygiene_mask(edata->message);

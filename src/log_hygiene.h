@@ -6,6 +6,15 @@
 
 extern void log_hygiene_install(void);
 
+/*
+ * Set by the staff statement gate (staff_session.c) at each statement: the session acts as a
+ * staff member.  Its messages then carry at most LOG_HYGIENE_STAFF_TEXT bytes of message and
+ * of detail, so that a staff member's RAISE or a failing cast cannot copy an org unit's rows
+ * into the server log (a bulk road around the export duty, to the log's readers).
+ */
+#define LOG_HYGIENE_STAFF_TEXT 256
+extern bool log_hygiene_staff_session;
+
 /* Replace the digits of every valid My Number in str by '*'; true if any was found. */
 extern bool log_hygiene_mask(char *str);
 

@@ -27,6 +27,7 @@
 #include "utils/acl.h"
 
 #include "audit.h"
+#include "log_hygiene.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
 #include "staff_session.h"
@@ -112,6 +113,8 @@ staff_session_check(Node *utility_stmt)
 	if (passed_stmt == GetCurrentStatementStartTimestamp() && passed_session == session &&
 		passed_outer == outer)
 		return;
+	log_hygiene_staff_session = perm_staff_id(session, &staff_id) ||
+		(outer != session && perm_staff_id(outer, &staff_id));
 	if (perm_staff_inactive(session, &staff_id))
 		refuse_inactive(session, "the login");
 	if (outer != session && perm_staff_inactive(outer, &staff_id))

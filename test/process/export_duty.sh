@@ -73,6 +73,15 @@ tap_ok $? "bulk_copy_into_comments_refused: nor in comments"
 tap_is "$(q "SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c
               WHERE r.rolname = 'regress_x_clerk' AND c LIKE 'application_name=%'")" 0 \
     "nothing reached the role's settings"
+# The server log as a sink: a RAISE or a failing cast carrying every row of the org unit.
+as_role regress_x_clerk "DO \$\$ BEGIN RAISE WARNING 'dump %', (SELECT string_agg(family_name || given_name || address, ';')
+    FROM ledger.person, generate_series(1, 20)); END \$\$" >/dev/null 2>&1
+as_role regress_x_clerk "SELECT ('dump2 ' || (SELECT string_agg(family_name || given_name || address, ';')
+    FROM ledger.person, generate_series(1, 20)))::int" >/dev/null 2>&1
+sleep 0.5
+rows=$(grep -E 'WARNING:  dump |ERROR:  invalid input syntax for type integer: "dump2 ' "$(mnl_cluster_log export)")
+tap_is "$(echo "$rows" | grep -c .)|$(echo "$rows" | awk '{ if (length($0) > 400) n++ } END { print n + 0 }')" "2|0" \
+    "bulk_copy_into_server_log_without_export_duty: a staff member's RAISE or error message reaches the log cut short"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")
