@@ -1,8 +1,8 @@
 -- ledger: the 児童手当等支給台帳 tables.  Every table leads with the 団体コード, names the org
 -- unit that keeps the row (row-level security rests on it), and is protected with
 -- ledger.protect_table(): RLS enabled and forced, the write gate, the audit triggers.
--- Amounts are computed by the allowance engine (a later component); the columns it needs
--- are here.
+-- Amounts are computed by the allowance engine (allowance.sql) and paid by the payment job
+-- (payments.sql); the columns they need are here.
 
 CREATE TABLE ledger.person (
     municipality_code ledger.municipality_code NOT NULL,

@@ -45,7 +45,7 @@ CREATE INDEX certification_retention ON ledger.certification (extinguished_on, c
 CREATE INDEX person_retention ON ledger.person (closed_on, person_id) WHERE closed_on IS NOT NULL;
 CREATE INDEX exchange_record_retention ON ledger.exchange_record (keep_until, record_id);
 
--- Defaults (DOMAIN.md): ledger records 5 years from the 1 April after the record closed;
+-- Defaults (the PIA's 保管期間; docs/operations.md): ledger records 5 years from the 1 April after the record closed;
 -- 情報提供等の記録 7 years (keep_until is their last day).
 INSERT INTO ledger.retention_policy (policy_id, run_order, schema_name, table_name, key_column, anchor_column,
                                      period, counting, action, erase_columns, person_expr, description) VALUES
@@ -284,7 +284,7 @@ $$;
 REVOKE ALL ON FUNCTION ledger._retention_set_list(ledger.retention_policy) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._retention_set_list(ledger.retention_policy) IS '消去・匿名化の内容 (internal)';
 
--- The retention run.  A superuser (the pg_cron job) runs it; see docs/retention.md.
+-- The retention run.  A superuser (the pg_cron job) runs it; see docs/operations.md (pg_cron) and docs/api.md (retention).
 -- (No SET clause: a procedure with one cannot COMMIT.  It names everything with its schema.)
 CREATE PROCEDURE ledger.run_retention(dry_run boolean DEFAULT false, batch_size integer DEFAULT 1000,
                                       only_policy text DEFAULT NULL)
