@@ -31,6 +31,7 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
 #include "access/htup_details.h"
@@ -42,7 +43,6 @@
 
 #include "keys.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
 
 #define WRAP_NONCE	12
 #define WRAP_TAG	16
@@ -505,11 +505,46 @@ cache_slot(void)
 	return &cache[ncached++];
 }
 
+/*
+ * A counter in shared memory bumped whenever a data key is destroyed (crypto-shredding):
+ * every backend drops its unwrapped keys at its next use.
+ */
+typedef struct KeysShared
+{
+	pg_atomic_uint64 generation;
+} KeysShared;
+
+static KeysShared *keys_shared = NULL;
+
+void
+keys_shmem_request(void)
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(KeysShared)));
+}
+
+void
+keys_shmem_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	keys_shared = ShmemInitStruct("mynumber_ledger keys", sizeof(KeysShared), &found);
+	if (!found)
+		pg_atomic_init_u64(&keys_shared->generation, 0);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static uint64
+keys_generation(void)
+{
+	return keys_shared ? pg_atomic_read_u64(&keys_shared->generation) : 0;
+}
+
 static CachedKey *
 cached(int32 key_id)
 {
 	static uint64 seen_generation = 0;
-	uint64		gen = mnl_keys_generation();
+	uint64		gen = keys_generation();
 	int			i;
 
 	/* A key destroyed anywhere (crypto-shredding) must not stay usable here. */
@@ -879,7 +914,8 @@ keys_forget_period(PG_FUNCTION_ARGS)
 				 errmsg("ledger.period_key_command could not forget period %s (exit status %d)", w.period, rc),
 				 errhint("The period's keys were left as they are; check the command.")));
 	mnl_as_owner(forget_work, &w, MNL_OWNER_RESTRICTED);
-	mnl_keys_generation_bump();	/* every backend drops its unwrapped keys at its next use */
+	if (keys_shared)			/* every backend drops its unwrapped keys at its next use */
+		pg_atomic_fetch_add_u64(&keys_shared->generation, 1);
 	(void) cached(0);
 	PG_RETURN_INT32(w.count);
 }

@@ -11,6 +11,8 @@
 #define KEY_PURPOSE_PERIOD_PREFIX "number:"	/* + year: numbers expiring in a retention period */
 
 extern void keys_load_kek(void);
+extern void keys_shmem_request(void);
+extern void keys_shmem_startup(void);
 extern const uint8 *keys_active(const char *purpose, int32 *key_id);
 extern const uint8 *keys_by_id(int32 key_id, const char *purpose);
 extern const char *keys_purpose_of(int32 key_id);	/* NULL: no such key, or destroyed */

@@ -63,6 +63,7 @@ mnl_shmem_request(void)
 		prev_shmem_request_hook();
 	audit_queue_shmem_request();
 	perm_shmem_request();
+	keys_shmem_request();
 	lookup_shmem_request();
 	staff_idle_shmem_request();
 }
@@ -74,6 +75,7 @@ mnl_shmem_startup(void)
 		prev_shmem_startup_hook();
 	audit_queue_shmem_startup();
 	perm_shmem_startup();
+	keys_shmem_startup();
 	lookup_shmem_startup();
 	staff_idle_shmem_startup();
 }

@@ -38,6 +38,13 @@ extern int	mnl_mask_digits;	/* ledger.mask_digits */
 #define MNL_OWNER_RESTRICTED	0x01
 #define MNL_OWNER_INTERNAL		0x02
 extern int	mnl_internal_depth;
+/*
+ * The acting identity: while a gated function runs as the extension owner, the role it runs
+ * for (the audit trail records this role, not the owner); mnl_audit_user() is that role,
+ * else current_user.
+ */
+extern Oid	mnl_acting_for;
+extern Oid	mnl_audit_user(void);
 extern Oid	mnl_extension_owner(void);
 extern void mnl_as_owner(void (*work) (void *arg), void *arg, int flags);
 

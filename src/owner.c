@@ -39,6 +39,16 @@ mnl_extension_owner(void)
 /* The ledger's own work is under way (MNL_OWNER_INTERNAL): not the caller's reads. */
 int			mnl_internal_depth = 0;
 
+/* The role a gated function acts for while it runs as the owner (gate.c sets it). */
+Oid			mnl_acting_for = InvalidOid;
+
+/* The role the audit trail names as acting: the caller of a gated function, else current_user. */
+Oid
+mnl_audit_user(void)
+{
+	return OidIsValid(mnl_acting_for) ? mnl_acting_for : GetUserId();
+}
+
 /*
  * Run work(arg) inside SPI as the extension's owner (flags: mynumber_ledger.h).
  * MNL_OWNER_RESTRICTED adds SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary

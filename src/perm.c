@@ -58,7 +58,6 @@ PG_FUNCTION_INFO_V1(perm_registry_changed);
 typedef struct PermShared
 {
 	pg_atomic_uint64 generation;	/* bumped by every commit that changed the registry */
-	pg_atomic_uint64 keys_generation;	/* bumped when a data key is destroyed */
 } PermShared;
 
 static PermShared *perm_shared = NULL;
@@ -67,7 +66,6 @@ static bool changed_in_xact = false;
 static bool callbacks_registered = false;
 
 bool		perm_lookups_disabled = false;
-Oid			mnl_acting_for = InvalidOid;
 
 /*
  * One answer: the org units where userid may do action for affair.  A backend keeps a few
@@ -130,7 +128,6 @@ perm_shmem_startup(void)
 	if (!found)
 	{
 		pg_atomic_init_u64(&perm_shared->generation, 0);
-		pg_atomic_init_u64(&perm_shared->keys_generation, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -753,12 +750,6 @@ perm_staff_inactive(Oid roleid, int64 *staff_id)
 	return e && e->found && !e->active;
 }
 
-/* The role the audit trail names as acting: the caller of a gated function, else current_user. */
-Oid
-mnl_audit_user(void)
-{
-	return OidIsValid(mnl_acting_for) ? mnl_acting_for : GetUserId();
-}
 
 /* Does the current role hold action for affair in any org unit (or is it a superuser)? */
 bool
@@ -769,16 +760,3 @@ perm_may_any(const char *action, const char *affair)
 	return s->superuser || (s->norgs > 0 && !perm_identity_borrowed());
 }
 
-/* keys.c: every backend drops its unwrapped keys when a data key has been destroyed. */
-uint64
-mnl_keys_generation(void)
-{
-	return perm_shared ? pg_atomic_read_u64(&perm_shared->keys_generation) : 0;
-}
-
-void
-mnl_keys_generation_bump(void)
-{
-	if (perm_shared)
-		pg_atomic_fetch_add_u64(&perm_shared->keys_generation, 1);
-}

@@ -23,10 +23,6 @@ extern bool perm_staff_id(Oid roleid, int64 *staff_id);
 /* Registered staff who is not active today (retired or outside the validity period)? */
 extern bool perm_staff_inactive(Oid roleid, int64 *staff_id);
 
-/* A counter bumped whenever a data key is destroyed (crypto-shredding): caches compare it. */
-extern uint64 mnl_keys_generation(void);
-extern void mnl_keys_generation_bump(void);
-
 /* A call site of ledger.may to watch: hook(arg) whenever it answers true (a row is visible). */
 struct FmgrInfo;
 typedef void (*PermSiteHook) (void *arg);
@@ -36,15 +32,9 @@ extern void perm_watch_site(struct FmgrInfo *flinfo, PermSiteHook hook, void *ar
 extern bool perm_identity_borrowed(void);
 extern bool perm_may_any(const char *action, const char *affair);
 
-/* Internal SPI work in progress: reads it makes are not audit events of their own. */
-
 /* While set, perm_staff_id answers from its cache only (used while an error unwinds). */
 extern bool perm_lookups_disabled;
 
-/* While a gated administrative function runs as the extension owner, the role it runs for
- * (the audit trail records this role, not the owner). */
-extern Oid	mnl_acting_for;
-extern Oid	mnl_audit_user(void);
 
 /* protect.c: names the guard reserves, and whether a table carries the policies. */
 #define PROTECT_POLICY_PREFIX	"mnl_rls_"
