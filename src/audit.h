@@ -215,7 +215,5 @@ extern int64 audit_seal_pending(void);
 /* audit_hooks.c */
 extern void audit_hooks_install(void);
 extern bool audit_is_audited_relation(Relation rel);
-extern bool guard_table_test(Oid relid, bool (*test) (Relation rel));
-extern void guard_refuse(Oid relid, const char *what, const char *hint);
 
 #endif							/* MNL_AUDIT_H */

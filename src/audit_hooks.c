@@ -55,8 +55,9 @@
 #include "audit.h"
 #include "explain_guard.h"
 #include "export.h"
+#include "guard.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
+#include "protect.h"
 #include "staff_session.h"
 
 PG_FUNCTION_INFO_V1(audit_trail_guard);

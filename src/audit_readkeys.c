@@ -45,7 +45,7 @@
 #include "utils/tuplestore.h"
 
 #include "audit.h"
-#include "perm.h"
+#include "protect.h"
 
 PG_FUNCTION_INFO_V1(audit_read_keys);
 PG_FUNCTION_INFO_V1(audit_keys_contain);

@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
+#include "guard.h"
 #include "perm.h"
 #include "qual_order.h"
 

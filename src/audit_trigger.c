@@ -45,8 +45,9 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
+#include "guard.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
+#include "protect.h"
 
 PG_FUNCTION_INFO_V1(audit_row_trigger);
 PG_FUNCTION_INFO_V1(audit_statement_trigger);

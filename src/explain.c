@@ -16,7 +16,8 @@
 
 #include "audit.h"
 #include "explain_guard.h"
-#include "perm.h"
+#include "guard.h"
+#include "protect.h"
 
 int			explain_depth = 0;
 

@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "export.h"
 #include "perm.h"
+#include "protect.h"
 
 int			export_copy_depth = 0;
 QueryDesc  *export_copying_query = NULL;	/* the copying statement running, if any */

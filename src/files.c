@@ -20,7 +20,6 @@
 
 #include "audit.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
 
 PG_FUNCTION_INFO_V1(files_guard);
 

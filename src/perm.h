@@ -3,7 +3,6 @@
  *
  *   perm.c     the decision "may the current role do ACTION on a row of ORG for AFFAIR",
  *              cached per backend and invalidated by a shared generation counter
- *   protect.c  ledger.protect_table(): row-level security and audit for a table
  *   gate.c     the gate in front of the functions that act for a staff member
  */
 #ifndef MNL_PERM_H
@@ -35,15 +34,5 @@ extern bool perm_may_any(const char *action, const char *affair);
 /* While set, perm_staff_id answers from its cache only (used while an error unwinds). */
 extern bool perm_lookups_disabled;
 
-
-/* protect.c: names the guard reserves, and whether a table carries the policies. */
-#define PROTECT_POLICY_PREFIX	"mnl_rls_"
-#define PROTECT_TRIGGER_NAME	"mnl_rls_write_gate"
-#define PROTECT_HOLD_DELETE		"mnl_rls_hold_delete"	/* legal holds: DELETE, cascades */
-#define PROTECT_HOLD_UPDATE		"mnl_rls_hold_update"	/* legal holds: UPDATE of what a hold names */
-#define PROTECT_HOLD_TRUNCATE	"mnl_rls_hold_truncate" /* legal holds: TRUNCATE */
-#define RESERVED_PREFIX			"mnl_"
-extern bool protect_is_protected(Relation rel);
-extern void protect_guard_utility(Node *stmt);
 
 #endif							/* MNL_PERM_H */

@@ -44,8 +44,9 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
+#include "guard.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
+#include "protect.h"
 
 PG_FUNCTION_INFO_V1(protect_table);
 

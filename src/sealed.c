@@ -44,7 +44,6 @@
 #include "sealed.h"
 #include "mynumber_ledger.h"
 #include "numparse.h"
-#include "perm.h"
 #include "staff_session.h"
 
 PG_FUNCTION_INFO_V1(sealed_in);
