@@ -48,6 +48,9 @@ extern Oid	mnl_audit_user(void);
 extern Oid	mnl_extension_owner(void);
 extern void mnl_as_owner(void (*work) (void *arg), void *arg, int flags);
 
+/* settings.c: define the ledger.* settings (at load). */
+extern void mnl_define_settings(void);
+
 /* args.c: a NULL where a value is needed is refused (22004), naming the argument. */
 struct FunctionCallInfoBaseData;
 extern void mnl_require_arg(struct FunctionCallInfoBaseData *fcinfo, int argno, const char *argname);
