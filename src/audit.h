@@ -8,8 +8,9 @@
  *   audit_queue.c    shared-memory queue for events that must survive ROLLBACK
  *   audit_worker.c   background writer: drains the queue, seals blocks, adds partitions
  *   audit_seal.c     sealing committed records into hash-chained blocks; verification
- *   audit_hooks.c    executor, utility and authentication hooks: reads, denials,
- *                    sessions, and the guard that keeps audit triggers and the trail intact
+ *
+ * The hooks that record reads, denials and sessions are the reads room (reads_hooks.c);
+ * the guard that keeps audit triggers and the trail intact is the guard room.
  *
  * A record is a row of ledger.audit_event; the attribute numbers below must match the
  * column order in audit.sql (test/pgtap/audit.sql checks it).
@@ -108,13 +109,6 @@ extern void read_keys_add(ReadKeySet *ks, struct TupleTableSlot *slot, const Att
 extern bool read_keys_empty(ReadKeySet *ks);
 extern List *read_keys_encode(ReadKeySet *ks, Size max_element);
 
-/* audit_readscan.c: the scans that report them */
-struct PlanState;
-extern void read_scan_install(void);
-extern List *read_scan_attach(struct PlanState *root, const ReadRelInfo *info, ReadKeySet *ks,
-							  MemoryContext cxt);
-extern void read_scan_detach(List *scans);
-
 /* audit_record.c */
 extern void audit_record_hash(const Datum *values, const bool *nulls, uint8 *out);
 
@@ -131,27 +125,6 @@ extern void audit_buffer_flush(void);
 extern void audit_store_now(Datum *values, bool *nulls, int n);
 extern void audit_store_init(void);
 extern Oid	audit_trail_namespace(void);
-extern bool audit_guard_bypass;
-/*
- * GUARD_BYPASS_BEGIN ... GUARD_BYPASS_END: a block of the extension's own DDL and trail
- * writes, which the guard (audit_hooks.c) lets through; the previous state comes back
- * however the block ends (a PG_TRY block: a local it changes and reads after must be
- * volatile).
- */
-#define GUARD_BYPASS_BEGIN \
-	do { \
-		bool		guard_bypass_saved_ = audit_guard_bypass; \
-		audit_guard_bypass = true; \
-		PG_TRY(); \
-		{
-#define GUARD_BYPASS_END \
-		} \
-		PG_FINALLY(); \
-		{ \
-			audit_guard_bypass = guard_bypass_saved_; \
-		} \
-		PG_END_TRY(); \
-	} while (0)
 
 /* audit_queue.c */
 #define AUDIT_MAX_KEYS	3		/* row key elements of a single row (a reveal's subject) */
@@ -205,6 +178,8 @@ extern Size audit_queue_event_size(void);
 
 /* audit_trigger.c */
 extern bool audit_is_number_type(Oid typid);
+extern bool audit_is_audited_relation(Relation rel);	/* carries the trail's triggers */
+extern bool audit_trail_installed(void);	/* the extension is installed in this database */
 
 /* audit_worker.c */
 extern void audit_worker_register(void);
@@ -212,8 +187,5 @@ extern void audit_worker_register(void);
 /* audit_seal.c */
 extern int64 audit_seal_pending(void);
 
-/* audit_hooks.c */
-extern void audit_hooks_install(void);
-extern bool audit_is_audited_relation(Relation rel);
 
 #endif							/* MNL_AUDIT_H */

@@ -92,7 +92,7 @@ COMMENT ON COLUMN ledger.audit_block.sealed_at IS '封印日時';
 -- The guard: any INSERT, UPDATE, DELETE or TRUNCATE through SQL is refused, for every role,
 -- and the attempt itself is recorded as a denied event.
 CREATE FUNCTION ledger.audit_trail_guard() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'audit_trail_guard' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'guard_trail' LANGUAGE C;
 COMMENT ON FUNCTION ledger.audit_trail_guard() IS '操作ログの改ざん防止: refuses every change to the trail made through SQL';
 
 CREATE TRIGGER audit_event_append_only BEFORE INSERT OR UPDATE OR DELETE ON ledger.audit_event

@@ -53,7 +53,6 @@
 #include "common/ip.h"
 #include "log_hygiene.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
 
 #define DETAIL_MAX		512
 #define ADDR_MAX		64
@@ -233,7 +232,7 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 		if (actor == NULL)
 		{
 			copy_name(ev->acting_role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
-			ev->has_staff_id = perm_staff_id(mnl_audit_user(), &ev->staff_id);
+			ev->has_staff_id = mnl_registry_staff_id(mnl_audit_user(), &ev->staff_id);
 		}
 	}
 	else if (MyProcPort != NULL)
@@ -298,7 +297,7 @@ void
 audit_actor_current(AuditActor *actor)
 {
 	copy_name(actor->role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
-	actor->has_staff_id = perm_staff_id(mnl_audit_user(), &actor->staff_id);
+	actor->has_staff_id = mnl_registry_staff_id(mnl_audit_user(), &actor->staff_id);
 }
 
 /* The schema-qualified name of relid, as events record it (palloc'd; "" if none). */

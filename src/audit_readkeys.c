@@ -45,7 +45,7 @@
 #include "utils/tuplestore.h"
 
 #include "audit.h"
-#include "protect.h"
+#include "mynumber_ledger.h"
 
 PG_FUNCTION_INFO_V1(audit_read_keys);
 PG_FUNCTION_INFO_V1(audit_keys_contain);
@@ -179,7 +179,7 @@ read_rel_info(Oid relid)
 	info->relname[0] = '\0';
 	if (info->is_table && RelationIsValid(rel = RelationIdGetRelation(relid)))
 	{
-		info->protected = protect_is_protected(rel);
+		info->protected = mnl_is_protected(rel);
 		/* keys only for a protected table: the extension is in this database then */
 		info->nkeys = info->protected ? read_keys_table_keys(rel, info->attnos) : 0;
 		for (i = 0; i < info->nkeys; i++)

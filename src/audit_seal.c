@@ -41,6 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "mynumber_ledger.h"
 
 PG_FUNCTION_INFO_V1(audit_seal_now);
 PG_FUNCTION_INFO_V1(verify_audit);

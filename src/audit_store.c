@@ -46,12 +46,8 @@
 
 #include "audit.h"
 #include "mynumber_ledger.h"
-#include "perm.h"
 
 #define AUDIT_BUFFER_MAX	1000
-
-/* Set only by the extension's own C code around its internal writes; never by SQL. */
-bool		audit_guard_bypass = false;
 
 typedef struct PendingRecord
 {
@@ -273,7 +269,7 @@ audit_fill_context(Datum *values, bool *nulls)
 	{
 		int64		staff_id;
 
-		if (perm_staff_id(txn.current_user, &staff_id))
+		if (mnl_registry_staff_id(txn.current_user, &staff_id))
 		{
 			values[AA_STAFF_ID - 1] = Int64GetDatum(staff_id);
 			nulls[AA_STAFF_ID - 1] = false;

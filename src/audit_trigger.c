@@ -33,6 +33,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -45,9 +46,7 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
-#include "guard.h"
 #include "mynumber_ledger.h"
-#include "protect.h"
 
 PG_FUNCTION_INFO_V1(audit_row_trigger);
 PG_FUNCTION_INFO_V1(audit_statement_trigger);
@@ -55,6 +54,75 @@ PG_FUNCTION_INFO_V1(audit_transition_trigger);
 PG_FUNCTION_INFO_V1(audit_truncate_trigger);
 PG_FUNCTION_INFO_V1(audit_table);
 PG_FUNCTION_INFO_V1(unaudit_table);
+
+/* ---------------------------------------------------------------------------------------
+ * Is a table audited?  (Its triggers call the trail's trigger functions.)
+ * ---------------------------------------------------------------------------------------
+ */
+
+static Oid	row_trigger_fn = InvalidOid;
+static Oid	transition_trigger_fn = InvalidOid;
+static bool row_trigger_fn_valid = false;
+static bool row_trigger_callback = false;
+
+static void
+reset_trigger_fn(Datum arg, int cacheid, uint32 hashvalue)
+{
+	row_trigger_fn_valid = false;
+}
+
+/*
+ * The oid of ledger.audit_row_trigger() in this database, or InvalidOid when the extension
+ * is not installed here; also looks up ledger.audit_transition_trigger().
+ */
+static Oid
+audit_trigger_function(void)
+{
+	if (!row_trigger_callback)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, reset_trigger_fn, (Datum) 0);
+		row_trigger_callback = true;
+	}
+	if (!row_trigger_fn_valid)
+	{
+		row_trigger_fn = LookupFuncName(list_make2(makeString("ledger"), makeString("audit_row_trigger")),
+										0, NULL, true);
+		transition_trigger_fn = LookupFuncName(list_make2(makeString("ledger"),
+														  makeString("audit_transition_trigger")),
+											   0, NULL, true);
+		row_trigger_fn_valid = true;
+	}
+	return row_trigger_fn;
+}
+
+bool
+audit_is_audited_relation(Relation rel)
+{
+	Oid			fn;
+	int			i;
+
+	if (rel->trigdesc == NULL)
+		return false;
+	fn = audit_trigger_function();
+	if (!OidIsValid(fn))
+		return false;
+	for (i = 0; i < rel->trigdesc->numtriggers; i++)
+	{
+		Oid			tgfoid = rel->trigdesc->triggers[i].tgfoid;
+
+		if (tgfoid == fn || (OidIsValid(transition_trigger_fn) && tgfoid == transition_trigger_fn))
+			return true;
+	}
+	return false;
+}
+
+
+/* Is the trail installed in this database (its trigger functions exist)? */
+bool
+audit_trail_installed(void)
+{
+	return OidIsValid(audit_trigger_function());
+}
 
 /* What the row trigger needs to know about a table, kept until its relcache entry changes. */
 typedef struct RelAuditInfo
@@ -629,7 +697,7 @@ audit_table(PG_FUNCTION_ARGS)
 	 * keys and the columns named then): its owner may not later have staff's values kept in
 	 * the trail that auditors read.
 	 */
-	if (!superuser() && !audit_guard_bypass && guard_table_test(relid, protect_is_protected))
+	if (!superuser() && !mnl_guard_bypass && mnl_is_protected_relid(relid))
 		audit_refuse(relid, "audit_table refused: a protected table", AUDIT_MUST_RECORD,
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					  errmsg("permission denied: the audit of a protected table is set by ledger.protect_table"),

@@ -15,9 +15,8 @@
 #include "nodes/parsenodes.h"
 
 #include "audit.h"
-#include "explain_guard.h"
 #include "guard.h"
-#include "protect.h"
+#include "mynumber_ledger.h"
 
 int			explain_depth = 0;
 
@@ -32,7 +31,7 @@ explain_check(List *rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
-		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) && guard_table_test(rte->relid, protect_is_protected))
+		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) && mnl_is_protected_relid(rte->relid))
 		{
 			audit_refuse(rte->relid, "explain refused: a protected table", AUDIT_MUST_RECORD,
 						 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

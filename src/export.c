@@ -23,9 +23,9 @@
 #include "utils/rel.h"
 
 #include "audit.h"
-#include "export.h"
+#include "guard.h"
+#include "mynumber_ledger.h"
 #include "perm.h"
-#include "protect.h"
 
 int			export_copy_depth = 0;
 QueryDesc  *export_copying_query = NULL;	/* the copying statement running, if any */
@@ -43,7 +43,7 @@ protected_affair(Oid relid)
 	rel = RelationIdGetRelation(relid);
 	if (rel == NULL)
 		return NULL;
-	if (protect_is_protected(rel) && rel->trigdesc != NULL)
+	if (mnl_is_protected(rel) && rel->trigdesc != NULL)
 		for (i = 0; i < rel->trigdesc->numtriggers; i++)
 		{
 			Trigger    *t = &rel->trigdesc->triggers[i];

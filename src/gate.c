@@ -112,9 +112,9 @@ record_refusal(Oid fn)
 		 * Not must_log: the call fails anyway, and an error here must not replace the
 		 * refusal.  No registry lookup while unwinding: the staff id is used if cached.
 		 */
-		perm_lookups_disabled = true;
+		mnl_registry_lookups_disabled = true;
 		(void) audit_emit(AUDIT_KIND_DENIED, InvalidOid, 0, false, 0, detail, false);
-		perm_lookups_disabled = false;
+		mnl_registry_lookups_disabled = false;
 	}
 	FreeErrorData(edata);
 }

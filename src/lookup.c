@@ -34,9 +34,6 @@
 
 #define LOOKUP_SLOTS	1024
 
-int			mnl_lookup_rate_per_minute = 30;
-int			mnl_lookup_daily_cap = 1000;
-int			mnl_lookup_min_duration = 5;
 
 typedef struct LookupSlot
 {

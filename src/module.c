@@ -17,7 +17,8 @@
 #include "audit.h"
 #include "keys.h"
 #include "log_hygiene.h"
-#include "qual_order.h"
+#include "guard.h"
+#include "reads.h"
 #include "lookup.h"
 #include "mynumber_ledger.h"
 #include "perm.h"
@@ -36,7 +37,7 @@ mnl_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	audit_queue_shmem_request();
-	perm_shmem_request();
+	mnl_registry_shmem_request();
 	keys_shmem_request();
 	lookup_shmem_request();
 	staff_idle_shmem_request();
@@ -48,7 +49,7 @@ mnl_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	audit_queue_shmem_startup();
-	perm_shmem_startup();
+	mnl_registry_shmem_startup();
 	keys_shmem_startup();
 	lookup_shmem_startup();
 	staff_idle_shmem_startup();
@@ -71,9 +72,9 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = mnl_shmem_startup;
 
-	audit_hooks_install();
+	reads_install();
+	guard_install();			/* after reads: the guard's hooks run first */
 	log_hygiene_install();
-	qual_order_install();
 	if (!IsBinaryUpgrade)
 		audit_worker_register();
 }

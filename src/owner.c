@@ -36,6 +36,9 @@ mnl_extension_owner(void)
 	return owner;
 }
 
+/* The guard's bypass scope (GUARD_BYPASS_BEGIN): the extension's own DDL and trail writes. */
+bool		mnl_guard_bypass = false;
+
 /* The ledger's own work is under way (MNL_OWNER_INTERNAL): not the caller's reads. */
 int			mnl_internal_depth = 0;
 

@@ -51,21 +51,8 @@
 PG_FUNCTION_INFO_V1(perm_may);
 PG_FUNCTION_INFO_V1(perm_must);
 PG_FUNCTION_INFO_V1(perm_write_gate);
-PG_FUNCTION_INFO_V1(perm_registry_changed);
 
 #define MAX_NAME	64
-
-typedef struct PermShared
-{
-	pg_atomic_uint64 generation;	/* bumped by every commit that changed the registry */
-} PermShared;
-
-static PermShared *perm_shared = NULL;
-static uint64 local_generation = 0; /* bumped by registry writes in this backend */
-static bool changed_in_xact = false;
-static bool callbacks_registered = false;
-
-bool		perm_lookups_disabled = false;
 
 /*
  * One answer: the org units where userid may do action for affair.  A backend keeps a few
@@ -106,100 +93,6 @@ typedef struct PermSite
 	PermSiteHook hook;			/* perm_watch_site(): called whenever ledger.may answers true */
 	void	   *hook_arg;
 } PermSite;
-
-/* ---------------------------------------------------------------------------------------
- * Shared memory and invalidation
- * ---------------------------------------------------------------------------------------
- */
-
-void
-perm_shmem_request(void)
-{
-	RequestAddinShmemSpace(MAXALIGN(sizeof(PermShared)));
-}
-
-void
-perm_shmem_startup(void)
-{
-	bool		found;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	perm_shared = ShmemInitStruct("mynumber_ledger permissions", sizeof(PermShared), &found);
-	if (!found)
-	{
-		pg_atomic_init_u64(&perm_shared->generation, 0);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-static inline uint64
-shared_generation(void)
-{
-	return perm_shared ? pg_atomic_read_u64(&perm_shared->generation) : 0;
-}
-
-static void
-perm_xact_callback(XactEvent event, void *arg)
-{
-	if (!changed_in_xact)
-		return;
-	/* A prepared transaction commits in another backend, which would not bump the counter. */
-	if (event == XACT_EVENT_PRE_PREPARE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("a transaction that changes the staff registry cannot be prepared"),
-				 errhint("Commit registry changes directly, outside two-phase commit.")));
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
-	{
-		/* After ProcArrayEndTransaction: a backend that sees the new value sees the change. */
-		if (perm_shared)
-			pg_atomic_fetch_add_u64(&perm_shared->generation, 1);
-		local_generation++;
-		changed_in_xact = false;
-	}
-	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-	{
-		local_generation++;
-		changed_in_xact = false;
-	}
-}
-
-static void
-perm_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					  SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB && changed_in_xact)
-		local_generation++;
-}
-
-static void
-register_callbacks(void)
-{
-	if (!callbacks_registered)
-	{
-		RegisterXactCallback(perm_xact_callback, NULL);
-		RegisterSubXactCallback(perm_subxact_callback, NULL);
-		callbacks_registered = true;
-	}
-}
-
-/*
- * ledger._registry_changed(): AFTER ... FOR EACH STATEMENT trigger on the registry tables.
- * This backend recomputes at once; every other one when the transaction commits.
- */
-Datum
-perm_registry_changed(PG_FUNCTION_ARGS)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger._registry_changed() must be called as a trigger"),
-				 errhint("The registry tables' triggers call it; it is not called directly.")));
-	register_callbacks();
-	changed_in_xact = true;
-	local_generation++;
-	return PointerGetDatum(NULL);
-}
 
 /* ---------------------------------------------------------------------------------------
  * Computing a set
@@ -303,7 +196,7 @@ static void
 rebuild(PermSet *s, Datum action, Datum affair)
 {
 	BuildWork	w;
-	uint64		gen = shared_generation();	/* before the snapshot: see the header */
+	uint64		gen = mnl_registry_shared_generation();	/* before the snapshot: see the header */
 	char	   *role;
 
 	if (perm_cxt == NULL)
@@ -317,7 +210,7 @@ rebuild(PermSet *s, Datum action, Datum affair)
 	s->version++;
 	s->userid = GetUserId();
 	s->shared_gen = gen;
-	s->local_gen = local_generation;
+	s->local_gen = mnl_registry_local_generation;
 	s->checked_stmt = GetCurrentStatementStartTimestamp();
 	copy_arg(s->action, action);
 	copy_arg(s->affair, affair);
@@ -345,7 +238,7 @@ set_current(PermSet *s)
 	TimestampTz stmt;
 
 	if (!s->valid || s->userid != GetUserId() ||
-		s->shared_gen != shared_generation() || s->local_gen != local_generation)
+		s->shared_gen != mnl_registry_shared_generation() || s->local_gen != mnl_registry_local_generation)
 		return false;
 	stmt = GetCurrentStatementStartTimestamp();
 	if (stmt != s->checked_stmt)
@@ -418,7 +311,7 @@ site_of(FmgrInfo *flinfo)
 /*
  * Watch a call site of ledger.may (a policy's condition in a scan of a protected table):
  * hook(arg) runs each time it answers true, while the row it answered for is the current
- * one (audit_readscan.c names that row).  flinfo must be ledger.may's, not yet called.
+ * one (reads_scan.c names that row).  flinfo must be ledger.may's, not yet called.
  */
 void
 perm_watch_site(FmgrInfo *flinfo, PermSiteHook hook, void *arg)
@@ -489,7 +382,7 @@ perm_identity_borrowed(void)
 
 	if (likely(current == GetOuterUserId()) || current == GetSessionUserId())
 		return false;
-	return perm_staff_id(current, &staff_id);
+	return mnl_registry_staff_id(current, &staff_id);
 }
 
 /*
@@ -590,166 +483,6 @@ perm_write_gate(PG_FUNCTION_ARGS)
 			 TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "update" : "delete", 0, false);
 	return PointerGetDatum(NULL);
 }
-
-/* ---------------------------------------------------------------------------------------
- * Staff id for the audit trail
- * ---------------------------------------------------------------------------------------
- */
-
-typedef struct StaffLookup
-{
-	const char *role;
-	bool		found;
-	int64		staff_id;
-	bool		active;
-	TimestampTz recheck_at;
-} StaffLookup;
-
-static void
-staff_lookup_work(void *arg)
-{
-	static SPIPlanPtr plan = NULL;
-	StaffLookup *l = arg;
-	Datum		value;
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		Oid			types[1] = {NAMEOID};
-
-		plan = SPI_prepare("SELECT s.staff_id, "
-						   "       s.retired_at IS NULL AND s.valid_from <= d.today "
-						   "       AND (s.valid_until IS NULL OR s.valid_until >= d.today), "
-						   "       ((d.today + 1)::timestamp AT TIME ZONE pg_catalog.current_setting('ledger.time_zone')) "
-						   "FROM ledger.staff s, (SELECT ledger._today() AS today) d WHERE s.role_name = $1",
-						   1, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-	}
-	value = DirectFunctionCall1(namein, CStringGetDatum(l->role));
-	if (SPI_execute_snapshot(plan, &value, NULL,
-							 IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot(),
-							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "staff lookup failed");
-	if (SPI_processed == 1)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
-
-		l->found = !isnull;
-		l->staff_id = isnull ? 0 : DatumGetInt64(d);
-		d = SPI_getbinval(tup, desc, 2, &isnull);
-		l->active = !isnull && DatumGetBool(d);
-		d = SPI_getbinval(tup, desc, 3, &isnull);
-		l->recheck_at = isnull ? DT_NOEND : DatumGetTimestampTz(d);
-	}
-}
-
-/*
- * What the registry says of a role, from a small cache: recomputed when the registry
- * changed (either counter) or the day it was computed for has ended.  Looked up only inside
- * a healthy transaction of a database where the extension is installed; false otherwise
- * (nothing known).
- */
-typedef struct StaffEntry
-{
-	Oid			role;
-	Oid			db;
-	uint64		shared_gen;
-	uint64		local_gen;
-	TimestampTz recheck_at;
-	bool		found;
-	int64		staff_id;
-	bool		active;
-} StaffEntry;
-
-#define NSTAFF	4
-static StaffEntry staff_cache[NSTAFF];
-static int	staff_victim = 0;
-
-static StaffEntry *
-staff_entry(Oid roleid)
-{
-	static bool busy = false;
-	StaffLookup l;
-	StaffEntry *e;
-	uint64		gen_shared;
-	uint64		gen_local;
-	TimestampTz now = IsTransactionState() ? GetCurrentStatementStartTimestamp() : GetCurrentTimestamp();
-	int			i;
-
-	for (i = 0; i < NSTAFF; i++)
-	{
-		e = &staff_cache[i];
-		if (OidIsValid(e->role) && e->role == roleid && e->db == MyDatabaseId &&
-			e->shared_gen == shared_generation() && e->local_gen == local_generation &&
-			now < e->recheck_at)
-			return e;
-	}
-	/* creating_extension: the registry is not there yet while the script runs */
-	if (busy || perm_lookups_disabled || !IsTransactionState() || IsAbortedTransactionBlockState() ||
-		!IsNormalProcessingMode() || MyBackendType != B_BACKEND || creating_extension ||
-		!OidIsValid(get_extension_oid(MNL_EXTENSION_NAME, true)))
-		return NULL;
-
-	l.role = GetUserNameFromId(roleid, true);
-	l.found = false;
-	l.staff_id = 0;
-	l.active = false;
-	l.recheck_at = DT_NOEND;
-	if (l.role == NULL)
-		return NULL;
-	gen_shared = shared_generation();	/* before the lookup's snapshot */
-	gen_local = local_generation;
-	busy = true;
-	PG_TRY();
-	{
-		mnl_as_owner(staff_lookup_work, &l, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
-	}
-	PG_FINALLY();
-	{
-		busy = false;
-	}
-	PG_END_TRY();
-	/* only now: a failed lookup leaves no stale entry */
-	e = &staff_cache[staff_victim];
-	staff_victim = (staff_victim + 1) % NSTAFF;
-	e->role = roleid;
-	e->db = MyDatabaseId;
-	e->shared_gen = gen_shared;
-	e->local_gen = gen_local;
-	e->recheck_at = l.recheck_at;
-	e->found = l.found;
-	e->staff_id = l.staff_id;
-	e->active = l.active;
-	return e;
-}
-
-/* The staff id of roleid; false if the role is not (or cannot now be looked up as) staff. */
-bool
-perm_staff_id(Oid roleid, int64 *staff_id)
-{
-	StaffEntry *e = staff_entry(roleid);
-
-	*staff_id = (e && e->found) ? e->staff_id : 0;
-	return e && e->found;
-}
-
-/*
- * Is roleid registered staff who is not active today (retired, or outside the validity
- * period)?  False for roles that are not staff, and when nothing can be looked up.
- */
-bool
-perm_staff_inactive(Oid roleid, int64 *staff_id)
-{
-	StaffEntry *e = staff_entry(roleid);
-
-	*staff_id = (e && e->found) ? e->staff_id : 0;
-	return e && e->found && !e->active;
-}
-
 
 /* Does the current role hold action for affair in any org unit (or is it a superuser)? */
 bool

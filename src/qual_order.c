@@ -35,7 +35,7 @@
 #include "optimizer/paths.h"
 #include "utils/lsyscache.h"
 
-#include "qual_order.h"
+#include "guard.h"
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 

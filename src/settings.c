@@ -1,8 +1,7 @@
 /*
  * settings.c — the extension's settings (ledger.*): their variables and their definitions.
- * A variable C reads elsewhere is declared in mynumber_ledger.h (or the header of the room
- * that owns it, as lookup.h does); the others are static here and read by SQL through
- * current_setting().  Security settings are PGC_SUSET or PGC_POSTMASTER, and those that name
+ * A variable C reads elsewhere is defined here and declared in mynumber_ledger.h; the others
+ * are static here and read by SQL through current_setting().  Security settings are PGC_SUSET or PGC_POSTMASTER, and those that name
  * commands or keys are GUC_SUPERUSER_ONLY.
  *
  * Must never: define a setting after MarkGUCPrefixReserved("ledger"), or let a non-superuser
@@ -14,7 +13,6 @@
 
 #include "utils/guc.h"
 
-#include "lookup.h"
 #include "mynumber_ledger.h"
 
 bool		mnl_allow_all_zero_mynumber = false;
@@ -38,6 +36,9 @@ static int	mnl_reveal_quota_per_day = 20;
 static int	mnl_bulk_reveal_threshold = 10;
 static char *mnl_inquiry_result_lifetime = NULL;
 int			mnl_mask_digits = 0;
+int			mnl_lookup_rate_per_minute = 30;
+int			mnl_lookup_daily_cap = 1000;
+int			mnl_lookup_min_duration = 5;
 static int	mnl_job_lock_timeout = 10000;
 
 void

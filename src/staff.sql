@@ -140,7 +140,7 @@ COMMENT ON SEQUENCE ledger.staff_staff_id_seq IS '職員IDの採番';
 
 -- Every change to the registry: backends recompute their permission answers (perm.c).
 CREATE FUNCTION ledger._registry_changed() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'perm_registry_changed' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'mnl_registry_changed' LANGUAGE C;
 REVOKE ALL ON FUNCTION ledger._registry_changed() FROM PUBLIC;
 COMMENT ON FUNCTION ledger._registry_changed() IS '権限キャッシュの無効化 (internal trigger)';
 DO $$

@@ -182,12 +182,12 @@ staff_sign_on(PG_FUNCTION_ARGS)
 
 	mnl_require_arg(fcinfo, 0, "role_name");
 	role = get_role_oid(NameStr(*PG_GETARG_NAME(0)), true);
-	if (!OidIsValid(role) || !perm_staff_id(role, &staff_id) || perm_staff_inactive(role, &staff_id))
+	if (!OidIsValid(role) || !mnl_registry_staff_id(role, &staff_id) || mnl_registry_staff_inactive(role, &staff_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: only an active staff member can be signed on"),
 				 errhint("Give the role of an active staff member (ledger.staff).")));
-	if (role == login || perm_staff_id(login, &staff_id) ||
+	if (role == login || mnl_registry_staff_id(login, &staff_id) ||
 		(!superuser_arg(login) && !is_member_of_role(login, role)))
 	{
 		audit_refuse(InvalidOid, "sign-on refused: not the authenticating role", AUDIT_MUST_RECORD,

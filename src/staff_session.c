@@ -8,7 +8,7 @@
  * prepared statement, an identity a pooled connection SET ROLEd to earlier — and any SET ROLE
  * identity the login is no longer a member of (a role reached through the retired person).
  *
- * Called by the executor and utility hooks (audit_hooks.c) for statements of ordinary
+ * Called by the executor and utility hooks (guard_hooks.c) for statements of ordinary
  * backends, outside the extension's own internal work: at the start of every statement and at
  * every run of one (a protocol-level Execute of a portal bound earlier, a FETCH), once per
  * statement and identity.  What stays allowed: ending the
@@ -102,7 +102,7 @@ staff_session_check(Node *utility_stmt)
 		!IsTransactionState() || always_allowed(utility_stmt))
 		return;
 	if (utility_stmt != NULL && stores_text_for_others(utility_stmt) &&
-		(perm_staff_id(outer, &staff_id) || perm_staff_id(session, &staff_id)))
+		(mnl_registry_staff_id(outer, &staff_id) || mnl_registry_staff_id(session, &staff_id)))
 	{
 		audit_refuse(InvalidOid, "statement refused: staff do not set role or database defaults or comments", AUDIT_MUST_RECORD,
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -113,11 +113,11 @@ staff_session_check(Node *utility_stmt)
 	if (passed_stmt == GetCurrentStatementStartTimestamp() && passed_session == session &&
 		passed_outer == outer)
 		return;
-	log_hygiene_staff_session = perm_staff_id(session, &staff_id) ||
-		(outer != session && perm_staff_id(outer, &staff_id));
-	if (perm_staff_inactive(session, &staff_id))
+	log_hygiene_staff_session = mnl_registry_staff_id(session, &staff_id) ||
+		(outer != session && mnl_registry_staff_id(outer, &staff_id));
+	if (mnl_registry_staff_inactive(session, &staff_id))
 		refuse_inactive(session, "the login");
-	if (outer != session && perm_staff_inactive(outer, &staff_id))
+	if (outer != session && mnl_registry_staff_inactive(outer, &staff_id))
 		refuse_inactive(outer, "the role set by SET ROLE");
 
 	/*
@@ -134,9 +134,9 @@ staff_session_check(Node *utility_stmt)
 	}
 
 	/* the idle limit of the staff identity acting: the SET ROLE one, else the login */
-	if (perm_staff_id(outer, &staff_id))
+	if (mnl_registry_staff_id(outer, &staff_id))
 		staff_idle_check(outer, outer == session);
-	else if (perm_staff_id(session, &staff_id))
+	else if (mnl_registry_staff_id(session, &staff_id))
 		staff_idle_check(session, true);
 	passed_stmt = GetCurrentStatementStartTimestamp();
 	passed_session = session;

@@ -1,24 +1,22 @@
 /*
- * audit_hooks.c — what the server tells the audit trail without being asked: reads of
- * audited tables, denied attempts on them, sessions, and DDL aimed at the audit itself.
+ * reads_hooks.c — what the server tells the audit trail without being asked: reads of
+ * audited tables, denied attempts on them, and sessions.
  *
  *   ExecutorStart   denied pre-check (the executor's privilege rules) for every audited
  *                   relation the statement touches, recorded before the server refuses it;
- *                   refuses early when a read cannot be recorded (writer down)
- *   ExecutorRun     counts rows of statements that read audited relations
- *   ExecutorEnd     a "select" event per audited relation read, with the row count and
+ *                   refuses early when a read cannot be recorded (writer down); a cursor
+ *                   WITH HOLD over a protected table is refused (no executor sees its reads)
+ *   ExecutorRun     counts rows of statements that read audited relations; a cursor over a
+ *                   protected table is fetched only by the role that opened it
+ *   ExecutorEnd     a "select" event per audited relation read, with the row count, the
+ *                   keys of the rows a protected table returned (reads_scan.c) and the
  *                   query id (never the query text, which may hold literals)
- *   ProcessUtility  COPY ... TO of an audited table (read), the guard (below)
+ *   ProcessUtility  COPY ... TO of an audited table (a read)
  *   ClientAuthentication  login / login_failed; logout at backend exit
  *
- * The guard refuses, for every role and whatever the session settings, any statement that
- * would drop, rename, disable or replace the audit triggers of an audited table, or alter,
- * drop, truncate, rename, move or re-own a table of the trail.  Only the extension's own C
- * code (audit_guard_bypass) and ledger.unaudit_table() may; DROP EXTENSION, a superuser's
- * act, removes everything.
- *
- * Every hook saves the previous one and calls it (pgaudit and others keep working).
- * Events that must outlive the transaction go through audit_queue.c.
+ * The guard's hooks (guard_hooks.c) run before these.  Every hook saves the previous one
+ * and calls it (pgaudit and others keep working).  Events that must outlive the
+ * transaction go through the audit room's queue.
  *
  * Must never: record statement text or parameter values; skip the chain of hooks.
  */
@@ -53,14 +51,9 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
-#include "explain_guard.h"
-#include "export.h"
 #include "guard.h"
 #include "mynumber_ledger.h"
-#include "protect.h"
-#include "staff_session.h"
-
-PG_FUNCTION_INFO_V1(audit_trail_guard);
+#include "reads.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -77,7 +70,7 @@ typedef struct TrackedRead
 	List	   *relids;
 	List	   *keysets;		/* aligned with relids: ReadKeySet * of a protected table, or NULL */
 	List	   *relnames;		/* aligned with relids: their names (char *) */
-	List	   *scans;			/* the wrapped scan nodes that fill them (audit_readscan.c) */
+	List	   *scans;			/* the wrapped scan nodes that fill them (reads_scan.c) */
 	uint64		rows;
 	uint64		query_id;
 	bool		copy;			/* the query of a COPY ... TO of a protected table */
@@ -88,131 +81,7 @@ typedef struct TrackedRead
 static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
 static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event ... */
 static bool copy_by_executor = false;	/* ... unless its query records it (row-level security) */
-static Oid	row_trigger_fn = InvalidOid;
-static Oid	transition_trigger_fn = InvalidOid;
-static bool row_trigger_fn_valid = false;
 static bool xact_callback_registered = false;
-
-static void
-reset_trigger_fn(Datum arg, int cacheid, uint32 hashvalue)
-{
-	row_trigger_fn_valid = false;
-}
-
-/*
- * The oid of ledger.audit_row_trigger() in this database, or InvalidOid when the extension
- * is not installed here; also looks up ledger.audit_transition_trigger().
- */
-static Oid
-audit_trigger_function(void)
-{
-	if (!row_trigger_fn_valid)
-	{
-		row_trigger_fn = LookupFuncName(list_make2(makeString("ledger"), makeString("audit_row_trigger")),
-										0, NULL, true);
-		transition_trigger_fn = LookupFuncName(list_make2(makeString("ledger"),
-														  makeString("audit_transition_trigger")),
-											   0, NULL, true);
-		row_trigger_fn_valid = true;
-	}
-	return row_trigger_fn;
-}
-
-bool
-audit_is_audited_relation(Relation rel)
-{
-	Oid			fn;
-	int			i;
-
-	if (rel->trigdesc == NULL)
-		return false;
-	fn = audit_trigger_function();
-	if (!OidIsValid(fn))
-		return false;
-	for (i = 0; i < rel->trigdesc->numtriggers; i++)
-	{
-		Oid			tgfoid = rel->trigdesc->triggers[i].tgfoid;
-
-		if (tgfoid == fn || (OidIsValid(transition_trigger_fn) && tgfoid == transition_trigger_fn))
-			return true;
-	}
-	return false;
-}
-
-/* Does test hold for relid, a table or partitioned table? */
-bool
-guard_table_test(Oid relid, bool (*test) (Relation rel))
-{
-	Relation	rel;
-	bool		result;
-	char		kind;
-
-	if (!OidIsValid(relid))
-		return false;
-	kind = get_rel_relkind(relid);
-	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
-		return false;
-	rel = RelationIdGetRelation(relid);
-	if (!RelationIsValid(rel))
-		return false;
-	result = test(rel);
-	RelationClose(rel);
-	return result;
-}
-
-static bool
-audited_relid(Oid relid)
-{
-	return guard_table_test(relid, audit_is_audited_relation);
-}
-
-/* A table of the audit trail itself. */
-static bool
-is_trail_relation(Oid relid)
-{
-	Oid			nsp;
-	char	   *name;
-
-	if (!OidIsValid(relid))
-		return false;
-	nsp = get_rel_namespace(relid);
-	if (!OidIsValid(nsp) || nsp != get_namespace_oid("ledger", true))
-		return false;
-	name = get_rel_name(relid);
-	return name != NULL && strncmp(name, "audit_", 6) == 0;
-}
-
-/* A function or procedure in schema ledger (the extension's own). */
-static bool
-is_ledger_function(Oid fn)
-{
-	Oid			nsp;
-
-	if (!OidIsValid(fn))
-		return false;
-	nsp = get_func_namespace(fn);
-	return OidIsValid(nsp) && nsp == get_namespace_oid("ledger", true);
-}
-
-/* Trigger names beginning mnl_ are the extension's (audit triggers, the write gate). */
-static bool
-is_audit_trigger_name(const char *name)
-{
-	return strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0;
-}
-
-/* Refuse a statement (42501) and record the refusal; every guard of the extension uses it. */
-void
-guard_refuse(Oid relid, const char *what, const char *hint)
-{
-	char		detail[256];
-
-	snprintf(detail, sizeof(detail), "refused: %s", what);
-	audit_refuse(relid, detail, AUDIT_MAY_DROP,
-				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				  errmsg("%s", what),
-				  errhint("%s", hint)));
-}
 
 /* ---------------------------------------------------------------------------------------
  * Reads and denials through the executor
@@ -439,22 +308,10 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	ListCell   *lc;
 	Index		rti = 0;
 
-	if (explain_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
-		explain_check(qd->plannedstmt->rtable);
-	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
-	{
-		staff_session_check(NULL);
-		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
-		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 &&
-			!IsParallelWorker() && !InNoForceRLSOperation())
-			export_check_query(qd->plannedstmt->rtable);
-		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
-			export_check_copying(qd);
-	}
 	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
 	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
 		!InNoForceRLSOperation() &&
-		OidIsValid(audit_trigger_function()))
+		audit_trail_installed())
 	{
 		List	   *results = qd->plannedstmt->resultRelations;
 		bool		returns_rows = qd->operation == CMD_SELECT || qd->plannedstmt->hasReturning;
@@ -465,7 +322,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 
 			rti++;
 			if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0 ||
-				!audited_relid(rte->relid))
+				!mnl_relation_test(rte->relid, audit_is_audited_relation))
 				continue;
 			if (!rte_permitted(rte))
 			{
@@ -566,9 +423,6 @@ mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execu
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
 
-	/* a portal bound earlier and executed now (protocol Execute): the identity is checked again */
-	staff_session_check(NULL);
-
 	/*
 	 * A cursor over protected rows is fetched by the role that opened it: its record names
 	 * that role (a SET ROLE between DECLARE and FETCH would have the rows read under the
@@ -597,8 +451,6 @@ mnl_ExecutorEnd(QueryDesc *qd)
 		read_scan_detach(t->scans);
 		t->scans = NIL;
 	}
-	if (qd == export_copying_query)
-		export_copying_query = NULL;
 	PG_TRY();
 	{
 		if (prev_ExecutorEnd)
@@ -621,209 +473,6 @@ mnl_ExecutorEnd(QueryDesc *qd)
  * ---------------------------------------------------------------------------------------
  */
 
-static Oid
-rangevar_relid(RangeVar *rv)
-{
-	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
-}
-
-static void
-guard_alter_table(AlterTableStmt *stmt)
-{
-	Oid			relid = rangevar_relid(stmt->relation);
-	ListCell   *lc;
-
-	if (!OidIsValid(relid))
-		return;
-	if (is_trail_relation(relid))
-		guard_refuse(relid, "the audit trail cannot be altered",
-			   "The trail is append-only; the retention procedure removes whole expired partitions.");
-	if (!audited_relid(relid))
-		return;
-	foreach(lc, stmt->cmds)
-	{
-		AlterTableCmd *cmd = lfirst(lc);
-
-		switch (cmd->subtype)
-		{
-			case AT_EnableTrig:
-			case AT_EnableReplicaTrig:
-			case AT_DisableTrig:
-				if (cmd->name && is_audit_trigger_name(cmd->name))
-					guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
-						   "Only ledger.unaudit_table(), run by a superuser, removes them.");
-				break;
-			case AT_DetachPartition:
-			case AT_DetachPartitionFinalize:
-				guard_refuse(relid, "a partition of an audited table cannot be detached",
-					   "Detaching removes the partition's audit triggers; a superuser can run ledger.unaudit_table() first.");
-				break;
-			case AT_EnableTrigAll:
-			case AT_DisableTrigAll:
-			case AT_EnableTrigUser:
-			case AT_DisableTrigUser:
-				guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
-					   "Name the other triggers one by one; the audit triggers stay enabled.");
-				break;
-			default:
-				break;
-		}
-	}
-}
-
-static void
-guard_drop(DropStmt *stmt)
-{
-	ListCell   *lc;
-
-	foreach(lc, stmt->objects)
-	{
-		Node	   *obj = lfirst(lc);
-
-		if (stmt->removeType == OBJECT_TRIGGER)
-		{
-			List	   *names = castNode(List, obj);
-			char	   *trigname = strVal(llast(names));
-			RangeVar   *rv = makeRangeVarFromNameList(list_truncate(list_copy(names),
-																	list_length(names) - 1));
-			Oid			relid = rangevar_relid(rv);
-
-			if (is_audit_trigger_name(trigname))
-				guard_refuse(relid, "the audit triggers of an audited table cannot be dropped",
-					   "Only ledger.unaudit_table(), run by a superuser, removes them.");
-			if (is_trail_relation(relid))
-				guard_refuse(relid, "the audit trail's guard triggers cannot be dropped",
-					   "The trail is append-only for every role.");
-		}
-		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_PROCEDURE ||
-				 stmt->removeType == OBJECT_ROUTINE || stmt->removeType == OBJECT_AGGREGATE)
-		{
-			Oid			fn = LookupFuncWithArgs(stmt->removeType, castNode(ObjectWithArgs, obj), true);
-
-			if (is_ledger_function(fn))
-				guard_refuse(InvalidOid, "the extension's functions cannot be dropped on their own",
-					   "DROP EXTENSION mynumber_ledger removes the extension as a whole.");
-		}
-		else if (stmt->removeType == OBJECT_TABLE || stmt->removeType == OBJECT_SEQUENCE ||
-				 stmt->removeType == OBJECT_INDEX)
-		{
-			RangeVar   *rv = makeRangeVarFromNameList(castNode(List, obj));
-			Oid			relid = rangevar_relid(rv);
-
-			if (is_trail_relation(relid))
-				guard_refuse(relid, "the audit trail cannot be dropped",
-					   "The trail is append-only; the retention procedure removes whole expired partitions.");
-		}
-		else if (stmt->removeType == OBJECT_SCHEMA && strcmp(strVal(obj), "ledger") == 0)
-			guard_refuse(InvalidOid, "the ledger schema cannot be dropped on its own",
-				   "DROP EXTENSION mynumber_ledger removes the extension with its schema objects.");
-	}
-}
-
-static void
-guard_utility(Node *stmt)
-{
-	/* The extension's own code, and its install and upgrade scripts, build the trail. */
-	if (audit_guard_bypass)
-		return;
-	if (creating_extension &&
-		CurrentExtensionObject == get_extension_oid("mynumber_ledger", true))
-		return;
-	protect_guard_utility(stmt);
-	switch (nodeTag(stmt))
-	{
-		case T_AlterTableStmt:
-			guard_alter_table((AlterTableStmt *) stmt);
-			break;
-		case T_DropStmt:
-			guard_drop((DropStmt *) stmt);
-			break;
-		case T_RenameStmt:
-			{
-				RenameStmt *r = (RenameStmt *) stmt;
-
-				if (r->renameType == OBJECT_TRIGGER && r->subname &&
-					(is_audit_trigger_name(r->subname) || is_trail_relation(rangevar_relid(r->relation))))
-					guard_refuse(rangevar_relid(r->relation), "the audit triggers cannot be renamed",
-						   "They are found by name; leave them as they are.");
-				if ((r->renameType == OBJECT_FUNCTION || r->renameType == OBJECT_PROCEDURE ||
-					 r->renameType == OBJECT_ROUTINE) &&
-					is_ledger_function(LookupFuncWithArgs(r->renameType, castNode(ObjectWithArgs, r->object), true)))
-					guard_refuse(InvalidOid, "the extension's functions cannot be renamed",
-						   "They are called by name.");
-				if (r->relation && is_trail_relation(rangevar_relid(r->relation)))
-					guard_refuse(rangevar_relid(r->relation), "the audit trail cannot be renamed",
-						   "The trail's tables keep their names.");
-				break;
-			}
-		case T_CreateFunctionStmt:
-			{
-				CreateFunctionStmt *c = (CreateFunctionStmt *) stmt;
-				char	   *schema;
-				char	   *name;
-
-				DeconstructQualifiedName(c->funcname, &schema, &name);
-				if (c->replace && schema != NULL && strcmp(schema, "ledger") == 0)
-					guard_refuse(InvalidOid, "the extension's functions cannot be replaced",
-						   "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
-				break;
-			}
-		case T_AlterFunctionStmt:
-			{
-				AlterFunctionStmt *a = (AlterFunctionStmt *) stmt;
-
-				if (is_ledger_function(LookupFuncWithArgs(a->objtype, a->func, true)))
-					guard_refuse(InvalidOid, "the extension's functions cannot be altered",
-						   "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
-				break;
-			}
-		case T_CreateTrigStmt:
-			{
-				CreateTrigStmt *c = (CreateTrigStmt *) stmt;
-
-				/* A superuser may: pg_restore recreates the triggers of audited tables. */
-				if (is_audit_trigger_name(c->trigname) && !superuser())
-					guard_refuse(rangevar_relid(c->relation), "audit trigger names are reserved",
-						   "Use ledger.audit_table() to audit a table; name your own triggers differently.");
-				break;
-			}
-		case T_TruncateStmt:
-			{
-				ListCell   *lc;
-
-				foreach(lc, ((TruncateStmt *) stmt)->relations)
-				{
-					Oid			relid = rangevar_relid(lfirst(lc));
-
-					if (is_trail_relation(relid))
-						guard_refuse(relid, "the audit trail cannot be truncated",
-							   "The trail is append-only; the retention procedure removes whole expired partitions.");
-				}
-				break;
-			}
-		case T_AlterObjectSchemaStmt:
-			{
-				AlterObjectSchemaStmt *a = (AlterObjectSchemaStmt *) stmt;
-
-				if (a->relation && is_trail_relation(rangevar_relid(a->relation)))
-					guard_refuse(rangevar_relid(a->relation), "the audit trail cannot be moved",
-						   "The trail stays in schema ledger.");
-				break;
-			}
-		case T_AlterOwnerStmt:
-			{
-				AlterOwnerStmt *a = (AlterOwnerStmt *) stmt;
-
-				if (a->relation && is_trail_relation(rangevar_relid(a->relation)))
-					guard_refuse(rangevar_relid(a->relation), "the owner of the audit trail cannot be changed",
-						   "The trail belongs to the extension's owner.");
-				break;
-			}
-		default:
-			break;
-	}
-}
-
 static void
 mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 				   ProcessUtilityContext context, ParamListInfo params,
@@ -831,35 +480,16 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	Node	   *stmt = pstmt->utilityStmt;
 	Oid			copy_read = InvalidOid;
-	bool		is_copy_query = false;
-	bool		is_explain = IsA(stmt, ExplainStmt);
 
 	if (!IsParallelWorker())
 	{
-		staff_session_check(stmt);
-		guard_utility(stmt);
-		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from && mnl_internal_depth == 0)
-		{
-			if (((CopyStmt *) stmt)->relation != NULL)
-			{
-				Oid			relid = rangevar_relid(((CopyStmt *) stmt)->relation);
-
-				if (OidIsValid(relid))
-					export_check_relation(relid);
-			}
-			else
-				is_copy_query = true;
-		}
-		/* a utility that stores what it evaluates: its reads are copies (export.c) */
-		if (mnl_internal_depth == 0 && export_stores_rows(stmt))
-			is_copy_query = true;
 		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from &&
 			((CopyStmt *) stmt)->relation != NULL &&
-			OidIsValid(audit_trigger_function()))
+			audit_trail_installed())
 		{
-			Oid			relid = rangevar_relid(((CopyStmt *) stmt)->relation);
+			Oid			relid = RangeVarGetRelid(((CopyStmt *) stmt)->relation, NoLock, true);
 
-			if (OidIsValid(relid) && audited_relid(relid))
+			if (OidIsValid(relid) && mnl_relation_test(relid, audit_is_audited_relation))
 			{
 				if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
 					pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
@@ -876,10 +506,6 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 
 	copy_relid = copy_read;
 	copy_by_executor = false;
-	if (is_copy_query)
-		export_copy_depth++;
-	if (is_explain)
-		explain_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -890,10 +516,6 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	PG_FINALLY();
 	{
 		copy_relid = InvalidOid;
-		if (is_copy_query)
-			export_copy_depth--;
-		if (is_explain)
-			explain_depth--;
 	}
 	PG_END_TRY();
 
@@ -937,31 +559,8 @@ mnl_ClientAuthentication(Port *port, int status)
 		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "authentication failed", false);
 }
 
-/* ---------------------------------------------------------------------------------------
- * The trail's own guard trigger
- * ---------------------------------------------------------------------------------------
- */
-
-Datum
-audit_trail_guard(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger.audit_trail_guard must be called as a trigger"),
-				 errhint("It guards the audit trail's tables.")));
-	/* Only the extension's own code inserts (sealed blocks); nothing ever updates or deletes. */
-	if (audit_guard_bypass && TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		return TRIGGER_FIRED_FOR_ROW(td->tg_event) ? PointerGetDatum(td->tg_trigtuple) : PointerGetDatum(NULL);
-	guard_refuse(RelationGetRelid(td->tg_relation), "the audit trail is append-only",
-		   "Nobody can change or remove audit records through SQL; the retention procedure removes whole expired partitions.");
-	return PointerGetDatum(NULL);
-}
-
 void
-audit_hooks_install(void)
+reads_install(void)
 {
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = mnl_ExecutorStart;
@@ -974,5 +573,4 @@ audit_hooks_install(void)
 	prev_ClientAuthentication = ClientAuthentication_hook;
 	ClientAuthentication_hook = mnl_ClientAuthentication;
 	read_scan_install();
-	CacheRegisterSyscacheCallback(PROCOID, reset_trigger_fn, (Datum) 0);
 }

@@ -1,5 +1,5 @@
 /*
- * audit_readscan.c — which rows of a protected table a statement read: the scan nodes of
+ * reads_scan.c — which rows of a protected table a statement read: the scan nodes of
  * those tables report the key of every row they return (audit_readkeys.c keeps them), and
  * the planner keeps every such scan where that report is complete.
  *
@@ -47,7 +47,7 @@
 #include "audit.h"
 #include "guard.h"
 #include "perm.h"
-#include "qual_order.h"
+#include "reads.h"
 
 /*
  * One wrapped scan node, or one upsert's conflict check (kind READ_CONFLICT: the existing
