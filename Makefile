@@ -10,25 +10,26 @@
 EXTENSION  = mynumber_ledger
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
-SQL_PARTS  = src/init.sql \
-             src/keys.sql \
-             src/numbers.sql \
-             src/sealed.sql \
-             src/audit.sql \
-             src/audit_reports.sql \
-             src/staff.sql \
-             src/ledger.sql \
-             src/files.sql \
-             src/network.sql \
-             src/linkage.sql \
-             src/disclosure.sql \
-             src/retention.sql \
-             src/allowance.sql \
-             src/payments.sql \
-             src/access_history.sql
+SQL_PARTS  = src/core/init.sql \
+             src/keys/keys.sql \
+             src/numbers/numbers.sql \
+             src/sealed/sealed.sql \
+             src/audit/audit.sql \
+             src/audit/audit_reports.sql \
+             src/staff/staff.sql \
+             src/ledger/ledger.sql \
+             src/guard/files.sql \
+             src/network/network.sql \
+             src/linkage/linkage.sql \
+             src/disclosure/disclosure.sql \
+             src/retention/retention.sql \
+             src/allowance/allowance.sql \
+             src/allowance/payments.sql \
+             src/audit/access_history.sql
 
 MODULE_big = $(EXTENSION)
-OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+# One folder per room (src/README.md); every room's C files make the one library.
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA       = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
@@ -59,9 +60,9 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 
 # The fuzz target links the parser alone, outside the server.
 FUZZ_CC ?= clang-14
-test/fuzz/fuzz_numbers: test/fuzz/fuzz_numbers.c src/numparse.c src/nummask.c src/numparse.h
+test/fuzz/fuzz_numbers: test/fuzz/fuzz_numbers.c src/numbers/numparse.c src/numbers/nummask.c src/numbers/numparse.h
 	$(FUZZ_CC) -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -I src -o $@ test/fuzz/fuzz_numbers.c src/numparse.c src/nummask.c
+	    -fno-sanitize-recover=all -I src -o $@ test/fuzz/fuzz_numbers.c src/numbers/numparse.c src/numbers/nummask.c
 
 .PHONY: fuzz
 fuzz: test/fuzz/fuzz_numbers

@@ -39,7 +39,7 @@ mnl_cluster_stop vg
 sleep 2
 
 traced=$(ls "$OUT"/pid-*.log 2>/dev/null | wc -l)
-sources=$(cd src && ls *.c | sed 's/\.c$//' | paste -sd'|')
+sources=$(cd src && ls */*.c | xargs -n1 basename | sed 's/\.c$//' | sort -u | paste -sd'|')
 ours=$(cat "$OUT"/pid-*.log 2>/dev/null | grep -cE "\(($sources)\.c:|mynumber_ledger\.so" || true)
 total=$(cat "$OUT"/pid-*.log | grep -cE '^==[0-9]+== [A-Z]' || true)
 echo "valgrind: $traced processes traced, $total error reports, $ours stack frames in mynumber_ledger"

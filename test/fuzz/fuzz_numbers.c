@@ -1,5 +1,5 @@
 /*
- * fuzz_numbers.c — libFuzzer target over the number parser (src/numparse.c), built and run
+ * fuzz_numbers.c — libFuzzer target over the number parser (src/numbers/numparse.c), built and run
  * outside the server by test/fuzz/run.sh.
  *
  * For every input it asserts, besides "no crash, no undefined behaviour, no read past the
@@ -11,7 +11,7 @@
  *   - the stored value prints and parses back to itself, plain and grouped;
  *   - the all-zero number is accepted only when allowed;
  *   - a refusal never reports a position past the input;
- *   - the log masker (src/nummask.c) changes only digits, keeps the length, leaves
+ *   - the log masker (src/numbers/nummask.c) changes only digits, keeps the length, leaves
  *     nothing it would mask a second time, and masks every input the type accepts.
  */
 #include <stdint.h>
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "numparse.h"
+#include "numbers/numparse.h"
 
 #define CHECK(cond) \
 	do { if (!(cond)) { fprintf(stderr, "property failed: %s (line %d)\n", #cond, __LINE__); abort(); } } while (0)

@@ -7,7 +7,7 @@
 
 SELECT plan(66);
 
--- The documented encoding (audit_record.c, docs/audit.md), written again in SQL: what an
+-- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
 CREATE FUNCTION pg_temp.f_null() RETURNS bytea LANGUAGE sql AS $$ SELECT '\xffffffff'::bytea $$;
 CREATE FUNCTION pg_temp.f_int8(v bigint) RETURNS bytea LANGUAGE sql AS $$

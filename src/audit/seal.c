@@ -1,0 +1,645 @@
+/*
+ * audit/seal.c — sealing committed audit records into hash-chained blocks, and verifying
+ * the chain.
+ *
+ * Commit-safe order.  Records are sealed by transaction, not by the moment they were
+ * written: a block covers every record whose xact_id lies in [xact_lo, xact_hi), where
+ * xact_hi is the xmin of the sealer's snapshot.  Every transaction below that horizon has
+ * finished, so no record can later appear inside a sealed range; a record written by a
+ * transaction still running waits for a later block.  Blocks are contiguous (each xact_lo
+ * is the previous xact_hi, the first is 0) and each block's hash covers the previous
+ * block's hash, its range, its records' hashes in (xact_id, event_id) order and their
+ * count (audit/record.c gives the exact bytes).
+ *
+ * The verifier recomputes every record's hash from its content and every block's hash from
+ * its records, and reports the first break: a changed column, a removed, inserted or
+ * reordered record, a missing or altered block.  Removal of the newest blocks together
+ * with their records leaves a shorter chain that verifies; the digest kept outside the
+ * database (ledger.audit_digest()) is what catches that, so verify_audit() accepts it.
+ *
+ * Sealing is serialised by a lock on ledger.audit_block (lock_sealing); the writer seals every
+ * ledger.audit_seal_interval, and ledger.audit_seal_now() does it on demand.
+ *
+ * Must never: seal a record of a transaction that might still commit or abort.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/transam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "audit/audit.h"
+#include "core/mynumber_ledger.h"
+
+PG_FUNCTION_INFO_V1(audit_seal_now);
+PG_FUNCTION_INFO_V1(verify_audit);
+PG_FUNCTION_INFO_V1(audit_digest);
+PG_FUNCTION_INFO_V1(audit_detach_before);
+
+/*
+ * Sealers are serialised by a self-conflicting lock on ledger.audit_block, held to the end of
+ * the transaction.  Not an advisory lock: anyone who can connect could take that one and stall
+ * the writer (whose queue would then fill and refuse every must-log event); this mode needs a
+ * write privilege on the table, which nobody but the owner has.
+ */
+static void
+lock_sealing(void)
+{
+	Oid			ns = get_namespace_oid("ledger", false);
+	Oid			rel = get_relname_relid("audit_block", ns);
+
+	if (!OidIsValid(rel))
+		elog(ERROR, "ledger.audit_block is missing");
+	LockRelationOid(rel, ShareRowExclusiveLock);
+}
+
+#define RECORDS_QUERY \
+	"SELECT * FROM ledger.audit_event WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id"
+
+/*
+ * Full transaction id of the oldest transaction that may still be running when snap was
+ * taken (its xmin, which counts this transaction's own xid too).
+ */
+static uint64
+horizon(Snapshot snap)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (snap->xmin > XidFromFullTransactionId(next))
+		epoch--;
+	return U64FromFullTransactionId(FullTransactionIdFromEpochAndXid(epoch, snap->xmin));
+}
+
+typedef struct LastBlock
+{
+	bool		exists;
+	int64		seq;
+	uint64		xact_hi;
+	uint8		hash[AUDIT_HASH_LEN];
+} LastBlock;
+
+static void
+bytea_to_hash(Datum d, uint8 *out)
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	if (VARSIZE_ANY_EXHDR(b) != AUDIT_HASH_LEN)
+		memset(out, 0xff, AUDIT_HASH_LEN);	/* cannot match anything we compute */
+	else
+		memcpy(out, VARDATA_ANY(b), AUDIT_HASH_LEN);
+}
+
+static Datum
+hash_to_bytea(const uint8 *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + AUDIT_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + AUDIT_HASH_LEN);
+	memcpy(VARDATA(b), hash, AUDIT_HASH_LEN);
+	return PointerGetDatum(b);
+}
+
+static LastBlock
+last_block(void)
+{
+	LastBlock	lb;
+	bool		isnull;
+
+	memset(&lb, 0, sizeof(lb));
+	if (SPI_execute("SELECT block_seq, xact_hi, block_hash FROM ledger.audit_block "
+					"ORDER BY block_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_block");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		lb.exists = true;
+		lb.seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		lb.xact_hi = (uint64) DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		bytea_to_hash(SPI_getbinval(t, d, 3, &isnull), lb.hash);
+	}
+	return lb;
+}
+
+/* Open a cursor over the records of [lo, hi) in chain order. */
+static Portal
+records_cursor(uint64 lo, uint64 hi)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum((int64) lo), Int64GetDatum((int64) hi)};
+	Portal		p = SPI_cursor_open_with_args(NULL, RECORDS_QUERY, 2, types, args, NULL, true, 0);
+
+	if (p == NULL)
+		elog(ERROR, "could not open a cursor over the audit records");
+	return p;
+}
+
+/* Call each(tuple, desc, arg) for every record of [lo, hi) in chain order, in batches. */
+static void
+walk_records(uint64 lo, uint64 hi, void (*each) (HeapTuple, TupleDesc, void *), void *arg)
+{
+	Portal		cur = records_cursor(lo, hi);
+
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(cur, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+			each(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(cur);
+}
+
+/* What sealing gathers from the records of a block. */
+typedef struct SealWalk
+{
+	AuditBlockHasher *h;
+	int64		count;
+	TimestampTz first;
+	TimestampTz last;
+} SealWalk;
+
+static void
+seal_record(HeapTuple t, TupleDesc d, void *arg)
+{
+	SealWalk   *w = arg;
+	bool		isnull;
+	uint8		rh[AUDIT_HASH_LEN];
+	TimestampTz at = DatumGetTimestampTz(SPI_getbinval(t, d, AA_LOGGED_AT, &isnull));
+
+	bytea_to_hash(SPI_getbinval(t, d, AA_RECORD_HASH, &isnull), rh);
+	audit_block_hasher_add(w->h, rh);
+	if (w->count == 0 || at < w->first)
+		w->first = at;
+	if (w->count == 0 || at > w->last)
+		w->last = at;
+	w->count++;
+}
+
+/*
+ * Seal what can be sealed.  Runs inside a transaction with SPI not yet connected.
+ * Returns the number of records sealed.
+ */
+int64
+audit_seal_pending(void)
+{
+	LastBlock	lb;
+	uint64		lo;
+	uint64		hi;
+	SealWalk	walk = {NULL, 0, 0, 0};
+	uint8		zero[AUDIT_HASH_LEN] = {0};
+	uint8		block_hash[AUDIT_HASH_LEN];
+	int64		seq;
+
+	SPI_connect();
+	lock_sealing();
+
+	/*
+	 * One snapshot, taken now that the lock is held, for the last block, the horizon and the
+	 * records.  Every transaction below its xmin had finished when it was taken, so all it
+	 * wrote is visible in it; and a block another sealer committed before we got the lock is
+	 * seen.  (An older snapshot, such as the caller's, would miss both: a block sealed twice,
+	 * or records of finished transactions left out of the block they belong to.)
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
+	lb = last_block();
+	lo = lb.exists ? lb.xact_hi : 0;
+	hi = horizon(GetActiveSnapshot());
+	if (hi <= lo)
+	{
+		PopActiveSnapshot();
+		SPI_finish();
+		return 0;
+	}
+	seq = lb.exists ? lb.seq + 1 : 1;
+	walk.h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
+	walk_records(lo, hi, seal_record, &walk);
+	audit_block_hasher_end(walk.h, walk.count, block_hash);
+	PopActiveSnapshot();
+
+	if (walk.count > 0)
+	{
+		Oid			types[9] = {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, BYTEAOID, BYTEAOID, TIMESTAMPTZOID};
+		Datum		args[9];
+		int			rc;
+
+		args[0] = Int64GetDatum(seq);
+		args[1] = Int64GetDatum((int64) lo);
+		args[2] = Int64GetDatum((int64) hi);
+		args[3] = Int64GetDatum(walk.count);
+		args[4] = TimestampTzGetDatum(walk.first);
+		args[5] = TimestampTzGetDatum(walk.last);
+		args[6] = hash_to_bytea(lb.exists ? lb.hash : zero);
+		args[7] = hash_to_bytea(block_hash);
+		args[8] = TimestampTzGetDatum(GetCurrentTimestamp());
+		GUARD_BYPASS_BEGIN;
+		{
+			rc = SPI_execute_with_args("INSERT INTO ledger.audit_block (block_seq, xact_lo, xact_hi, "
+									   "record_count, first_logged_at, last_logged_at, prev_hash, "
+									   "block_hash, sealed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+									   9, types, args, NULL, false, 0);
+		}
+		GUARD_BYPASS_END;
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "could not insert an audit block");
+	}
+	SPI_finish();
+	return walk.count;
+}
+
+/* ledger.audit_seal_now(): seal now instead of waiting for the writer. */
+Datum
+audit_seal_now(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(audit_seal_pending());
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Verification
+ * ---------------------------------------------------------------------------------------
+ */
+
+typedef struct Break
+{
+	bool		found;
+	int64		block_seq;
+	bool		has_event;
+	int64		event_id;
+	const char *problem;
+} Break;
+
+/*
+ * Check the records of [lo, hi): each record's content against its hash, feeding the
+ * stored hashes to h (may be NULL) in chain order.  Returns the number of records.
+ */
+typedef struct CheckWalk
+{
+	AuditBlockHasher *h;		/* may be NULL */
+	Break	   *brk;
+	int64		block_seq;
+	int64		count;
+} CheckWalk;
+
+static void
+check_record(HeapTuple t, TupleDesc d, void *arg)
+{
+	CheckWalk  *w = arg;
+	Datum		values[AUDIT_NATTS];
+	bool		nulls[AUDIT_NATTS];
+	uint8		stored[AUDIT_HASH_LEN];
+	uint8		computed[AUDIT_HASH_LEN];
+
+	heap_deform_tuple(t, d, values, nulls);
+	if (nulls[AA_RECORD_HASH - 1])
+		memset(stored, 0xff, AUDIT_HASH_LEN);
+	else
+		bytea_to_hash(values[AA_RECORD_HASH - 1], stored);
+	audit_record_hash(values, nulls, computed);
+	if (!w->brk->found && memcmp(stored, computed, AUDIT_HASH_LEN) != 0)
+	{
+		w->brk->found = true;
+		w->brk->block_seq = w->block_seq;
+		w->brk->has_event = !nulls[AA_EVENT_ID - 1];
+		w->brk->event_id = w->brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
+		w->brk->problem = "record content does not match its hash (the record was altered)";
+	}
+	if (w->h)
+		audit_block_hasher_add(w->h, stored);
+	w->count++;
+}
+
+static int64
+check_records(uint64 lo, uint64 hi, AuditBlockHasher *h, Break *brk, int64 block_seq)
+{
+	CheckWalk	w = {h, brk, block_seq, 0};
+
+	walk_records(lo, hi, check_record, &w);
+	return w.count;
+}
+
+static Break
+verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
+{
+	Break		brk;
+	uint8		prev[AUDIT_HASH_LEN] = {0};
+	uint64		expected_lo = 0;
+	int64		expected_seq = 1;
+	int64		checkpoint_seq = 0;
+	bool		digest_seen = false;
+	Portal		blocks;
+
+	memset(&brk, 0, sizeof(brk));
+
+	/*
+	 * After expired partitions were detached, the chain is verified from the latest
+	 * checkpoint: its block must still carry the hash recorded then, and the blocks after it
+	 * must link to that hash.
+	 */
+	if (SPI_execute("SELECT c.block_seq, c.block_hash, c.xact_hi, b.block_hash "
+					"FROM ledger.audit_checkpoint c LEFT JOIN ledger.audit_block b USING (block_seq) "
+					"ORDER BY c.checkpoint_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_checkpoint");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		uint8		block_hash[AUDIT_HASH_LEN];
+		Datum		bh;
+
+		checkpoint_seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		bytea_to_hash(SPI_getbinval(t, d, 2, &isnull), prev);
+		expected_lo = (uint64) DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		expected_seq = checkpoint_seq + 1;
+		bh = SPI_getbinval(t, d, 4, &isnull);
+		if (!isnull)
+			bytea_to_hash(bh, block_hash);
+		if (isnull || memcmp(block_hash, prev, AUDIT_HASH_LEN) != 0)
+		{
+			brk.found = true;
+			brk.block_seq = checkpoint_seq;
+			brk.problem = "the verification checkpoint does not match its block";
+			return brk;
+		}
+		if (has_digest && digest_seq <= checkpoint_seq)
+		{
+			/* A digest older than the checkpoint can be checked only at the checkpoint itself. */
+			digest_seen = true;
+			if (digest_seq == checkpoint_seq && memcmp(digest_hash, prev, AUDIT_HASH_LEN) != 0)
+			{
+				brk.found = true;
+				brk.block_seq = digest_seq;
+				brk.problem = "the block does not match the digest kept outside the database";
+				return brk;
+			}
+		}
+	}
+	blocks = SPI_cursor_open_with_args(NULL,
+									   "SELECT block_seq, xact_lo, xact_hi, record_count, prev_hash, block_hash "
+									   "FROM ledger.audit_block WHERE block_seq > $1 ORDER BY block_seq",
+									   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(checkpoint_seq)},
+									   NULL, true, 0);
+	for (;;)
+	{
+		HeapTuple	t;
+		TupleDesc	d;
+		bool		isnull;
+		int64		seq;
+		uint64		lo,
+					hi;
+		int64		stored_count,
+					count;
+		uint8		stored_prev[AUDIT_HASH_LEN];
+		uint8		stored_hash[AUDIT_HASH_LEN];
+		uint8		computed[AUDIT_HASH_LEN];
+		AuditBlockHasher *h;
+		SPITupleTable *blocktab;
+
+		SPI_cursor_fetch(blocks, true, 1);
+		if (SPI_processed == 0)
+			break;
+		blocktab = SPI_tuptable;
+		t = blocktab->vals[0];
+		d = blocktab->tupdesc;
+		seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		lo = (uint64) DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		hi = (uint64) DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		stored_count = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+		bytea_to_hash(SPI_getbinval(t, d, 5, &isnull), stored_prev);
+		bytea_to_hash(SPI_getbinval(t, d, 6, &isnull), stored_hash);
+
+		brk.block_seq = seq;
+		if (seq != expected_seq)
+			brk.problem = "a block is missing from the chain";
+		else if (lo != expected_lo)
+			brk.problem = "the block does not start where the previous one ended";
+		else if (memcmp(stored_prev, prev, AUDIT_HASH_LEN) != 0)
+			brk.problem = "the block does not link to the previous block's hash";
+		if (brk.problem)
+		{
+			brk.found = true;
+			break;
+		}
+
+		h = audit_block_hasher_begin(prev, seq, lo, hi);
+		count = check_records(lo, hi, h, &brk, seq);
+		audit_block_hasher_end(h, count, computed);
+		SPI_freetuptable(blocktab);
+		if (brk.found)
+			break;
+		if (count != stored_count || memcmp(computed, stored_hash, AUDIT_HASH_LEN) != 0)
+		{
+			brk.found = true;
+			brk.problem = count < stored_count ?
+				"records of a sealed block are missing (removed)" :
+				count > stored_count ?
+				"a sealed block has records it did not have (inserted)" :
+				"a sealed block's records were changed or reordered";
+			break;
+		}
+		if (has_digest && seq == digest_seq)
+		{
+			digest_seen = true;
+			if (memcmp(stored_hash, digest_hash, AUDIT_HASH_LEN) != 0)
+			{
+				brk.found = true;
+				brk.problem = "the block does not match the digest kept outside the database";
+				break;
+			}
+		}
+		memcpy(prev, stored_hash, AUDIT_HASH_LEN);
+		expected_lo = hi;
+		expected_seq = seq + 1;
+	}
+	SPI_cursor_close(blocks);
+
+	if (!brk.found && has_digest && !digest_seen)
+	{
+		brk.found = true;
+		brk.block_seq = digest_seq;
+		brk.problem = "the chain ends before the digest kept outside the database (newest blocks removed)";
+	}
+	if (!brk.found)
+	{
+		/* Records not yet sealed: their content must still match their hashes. */
+		check_records(expected_lo, PG_INT64_MAX, NULL, &brk, 0);
+		if (brk.found)
+			brk.block_seq = 0;
+	}
+	return brk;
+}
+
+/*
+ * ledger.verify_audit(digest_block_seq bigint DEFAULT NULL, digest_hash bytea DEFAULT NULL)
+ * RETURNS TABLE (block_seq bigint, event_id bigint, problem text): the first break, or no
+ * row when the whole trail verifies.
+ */
+Datum
+verify_audit(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		has_digest = !PG_ARGISNULL(0) && !PG_ARGISNULL(1);
+	uint8		digest[AUDIT_HASH_LEN] = {0};
+	Break		brk;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (has_digest)
+		bytea_to_hash(PG_GETARG_DATUM(1), digest);
+	SPI_connect();
+	brk = verify_chain(has_digest, has_digest ? PG_GETARG_INT64(0) : 0, digest);
+	SPI_finish();
+	if (brk.found)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum(brk.block_seq);
+		nulls[0] = brk.block_seq == 0;
+		values[1] = Int64GetDatum(brk.event_id);
+		nulls[1] = !brk.has_event;
+		values[2] = CStringGetTextDatum(brk.problem);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * ledger.audit_digest() RETURNS TABLE (block_seq bigint, block_hash bytea, xact_hi bigint,
+ * sealed_at timestamptz): the newest block, to be kept outside the database.
+ */
+Datum
+audit_digest(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	if (SPI_execute("SELECT block_seq, block_hash, xact_hi, sealed_at FROM ledger.audit_block "
+					"ORDER BY block_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_block");
+	if (SPI_processed == 1)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+		int			i;
+
+		for (i = 0; i < 4; i++)
+			values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * ledger._audit_detach_before(cutoff timestamptz) RETURNS text[]: the retention of the trail
+ * itself.  Detaches every month partition that ends on or before cutoff, once all its
+ * records are sealed, after recording a verification checkpoint: the first block whose
+ * transactions all come after the detached records.  ledger.verify_audit() then starts at
+ * that block (records of earlier blocks still in the trail are no longer covered by the
+ * chain).  Superuser only; the detached tables stay in schema ledger for archiving.
+ */
+Datum
+audit_detach_before(PG_FUNCTION_ARGS)
+{
+	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(0);
+	ArrayBuildState *names = NULL;
+	MemoryContext outer = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+	int64		maxx = -1;
+	uint64		i,
+				n;
+	char	  **parts;
+	bool		isnull;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser detaches audit partitions"),
+				 errhint("The retention run does it, as the pg_cron job's superuser.")));
+	(void) audit_seal_pending();
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT c.relname::text FROM pg_catalog.pg_inherits i "
+							  "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+							  "WHERE i.inhparent = 'ledger.audit_event'::regclass "
+							  "AND c.relname ~ '^audit_event_[0-9]{6}$' "
+							  "AND (pg_catalog.to_date(substr(c.relname, 13), 'YYYYMM') + interval '1 month')::timestamp "
+							  "    AT TIME ZONE 'UTC' <= $1 ORDER BY 1",
+							  1, (Oid[]) {TIMESTAMPTZOID}, (Datum[]) {TimestampTzGetDatum(cutoff)},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the trail's partitions");
+	n = SPI_processed;
+	parts = palloc(sizeof(char *) * (n + 1));
+	for (i = 0; i < n; i++)
+		parts[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	if (n > 0)
+	{
+		StringInfoData q;
+		LastBlock	lb = last_block();
+
+		initStringInfo(&q);
+		appendStringInfoString(&q, "SELECT max(xact_id) FROM (");
+		for (i = 0; i < n; i++)
+			appendStringInfo(&q, "%sSELECT max(xact_id) AS xact_id FROM ledger.%s", i ? " UNION ALL " : "",
+							 quote_identifier(parts[i]));
+		appendStringInfoString(&q, ") m");
+		if (SPI_execute(q.data, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the partitions to detach");
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			maxx = isnull ? -1 : DatumGetInt64(d);
+		}
+		if (maxx >= 0 && (!lb.exists || (uint64) maxx >= lb.xact_hi))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the partitions to detach hold records not sealed yet"),
+					 errhint("Run ledger.audit_seal_now() once their transactions have ended, then try again.")));
+		for (i = 0; i < n; i++)
+			names = accumArrayResult(names, CStringGetTextDatum(parts[i]), false, TEXTOID, outer);
+		result = makeArrayResult(names, outer);	/* releases names */
+		GUARD_BYPASS_BEGIN;
+		{
+			if (SPI_execute_with_args("INSERT INTO ledger.audit_checkpoint "
+									  "SELECT COALESCE((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, "
+									  "b.block_seq, b.block_hash, b.xact_hi, $2, pg_catalog.now() "
+									  "FROM ledger.audit_block b WHERE b.xact_hi > $1 ORDER BY b.block_seq LIMIT 1",
+									  2, (Oid[]) {INT8OID, TEXTARRAYOID},
+									  (Datum[]) {Int64GetDatum(maxx), result},
+									  NULL, false, 0) != SPI_OK_INSERT || SPI_processed != 1)
+				elog(ERROR, "could not record the verification checkpoint");
+			for (i = 0; i < n; i++)
+			{
+				char	   *sql = psprintf("ALTER TABLE ledger.audit_event DETACH PARTITION ledger.%s",
+										   quote_identifier(parts[i]));
+
+				if (SPI_execute(sql, false, 0) < 0)
+					elog(ERROR, "could not detach %s", parts[i]);
+			}
+		}
+		GUARD_BYPASS_END;
+	}
+	SPI_finish();
+	if (names == NULL)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+	PG_RETURN_DATUM(result);
+}

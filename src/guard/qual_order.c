@@ -1,0 +1,104 @@
+/*
+ * qual_order.c — no condition of the caller's runs on a row before the row's policy has let
+ * it through, except the index's own.
+ *
+ * PostgreSQL evaluates a table's row-security condition before the caller's conditions,
+ * except those it judges leakproof, which may go first when cheap.  Both halves of that
+ * exception read hidden rows:
+ *
+ *   side effects    it judges a condition leakproof when no non-LEAKPROOF function in it
+ *                   takes a column, so a function with no column (set_config(...),
+ *                   pg_notify(...), 1 / f(), the caller's own) after a leakproof comparison
+ *                   says whether the comparison held on a hidden row:
+ *                   "birth_date < '2013-01-01' AND set_config('x', 'hit', false) = 'hit'";
+ *   time            a LEAKPROOF comparison made costly (text against a constant of millions
+ *                   of characters) after a cheap one runs only when the cheap one held: the
+ *                   statement takes milliseconds longer, and bisection reads the row.
+ *
+ *   set_rel_pathlist_hook  once the relation's paths are built (index conditions chosen),
+ *                          every other condition of the caller's on a relation under row
+ *                          security (security level above the policies') is marked not
+ *                          leakproof, so create_plan orders it after the policy.  Index
+ *                          conditions stay where PostgreSQL put them (leakproof operators on
+ *                          an indexed column); what they tell by time is the number of index
+ *                          entries they visit (docs/permissions.md).
+ *   qual_is_strictly_leakproof()  every function, operator and cast LEAKPROOF, no subquery:
+ *                          a condition nothing can be learnt from but its answer (read audit).
+ *
+ * Must never: mark a condition leakproof that PostgreSQL did not (only ever the stricter
+ * answer), or change the plan of a query without row security (one level of conditions).
+ */
+#include "postgres.h"
+
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/paths.h"
+#include "utils/lsyscache.h"
+
+#include "guard/guard.h"
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+
+static bool
+function_not_leakproof(Oid funcid, void *context)
+{
+	return !get_func_leakproof(funcid);
+}
+
+/* Anything in the expression that could act on, or fail for, the row it is evaluated on. */
+static bool
+has_unsafe_part(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, NextValueExpr))
+		return true;
+	if (check_functions_in_node(node, function_not_leakproof, context))
+		return true;
+	return expression_tree_walker(node, has_unsafe_part, context);
+}
+
+bool
+qual_is_strictly_leakproof(Node *qual)
+{
+	return !has_unsafe_part(qual, NULL);
+}
+
+static void
+after_the_policy(List *rinfos)
+{
+	ListCell   *lc;
+
+	foreach(lc, rinfos)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (rinfo->security_level > 0)
+			rinfo->leakproof = false;
+	}
+}
+
+/*
+ * The paths are built by now (index conditions were matched while they were), the plan
+ * not yet: order_qual_clauses() (create_plan) reads the flag.  Join conditions a
+ * parameterised scan enforces are in joininfo.
+ */
+static void
+qual_order_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (root->qual_security_level > 0)
+	{
+		after_the_policy(rel->baserestrictinfo);
+		after_the_policy(rel->joininfo);
+	}
+}
+
+void
+qual_order_install(void)
+{
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = qual_order_set_rel_pathlist;
+}

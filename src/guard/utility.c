@@ -1,0 +1,733 @@
+/*
+ * guard/utility.c — the DDL guard: one dispatch over the utility statements that could
+ * weaken a protected table, an audited table, the audit trail or the extension's own
+ * objects.  One function per statement kind below answers, for that kind, every question
+ * at once, so "is every way to weaken X refused?" is read in one place:
+ *
+ *   protected table  (ledger.protect_table)   a non-superuser, its owner included, may not
+ *                    disable or unforce row-level security, change its policies, add
+ *                    triggers, rules, indexes, statistics or columns that evaluate code,
+ *                    rename, move, lock, truncate or drop it, attach it as a partition, or
+ *                    drop it with DROP OWNED or its schema; a superuser may (pg_restore).
+ *   audited table    (ledger.audit_table)     nobody may disable, drop or rename its audit
+ *                    triggers, or detach its partitions; only ledger.unaudit_table() may.
+ *   the trail        (ledger.audit_*)          nobody may alter, drop, truncate, rename,
+ *                    move or re-own it, or drop its guard triggers.
+ *   the extension    (schema ledger)           nobody may drop, rename, replace or alter its
+ *                    functions one by one, attach its trigger functions, use its reserved
+ *                    names, or drop its schema; DROP EXTENSION removes it as a whole.
+ *
+ * The extension's own code passes (the bypass scope, GUARD_BYPASS_BEGIN, and its install
+ * and upgrade scripts).  Every refusal is recorded in the trail, then raised (42501).
+ * The file guard (files.c, the event trigger at the end of DDL) and the checks at execution
+ * (EXPLAIN, COPY ... TO; guard/hooks.c) are the guard's other doors; the trail's own trigger
+ * (audit/trail_guard.c) refuses row changes to it.  Within a statement kind the rules of
+ * protected tables are checked before the others.
+ *
+ * Must never: let a statement kind through because it is new (a new kind that can touch a
+ * guarded table gets its function here and a test named after the attack); name a value in
+ * a message.
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "parser/parse_type.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "audit/audit.h"
+#include "guard/guard.h"
+#include "core/mynumber_ledger.h"
+
+#define HINT_SUPERUSER "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table)."
+#define HINT_TRAIL_APPEND "The trail is append-only; the retention procedure removes whole expired partitions."
+
+/* Refuse a statement (42501) and record the refusal: every refusal of the guard. */
+void
+guard_refuse(Oid relid, const char *what, const char *hint)
+{
+	char		detail[256];
+
+	snprintf(detail, sizeof(detail), "refused: %s", what);
+	audit_refuse(relid, detail, AUDIT_MAY_DROP,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("%s", what),
+				  errhint("%s", hint)));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * What a name or oid is
+ * ---------------------------------------------------------------------------------------
+ */
+
+static Oid
+relid_of(RangeVar *rv)
+{
+	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+}
+
+/* The relation of an object named (schema.)table.object: a trigger, policy or rule. */
+static Oid
+relid_of_member(List *names)
+{
+	return relid_of(makeRangeVarFromNameList(list_truncate(list_copy(names), list_length(names) - 1)));
+}
+
+static bool
+protected_relid(Oid relid)
+{
+	return mnl_is_protected_relid(relid);
+}
+
+static bool
+audited_relid(Oid relid)
+{
+	return mnl_relation_test(relid, audit_is_audited_relation);
+}
+
+/* A table of the audit trail itself. */
+static bool
+is_trail_relation(Oid relid)
+{
+	Oid			nsp;
+	char	   *name;
+
+	if (!OidIsValid(relid))
+		return false;
+	nsp = get_rel_namespace(relid);
+	if (!OidIsValid(nsp) || nsp != get_namespace_oid("ledger", true))
+		return false;
+	name = get_rel_name(relid);
+	return name != NULL && strncmp(name, "audit_", 6) == 0;
+}
+
+/* A function or procedure in schema ledger (the extension's own). */
+static bool
+is_ledger_function(Oid fn)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(fn))
+		return false;
+	nsp = get_func_namespace(fn);
+	return OidIsValid(nsp) && nsp == get_namespace_oid("ledger", true);
+}
+
+/* Names beginning mnl_ are the extension's (audit triggers, the write gate, policies). */
+static bool
+is_reserved_name(const char *name)
+{
+	return name != NULL && strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0;
+}
+
+static bool
+is_protect_policy_name(const char *name)
+{
+	return name != NULL && strncmp(name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0;
+}
+
+/* Does schema nsp hold a protected table (or does role own one)? */
+static bool
+catalog_has_protected(const char *condition, Oid arg)
+{
+	bool		found = false;
+
+	if (!OidIsValid(arg))
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid "
+									   "WHERE p.polname = 'mnl_rls_select' AND %s = $1 LIMIT 1", condition),
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(arg)}, NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+static bool
+schema_has_protected(Oid nsp)
+{
+	return catalog_has_protected("c.relnamespace", nsp);
+}
+
+static bool
+role_owns_protected(Oid role)
+{
+	return catalog_has_protected("c.relowner", role);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * What the owner of a protected table may still attach
+ * ---------------------------------------------------------------------------------------
+ */
+
+/*
+ * Does a raw default expression run code (a function, an operator, a subquery)?  A default
+ * is evaluated as the role that inserts — a clerk, an examiner who may reveal — so the owner
+ * of a protected table may give constants only (ATTACKS.md §1).
+ */
+static bool
+default_runs_code_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall) || IsA(node, A_Expr) || IsA(node, SubLink) || IsA(node, ColumnRef) ||
+		IsA(node, ParamRef) || IsA(node, A_Indirection))
+		return true;
+	return raw_expression_tree_walker(node, default_runs_code_walker, context);
+}
+
+static bool
+default_runs_code(Node *expr)
+{
+	return default_runs_code_walker(expr, NULL);
+}
+
+/* A column definition whose expression would be computed over every existing row, or run as
+ * the inserting role. */
+static bool
+column_def_sees_rows(ColumnDef *def)
+{
+	ListCell   *lc;
+
+	if (def->raw_default && default_runs_code(def->raw_default))
+		return true;
+	foreach(lc, def->constraints)
+	{
+		Constraint *c = lfirst(lc);
+
+		if (c->contype == CONSTR_CHECK || c->contype == CONSTR_GENERATED ||
+			c->contype == CONSTR_EXCLUSION ||
+			(c->contype == CONSTR_DEFAULT && c->raw_expr && default_runs_code(c->raw_expr)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Is a type one a superuser answers for, all the way down (a domain's base, an array's
+ * element, a composite's attributes)?  A domain a DBA owns could be given a default or a
+ * check later (ALTER DOMAIN) that runs as every staff member who writes the table.
+ */
+static bool
+type_trusted(Oid typid, int depth)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		ok;
+
+	if (depth > 16)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	ok = superuser_arg(t->typowner);
+	if (ok && t->typtype == TYPTYPE_DOMAIN)
+		ok = type_trusted(t->typbasetype, depth + 1);
+	if (ok && OidIsValid(t->typelem) && t->typlen == -1)
+		ok = type_trusted(t->typelem, depth + 1);
+	if (ok && OidIsValid(t->typrelid))
+	{
+		Relation	rel = relation_open(t->typrelid, AccessShareLock);
+		int			i;
+
+		for (i = 0; ok && i < RelationGetDescr(rel)->natts; i++)
+			if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
+				ok = type_trusted(TupleDescAttr(RelationGetDescr(rel), i)->atttypid, depth + 1);
+		relation_close(rel, AccessShareLock);
+	}
+	ReleaseSysCache(tup);
+	return ok;
+}
+
+/*
+ * What the owner of a protected table may still change: an allowlist.  Everything else
+ * could evaluate an expression over every row, report a row's values in an error (a
+ * constraint or index being validated), move rows under an unprotected parent, or remove
+ * the protection; a superuser does it.
+ */
+static bool
+owner_may(AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_SetStatistics:
+		case AT_SetStorage:
+		case AT_SetCompression:
+		case AT_SetRelOptions:
+		case AT_ResetRelOptions:
+		case AT_SetOptions:
+		case AT_ResetOptions:
+		case AT_EnableRowSecurity:
+		case AT_ForceRowSecurity:
+		case AT_DropNotNull:
+		case AT_ReplicaIdentity:
+		case AT_EnableTrig:		/* the owner's own triggers: mnl_ ones are guarded by name */
+		case AT_DisableTrig:
+			return true;
+		case AT_AddColumn:
+			{
+				ColumnDef  *def = castNode(ColumnDef, cmd->def);
+				Oid			typid = def->typeName ? LookupTypeNameOid(NULL, def->typeName, true) : InvalidOid;
+
+				return !column_def_sees_rows(def) && OidIsValid(typid) && type_trusted(typid, 0);
+			}
+		case AT_ColumnDefault:
+			/* a constant only: any code in a default runs with the inserting role's rights */
+			return cmd->def == NULL || !default_runs_code(cmd->def);
+		default:
+			return false;
+	}
+}
+
+/* ---------------------------------------------------------------------------------------
+ * One function per statement kind.  owner_rules: the caller is not a superuser, so the
+ * rules of protected tables apply; the rules of the trail, audited tables and the
+ * extension's objects apply to every role.
+ * ---------------------------------------------------------------------------------------
+ */
+
+static void
+guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
+{
+	Oid			relid = relid_of(stmt->relation);
+	ListCell   *lc;
+
+	if (owner_rules)
+	{
+		bool		protected = protected_relid(relid);
+
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (protected && (cmd->subtype == AT_DisableRowSecurity || cmd->subtype == AT_NoForceRowSecurity))
+				guard_refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
+			if (protected && !owner_may(cmd))
+				guard_refuse(relid, "this change to a protected table is reserved to a superuser",
+							 "Its owner may only set storage options and statistics, add plain columns and set defaults; "
+							 "anything else could read rows past row-level security. " HINT_SUPERUSER);
+		}
+		/* ATTACH PARTITION of a protected table under any parent: read through the parent */
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->subtype == AT_AttachPartition)
+			{
+				Oid			part = relid_of(castNode(PartitionCmd, cmd->def)->name);
+
+				if (protected_relid(part))
+					guard_refuse(part, "a protected table cannot be attached as a partition",
+								 "Its rows would be read through the parent, past its policies. " HINT_SUPERUSER);
+			}
+		}
+	}
+
+	if (!OidIsValid(relid))
+		return;
+	if (is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot be altered", HINT_TRAIL_APPEND);
+	if (!audited_relid(relid))
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_EnableTrig:
+			case AT_EnableReplicaTrig:
+			case AT_DisableTrig:
+				if (is_reserved_name(cmd->name))
+					guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
+								 "Only ledger.unaudit_table(), run by a superuser, removes them.");
+				break;
+			case AT_DetachPartition:
+			case AT_DetachPartitionFinalize:
+				guard_refuse(relid, "a partition of an audited table cannot be detached",
+							 "Detaching removes the partition's audit triggers; a superuser can run ledger.unaudit_table() first.");
+				break;
+			case AT_EnableTrigAll:
+			case AT_DisableTrigAll:
+			case AT_EnableTrigUser:
+			case AT_DisableTrigUser:
+				guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
+							 "Name the other triggers one by one; the audit triggers stay enabled.");
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+static void
+guard_drop(DropStmt *stmt, bool owner_rules)
+{
+	ListCell   *lc;
+
+	/* the rules of protected tables first, over every object named */
+	if (owner_rules)
+		foreach(lc, stmt->objects)
+		{
+			Node	   *obj = lfirst(lc);
+			Oid			relid;
+
+			if (stmt->removeType == OBJECT_POLICY)
+			{
+				relid = relid_of_member(castNode(List, obj));
+				if (protected_relid(relid))
+					guard_refuse(relid, "the policies of a protected table cannot be dropped", HINT_SUPERUSER);
+			}
+			else if (stmt->removeType == OBJECT_TABLE)
+			{
+				relid = relid_of(makeRangeVarFromNameList(castNode(List, obj)));
+				if (protected_relid(relid))
+					guard_refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
+			}
+			else if (stmt->removeType == OBJECT_SCHEMA &&
+					 schema_has_protected(get_namespace_oid(strVal(obj), true)))
+				guard_refuse(InvalidOid, "a schema holding a protected table can be dropped only by a superuser",
+							 HINT_SUPERUSER);
+		}
+
+	/* then the rules of the trail, audited tables and the extension, for every role */
+	foreach(lc, stmt->objects)
+	{
+		Node	   *obj = lfirst(lc);
+
+		switch (stmt->removeType)
+		{
+			case OBJECT_TRIGGER:
+				{
+					List	   *names = castNode(List, obj);
+					Oid			relid = relid_of_member(names);
+
+					if (is_reserved_name(strVal(llast(names))))
+						guard_refuse(relid, "the audit triggers of an audited table cannot be dropped",
+									 "Only ledger.unaudit_table(), run by a superuser, removes them.");
+					if (is_trail_relation(relid))
+						guard_refuse(relid, "the audit trail's guard triggers cannot be dropped",
+									 "The trail is append-only for every role.");
+					break;
+				}
+			case OBJECT_TABLE:
+			case OBJECT_SEQUENCE:
+			case OBJECT_INDEX:
+				{
+					Oid			relid = relid_of(makeRangeVarFromNameList(castNode(List, obj)));
+
+					if (is_trail_relation(relid))
+						guard_refuse(relid, "the audit trail cannot be dropped", HINT_TRAIL_APPEND);
+					break;
+				}
+			case OBJECT_SCHEMA:
+				if (strcmp(strVal(obj), "ledger") == 0)
+					guard_refuse(InvalidOid, "the ledger schema cannot be dropped on its own",
+								 "DROP EXTENSION mynumber_ledger removes the extension with its schema objects.");
+				break;
+			case OBJECT_FUNCTION:
+			case OBJECT_PROCEDURE:
+			case OBJECT_ROUTINE:
+			case OBJECT_AGGREGATE:
+				if (is_ledger_function(LookupFuncWithArgs(stmt->removeType, castNode(ObjectWithArgs, obj), true)))
+					guard_refuse(InvalidOid, "the extension's functions cannot be dropped on their own",
+								 "DROP EXTENSION mynumber_ledger removes the extension as a whole.");
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* DROP OWNED BY a role that owns protected tables would drop them. */
+static void
+guard_drop_owned(DropOwnedStmt *stmt, bool owner_rules)
+{
+	ListCell   *lc;
+
+	if (!owner_rules)
+		return;
+	foreach(lc, stmt->roles)
+	{
+		if (role_owns_protected(get_rolespec_oid(lfirst(lc), true)))
+			guard_refuse(InvalidOid, "DROP OWNED would drop protected tables",
+						 "A protected table can be dropped only by a superuser.");
+	}
+}
+
+static void
+guard_rename(RenameStmt *r, bool owner_rules)
+{
+	Oid			relid = relid_of(r->relation);
+
+	if (owner_rules)
+	{
+		if (r->renameType == OBJECT_POLICY && r->relation &&
+			(protected_relid(relid) || is_protect_policy_name(r->subname)))
+			guard_refuse(relid, "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
+		/* legal holds name a table by schema and name, and its guard a column by name */
+		if ((r->renameType == OBJECT_TABLE || r->renameType == OBJECT_COLUMN) && r->relation &&
+			protected_relid(relid))
+			guard_refuse(relid, "a protected table and its columns cannot be renamed",
+						 "Legal holds and the hold guard name them; renaming would take them out from under a hold. " HINT_SUPERUSER);
+		if (r->renameType == OBJECT_SCHEMA &&
+			schema_has_protected(get_namespace_oid(r->subname, true)))
+			guard_refuse(InvalidOid, "a schema holding a protected table cannot be renamed",
+						 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
+	}
+	if (r->renameType == OBJECT_TRIGGER && r->subname &&
+		(is_reserved_name(r->subname) || is_trail_relation(relid)))
+		guard_refuse(relid, "the audit triggers cannot be renamed",
+					 "They are found by name; leave them as they are.");
+	if ((r->renameType == OBJECT_FUNCTION || r->renameType == OBJECT_PROCEDURE ||
+		 r->renameType == OBJECT_ROUTINE) &&
+		is_ledger_function(LookupFuncWithArgs(r->renameType, castNode(ObjectWithArgs, r->object), true)))
+		guard_refuse(InvalidOid, "the extension's functions cannot be renamed", "They are called by name.");
+	if (r->relation && is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot be renamed", "The trail's tables keep their names.");
+}
+
+static void
+guard_alter_object_schema(AlterObjectSchemaStmt *a, bool owner_rules)
+{
+	Oid			relid = relid_of(a->relation);
+
+	if (owner_rules && a->relation && protected_relid(relid))
+		guard_refuse(relid, "a protected table cannot be moved to another schema",
+					 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
+	if (a->relation && is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot be moved", "The trail stays in schema ledger.");
+}
+
+static void
+guard_alter_owner(AlterOwnerStmt *a)
+{
+	Oid			relid = relid_of(a->relation);
+
+	if (a->relation && is_trail_relation(relid))
+		guard_refuse(relid, "the owner of the audit trail cannot be changed",
+					 "The trail belongs to the extension's owner.");
+}
+
+static void
+guard_lock(LockStmt *stmt, bool owner_rules)
+{
+	ListCell   *lc;
+
+	if (!owner_rules)
+		return;
+	foreach(lc, stmt->relations)
+	{
+		Oid			relid = relid_of(lfirst(lc));
+
+		if (protected_relid(relid))
+			guard_refuse(relid, "a protected table cannot be locked with LOCK TABLE",
+						 "Rows are locked by the statements that change them; a table lock held in an open "
+						 "transaction would hold up the municipality's jobs. " HINT_SUPERUSER);
+	}
+}
+
+static void
+guard_truncate(TruncateStmt *stmt, bool owner_rules)
+{
+	ListCell   *lc;
+
+	if (owner_rules)
+		foreach(lc, stmt->relations)
+		{
+			Oid			relid = relid_of(lfirst(lc));
+
+			if (protected_relid(relid))
+				guard_refuse(relid, "a protected table cannot be truncated",
+							 "TRUNCATE is not subject to row-level security; delete rows with DELETE, or ask a superuser.");
+		}
+	foreach(lc, stmt->relations)
+	{
+		Oid			relid = relid_of(lfirst(lc));
+
+		if (is_trail_relation(relid))
+			guard_refuse(relid, "the audit trail cannot be truncated", HINT_TRAIL_APPEND);
+	}
+}
+
+static void
+guard_create_policy(CreatePolicyStmt *c, bool owner_rules)
+{
+	Oid			relid = relid_of(c->table);
+
+	if (!owner_rules)
+		return;
+	if (is_protect_policy_name(c->policy_name))
+		guard_refuse(relid, "policy names beginning with mnl_rls_ are reserved",
+					 "Use ledger.protect_table() to protect a table.");
+	if (protected_relid(relid))
+		guard_refuse(relid, "a protected table cannot get more policies", HINT_SUPERUSER);
+}
+
+static void
+guard_alter_policy(AlterPolicyStmt *a, bool owner_rules)
+{
+	Oid			relid = relid_of(a->table);
+
+	if (owner_rules && protected_relid(relid))
+		guard_refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
+}
+
+static void
+guard_create_trigger(CreateTrigStmt *c, bool owner_rules)
+{
+	Oid			relid = relid_of(c->relation);
+
+	if (owner_rules)
+	{
+		Oid			fn = LookupFuncName(c->funcname, 0, NULL, true);
+
+		if (protected_relid(relid))
+			guard_refuse(relid, "a protected table cannot get new triggers from a non-superuser",
+						 "A trigger sees every row written, past row-level security. " HINT_SUPERUSER);
+		/* the guard triggers run as the extension's owner: only its own code attaches them */
+		if (OidIsValid(fn) && get_func_namespace(fn) == get_namespace_oid("ledger", true))
+			guard_refuse(relid, "the extension's trigger functions are attached only by the extension",
+						 "Use ledger.protect_table() or ledger.audit_table().");
+		/* a superuser may use the names: pg_restore recreates the triggers of audited tables */
+		if (is_reserved_name(c->trigname))
+			guard_refuse(relid, "audit trigger names are reserved",
+						 "Use ledger.audit_table() to audit a table; name your own triggers differently.");
+	}
+}
+
+static void
+guard_rule(RuleStmt *stmt, bool owner_rules)
+{
+	Oid			relid = relid_of(stmt->relation);
+
+	if (owner_rules && protected_relid(relid))
+		guard_refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
+}
+
+static void
+guard_index(IndexStmt *stmt, bool owner_rules)
+{
+	Oid			relid = relid_of(stmt->relation);
+
+	if (owner_rules && protected_relid(relid))
+		guard_refuse(relid, "a protected table cannot get new indexes from a non-superuser",
+					 "Building an index evaluates its expressions over every row and reports duplicate values, past row-level security. " HINT_SUPERUSER);
+}
+
+static void
+guard_create_statistics(CreateStatsStmt *cs, bool owner_rules)
+{
+	Oid			relid;
+
+	if (!owner_rules || list_length(cs->relations) != 1 || !IsA(linitial(cs->relations), RangeVar))
+		return;
+	relid = relid_of(linitial(cs->relations));
+	if (protected_relid(relid))
+		guard_refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
+					 "Extended statistics keep values sampled past row-level security. " HINT_SUPERUSER);
+}
+
+static void
+guard_create_function(CreateFunctionStmt *c)
+{
+	char	   *schema;
+	char	   *name;
+
+	DeconstructQualifiedName(c->funcname, &schema, &name);
+	if (c->replace && schema != NULL && strcmp(schema, "ledger") == 0)
+		guard_refuse(InvalidOid, "the extension's functions cannot be replaced",
+					 "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
+}
+
+static void
+guard_alter_function(AlterFunctionStmt *a)
+{
+	if (is_ledger_function(LookupFuncWithArgs(a->objtype, a->func, true)))
+		guard_refuse(InvalidOid, "the extension's functions cannot be altered",
+					 "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The dispatch
+ * ---------------------------------------------------------------------------------------
+ */
+
+void
+guard_statement(Node *stmt)
+{
+	bool		owner_rules;
+
+	/* The extension's own code, and its install and upgrade scripts, build what is guarded. */
+	if (mnl_guard_bypass)
+		return;
+	if (creating_extension &&
+		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))
+		return;
+	owner_rules = !superuser();
+
+	switch (nodeTag(stmt))
+	{
+		case T_AlterTableStmt:
+			guard_alter_table((AlterTableStmt *) stmt, owner_rules);
+			break;
+		case T_DropStmt:
+			guard_drop((DropStmt *) stmt, owner_rules);
+			break;
+		case T_DropOwnedStmt:
+			guard_drop_owned((DropOwnedStmt *) stmt, owner_rules);
+			break;
+		case T_RenameStmt:
+			guard_rename((RenameStmt *) stmt, owner_rules);
+			break;
+		case T_AlterObjectSchemaStmt:
+			guard_alter_object_schema((AlterObjectSchemaStmt *) stmt, owner_rules);
+			break;
+		case T_AlterOwnerStmt:
+			guard_alter_owner((AlterOwnerStmt *) stmt);
+			break;
+		case T_LockStmt:
+			guard_lock((LockStmt *) stmt, owner_rules);
+			break;
+		case T_TruncateStmt:
+			guard_truncate((TruncateStmt *) stmt, owner_rules);
+			break;
+		case T_CreatePolicyStmt:
+			guard_create_policy((CreatePolicyStmt *) stmt, owner_rules);
+			break;
+		case T_AlterPolicyStmt:
+			guard_alter_policy((AlterPolicyStmt *) stmt, owner_rules);
+			break;
+		case T_CreateTrigStmt:
+			guard_create_trigger((CreateTrigStmt *) stmt, owner_rules);
+			break;
+		case T_RuleStmt:
+			guard_rule((RuleStmt *) stmt, owner_rules);
+			break;
+		case T_IndexStmt:
+			guard_index((IndexStmt *) stmt, owner_rules);
+			break;
+		case T_CreateStatsStmt:
+			guard_create_statistics((CreateStatsStmt *) stmt, owner_rules);
+			break;
+		case T_CreateFunctionStmt:
+			guard_create_function((CreateFunctionStmt *) stmt);
+			break;
+		case T_AlterFunctionStmt:
+			guard_alter_function((AlterFunctionStmt *) stmt);
+			break;
+		default:
+			break;
+	}
+}

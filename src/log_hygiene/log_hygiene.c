@@ -1,0 +1,105 @@
+/*
+ * log_hygiene.c — keeps My Numbers out of the server log.
+ *
+ * An emit_log_hook masks everything that is a valid My Number (check digit right, not all
+ * zeros) in the parts of a log entry that can carry user data: message, detail, the detail
+ * meant for the log, hint, context and internal query.  The statement that PostgreSQL
+ * prints after an error (and log_statement prints as the message) comes from
+ * debug_query_string: when it holds a number, it is replaced for the rest of the statement by
+ * a masked copy.  Recognised forms: 12 ASCII digits, 4-4-4 with one space or hyphen, and 12
+ * full-width digits, each standing alone (not part of a longer run of digits).  Every digit
+ * of a match becomes '*'.
+ *
+ * What stays outside its reach: client-side logs, anything logged before the library is
+ * loaded, bind parameters when log_parameter_max_length is raised (they are in the detail
+ * and masked, but only in the forms above), and tools that log their own queries.
+ *
+ * A staff member's session (log_hygiene_staff_session, set by the statement gate) gets its
+ * message and detail cut to LOG_HYGIENE_STAFF_TEXT bytes, in the log and at the client alike
+ * (the hook cannot tell them apart): a RAISE or an error message is no bulk copy of rows.
+ *
+ * Must never: allocate in an error context it does not own, or chain to a NULL hook.
+ */
+#include "postgres.h"
+
+#include "mb/pg_wchar.h"
+#include "tcop/tcopprot.h"
+#include "utils/elog.h"
+#include "utils/memutils.h"
+
+#include "log_hygiene/log_hygiene.h"
+#include "numbers/numparse.h"
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+bool		log_hygiene_staff_session = false;
+static char *masked_query = NULL;	/* our copy of debug_query_string, in TopMemoryContext */
+
+/* Replace the digits of every valid My Number in str by '*'; true if any was found. */
+bool
+log_hygiene_mask(char *str)
+{
+	return str != NULL && np_mask_numbers(str, strlen(str));
+}
+
+static void
+mask_statement(void)
+{
+	char	   *copy;
+
+	if (debug_query_string == NULL || debug_query_string == masked_query)
+		return;
+	copy = MemoryContextStrdup(TopMemoryContext, debug_query_string);
+	if (!log_hygiene_mask(copy))
+	{
+		pfree(copy);
+		return;
+	}
+	if (masked_query != NULL)
+		pfree(masked_query);
+	masked_query = copy;
+	debug_query_string = masked_query;
+}
+
+/* Cut str (in place) to at most LOG_HYGIENE_STAFF_TEXT bytes, on a character boundary. */
+static void
+cut_staff_text(char *str)
+{
+	static const char mark[] = " [...]";
+	int			len;
+
+	if (str == NULL || (len = strlen(str)) <= LOG_HYGIENE_STAFF_TEXT)
+		return;
+	len = pg_mbcliplen(str, len, LOG_HYGIENE_STAFF_TEXT - (int) sizeof(mark));
+	memcpy(str + len, mark, sizeof(mark));
+}
+
+static void
+mnl_emit_log_hook(ErrorData *edata)
+{
+	if (log_hygiene_staff_session)
+	{
+		cut_staff_text(edata->message);
+		cut_staff_text(edata->detail);
+		cut_staff_text(edata->detail_log);
+	}
+	if (edata->output_to_server)
+	{
+		log_hygiene_mask(edata->message);
+		log_hygiene_mask(edata->detail);
+		log_hygiene_mask(edata->detail_log);
+		log_hygiene_mask(edata->hint);
+		log_hygiene_mask(edata->context);
+		log_hygiene_mask(edata->internalquery);
+		if (!edata->hide_stmt)
+			mask_statement();
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+void
+log_hygiene_install(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = mnl_emit_log_hook;
+}

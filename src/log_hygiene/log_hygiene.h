@@ -1,0 +1,21 @@
+/*
+ * log_hygiene.h — masking My Numbers in the server log (log_hygiene.c).
+ */
+#ifndef MNL_LOG_HYGIENE_H
+#define MNL_LOG_HYGIENE_H
+
+extern void log_hygiene_install(void);
+
+/*
+ * Set by the staff statement gate (staff/session.c) at each statement: the session acts as a
+ * staff member.  Its messages then carry at most LOG_HYGIENE_STAFF_TEXT bytes of message and
+ * of detail, so that a staff member's RAISE or a failing cast cannot copy an org unit's rows
+ * into the server log (a bulk road around the export duty, to the log's readers).
+ */
+#define LOG_HYGIENE_STAFF_TEXT 256
+extern bool log_hygiene_staff_session;
+
+/* Replace the digits of every valid My Number in str by '*'; true if any was found. */
+extern bool log_hygiene_mask(char *str);
+
+#endif							/* MNL_LOG_HYGIENE_H */

@@ -1,0 +1,576 @@
+/*
+ * reads/hooks.c — what the server tells the audit trail without being asked: reads of
+ * audited tables, denied attempts on them, and sessions.
+ *
+ *   ExecutorStart   denied pre-check (the executor's privilege rules) for every audited
+ *                   relation the statement touches, recorded before the server refuses it;
+ *                   refuses early when a read cannot be recorded (writer down); a cursor
+ *                   WITH HOLD over a protected table is refused (no executor sees its reads)
+ *   ExecutorRun     counts rows of statements that read audited relations; a cursor over a
+ *                   protected table is fetched only by the role that opened it
+ *   ExecutorEnd     a "select" event per audited relation read, with the row count, the
+ *                   keys of the rows a protected table returned (reads/scan.c) and the
+ *                   query id (never the query text, which may hold literals)
+ *   ProcessUtility  COPY ... TO of an audited table (a read)
+ *   ClientAuthentication  login / login_failed; logout at backend exit
+ *
+ * The guard's hooks (guard/hooks.c) run before these.  Every hook saves the previous one
+ * and calls it (pgaudit and others keep working).  Events that must outlive the
+ * transaction go through the audit room's queue.
+ *
+ * Must never: record statement text or parameter values; skip the chain of hooks.
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/copy.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "storage/ipc.h"
+#include "tcop/pquery.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "audit/audit.h"
+#include "guard/guard.h"
+#include "core/mynumber_ledger.h"
+#include "reads/reads.h"
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
+
+/* A running statement that reads audited relations. */
+typedef struct TrackedRead
+{
+	QueryDesc  *qd;
+	SubTransactionId subid;
+	MemoryContext cxt;			/* this, the lists and the key sets */
+	List	   *relids;
+	List	   *keysets;		/* aligned with relids: ReadKeySet * of a protected table, or NULL */
+	List	   *relnames;		/* aligned with relids: their names (char *) */
+	List	   *scans;			/* the wrapped scan nodes that fill them (reads/scan.c) */
+	uint64		rows;
+	uint64		query_id;
+	bool		copy;			/* the query of a COPY ... TO of a protected table */
+	AuditActor	actor;			/* who read (recorded even if the statement fails) */
+	Oid			reader;			/* the role that started a read of a protected table */
+} TrackedRead;
+
+static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
+static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event ... */
+static bool copy_by_executor = false;	/* ... unless its query records it (row-level security) */
+static bool xact_callback_registered = false;
+
+/* ---------------------------------------------------------------------------------------
+ * Reads and denials through the executor
+ * ---------------------------------------------------------------------------------------
+ */
+
+static TrackedRead *
+find_tracked(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	foreach(lc, tracked)
+	{
+		TrackedRead *t = lfirst(lc);
+
+		if (t->qd == qd)
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * The "select" record of one relation a statement read: with the keys of the rows it
+ * returned when the relation is protected, over as many events as the keys need (the row
+ * count on the first).
+ */
+static void
+emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *detail,
+		  const AuditActor *actor, bool must_log)
+{
+	List	   *elems;
+	Size		max = audit_emit_max_keys();
+	const char **keys;
+	int		   *starts;			/* the first element of each part */
+	int			nparts = 0;
+	int			part;
+	int			i;
+	Size		len = 0;
+
+	if (ks == NULL || read_keys_empty(ks))
+	{
+		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, true, query_id, detail, NULL, 0,
+						actor, must_log);
+		return;
+	}
+	/* parts: as many whole elements each as fit in one event (an element is half of that) */
+	elems = read_keys_encode(ks, max / 2);
+	keys = palloc(sizeof(char *) * list_length(elems));
+	starts = palloc(sizeof(int) * (list_length(elems) + 1));
+	for (i = 0; i < list_length(elems); i++)
+	{
+		keys[i] = list_nth(elems, i);
+		if (i == 0 || len + strlen(keys[i]) + 1 > max)
+		{
+			starts[nparts++] = i;
+			len = 0;
+		}
+		len += strlen(keys[i]) + 1;
+	}
+	starts[nparts] = list_length(elems);
+	for (part = 0; part < nparts; part++)
+	{
+		char		d[256];
+
+		if (nparts == 1)
+			snprintf(d, sizeof(d), "%s", detail ? detail : "");
+		else
+			snprintf(d, sizeof(d), "%s%srow keys, part %d of %d", detail ? detail : "",
+					 detail ? "; " : "", part + 1, nparts);
+		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, part == 0, query_id, d,
+						keys + starts[part], starts[part + 1] - starts[part], actor, must_log);
+	}
+}
+
+/* The records of a statement's reads; must_log: an ERROR when one cannot be recorded. */
+static void
+emit_reads(TrackedRead *t, const char *detail, bool must_log)
+{
+	MemoryContext old = MemoryContextSwitchTo(t->cxt);
+	int			i;
+
+	for (i = 0; i < list_length(t->relids); i++)
+	{
+		t->actor.relation_name = list_nth(t->relnames, i);
+		emit_read(list_nth_oid(t->relids, i), list_nth(t->keysets, i), t->rows, t->query_id,
+				  detail ? detail : t->copy ? "copy to" : NULL, &t->actor, must_log);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Free a tracked statement: its wrapped scans first (the executor may free their nodes). */
+static void
+free_tracked(TrackedRead *t)
+{
+	read_scan_detach(t->scans);
+	MemoryContextDelete(t->cxt);
+}
+
+static void
+forget_tracked(TrackedRead *t)
+{
+	tracked = list_delete_ptr(tracked, t);
+	free_tracked(t);
+}
+
+/*
+ * A statement that failed after it started reading: recorded, with what it had returned.
+ * Called while a transaction aborts: nothing may raise an error here.
+ */
+static void
+emit_failed_reads(TrackedRead *t)
+{
+	emit_reads(t, "statement failed", false);
+}
+
+/* A subtransaction that fails ends its statements without ExecutorEnd: record what they read. */
+static void
+hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, tracked)
+	{
+		TrackedRead *t = lfirst(lc);
+
+		if (t->subid >= mySubid)
+		{
+			emit_failed_reads(t);
+			free_tracked(t);
+			tracked = foreach_delete_current(tracked, lc);
+		}
+	}
+}
+
+static void
+hooks_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		/*
+		 * Normally empty.  A cursor whose portal failed in a rolled-back savepoint never
+		 * reaches ExecutorEnd: record what it read, and let nothing outlive the transaction.
+		 */
+		while (tracked != NIL)
+		{
+			TrackedRead *t = linitial(tracked);
+
+			emit_failed_reads(t);
+			forget_tracked(t);
+		}
+	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		/* Statements that read audited rows and then failed: what was seen was seen. */
+		while (tracked != NIL)
+		{
+			TrackedRead *t = linitial(tracked);
+
+			emit_failed_reads(t);
+			forget_tracked(t);
+		}
+		copy_relid = InvalidOid;
+	}
+}
+
+/* Are the column-level privileges of cols enough for mode (used when table-level is not)? */
+static bool
+columns_permitted(Oid relid, Oid userid, Bitmapset *cols, AclMode mode)
+{
+	int			col = -1;
+
+	if (bms_is_empty(cols))
+		return pg_attribute_aclcheck_all(relid, userid, mode, ACLMASK_ANY) == ACLCHECK_OK;
+	while ((col = bms_next_member(cols, col)) >= 0)
+	{
+		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno == InvalidAttrNumber)
+		{
+			if (pg_attribute_aclcheck_all(relid, userid, mode, ACLMASK_ALL) != ACLCHECK_OK)
+				return false;
+		}
+		else if (pg_attribute_aclcheck(relid, attno, userid, mode) != ACLCHECK_OK)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Would the server's permission check on this range table entry pass?  The same rules as
+ * the executor's own check (table privileges, else column privileges), without calling
+ * ExecutorCheckPerms_hook: other extensions (pgaudit) expect that hook only from inside
+ * their own executor start.
+ */
+static bool
+rte_permitted(RangeTblEntry *rte)
+{
+	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	AclMode		required = rte->requiredPerms;
+	AclMode		have = pg_class_aclmask(rte->relid, userid, required, ACLMASK_ALL);
+	AclMode		missing = required & ~have;
+
+	if (missing == 0)
+		return true;
+	if (missing & ~(ACL_SELECT | ACL_INSERT | ACL_UPDATE))
+		return false;			/* DELETE, TRUNCATE, ...: no column-level grant helps */
+	if ((missing & ACL_SELECT) && !columns_permitted(rte->relid, userid, rte->selectedCols, ACL_SELECT))
+		return false;
+	if ((missing & ACL_INSERT) && !columns_permitted(rte->relid, userid, rte->insertedCols, ACL_INSERT))
+		return false;
+	if ((missing & ACL_UPDATE) && !columns_permitted(rte->relid, userid, rte->updatedCols, ACL_UPDATE))
+		return false;
+	return true;
+}
+
+static void
+mnl_ExecutorStart(QueryDesc *qd, int eflags)
+{
+	List	   *reads = NIL;
+	ListCell   *lc;
+	Index		rti = 0;
+
+	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
+	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
+		!InNoForceRLSOperation() &&
+		audit_trail_installed())
+	{
+		List	   *results = qd->plannedstmt->resultRelations;
+		bool		returns_rows = qd->operation == CMD_SELECT || qd->plannedstmt->hasReturning;
+
+		foreach(lc, qd->plannedstmt->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			rti++;
+			if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0 ||
+				!mnl_relation_test(rte->relid, audit_is_audited_relation))
+				continue;
+			if (!rte_permitted(rte))
+			{
+				char		detail[128];
+
+				snprintf(detail, sizeof(detail), "permission denied (%s)",
+						 qd->operation == CMD_SELECT ? "select" :
+						 qd->operation == CMD_INSERT ? "insert" :
+						 qd->operation == CMD_UPDATE ? "update" :
+						 qd->operation == CMD_DELETE ? "delete" : "other");
+				audit_emit(AUDIT_KIND_DENIED, rte->relid, 0, false,
+						   qd->plannedstmt->queryId, detail, true);
+				continue;		/* the server raises the error below */
+			}
+			/*
+			 * A statement reads a table it selects from, or one it changes when it returns
+			 * rows; a protected table it changes is read whenever the statement reads its
+			 * columns (a WHERE, SET or ON CONFLICT over them: side effects there see the row).
+			 */
+			if ((rte->requiredPerms & ACL_SELECT) &&
+				(returns_rows || !list_member_int(results, (int) rti) ||
+				 (read_rel_info(rte->relid) != NULL && read_rel_info(rte->relid)->protected)))
+				reads = list_append_unique_oid(reads, rte->relid);
+		}
+	}
+
+	/*
+	 * A cursor WITH HOLD outlives its transaction and is read from a store that no executor
+	 * sees: over protected rows it could be fetched by another identity of the session (a
+	 * pooled connection's next staff member) with no record naming them.
+	 */
+	if (reads != NIL && ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD) &&
+		!superuser())
+	{
+		foreach(lc, reads)
+			if (read_rel_info(lfirst_oid(lc)) != NULL && read_rel_info(lfirst_oid(lc))->protected)
+				guard_refuse(lfirst_oid(lc), "a cursor WITH HOLD cannot read a protected table",
+							 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
+	}
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(qd, eflags);
+	else
+		standard_ExecutorStart(qd, eflags);
+
+	if (reads != NIL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "mynumber_ledger read",
+												  ALLOCSET_SMALL_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		TrackedRead *t = palloc0(sizeof(TrackedRead));
+
+		t->qd = qd;
+		t->subid = GetCurrentSubTransactionId();
+		t->cxt = cxt;
+		t->relids = list_copy(reads);
+		t->query_id = qd->plannedstmt->queryId;
+		audit_actor_current(&t->actor);
+		foreach(lc, reads)
+		{
+			Oid			relid = lfirst_oid(lc);
+			const ReadRelInfo *info = read_rel_info(relid);
+			ReadKeySet *ks = NULL;
+
+			if (info != NULL && info->protected)
+			{
+				ks = read_keys_create(info, cxt);
+				if (ks != NULL)
+					t->scans = list_concat(t->scans, read_scan_attach(qd->planstate, info, ks, cxt));
+				t->reader = GetUserId();
+			}
+			t->keysets = lappend(t->keysets, ks);
+			t->relnames = lappend(t->relnames,
+								  info != NULL ? pstrdup(info->relname) : audit_relation_name(relid));
+			if (relid == copy_relid)
+			{
+				t->copy = true;
+				copy_by_executor = true;
+			}
+		}
+		MemoryContextSwitchTo(TopMemoryContext);
+		tracked = lappend(tracked, t);
+		MemoryContextSwitchTo(old);
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(hooks_xact_callback, NULL);
+			RegisterSubXactCallback(hooks_subxact_callback, NULL);
+			xact_callback_registered = true;
+		}
+		/* Fail closed: no audited row leaves the server unless its read can be recorded. */
+		if (!audit_emit_possible())
+			audit_emit(AUDIT_KIND_SELECT, linitial_oid(reads), 0, true, 0, NULL, true);
+	}
+}
+
+static void
+mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
+{
+	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
+
+	/*
+	 * A cursor over protected rows is fetched by the role that opened it: its record names
+	 * that role (a SET ROLE between DECLARE and FETCH would have the rows read under the
+	 * other role's sight and recorded under the first's).
+	 */
+	if (t != NULL && OidIsValid(t->reader) && GetUserId() != t->reader && mnl_internal_depth == 0)
+		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
+					 "Open the cursor again as this role.");
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(qd, direction, count, execute_once);
+	else
+		standard_ExecutorRun(qd, direction, count, execute_once);
+	if (t != NULL)
+		t->rows += qd->estate->es_processed;
+}
+
+static void
+mnl_ExecutorEnd(QueryDesc *qd)
+{
+	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
+
+	if (t != NULL)
+	{
+		/* the wrapped scan nodes go with the plan state; the key sets stay till recorded */
+		tracked = list_delete_ptr(tracked, t);
+		read_scan_detach(t->scans);
+		t->scans = NIL;
+	}
+	PG_TRY();
+	{
+		if (prev_ExecutorEnd)
+			prev_ExecutorEnd(qd);
+		else
+			standard_ExecutorEnd(qd);
+		if (t != NULL)
+			emit_reads(t, NULL, true);
+	}
+	PG_FINALLY();
+	{
+		if (t != NULL)
+			MemoryContextDelete(t->cxt);
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Utility statements: COPY ... TO of an audited table
+ * ---------------------------------------------------------------------------------------
+ */
+
+static void
+mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	Oid			copy_read = InvalidOid;
+
+	if (!IsParallelWorker())
+	{
+		if (IsA(stmt, CopyStmt) && !((CopyStmt *) stmt)->is_from &&
+			((CopyStmt *) stmt)->relation != NULL &&
+			audit_trail_installed())
+		{
+			Oid			relid = RangeVarGetRelid(((CopyStmt *) stmt)->relation, NoLock, true);
+
+			if (OidIsValid(relid) && mnl_relation_test(relid, audit_is_audited_relation))
+			{
+				if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+					pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+					audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0, "permission denied (copy to)", true);
+				else
+				{
+					copy_read = relid;
+					if (!audit_emit_possible())
+						audit_emit(AUDIT_KIND_SELECT, relid, 0, true, 0, NULL, true);
+				}
+			}
+		}
+	}
+
+	copy_relid = copy_read;
+	copy_by_executor = false;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		copy_relid = InvalidOid;
+	}
+	PG_END_TRY();
+
+	/* a COPY read through a query (row-level security) was recorded with its rows' keys */
+	if (OidIsValid(copy_read) && !copy_by_executor)
+		audit_emit(AUDIT_KIND_SELECT, copy_read, qc ? (int64) qc->nprocessed : 0, qc != NULL,
+				   pstmt->queryId, "copy to", true);
+	copy_by_executor = false;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Sessions
+ * ---------------------------------------------------------------------------------------
+ */
+
+static void
+record_logout(int code, Datum arg)
+{
+	char		detail[64];
+	long		secs;
+	int			usecs;
+
+	TimestampDifference(MyStartTimestamp, GetCurrentTimestamp(), &secs, &usecs);
+	snprintf(detail, sizeof(detail), "session lasted %ld.%03d s", secs, usecs / 1000);
+	audit_emit(AUDIT_KIND_LOGOUT, InvalidOid, 0, false, 0, detail, false);
+}
+
+static void
+mnl_ClientAuthentication(Port *port, int status)
+{
+	if (prev_ClientAuthentication)
+		prev_ClientAuthentication(port, status);
+	if (!mnl_audit_sessions)
+		return;
+	if (status == STATUS_OK)
+	{
+		audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, NULL, false);
+		before_shmem_exit(record_logout, (Datum) 0);
+	}
+	else
+		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "authentication failed", false);
+}
+
+void
+reads_install(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = mnl_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = mnl_ExecutorRun;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = mnl_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = mnl_ProcessUtility;
+	prev_ClientAuthentication = ClientAuthentication_hook;
+	ClientAuthentication_hook = mnl_ClientAuthentication;
+	read_scan_install();
+}

@@ -1,0 +1,21 @@
+/*
+ * reads.h — the reads room: the hooks that record what the server read and who logged in
+ * (reads/hooks.c) and the scans that report the keys of the rows a read returned
+ * (reads/scan.c).  The trail they write to is the audit room's.
+ */
+#ifndef MNL_READS_H
+#define MNL_READS_H
+
+#include "audit/audit.h"
+
+/* reads/hooks.c: install the executor, utility and authentication hooks (at load). */
+extern void reads_install(void);
+
+/* reads/scan.c: wrap the scans of a protected table so each visible row's key is kept. */
+struct PlanState;
+extern void read_scan_install(void);
+extern List *read_scan_attach(struct PlanState *root, const ReadRelInfo *info, ReadKeySet *ks,
+							  MemoryContext cxt);
+extern void read_scan_detach(List *scans);
+
+#endif							/* MNL_READS_H */

@@ -1,0 +1,18 @@
+/*
+ * staff/session.h — the statement gate of staff identities (staff/session.c).
+ */
+#ifndef MNL_STAFF_SESSION_H
+#define MNL_STAFF_SESSION_H
+
+#include "nodes/nodes.h"
+
+/* Refuse (42501, recorded) a statement of an inactive staff identity; utility_stmt is the
+ * utility statement, or NULL for a plannable one. */
+extern void staff_session_check(Node *utility_stmt);
+
+/* staff/idle.c: the idle limit per staff identity (自動ログオフ). */
+extern void staff_idle_shmem_request(void);
+extern void staff_idle_shmem_startup(void);
+extern void staff_idle_check(Oid role, bool own_login);
+
+#endif							/* MNL_STAFF_SESSION_H */
