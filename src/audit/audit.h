@@ -182,6 +182,7 @@ extern Size audit_queue_event_size(void);
 extern bool audit_is_number_type(Oid typid);
 extern bool audit_is_audited_relation(Relation rel);	/* carries the trail's triggers */
 extern bool audit_trail_installed(void);	/* the extension is installed in this database */
+extern bool audit_is_trail_relation(Oid relid);	/* a table of the trail itself */
 
 /* audit/worker.c */
 extern void audit_worker_register(void);

@@ -148,7 +148,7 @@ REVOKE ALL ON FUNCTION ledger._audit_detach_before(timestamptz) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._audit_detach_before(timestamptz) IS
     '操作ログの保存期間 (internal): detaches month partitions ending by cutoff, after sealing them and recording a verification checkpoint';
 
-CREATE FUNCTION ledger._audit_add_partitions(months_ahead integer DEFAULT 3) RETURNS integer
+CREATE FUNCTION ledger._audit_partitions_sql(months_ahead integer) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     first_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
@@ -180,9 +180,15 @@ BEGIN
     END LOOP;
     RETURN created;
 END $$;
+REVOKE ALL ON FUNCTION ledger._audit_partitions_sql(integer) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._audit_partitions_sql(integer) IS
+    '操作ログの月パーティション作成の本体 (internal): run by ledger._audit_add_partitions inside the guard''s bypass';
+
+CREATE FUNCTION ledger._audit_add_partitions(months_ahead integer DEFAULT 3) RETURNS integer
+    AS 'MODULE_PATHNAME', 'audit_add_partitions' LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION ledger._audit_add_partitions(integer) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._audit_add_partitions(integer) IS
-    '操作ログの月パーティション作成: creates this and the next months'' partitions (internal)';
+    '操作ログの月パーティション作成: creates this and the next months'' partitions with their guard triggers (internal; superuser)';
 SELECT ledger._audit_add_partitions(3);
 
 -- Auditing a table.

@@ -47,6 +47,7 @@ PG_FUNCTION_INFO_V1(audit_seal_now);
 PG_FUNCTION_INFO_V1(verify_audit);
 PG_FUNCTION_INFO_V1(audit_digest);
 PG_FUNCTION_INFO_V1(audit_detach_before);
+PG_FUNCTION_INFO_V1(audit_add_partitions);
 
 /*
  * Sealers are serialised by a self-conflicting lock on ledger.audit_block, held to the end of
@@ -642,4 +643,42 @@ audit_detach_before(PG_FUNCTION_ARGS)
 	if (names == NULL)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * ledger._audit_add_partitions(months_ahead): the month partitions of the trail, created by
+ * ledger._audit_partitions_sql() (audit.sql) inside the guard's bypass scope: the guard
+ * refuses triggers and ALTER TABLE on the trail to every role, and the new partitions need
+ * their guard triggers.  Superuser only (the writer calls it hourly).
+ */
+Datum
+audit_add_partitions(PG_FUNCTION_ARGS)
+{
+	int32		months = PG_GETARG_INT32(0);
+	volatile int32 created = 0;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser adds audit partitions"),
+				 errhint("The audit writer adds them every hour.")));
+	if (months < 0 || months > 36)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("months_ahead must be between 0 and 36"),
+				 errhint("The writer keeps three months ahead.")));
+	SPI_connect();
+	GUARD_BYPASS_BEGIN;
+	{
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT ledger._audit_partitions_sql($1)", 1, (Oid[]) {INT4OID},
+								  (Datum[]) {Int32GetDatum(months)}, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not add audit partitions");
+		created = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	GUARD_BYPASS_END;
+	SPI_finish();
+	PG_RETURN_INT32(created);
 }

@@ -117,6 +117,22 @@ audit_is_audited_relation(Relation rel)
 }
 
 
+/* A table of the audit trail itself (ledger.audit_*). */
+bool
+audit_is_trail_relation(Oid relid)
+{
+	Oid			nsp;
+	char	   *name;
+
+	if (!OidIsValid(relid))
+		return false;
+	nsp = get_rel_namespace(relid);
+	if (!OidIsValid(nsp) || nsp != get_namespace_oid("ledger", true))
+		return false;
+	name = get_rel_name(relid);
+	return name != NULL && strncmp(name, "audit_", 6) == 0;
+}
+
 /* Is the trail installed in this database (its trigger functions exist)? */
 bool
 audit_trail_installed(void)

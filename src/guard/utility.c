@@ -7,15 +7,23 @@
  *   protected table  (ledger.protect_table)   a non-superuser, its owner included, may not
  *                    disable or unforce row-level security, change its policies, add
  *                    triggers, rules, indexes, statistics or columns that evaluate code,
- *                    rename, move, lock, truncate or drop it, attach it as a partition, or
- *                    drop it with DROP OWNED or its schema; a superuser may (pg_restore).
+ *                    rename, move, lock, truncate or drop it, attach it as a partition, give
+ *                    it an inheritance parent or child, or drop it with DROP OWNED or its
+ *                    schema; a superuser may (pg_restore).
  *   audited table    (ledger.audit_table)     nobody may disable, drop or rename its audit
  *                    triggers, or detach its partitions; only ledger.unaudit_table() may.
+ *                    A non-superuser may not make it a partition of a table not audited,
+ *                    nor an inheritance parent or child.
  *   the trail        (ledger.audit_*)          nobody may alter, drop, truncate, rename,
- *                    move or re-own it, or drop its guard triggers.
+ *                    move or re-own it, give it triggers or rules, or drop or replace its
+ *                    guard triggers.
  *   the extension    (schema ledger)           nobody may drop, rename, replace or alter its
  *                    functions one by one, attach its trigger functions, use its reserved
- *                    names, or drop its schema; DROP EXTENSION removes it as a whole.
+ *                    names, drop its schema, or change its members; DROP EXTENSION removes
+ *                    it as a whole.
+ *   any guarded table (protected, audited, the trail): nobody may make it, its triggers or
+ *                    its indexes depend on or belong to another extension (whose DROP
+ *                    EXTENSION would drop them past the guard).
  *
  * The extension's own code passes (the bypass scope, GUARD_BYPASS_BEGIN, and its install
  * and upgrade scripts).  Every refusal is recorded in the trail, then raised (42501).
@@ -31,7 +39,9 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -95,21 +105,6 @@ audited_relid(Oid relid)
 	return mnl_relation_test(relid, audit_is_audited_relation);
 }
 
-/* A table of the audit trail itself. */
-static bool
-is_trail_relation(Oid relid)
-{
-	Oid			nsp;
-	char	   *name;
-
-	if (!OidIsValid(relid))
-		return false;
-	nsp = get_rel_namespace(relid);
-	if (!OidIsValid(nsp) || nsp != get_namespace_oid("ledger", true))
-		return false;
-	name = get_rel_name(relid);
-	return name != NULL && strncmp(name, "audit_", 6) == 0;
-}
 
 /* A function or procedure in schema ledger (the extension's own). */
 static bool
@@ -153,6 +148,29 @@ catalog_has_protected(const char *condition, Oid arg)
 	return found;
 }
 
+/* A view whose query reads a protected table, through other views too (LOCK on a view locks
+ * the tables it reads). */
+static bool
+view_reads_protected(Oid relid)
+{
+	bool		found = false;
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args("WITH RECURSIVE r(rel) AS (SELECT $1::pg_catalog.oid UNION "
+							  " SELECT d.refobjid FROM r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.rel "
+							  " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+							  "  AND d.objid = w.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+							  "  AND d.refobjid <> r.rel) "
+							  "SELECT 1 FROM r JOIN pg_catalog.pg_policy p ON p.polrelid = r.rel "
+							  "WHERE p.polname = 'mnl_rls_select' LIMIT 1",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
 static bool
 schema_has_protected(Oid nsp)
 {
@@ -170,10 +188,14 @@ role_owns_protected(Oid role)
  * ---------------------------------------------------------------------------------------
  */
 
+static bool type_trusted(Oid typid, int depth);
+static void refuse_reference_to_protected(Constraint *c);
+
 /*
- * Does a raw default expression run code (a function, an operator, a subquery)?  A default
- * is evaluated as the role that inserts — a clerk, an examiner who may reveal — so the owner
- * of a protected table may give constants only (ATTACKS.md §1).
+ * Does a raw default expression run code (a function, an operator, a subquery, or a cast
+ * to a type a superuser does not answer for — a domain's CHECK, its own default)?  A
+ * default is evaluated as the role that inserts — a clerk, an examiner who may reveal — so
+ * the owner of a protected table may give constants of trusted types only (ATTACKS.md §1).
  */
 static bool
 default_runs_code_walker(Node *node, void *context)
@@ -183,6 +205,14 @@ default_runs_code_walker(Node *node, void *context)
 	if (IsA(node, FuncCall) || IsA(node, A_Expr) || IsA(node, SubLink) || IsA(node, ColumnRef) ||
 		IsA(node, ParamRef) || IsA(node, A_Indirection))
 		return true;
+	if (IsA(node, TypeCast))
+	{
+		TypeName   *tn = ((TypeCast *) node)->typeName;
+		Oid			typid = tn ? LookupTypeNameOid(NULL, tn, true) : InvalidOid;
+
+		if (!OidIsValid(typid) || !type_trusted(typid, 0))
+			return true;
+	}
 	return raw_expression_tree_walker(node, default_runs_code_walker, context);
 }
 
@@ -318,7 +348,13 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 							 "Its owner may only set storage options and statistics, add plain columns and set defaults; "
 							 "anything else could read rows past row-level security. " HINT_SUPERUSER);
 		}
-		/* ATTACH PARTITION of a protected table under any parent: read through the parent */
+		/*
+		 * The roads around a guarded table through another table (ATTACKS.md §2): as a
+		 * partition or an inheritance child of a table not guarded the same way, its rows
+		 * are read and changed through that parent, past its policies and its statement
+		 * triggers; as an inheritance parent, the rows of an unguarded child are read
+		 * through it.
+		 */
 		foreach(lc, stmt->cmds)
 		{
 			AlterTableCmd *cmd = lfirst(lc);
@@ -330,13 +366,36 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 				if (protected_relid(part))
 					guard_refuse(part, "a protected table cannot be attached as a partition",
 								 "Its rows would be read through the parent, past its policies. " HINT_SUPERUSER);
+				if (audited_relid(part) && !audited_relid(relid))
+					guard_refuse(part, "an audited table cannot be attached as a partition of a table that is not audited",
+								 "Changes made through the parent would leave no record; audit the parent first (ledger.audit_table). " HINT_SUPERUSER);
+			}
+			else if (cmd->subtype == AT_AddConstraint && cmd->def != NULL && IsA(cmd->def, Constraint))
+				refuse_reference_to_protected((Constraint *) cmd->def);
+			else if (cmd->subtype == AT_AddColumn && cmd->def != NULL && IsA(cmd->def, ColumnDef))
+			{
+				ListCell   *lc2;
+
+				foreach(lc2, ((ColumnDef *) cmd->def)->constraints)
+					refuse_reference_to_protected(lfirst(lc2));
+			}
+			else if (cmd->subtype == AT_AddInherit)
+			{
+				Oid			parent = relid_of(castNode(RangeVar, cmd->def));
+
+				if (protected_relid(parent) || audited_relid(parent))
+					guard_refuse(parent, "a protected or audited table cannot gain an inheritance child",
+								 "The child's rows would be read through it with no policy or record of their own. " HINT_SUPERUSER);
+				if (audited_relid(relid))
+					guard_refuse(relid, "an audited table cannot become an inheritance child",
+								 "Changes made through the parent would leave no record. " HINT_SUPERUSER);
 			}
 		}
 	}
 
 	if (!OidIsValid(relid))
 		return;
-	if (is_trail_relation(relid))
+	if (audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot be altered", HINT_TRAIL_APPEND);
 	if (!audited_relid(relid))
 		return;
@@ -416,7 +475,7 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 					if (is_reserved_name(strVal(llast(names))))
 						guard_refuse(relid, "the audit triggers of an audited table cannot be dropped",
 									 "Only ledger.unaudit_table(), run by a superuser, removes them.");
-					if (is_trail_relation(relid))
+					if (audit_is_trail_relation(relid))
 						guard_refuse(relid, "the audit trail's guard triggers cannot be dropped",
 									 "The trail is append-only for every role.");
 					break;
@@ -427,7 +486,7 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 				{
 					Oid			relid = relid_of(makeRangeVarFromNameList(castNode(List, obj)));
 
-					if (is_trail_relation(relid))
+					if (audit_is_trail_relation(relid))
 						guard_refuse(relid, "the audit trail cannot be dropped", HINT_TRAIL_APPEND);
 					break;
 				}
@@ -466,6 +525,22 @@ guard_drop_owned(DropOwnedStmt *stmt, bool owner_rules)
 	}
 }
 
+/* REASSIGN OWNED BY a role that owns protected tables would hand them to another owner. */
+static void
+guard_reassign_owned(ReassignOwnedStmt *stmt, bool owner_rules)
+{
+	ListCell   *lc;
+
+	if (!owner_rules)
+		return;
+	foreach(lc, stmt->roles)
+	{
+		if (role_owns_protected(get_rolespec_oid(lfirst(lc), true)))
+			guard_refuse(InvalidOid, "REASSIGN OWNED would change the owner of protected tables",
+						 "A protected table changes owner only by a superuser.");
+	}
+}
+
 static void
 guard_rename(RenameStmt *r, bool owner_rules)
 {
@@ -476,8 +551,12 @@ guard_rename(RenameStmt *r, bool owner_rules)
 		if (r->renameType == OBJECT_POLICY && r->relation &&
 			(protected_relid(relid) || is_protect_policy_name(r->subname)))
 			guard_refuse(relid, "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
-		/* legal holds name a table by schema and name, and its guard a column by name */
-		if ((r->renameType == OBJECT_TABLE || r->renameType == OBJECT_COLUMN) && r->relation &&
+		/*
+		 * Legal holds name a table by schema and name, and its guard a column by name.  Every
+		 * form that names the table: ALTER TABLE, and ALTER INDEX/VIEW/SEQUENCE/... or ALTER
+		 * TYPE ... RENAME ATTRIBUTE written over the table's name, which PostgreSQL accepts.
+		 */
+		if (r->relation && r->renameType != OBJECT_POLICY && r->renameType != OBJECT_TRIGGER &&
 			protected_relid(relid))
 			guard_refuse(relid, "a protected table and its columns cannot be renamed",
 						 "Legal holds and the hold guard name them; renaming would take them out from under a hold. " HINT_SUPERUSER);
@@ -487,14 +566,14 @@ guard_rename(RenameStmt *r, bool owner_rules)
 						 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
 	}
 	if (r->renameType == OBJECT_TRIGGER && r->subname &&
-		(is_reserved_name(r->subname) || is_trail_relation(relid)))
+		(is_reserved_name(r->subname) || audit_is_trail_relation(relid)))
 		guard_refuse(relid, "the audit triggers cannot be renamed",
 					 "They are found by name; leave them as they are.");
 	if ((r->renameType == OBJECT_FUNCTION || r->renameType == OBJECT_PROCEDURE ||
 		 r->renameType == OBJECT_ROUTINE) &&
 		is_ledger_function(LookupFuncWithArgs(r->renameType, castNode(ObjectWithArgs, r->object), true)))
 		guard_refuse(InvalidOid, "the extension's functions cannot be renamed", "They are called by name.");
-	if (r->relation && is_trail_relation(relid))
+	if (r->relation && audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot be renamed", "The trail's tables keep their names.");
 }
 
@@ -506,8 +585,62 @@ guard_alter_object_schema(AlterObjectSchemaStmt *a, bool owner_rules)
 	if (owner_rules && a->relation && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot be moved to another schema",
 					 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
-	if (a->relation && is_trail_relation(relid))
+	if (a->relation && audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot be moved", "The trail stays in schema ledger.");
+}
+
+/*
+ * A foreign key that references a protected table: its checks see every row, past the
+ * policies (an insert that succeeds tells which hidden keys exist), and ON DELETE RESTRICT
+ * would hold staff's and the retention run's deletes.
+ */
+static void
+refuse_reference_to_protected(Constraint *c)
+{
+	Oid			relid;
+
+	if (c == NULL || c->contype != CONSTR_FOREIGN)
+		return;
+	relid = relid_of(c->pktable);
+	if (protected_relid(relid))
+		guard_refuse(relid, "a foreign key cannot reference a protected table",
+					 "Its checks read every row of the protected table, past row-level security. " HINT_SUPERUSER);
+}
+
+/* CREATE TABLE ... INHERITS (a guarded table): an unguarded child read through it. */
+static void
+guard_create_table(CreateStmt *stmt, bool owner_rules)
+{
+	ListCell   *lc;
+
+	if (!owner_rules)
+		return;
+	foreach(lc, stmt->tableElts)
+	{
+		Node	   *elt = lfirst(lc);
+
+		if (IsA(elt, Constraint))
+			refuse_reference_to_protected((Constraint *) elt);
+		else if (IsA(elt, ColumnDef))
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, ((ColumnDef *) elt)->constraints)
+				refuse_reference_to_protected(lfirst(lc2));
+		}
+	}
+	foreach(lc, stmt->constraints)
+		refuse_reference_to_protected(lfirst(lc));
+	if (stmt->partbound != NULL)
+		return;					/* PARTITION OF: the parent's row triggers are cloned onto it */
+	foreach(lc, stmt->inhRelations)
+	{
+		Oid			parent = relid_of(lfirst(lc));
+
+		if (protected_relid(parent) || audited_relid(parent))
+			guard_refuse(parent, "a protected or audited table cannot gain an inheritance child",
+						 "The child's rows would be read through it with no policy or record of their own. " HINT_SUPERUSER);
+	}
 }
 
 static void
@@ -515,7 +648,7 @@ guard_alter_owner(AlterOwnerStmt *a)
 {
 	Oid			relid = relid_of(a->relation);
 
-	if (a->relation && is_trail_relation(relid))
+	if (a->relation && audit_is_trail_relation(relid))
 		guard_refuse(relid, "the owner of the audit trail cannot be changed",
 					 "The trail belongs to the extension's owner.");
 }
@@ -531,7 +664,7 @@ guard_lock(LockStmt *stmt, bool owner_rules)
 	{
 		Oid			relid = relid_of(lfirst(lc));
 
-		if (protected_relid(relid))
+		if (protected_relid(relid) || view_reads_protected(relid))
 			guard_refuse(relid, "a protected table cannot be locked with LOCK TABLE",
 						 "Rows are locked by the statements that change them; a table lock held in an open "
 						 "transaction would hold up the municipality's jobs. " HINT_SUPERUSER);
@@ -556,7 +689,7 @@ guard_truncate(TruncateStmt *stmt, bool owner_rules)
 	{
 		Oid			relid = relid_of(lfirst(lc));
 
-		if (is_trail_relation(relid))
+		if (audit_is_trail_relation(relid))
 			guard_refuse(relid, "the audit trail cannot be truncated", HINT_TRAIL_APPEND);
 	}
 }
@@ -589,6 +722,14 @@ guard_create_trigger(CreateTrigStmt *c, bool owner_rules)
 {
 	Oid			relid = relid_of(c->relation);
 
+	/* every role: the trail's triggers are the extension's; OR REPLACE would swap a guard out */
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot get triggers",
+					 "The trail's guard triggers are the extension's; the trail is append-only for every role.");
+	if (c->replace && is_reserved_name(c->trigname))
+		guard_refuse(relid, "the audit triggers of an audited table cannot be replaced",
+					 "Only ledger.audit_table() and ledger.unaudit_table() change them.");
+
 	if (owner_rules)
 	{
 		Oid			fn = LookupFuncName(c->funcname, 0, NULL, true);
@@ -611,6 +752,10 @@ static void
 guard_rule(RuleStmt *stmt, bool owner_rules)
 {
 	Oid			relid = relid_of(stmt->relation);
+
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot get rules",
+					 "A rule could turn the writes of records or blocks into nothing; the trail is append-only for every role.");
 
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
@@ -637,6 +782,97 @@ guard_create_statistics(CreateStatsStmt *cs, bool owner_rules)
 	if (protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
 					 "Extended statistics keep values sampled past row-level security. " HINT_SUPERUSER);
+}
+
+/* Is relid guarded: protected, audited or the trail? */
+static bool
+guarded_relid(Oid relid)
+{
+	return protected_relid(relid) || audited_relid(relid) || audit_is_trail_relation(relid);
+}
+
+/*
+ * ALTER TRIGGER/INDEX/FUNCTION ... [NO] DEPENDS ON EXTENSION: marked so, a guarded table's
+ * triggers, its indexes or the extension's functions would be dropped silently with another
+ * extension (DROP EXTENSION cascades to them, past the guard).  Every role.
+ */
+static void
+guard_alter_depends(AlterObjectDependsStmt *a)
+{
+	Oid			relid = InvalidOid;
+
+	switch (a->objectType)
+	{
+		case OBJECT_TRIGGER:
+			relid = relid_of(a->relation);
+			/* the grammar gives the trigger's name as a one-element list */
+			if ((a->object != NULL && IsA(a->object, List) &&
+				 is_reserved_name(strVal(llast(castNode(List, a->object))))) ||
+				guarded_relid(relid))
+				guard_refuse(relid, "the triggers of a guarded table cannot depend on an extension",
+							 "DROP EXTENSION would drop them with the other extension.");
+			break;
+		case OBJECT_INDEX:
+			relid = relid_of(a->relation);
+			if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_INDEX)
+				relid = IndexGetRelation(relid, true);
+			if (guarded_relid(relid))
+				guard_refuse(relid, "the indexes of a guarded table cannot depend on an extension",
+							 "DROP EXTENSION would drop them with the other extension.");
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+			if (is_ledger_function(LookupFuncWithArgs(a->objectType, castNode(ObjectWithArgs, a->object), true)))
+				guard_refuse(InvalidOid, "the extension's functions cannot depend on another extension",
+							 "DROP EXTENSION would drop them with the other extension.");
+			break;
+		default:
+			/* a table, view or materialized view named by a->relation */
+			relid = relid_of(a->relation);
+			if (guarded_relid(relid))
+				guard_refuse(relid, "a guarded table cannot depend on an extension",
+							 "DROP EXTENSION would drop it with the other extension.");
+			break;
+	}
+}
+
+/*
+ * ALTER EXTENSION ... ADD/DROP: a guarded table made a member of another extension is
+ * dropped with it; the ledger's own members change only by its scripts.  Every role.
+ */
+static void
+guard_alter_extension_contents(AlterExtensionContentsStmt *a)
+{
+	if (strcmp(a->extname, MNL_EXTENSION_NAME) == 0)
+		guard_refuse(InvalidOid, "the members of the extension change only by its install and upgrade scripts",
+					 "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
+	switch (a->objtype)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_FOREIGN_TABLE:
+		case OBJECT_VIEW:
+		case OBJECT_MATVIEW:
+		case OBJECT_SEQUENCE:
+			{
+				Oid			relid = relid_of(makeRangeVarFromNameList(castNode(List, a->object)));
+
+				if (guarded_relid(relid))
+					guard_refuse(relid, "a guarded table cannot become a member of an extension",
+								 "DROP EXTENSION would drop it with that extension.");
+				break;
+			}
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			if (is_ledger_function(LookupFuncWithArgs(a->objtype, castNode(ObjectWithArgs, a->object), true)))
+				guard_refuse(InvalidOid, "the extension's functions cannot become members of another extension",
+							 "DROP EXTENSION would drop them with that extension.");
+			break;
+		default:
+			break;
+	}
 }
 
 static void
@@ -669,8 +905,11 @@ guard_statement(Node *stmt)
 {
 	bool		owner_rules;
 
-	/* The extension's own code, and its install and upgrade scripts, build what is guarded. */
-	if (mnl_guard_bypass)
+	/*
+	 * The extension's own code, and its install and upgrade scripts, build what is guarded;
+	 * pg_upgrade (binary upgrade mode, superuser only) recreates it as it was.
+	 */
+	if (mnl_guard_bypass || IsBinaryUpgrade)
 		return;
 	if (creating_extension &&
 		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))
@@ -688,11 +927,26 @@ guard_statement(Node *stmt)
 		case T_DropOwnedStmt:
 			guard_drop_owned((DropOwnedStmt *) stmt, owner_rules);
 			break;
+		case T_ReassignOwnedStmt:
+			guard_reassign_owned((ReassignOwnedStmt *) stmt, owner_rules);
+			break;
+		case T_AlterObjectDependsStmt:
+			guard_alter_depends((AlterObjectDependsStmt *) stmt);
+			break;
+		case T_AlterExtensionContentsStmt:
+			guard_alter_extension_contents((AlterExtensionContentsStmt *) stmt);
+			break;
 		case T_RenameStmt:
 			guard_rename((RenameStmt *) stmt, owner_rules);
 			break;
 		case T_AlterObjectSchemaStmt:
 			guard_alter_object_schema((AlterObjectSchemaStmt *) stmt, owner_rules);
+			break;
+		case T_CreateStmt:
+			guard_create_table((CreateStmt *) stmt, owner_rules);
+			break;
+		case T_CreateForeignTableStmt:
+			guard_create_table(&((CreateForeignTableStmt *) stmt)->base, owner_rules);
 			break;
 		case T_AlterOwnerStmt:
 			guard_alter_owner((AlterOwnerStmt *) stmt);

@@ -319,10 +319,14 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		foreach(lc, qd->plannedstmt->rtable)
 		{
 			RangeTblEntry *rte = lfirst(lc);
+			bool		audited;
 
 			rti++;
-			if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0 ||
-				!mnl_relation_test(rte->relid, audit_is_audited_relation))
+			if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0)
+				continue;
+			audited = mnl_relation_test(rte->relid, audit_is_audited_relation);
+			/* an attempt on the trail itself is recorded too (its reads are not) */
+			if (!audited && !audit_is_trail_relation(rte->relid))
 				continue;
 			if (!rte_permitted(rte))
 			{
@@ -337,6 +341,8 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 						   qd->plannedstmt->queryId, detail, true);
 				continue;		/* the server raises the error below */
 			}
+			if (!audited)
+				continue;
 			/*
 			 * A statement reads a table it selects from, or one it changes when it returns
 			 * rows; a protected table it changes is read whenever the statement reads its

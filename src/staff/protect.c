@@ -88,7 +88,13 @@ refuse_unsafe_table(Oid relid)
 			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"
 			"      AND dep.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
 			"     JOIN pg_catalog.pg_proc p ON p.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = p.proowner"
-			"     WHERE d.adrelid = $1 AND (NOT o.rolsuper OR p.pronamespace = 'ledger'::pg_catalog.regnamespace)))"
+			"     WHERE d.adrelid = $1 AND (NOT o.rolsuper OR p.pronamespace = 'ledger'::pg_catalog.regnamespace))),"
+			" ('a column default uses a type not owned by a superuser', EXISTS ("
+			"     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep"
+			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"
+			"      AND dep.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass"
+			"     JOIN pg_catalog.pg_type t ON t.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner"
+			"     WHERE d.adrelid = $1 AND NOT o.rolsuper))"
 			") v(r, bad) WHERE bad LIMIT 1",
 			1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)

@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(66);
+SELECT plan(75);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -211,6 +211,39 @@ SELECT throws_ok('DROP TABLE ledger.audit_block', '42501', 'the audit trail cann
     'the block table cannot be dropped');
 SELECT throws_ok('DROP TRIGGER audit_event_append_only ON ledger.audit_event', '42501',
     'the audit trail''s guard triggers cannot be dropped', 'trail_guard_trigger_drop_refused');
+-- A superuser's quiet ways around the trail's guard: replace a guard trigger, add a trigger
+-- that drops rows, or a rule that turns the block writes into nothing (sealing stops).
+SELECT throws_ok('CREATE OR REPLACE TRIGGER audit_event_append_only BEFORE INSERT OR UPDATE OR DELETE ON ledger.audit_event '
+                 'FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501',
+    'the audit trail cannot get triggers', 'trail_guard_trigger_replaced_refused: CREATE OR REPLACE TRIGGER over the trail''s guard');
+SELECT throws_ok('CREATE TRIGGER regress_drop_blocks BEFORE INSERT ON ledger.audit_block '
+                 'FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501',
+    'the audit trail cannot get triggers', 'trail_new_trigger_refused: nor a new trigger on the block table');
+SELECT throws_ok('CREATE RULE regress_no_blocks AS ON INSERT TO ledger.audit_block DO INSTEAD NOTHING', '42501',
+    'the audit trail cannot get rules', 'trail_rule_do_instead_nothing_refused: a rule would silently stop sealing');
+SELECT throws_ok('CREATE OR REPLACE TRIGGER mnl_audit_statement AFTER INSERT ON regress_audited '
+                 'FOR EACH STATEMENT EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501',
+    'the audit triggers of an audited table cannot be replaced', 'audit_trigger_replaced_refused: not even by a superuser');
+-- A non-superuser's attempt on the trail is refused by its privileges before any trigger:
+-- the attempt is recorded all the same.
+CREATE ROLE regress_trail_vandal IN ROLE ledger_staff;
+SET ROLE regress_trail_vandal;
+SELECT throws_ok($q$UPDATE ledger.audit_event SET detail = 'x'$q$, '42501', NULL,
+    'trail_update_by_staff_refused');
+SELECT throws_ok('DELETE FROM ledger.audit_block', '42501', NULL, 'trail_delete_by_staff_refused');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.audit_event' AND acting_role = 'regress_trail_vandal'$$) > 0
+      AND pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.audit_block' AND acting_role = 'regress_trail_vandal'$$) > 0,
+    'trail_dml_attempt_recorded: an UPDATE or DELETE of the trail refused by privileges leaves a denied record');
+-- The writer's own partition maintenance still adds months past the install's three, with
+-- their guard triggers (it runs inside the guard's bypass scope).
+SELECT lives_ok('SELECT ledger._audit_add_partitions(6)',
+    'trail_partitions_added_past_install_months: the writer''s maintenance adds new months');
+SELECT is((SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+           WHERE c.relname = 'audit_event_' || to_char(now() AT TIME ZONE 'UTC' + interval '6 months', 'YYYYMM')
+             AND c.relnamespace = 'ledger'::regnamespace AND t.tgname IN ('audit_event_no_dml', 'audit_event_no_truncate')
+             AND t.tgenabled = 'A'), 2::bigint,
+    'new_trail_partition_guarded: a new month has its guard triggers, always enabled');
 SELECT throws_ok('DROP FUNCTION ledger.audit_trail_guard() CASCADE', '42501',
     'the extension''s functions cannot be dropped on their own', 'guard_function_drop_refused');
 SELECT throws_ok('CREATE OR REPLACE FUNCTION ledger.audit_trail_guard() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$',

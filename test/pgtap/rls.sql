@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(118);
+SELECT plan(140);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -34,9 +34,13 @@ SELECT ledger.enrol_person('011002', 9003, '314159265352', '鈴木', '次郎', '
 RESET ROLE;
 -- A DBA who owns a table of their own and protects it.
 CREATE ROLE regress_dba;
+CREATE ROLE regress_dba_heir;
+GRANT regress_dba_heir TO regress_dba;
+SELECT format('GRANT CREATE ON DATABASE %I TO regress_dba_heir', current_database()) \gexec
 CREATE SCHEMA regress_dba AUTHORIZATION regress_dba;
 CREATE SCHEMA regress_evil;
 GRANT USAGE, CREATE ON SCHEMA regress_evil TO PUBLIC;
+CREATE EXTENSION IF NOT EXISTS citext SCHEMA regress_evil;   -- another extension, for DEPENDS ON
 SET ROLE regress_dba;
 CREATE TABLE regress_dba.case_note (id int PRIMARY KEY, org_unit_id int NOT NULL, note text);
 INSERT INTO regress_dba.case_note VALUES (1, 9001, 'org 1 note'), (2, 9002, 'org 2 note');
@@ -494,7 +498,55 @@ SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.with_policy', 'org_u
 CREATE TABLE regress_dba.parted (id int, org_unit_id int) PARTITION BY LIST (org_unit_id);
 SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.parted', 'org_unit_id')$$, '0A000', NULL,
     'protect_refuses_partitioned: partitions could be read on their own');
+-- The roads around a guarded table through another table (ATTACKS.md §2).
+SELECT throws_ok($$CREATE TABLE regress_dba.spy_child () INHERITS (regress_dba.case_note)$$, '42501', NULL,
+    'inherits_protected_table_refused: a child''s rows would appear to clerks through the protected table, unrecorded');
+CREATE TABLE regress_dba.loose (id int, org_unit_id int, note text);
+SELECT throws_ok($$ALTER TABLE regress_dba.loose INHERIT regress_dba.case_note$$, '42501', NULL,
+    'alter_inherit_protected_parent_refused: nor by making an existing table its child');
+CREATE TABLE regress_dba.audited_only (id int PRIMARY KEY, org_unit_id int, note text);
+SELECT ledger.audit_table('regress_dba.audited_only') \g /dev/null
+SELECT throws_ok($$ALTER TABLE regress_dba.audited_only INHERIT regress_dba.parent2$$, '42501', NULL,
+    'audited_table_made_inheritance_child_refused: updates through the parent would leave no record');
+SELECT throws_ok($$ALTER TABLE regress_dba.parent ATTACH PARTITION regress_dba.audited_only FOR VALUES IN (9001)$$, '42501', NULL,
+    'audited_table_attached_under_unaudited_parent_refused: changes through the parent would leave no record');
+SELECT throws_ok($$CREATE TABLE regress_dba.audited_child () INHERITS (regress_dba.audited_only)$$, '42501', NULL,
+    'audited_table_gains_inheritance_child_refused: the child''s rows would be read through it unrecorded');
+SELECT is((SELECT count(*) FROM pg_inherits WHERE inhparent IN ('regress_dba.case_note'::regclass, 'regress_dba.audited_only'::regclass)
+              OR inhrelid IN ('regress_dba.case_note'::regclass, 'regress_dba.audited_only'::regclass)), 0::bigint,
+    'guarded_tables_have_no_inheritance: neither table gained a parent or a child');
+-- Every statement form that renames the table (PostgreSQL accepts ALTER INDEX and ALTER TYPE
+-- ... RENAME ATTRIBUTE over a table's name): legal holds name it and its columns.
+SELECT throws_ok($$ALTER INDEX regress_dba.case_note RENAME TO case_note_x$$, '42501', NULL,
+    'rename_protected_table_via_alter_index_refused: a hold naming the table would no longer hold');
+SELECT throws_ok($$ALTER TYPE regress_dba.case_note RENAME ATTRIBUTE note TO note2$$, '42501', NULL,
+    'rename_column_via_alter_type_attribute_refused');
+-- LOCK on a view locks the tables it reads.
+CREATE VIEW regress_dba.v_note AS SELECT * FROM regress_dba.case_note;
+SELECT throws_ok($$LOCK TABLE regress_dba.v_note IN ACCESS EXCLUSIVE MODE$$, '42501', NULL,
+    'lock_protected_table_through_view_refused: it would hold up staff and the jobs like LOCK TABLE');
+-- Another extension's DROP EXTENSION would drop whatever depends on it, past the guard.
+SELECT throws_ok($$ALTER TRIGGER mnl_rls_write_gate ON regress_dba.case_note DEPENDS ON EXTENSION citext$$, '42501', NULL,
+    'guard_trigger_depends_on_extension_refused: DROP EXTENSION would drop the write gate');
+SELECT throws_ok($$ALTER TRIGGER mnl_audit_statement ON regress_dba.audited_only DEPENDS ON EXTENSION citext$$, '42501', NULL,
+    'audit_trigger_depends_on_extension_refused: nor the audit triggers');
+SELECT throws_ok($$ALTER INDEX regress_dba.case_note_pkey DEPENDS ON EXTENSION citext$$, '42501', NULL,
+    'primary_key_depends_on_extension_refused: reads would be recorded with no row keys');
+-- A foreign key's checks read the referenced table past its policies: which hidden keys exist.
+SELECT throws_ok($$CREATE TABLE regress_dba.probe (id int REFERENCES regress_dba.case_note (id))$$, '42501', NULL,
+    'foreign_key_to_protected_table_refused: an insert that succeeds would tell which hidden rows exist');
+CREATE TABLE regress_dba.probe2 (id int);
+SELECT throws_ok($$ALTER TABLE regress_dba.probe2 ADD FOREIGN KEY (id) REFERENCES regress_dba.case_note (id) NOT VALID$$, '42501', NULL,
+    'foreign_key_added_to_protected_table_refused: NOT VALID, with no check of existing rows, too');
+SELECT throws_ok($$REASSIGN OWNED BY regress_dba TO regress_dba_heir$$, '42501', NULL,
+    'reassign_owned_protected_tables_refused: a protected table changes owner only by a superuser');
 RESET ROLE;
+SELECT throws_ok($$ALTER EXTENSION citext ADD TABLE regress_dba.audited_only$$, '42501', NULL,
+    'audited_table_added_to_extension_refused: DROP EXTENSION would drop it, unrecorded (not even a superuser)');
+SELECT throws_ok($$ALTER EXTENSION mynumber_ledger DROP FUNCTION ledger.audit_trail_guard()$$, '42501', NULL,
+    'extension_member_dropped_refused: the extension''s members change only by its scripts');
+SELECT is((SELECT relowner::regrole::text FROM pg_class WHERE oid = 'regress_dba.case_note'::regclass), 'regress_dba',
+    'protected_table_keeps_its_owner');
 
 -- The cache answers for the values of variable arguments, not for their addresses.
 SET ROLE regress_clerk_a;
@@ -553,6 +605,17 @@ SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c3 regress_dba.d
 SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c4 regress_dba.d_plain[]$$, '42501', NULL,
     'dba_domain_array_column_refused: an array of it too');
 SELECT lives_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c5 text$$, 'a plain column is still added');
+-- A constant cast to the DBA's domain runs the domain's checks (the DBA's functions) as each
+-- inserting clerk (ATTACKS.md §1): a default may cast only to types a superuser answers for.
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ALTER COLUMN note SET DEFAULT 'x'::regress_dba.d_plain$$, '42501', NULL,
+    'owner_default_cast_to_own_domain_refused: the domain''s CHECK would run as the inserting staff member');
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN c6 text DEFAULT 'x'::regress_dba.d_plain$$, '42501', NULL,
+    'owner_add_column_default_cast_to_own_domain_refused');
+SELECT lives_ok($$ALTER TABLE regress_dba.case_note ALTER COLUMN note SET DEFAULT '記録なし'::text$$,
+    'a constant cast to a built-in type is still the owner''s to set');
+CREATE TABLE regress_dba.pre_default (id int PRIMARY KEY, org_unit_id int, note text DEFAULT 'x'::regress_dba.d_plain);
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.pre_default', 'org_unit_id')$$, '55000', NULL,
+    'protect_refuses_default_of_owners_type: a default already built from the owner''s domain is not protected over');
 RESET ROLE;
 
 -- The statistics system counts the rows a policy filtered out (idx_tup_fetch, seq_tup_read),
