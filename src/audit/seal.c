@@ -481,6 +481,31 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	}
 	if (!brk.found)
 	{
+		/*
+		 * A record no block can ever cover: a transaction id below zero, or one not yet
+		 * assigned by this server.  Such a record would sit outside every checked range
+		 * (below the chain, or "not sealed yet" for ever): it was forged.
+		 */
+		uint64		next = U64FromFullTransactionId(ReadNextFullTransactionId());
+
+		if (SPI_execute_with_args("SELECT event_id FROM ledger.audit_event "
+								  "WHERE xact_id < 0 OR xact_id >= $1 ORDER BY event_id LIMIT 1",
+								  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum((int64) next)},
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.audit_event");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			brk.found = true;
+			brk.block_seq = 0;
+			brk.has_event = true;
+			brk.event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			brk.problem = "a record lies outside every range a block can cover (an impossible transaction id)";
+		}
+	}
+	if (!brk.found)
+	{
 		/* Records not yet sealed: their content must still match their hashes. */
 		check_records(expected_lo, PG_INT64_MAX, NULL, &brk, 0);
 		if (brk.found)

@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(75);
+SELECT plan(77);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -375,6 +375,29 @@ INSERT INTO ledger.audit_event SELECT * FROM forged;
 SELECT problem AS forged FROM ledger.verify_audit() \gset
 ROLLBACK;
 SELECT is(:'forged'::text, 'a sealed block has records it did not have (inserted)', 'forged_record_detected: a well-hashed record inserted into a sealed range');
+
+-- A record outside every range a block can cover is never checked by the chain: below zero,
+-- or with a transaction id the server has not assigned ("not sealed yet" for ever).
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+CREATE TEMP TABLE forged_out AS SELECT * FROM ledger.audit_event WHERE event_id = :victim;
+UPDATE forged_out SET event_id = -2, xact_id = -5, detail = 'forged';
+UPDATE forged_out f SET record_hash = pg_temp.ref_record_hash(ROW(f.*)::ledger.audit_event);
+INSERT INTO ledger.audit_event SELECT * FROM forged_out;
+SELECT problem AS below_chain FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'below_chain'::text, 'a record lies outside every range a block can cover (an impossible transaction id)',
+    'negative_xact_record_detected: a well-hashed record below the chain is caught');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+CREATE TEMP TABLE forged_future AS SELECT * FROM ledger.audit_event WHERE event_id = :victim;
+UPDATE forged_future SET event_id = -3, xact_id = 4611686018427387904, detail = 'forged';
+UPDATE forged_future f SET record_hash = pg_temp.ref_record_hash(ROW(f.*)::ledger.audit_event);
+INSERT INTO ledger.audit_event SELECT * FROM forged_future;
+SELECT problem AS future_xact FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'future_xact'::text, 'a record lies outside every range a block can cover (an impossible transaction id)',
+    'future_xact_record_detected: a record with a transaction id not yet assigned is caught, not left "unsealed" for ever');
 
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT pg_temp.guard(false);
