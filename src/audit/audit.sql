@@ -143,7 +143,7 @@ ALTER TABLE ledger.audit_checkpoint ENABLE ALWAYS TRIGGER audit_checkpoint_appen
 REVOKE ALL ON ledger.audit_checkpoint FROM PUBLIC;
 
 CREATE FUNCTION ledger._audit_detach_before(cutoff timestamptz) RETURNS text[]
-    AS 'MODULE_PATHNAME', 'audit_detach_before' LANGUAGE C VOLATILE STRICT;
+    AS 'MODULE_PATHNAME', 'audit_detach_before' LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION ledger._audit_detach_before(timestamptz) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._audit_detach_before(timestamptz) IS
     '操作ログの保存期間 (internal): detaches month partitions ending by cutoff, after sealing them and recording a verification checkpoint';

@@ -608,7 +608,7 @@ audit_detach_before(PG_FUNCTION_ARGS)
 							  "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
 							  "WHERE i.inhparent = 'ledger.audit_event'::regclass "
 							  "AND c.relname ~ '^audit_event_[0-9]{6}$' "
-							  "AND (pg_catalog.to_date(substr(c.relname, 13), 'YYYYMM') + interval '1 month')::timestamp "
+							  "AND (pg_catalog.to_date(pg_catalog.substr(c.relname::pg_catalog.text, 13), 'YYYYMM') + interval '1 month')::timestamp "
 							  "    AT TIME ZONE 'UTC' <= $1 ORDER BY 1",
 							  1, (Oid[]) {TIMESTAMPTZOID}, (Datum[]) {TimestampTzGetDatum(cutoff)},
 							  NULL, true, 0) != SPI_OK_SELECT)

@@ -46,6 +46,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
@@ -116,6 +117,54 @@ is_ledger_function(Oid fn)
 		return false;
 	nsp = get_func_namespace(fn);
 	return OidIsValid(nsp) && nsp == get_namespace_oid("ledger", true);
+}
+
+/* Is nsp the ledger's schema? */
+static bool
+is_ledger_namespace(Oid nsp)
+{
+	return OidIsValid(nsp) && nsp == get_namespace_oid("ledger", true);
+}
+
+/* A type in schema ledger (the extension's own). */
+static bool
+is_ledger_type(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	bool		ours = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		ours = is_ledger_namespace(((Form_pg_type) GETSTRUCT(tup))->typnamespace);
+		ReleaseSysCache(tup);
+	}
+	return ours;
+}
+
+/* A composite type that a protected table is a typed table OF (CREATE TABLE ... OF type). */
+static bool
+type_of_protected(Oid typid)
+{
+	bool		found = false;
+
+	if (!OidIsValid(typid))
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid "
+							  "WHERE c.reloftype = $1 AND p.polname = 'mnl_rls_select' LIMIT 1",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(typid)}, NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/* The composite type named by rv (ALTER TYPE ... ATTRIBUTE), or InvalidOid. */
+static Oid
+type_of_rangevar(RangeVar *rv)
+{
+	Oid			relid = relid_of(rv);
+
+	return OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE ? get_rel_type_id(relid) : InvalidOid;
 }
 
 /* Names beginning mnl_ are the extension's (audit triggers, the write gate, policies). */
@@ -202,8 +251,13 @@ default_runs_code_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, FuncCall) || IsA(node, A_Expr) || IsA(node, SubLink) || IsA(node, ColumnRef) ||
-		IsA(node, ParamRef) || IsA(node, A_Indirection))
+	/*
+	 * An allowlist: constants, casts of constants, arrays of them and the SQL value
+	 * functions (CURRENT_DATE ...).  Anything else may call an operator or function found
+	 * on the caller's search_path (CASE compares with "=", GREATEST with the type's order).
+	 */
+	if (!IsA(node, A_Const) && !IsA(node, TypeCast) && !IsA(node, TypeName) && !IsA(node, A_ArrayExpr) &&
+		!IsA(node, SQLValueFunction) && !IsA(node, List))
 		return true;
 	if (IsA(node, TypeCast))
 	{
@@ -235,8 +289,9 @@ column_def_sees_rows(ColumnDef *def)
 	{
 		Constraint *c = lfirst(lc);
 
+		/* a foreign key: TRUNCATE ... CASCADE of the referenced table would empty this one */
 		if (c->contype == CONSTR_CHECK || c->contype == CONSTR_GENERATED ||
-			c->contype == CONSTR_EXCLUSION ||
+			c->contype == CONSTR_EXCLUSION || c->contype == CONSTR_FOREIGN ||
 			(c->contype == CONSTR_DEFAULT && c->raw_expr && default_runs_code(c->raw_expr)))
 			return true;
 	}
@@ -333,6 +388,10 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 	Oid			relid = relid_of(stmt->relation);
 	ListCell   *lc;
 
+	/* ALTER TYPE ... ADD/ALTER/DROP ATTRIBUTE ... CASCADE reaches the tables OF the type */
+	if (owner_rules && stmt->objtype == OBJECT_TYPE && type_of_protected(type_of_rangevar(stmt->relation)))
+		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
+					 "ALTER TYPE ... CASCADE would change the protected table's columns. " HINT_SUPERUSER);
 	if (owner_rules)
 	{
 		bool		protected = protected_relid(relid);
@@ -490,6 +549,13 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 						guard_refuse(relid, "the audit trail cannot be dropped", HINT_TRAIL_APPEND);
 					break;
 				}
+			case OBJECT_TYPE:
+			case OBJECT_DOMAIN:
+				if (owner_rules &&
+					type_of_protected(LookupTypeNameOid(NULL, castNode(TypeName, obj), true)))
+					guard_refuse(InvalidOid, "the type of a protected typed table cannot be dropped",
+								 "DROP TYPE ... CASCADE would drop the protected table. " HINT_SUPERUSER);
+				break;
 			case OBJECT_SCHEMA:
 				if (strcmp(strVal(obj), "ledger") == 0)
 					guard_refuse(InvalidOid, "the ledger schema cannot be dropped on its own",
@@ -565,6 +631,12 @@ guard_rename(RenameStmt *r, bool owner_rules)
 			guard_refuse(InvalidOid, "a schema holding a protected table cannot be renamed",
 						 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
 	}
+	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_rangevar(r->relation)))
+		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
+					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
+	if (r->renameType == OBJECT_SCHEMA && r->subname != NULL && strcmp(r->subname, "ledger") == 0)
+		guard_refuse(InvalidOid, "the ledger schema cannot be renamed",
+					 "The extension and its guard find the trail and the ledger by the schema's name.");
 	if (r->renameType == OBJECT_TRIGGER && r->subname &&
 		(is_reserved_name(r->subname) || audit_is_trail_relation(relid)))
 		guard_refuse(relid, "the audit triggers cannot be renamed",
@@ -587,6 +659,18 @@ guard_alter_object_schema(AlterObjectSchemaStmt *a, bool owner_rules)
 					 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
 	if (a->relation && audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot be moved", "The trail stays in schema ledger.");
+	if ((a->objectType == OBJECT_FUNCTION || a->objectType == OBJECT_PROCEDURE ||
+		 a->objectType == OBJECT_ROUTINE || a->objectType == OBJECT_AGGREGATE) &&
+		is_ledger_function(LookupFuncWithArgs(a->objectType, castNode(ObjectWithArgs, a->object), true)))
+		guard_refuse(InvalidOid, "the extension's functions cannot be moved",
+					 "They are called by schema-qualified name; a function of the same name could take the place.");
+	if ((a->objectType == OBJECT_TYPE || a->objectType == OBJECT_DOMAIN) && a->object != NULL)
+	{
+		Oid			typid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(castNode(List, a->object)), true);
+
+		if (OidIsValid(typid) && is_ledger_type(typid))
+			guard_refuse(InvalidOid, "the extension's types cannot be moved", "They stay in schema ledger.");
+	}
 }
 
 /*
@@ -613,6 +697,15 @@ guard_create_table(CreateStmt *stmt, bool owner_rules)
 {
 	ListCell   *lc;
 
+	/* a partition or child of the trail: records outside its guard triggers (every role) */
+	foreach(lc, stmt->inhRelations)
+	{
+		Oid			parent = relid_of(lfirst(lc));
+
+		if (audit_is_trail_relation(parent))
+			guard_refuse(parent, "the audit trail cannot get partitions or children",
+						 "The writer adds the trail's month partitions with their guard triggers.");
+	}
 	if (!owner_rules)
 		return;
 	foreach(lc, stmt->tableElts)
@@ -651,6 +744,25 @@ guard_alter_owner(AlterOwnerStmt *a)
 	if (a->relation && audit_is_trail_relation(relid))
 		guard_refuse(relid, "the owner of the audit trail cannot be changed",
 					 "The trail belongs to the extension's owner.");
+	/* the extension's functions run as their owner (SECURITY DEFINER ones): every role */
+	if ((a->objectType == OBJECT_FUNCTION || a->objectType == OBJECT_PROCEDURE ||
+		 a->objectType == OBJECT_ROUTINE || a->objectType == OBJECT_AGGREGATE) &&
+		is_ledger_function(LookupFuncWithArgs(a->objectType, castNode(ObjectWithArgs, a->object), true)))
+		guard_refuse(InvalidOid, "the owner of the extension's functions cannot be changed",
+					 "They belong to the extension's owner.");
+	/* pg_restore sets the schema's owner before it creates the extension in it */
+	if (a->objectType == OBJECT_SCHEMA && a->object != NULL && strcmp(strVal(a->object), "ledger") == 0 &&
+		OidIsValid(get_extension_oid(MNL_EXTENSION_NAME, true)))
+		guard_refuse(InvalidOid, "the owner of the ledger schema cannot be changed",
+					 "The extension's work as the owner runs as the schema's owner.");
+	if ((a->objectType == OBJECT_TYPE || a->objectType == OBJECT_DOMAIN) && a->object != NULL)
+	{
+		Oid			typid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(castNode(List, a->object)), true);
+
+		if (OidIsValid(typid) && is_ledger_type(typid))
+			guard_refuse(InvalidOid, "the owner of the extension's types cannot be changed",
+						 "They belong to the extension's owner.");
+	}
 }
 
 static void
@@ -766,6 +878,9 @@ guard_index(IndexStmt *stmt, bool owner_rules)
 {
 	Oid			relid = relid_of(stmt->relation);
 
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot get indexes",
+					 "An index expression would run on every record the writer stores; the trail's indexes are the extension's.");
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot get new indexes from a non-superuser",
 					 "Building an index evaluates its expressions over every row and reports duplicate values, past row-level security. " HINT_SUPERUSER);
@@ -776,10 +891,12 @@ guard_create_statistics(CreateStatsStmt *cs, bool owner_rules)
 {
 	Oid			relid;
 
-	if (!owner_rules || list_length(cs->relations) != 1 || !IsA(linitial(cs->relations), RangeVar))
+	if (list_length(cs->relations) != 1 || !IsA(linitial(cs->relations), RangeVar))
 		return;
 	relid = relid_of(linitial(cs->relations));
-	if (protected_relid(relid))
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot get extended statistics", "The trail's objects are the extension's.");
+	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
 					 "Extended statistics keep values sampled past row-level security. " HINT_SUPERUSER);
 }
@@ -882,7 +999,9 @@ guard_create_function(CreateFunctionStmt *c)
 	char	   *name;
 
 	DeconstructQualifiedName(c->funcname, &schema, &name);
-	if (c->replace && schema != NULL && strcmp(schema, "ledger") == 0)
+	/* unqualified, it is created in the first schema of search_path: that may be ledger */
+	if (c->replace && (schema != NULL ? strcmp(schema, "ledger") == 0 :
+					   is_ledger_namespace(QualifiedNameGetCreationNamespace(c->funcname, &name))))
 		guard_refuse(InvalidOid, "the extension's functions cannot be replaced",
 					 "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
 }

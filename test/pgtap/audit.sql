@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(77);
+SELECT plan(85);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -244,6 +244,25 @@ SELECT is((SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgreli
              AND c.relnamespace = 'ledger'::regnamespace AND t.tgname IN ('audit_event_no_dml', 'audit_event_no_truncate')
              AND t.tgenabled = 'A'), 2::bigint,
     'new_trail_partition_guarded: a new month has its guard triggers, always enabled');
+-- More of a superuser's quiet roads around the trail's guard (every one refused and recorded).
+SET search_path = ledger, pg_catalog, public;
+SELECT throws_ok('CREATE OR REPLACE FUNCTION audit_trail_guard() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$',
+    '42501', NULL, 'unqualified_replace_of_extension_function_refused: found through search_path, not by its written schema');
+RESET search_path;
+SELECT throws_ok('ALTER SCHEMA ledger RENAME TO regress_not_ledger', '42501', NULL,
+    'ledger_schema_rename_refused: renamed, the trail would be recognised by nothing');
+SELECT throws_ok('ALTER FUNCTION ledger._audit_partitions_sql(integer) SET SCHEMA public', '42501', NULL,
+    'extension_function_set_schema_refused: a same-named function would run inside the guard''s bypass');
+SELECT throws_ok('ALTER SCHEMA ledger OWNER TO ledger_staff', '42501', NULL,
+    'ledger_schema_owner_change_refused: the owner''s work runs as the schema''s owner (pg_restore sets it before the extension exists)');
+SELECT throws_ok('ALTER FUNCTION ledger.audit_seal_now() OWNER TO ledger_staff', '42501', NULL,
+    'extension_function_owner_change_refused');
+SELECT throws_ok($$CREATE TABLE public.regress_extra_part PARTITION OF ledger.audit_event FOR VALUES FROM ('2090-01-01') TO ('2090-02-01')$$,
+    '42501', NULL, 'trail_partition_by_sql_refused: a partition without the guard triggers would take forged records');
+SELECT throws_ok('CREATE INDEX regress_trail_idx ON ledger.audit_block ((block_seq + 1))', '42501', NULL,
+    'trail_index_refused: an index expression would run on every stored record');
+SELECT throws_ok('CREATE STATISTICS regress_trail_stats ON block_seq, xact_lo FROM ledger.audit_block', '42501', NULL,
+    'trail_statistics_refused');
 SELECT throws_ok('DROP FUNCTION ledger.audit_trail_guard() CASCADE', '42501',
     'the extension''s functions cannot be dropped on their own', 'guard_function_drop_refused');
 SELECT throws_ok('CREATE OR REPLACE FUNCTION ledger.audit_trail_guard() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$',

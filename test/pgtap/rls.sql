@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(140);
+SELECT plan(148);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -538,6 +538,37 @@ SELECT throws_ok($$CREATE TABLE regress_dba.probe (id int REFERENCES regress_dba
 CREATE TABLE regress_dba.probe2 (id int);
 SELECT throws_ok($$ALTER TABLE regress_dba.probe2 ADD FOREIGN KEY (id) REFERENCES regress_dba.case_note (id) NOT VALID$$, '42501', NULL,
     'foreign_key_added_to_protected_table_refused: NOT VALID, with no check of existing rows, too');
+-- Typed tables: ALTER TYPE ... CASCADE reaches the table past the guard (column types, names).
+CREATE TYPE regress_dba.row_t AS (id int, org_unit_id int, note text);
+CREATE TABLE regress_dba.typed OF regress_dba.row_t (PRIMARY KEY (id));
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.typed', 'org_unit_id')$$, '55000', NULL,
+    'protect_refuses_typed_table: its columns would change with the owner''s type');
+-- A default that compares with the caller's "=" (CASE), or the owner's operator set before protection.
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ALTER COLUMN note SET DEFAULT CASE 1 WHEN 1 THEN 'n/a' END$$, '42501', NULL,
+    'owner_default_case_uses_callers_operator_refused: a CASE runs the "=" found on the inserting role''s search_path');
+CREATE FUNCTION regress_dba.plus(int, int) RETURNS int LANGUAGE sql AS 'SELECT $1 + $2';
+CREATE OPERATOR regress_dba.+ (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_dba.plus);
+CREATE TABLE regress_dba.pre_op (id int PRIMARY KEY, org_unit_id int, n int DEFAULT 1 OPERATOR(regress_dba.+) 1);
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.pre_op', 'org_unit_id')$$, '55000', NULL,
+    'protect_refuses_default_with_owners_operator');
+-- A foreign key from the owner's table: probes hidden keys, RESTRICT holds staff's deletes.
+CREATE TABLE regress_dba.fk_target (id int PRIMARY KEY, org_unit_id int);
+CREATE TABLE regress_dba.fk_src (id int REFERENCES regress_dba.fk_target (id));
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.fk_target', 'org_unit_id')$$, '55000', NULL,
+    'protect_refuses_referenced_table: a foreign key made before protection would probe hidden keys');
+-- A foreign key on the protected table: TRUNCATE ... CASCADE of the referenced table empties it.
+CREATE TABLE regress_dba.anchor (id int PRIMARY KEY);
+SELECT throws_ok($$ALTER TABLE regress_dba.case_note ADD COLUMN k int REFERENCES regress_dba.anchor (id)$$, '42501', NULL,
+    'owner_add_column_foreign_key_refused: TRUNCATE anchor CASCADE would empty every org unit''s rows');
+RESET ROLE;
+SELECT ledger.protect_table('regress_dba.typed', 'org_unit_id') \g /dev/null
+SET ROLE regress_dba;
+SELECT throws_ok($$ALTER TYPE regress_dba.row_t ADD ATTRIBUTE x text CASCADE$$, '42501', NULL,
+    'alter_type_of_protected_typed_table_refused: a column added through the type');
+SELECT throws_ok($$ALTER TYPE regress_dba.row_t RENAME ATTRIBUTE note TO n2 CASCADE$$, '42501', NULL,
+    'rename_attribute_of_protected_typed_table_refused');
+SELECT throws_ok($$DROP TYPE regress_dba.row_t CASCADE$$, '42501', NULL,
+    'drop_type_of_protected_typed_table_refused: CASCADE would drop the protected table');
 SELECT throws_ok($$REASSIGN OWNED BY regress_dba TO regress_dba_heir$$, '42501', NULL,
     'reassign_owned_protected_tables_refused: a protected table changes owner only by a superuser');
 RESET ROLE;
