@@ -699,8 +699,7 @@ audit_table(PG_FUNCTION_ARGS)
 
 	relid = table_arg(fcinfo);
 	relkind = get_rel_relkind(relid);
-	if (get_rel_namespace(relid) == audit_trail_namespace() &&
-		strncmp(get_rel_name(relid), "audit_", 6) == 0)
+	if (audit_is_trail_relation(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("the audit trail cannot audit itself"),

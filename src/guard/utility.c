@@ -141,21 +141,31 @@ is_ledger_type(Oid typid)
 	return ours;
 }
 
+/* Does the catalog query (one oid parameter, $1) return a row?  False for an invalid oid. */
+static bool
+catalog_query_finds(const char *query, Oid arg)
+{
+	bool		found = false;
+
+	if (!OidIsValid(arg))
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args(query, 1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(arg)},
+							  NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/* The protected tables: those carrying the extension's select policy. */
+#define PROTECTED_TABLES \
+	"pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid AND p.polname = 'mnl_rls_select'"
+
 /* A composite type that a protected table is a typed table OF (CREATE TABLE ... OF type). */
 static bool
 type_of_protected(Oid typid)
 {
-	bool		found = false;
-
-	if (!OidIsValid(typid))
-		return false;
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid "
-							  "WHERE c.reloftype = $1 AND p.polname = 'mnl_rls_select' LIMIT 1",
-							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(typid)}, NULL, true, 1) == SPI_OK_SELECT)
-		found = SPI_processed > 0;
-	SPI_finish();
-	return found;
+	return catalog_query_finds("SELECT 1 FROM " PROTECTED_TABLES " WHERE c.reloftype = $1 LIMIT 1", typid);
 }
 
 /* The composite type named by rv (ALTER TYPE ... ATTRIBUTE), or InvalidOid. */
@@ -180,56 +190,33 @@ is_protect_policy_name(const char *name)
 	return name != NULL && strncmp(name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0;
 }
 
-/* Does schema nsp hold a protected table (or does role own one)? */
-static bool
-catalog_has_protected(const char *condition, Oid arg)
-{
-	bool		found = false;
-
-	if (!OidIsValid(arg))
-		return false;
-	SPI_connect();
-	if (SPI_execute_with_args(psprintf("SELECT 1 FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid "
-									   "WHERE p.polname = 'mnl_rls_select' AND %s = $1 LIMIT 1", condition),
-							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(arg)}, NULL, true, 1) == SPI_OK_SELECT)
-		found = SPI_processed > 0;
-	SPI_finish();
-	return found;
-}
-
 /* A view whose query reads a protected table, through other views too (LOCK on a view locks
  * the tables it reads). */
 static bool
 view_reads_protected(Oid relid)
 {
-	bool		found = false;
-
 	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
 		return false;
-	SPI_connect();
-	if (SPI_execute_with_args("WITH RECURSIVE r(rel) AS (SELECT $1::pg_catalog.oid UNION "
-							  " SELECT d.refobjid FROM r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.rel "
-							  " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
-							  "  AND d.objid = w.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-							  "  AND d.refobjid <> r.rel) "
-							  "SELECT 1 FROM r JOIN pg_catalog.pg_policy p ON p.polrelid = r.rel "
-							  "WHERE p.polname = 'mnl_rls_select' LIMIT 1",
-							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT)
-		found = SPI_processed > 0;
-	SPI_finish();
-	return found;
+	return catalog_query_finds("WITH RECURSIVE r(rel) AS (SELECT $1::pg_catalog.oid UNION "
+							   " SELECT d.refobjid FROM r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.rel "
+							   " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+							   "  AND d.objid = w.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+							   "  AND d.refobjid <> r.rel) "
+							   "SELECT 1 FROM r JOIN " PROTECTED_TABLES " ON c.oid = r.rel LIMIT 1", relid);
 }
 
+/* Does schema nsp hold a protected table? */
 static bool
 schema_has_protected(Oid nsp)
 {
-	return catalog_has_protected("c.relnamespace", nsp);
+	return catalog_query_finds("SELECT 1 FROM " PROTECTED_TABLES " WHERE c.relnamespace = $1 LIMIT 1", nsp);
 }
 
+/* Does role own a protected table? */
 static bool
 role_owns_protected(Oid role)
 {
-	return catalog_has_protected("c.relowner", role);
+	return catalog_query_finds("SELECT 1 FROM " PROTECTED_TABLES " WHERE c.relowner = $1 LIMIT 1", role);
 }
 
 /* ---------------------------------------------------------------------------------------
