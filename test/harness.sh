@@ -164,9 +164,20 @@ mnl_session_open() {
 # mnl_session NAME SQL: run SQL in the open session (up to 20 s); its output is left in $R.
 # A session that has ended gives what it printed last (the server's message) in $R.
 mnl_session() {
-    local name=$1 marker="__end_${RANDOM}_${RANDOM}__" out=${MNL_SESSION_OUT[$1]} i
+    mnl_session_send "$1" "$2"
+    mnl_session_wait "$1"
+}
+# mnl_session_send NAME SQL: send SQL to the open session without waiting for it (a statement
+# that waits on another session's lock); mnl_session_wait NAME then collects its output in $R.
+declare -A MNL_SESSION_MARKER
+mnl_session_send() {
+    local name=$1 marker="__end_${RANDOM}_${RANDOM}__"
+    MNL_SESSION_MARKER[$name]=$marker
     # \echo, not a SELECT: it answers in an aborted transaction too.
     ( printf '%s\n;\n\\echo %s\n' "$2" "$marker" >&"${MNL_SESSION_FD[$name]}" ) 2>/dev/null
+}
+mnl_session_wait() {
+    local name=$1 marker=${MNL_SESSION_MARKER[$1]} out=${MNL_SESSION_OUT[$1]} i
     for i in $(seq 1 200); do
         grep -q "^$marker\$" "$out" && break
         kill -0 "${MNL_SESSION_PID[$name]}" 2>/dev/null || { sleep 0.2; break; }

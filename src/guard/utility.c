@@ -41,9 +41,12 @@
 #include "access/relation.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -51,6 +54,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "parser/parse_type.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -81,17 +85,117 @@ guard_refuse(Oid relid, const char *what, const char *hint)
  * ---------------------------------------------------------------------------------------
  */
 
+/*
+ * The relation a statement names, as PostgreSQL will act on it (ATTACKS.md §5).
+ *
+ * PostgreSQL looks a name up again after it has waited for the relation's lock.  A check made
+ * on the name alone is made on whatever the name means before that wait: a decoy that another
+ * session drops while the statement waits, so that PostgreSQL then finds the protected table
+ * behind it on search_path and acts on a table the guard never looked at.  So for a
+ * non-superuser (guard_locks) the guard takes the lock PostgreSQL will take, in the order it
+ * takes it, looks the name up again until it stands still, and decides on that relation: held
+ * locked to the end of the transaction, it can be neither dropped, renamed nor moved, and
+ * PostgreSQL's own lookup finds it again.
+ *
+ * Where PostgreSQL checks the caller's right before it locks (a callback of
+ * RangeVarGetRelidExtended), the guard checks the same right first and raises PostgreSQL's
+ * own error without it: nobody queues a lock PostgreSQL would have refused at once.  Where
+ * PostgreSQL locks first (get_object_address, CREATE TRIGGER, CREATE STATISTICS, a parent in
+ * INHERITS), so does the guard.
+ */
+typedef enum GuardNeed
+{
+	NEED_NOTHING,				/* PostgreSQL locks before it checks */
+	NEED_OWNER,					/* owner of the relation */
+	NEED_DROP,					/* owner of the relation or of its schema */
+	NEED_TRUNCATE,				/* the TRUNCATE privilege */
+	NEED_LOCK					/* LOCK TABLE's privileges for the mode */
+} GuardNeed;
+
+static bool guard_locks = false;
+
+static void
+require_right(Oid relid, RangeVar *rv, GuardNeed need, LOCKMODE mode)
+{
+	Oid			user = GetUserId();
+	AclResult	result = ACLCHECK_OK;
+
+	switch (need)
+	{
+		case NEED_NOTHING:
+			return;
+		case NEED_OWNER:
+			if (!pg_class_ownercheck(relid, user))
+				result = ACLCHECK_NOT_OWNER;
+			break;
+		case NEED_DROP:
+			if (!pg_class_ownercheck(relid, user) &&
+				!pg_namespace_ownercheck(get_rel_namespace(relid), user))
+				result = ACLCHECK_NOT_OWNER;
+			break;
+		case NEED_TRUNCATE:
+			result = pg_class_aclcheck(relid, user, ACL_TRUNCATE);
+			break;
+		case NEED_LOCK:
+			result = pg_class_aclcheck(relid, user,
+									   mode == AccessShareLock ? ACL_SELECT :
+									   mode == RowExclusiveLock ? (ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE) :
+									   (ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE));
+			break;
+	}
+	if (result != ACLCHECK_OK)
+		aclcheck_error(result, get_relkind_objtype(get_rel_relkind(relid)), rv->relname);
+}
+
+static Oid
+relid_for(RangeVar *rv, LOCKMODE mode, GuardNeed need)
+{
+	Oid			relid = InvalidOid;
+
+	if (rv == NULL)
+		return InvalidOid;
+	if (!guard_locks || mode == NoLock)
+		return RangeVarGetRelid(rv, NoLock, true);
+	for (;;)
+	{
+		Oid			now = RangeVarGetRelid(rv, NoLock, true);
+
+		if (now == relid)
+			return relid;
+		if (OidIsValid(relid))
+			UnlockRelationOid(relid, mode);
+		relid = now;
+		if (!OidIsValid(relid))
+			return relid;
+		require_right(relid, rv, need, mode);
+		/* DROP of a partition: PostgreSQL locks the parent first (queries lock it first) */
+		if (need == NEED_DROP && get_rel_relispartition(relid))
+		{
+			Oid			parent = get_partition_parent(relid, true);
+
+			if (OidIsValid(parent))
+				LockRelationOid(parent, AccessExclusiveLock);
+		}
+		/* the lock accepts invalidations: the next lookup sees what other sessions committed */
+		LockRelationOid(relid, mode);
+	}
+}
+
+/* Only looked up: for checks that bind every role, where no race gains anything (the
+ * superuser who could run one can do what it would gain directly) or nothing is changed. */
 static Oid
 relid_of(RangeVar *rv)
 {
-	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+	return relid_for(rv, NoLock, NEED_NOTHING);
 }
 
-/* The relation of an object named (schema.)table.object: a trigger, policy or rule. */
+/* The relation of an object named (schema.)table.object: a trigger, policy or rule.
+ * get_object_address locks it before it checks the owner; RENAME checks first. */
 static Oid
-relid_of_member(List *names)
+relid_of_member(List *names, LOCKMODE mode, GuardNeed need)
 {
-	return relid_of(makeRangeVarFromNameList(list_truncate(list_copy(names), list_length(names) - 1)));
+	return relid_for(makeRangeVarFromNameList(list_truncate(list_copy(names), list_length(names) - 1)),
+					 mode, need);
 }
 
 static bool
@@ -168,12 +272,10 @@ type_of_protected(Oid typid)
 	return catalog_query_finds("SELECT 1 FROM " PROTECTED_TABLES " WHERE c.reloftype = $1 LIMIT 1", typid);
 }
 
-/* The composite type named by rv (ALTER TYPE ... ATTRIBUTE), or InvalidOid. */
+/* The composite type of relid (ALTER TYPE ... ATTRIBUTE names one), or InvalidOid. */
 static Oid
-type_of_rangevar(RangeVar *rv)
+type_of_relid(Oid relid)
 {
-	Oid			relid = relid_of(rv);
-
 	return OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE ? get_rel_type_id(relid) : InvalidOid;
 }
 
@@ -372,11 +474,11 @@ owner_may(AlterTableCmd *cmd)
 static void
 guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 {
-	Oid			relid = relid_of(stmt->relation);
+	Oid			relid = relid_for(stmt->relation, AlterTableGetLockLevel(stmt->cmds), NEED_OWNER);
 	ListCell   *lc;
 
 	/* ALTER TYPE ... ADD/ALTER/DROP ATTRIBUTE ... CASCADE reaches the tables OF the type */
-	if (owner_rules && stmt->objtype == OBJECT_TYPE && type_of_protected(type_of_rangevar(stmt->relation)))
+	if (owner_rules && stmt->objtype == OBJECT_TYPE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "ALTER TYPE ... CASCADE would change the protected table's columns. " HINT_SUPERUSER);
 	if (owner_rules)
@@ -407,7 +509,10 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 
 			if (cmd->subtype == AT_AttachPartition)
 			{
-				Oid			part = relid_of(castNode(PartitionCmd, cmd->def)->name);
+				/* ALTER INDEX ... ATTACH PARTITION names an index: nothing here to decide */
+				Oid			part = relid_for(castNode(PartitionCmd, cmd->def)->name,
+											 stmt->objtype == OBJECT_INDEX ? NoLock : AccessExclusiveLock,
+											 NEED_NOTHING);
 
 				if (protected_relid(part))
 					guard_refuse(part, "a protected table cannot be attached as a partition",
@@ -427,7 +532,7 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 			}
 			else if (cmd->subtype == AT_AddInherit)
 			{
-				Oid			parent = relid_of(castNode(RangeVar, cmd->def));
+				Oid			parent = relid_for(castNode(RangeVar, cmd->def), ShareUpdateExclusiveLock, NEED_NOTHING);
 
 				if (protected_relid(parent) || audited_relid(parent))
 					guard_refuse(parent, "a protected or audited table cannot gain an inheritance child",
@@ -490,13 +595,13 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 
 			if (stmt->removeType == OBJECT_POLICY)
 			{
-				relid = relid_of_member(castNode(List, obj));
+				relid = relid_of_member(castNode(List, obj), AccessExclusiveLock, NEED_NOTHING);
 				if (protected_relid(relid))
 					guard_refuse(relid, "the policies of a protected table cannot be dropped", HINT_SUPERUSER);
 			}
 			else if (stmt->removeType == OBJECT_TABLE)
 			{
-				relid = relid_of(makeRangeVarFromNameList(castNode(List, obj)));
+				relid = relid_for(makeRangeVarFromNameList(castNode(List, obj)), AccessExclusiveLock, NEED_DROP);
 				if (protected_relid(relid))
 					guard_refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
 			}
@@ -516,7 +621,7 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 			case OBJECT_TRIGGER:
 				{
 					List	   *names = castNode(List, obj);
-					Oid			relid = relid_of_member(names);
+					Oid			relid = relid_of_member(names, AccessExclusiveLock, NEED_NOTHING);
 
 					if (is_reserved_name(strVal(llast(names))))
 						guard_refuse(relid, "the audit triggers of an audited table cannot be dropped",
@@ -597,7 +702,10 @@ guard_reassign_owned(ReassignOwnedStmt *stmt, bool owner_rules)
 static void
 guard_rename(RenameStmt *r, bool owner_rules)
 {
-	Oid			relid = relid_of(r->relation);
+	/* ALTER INDEX ... RENAME takes the weaker lock (PostgreSQL upgrades it for a table) */
+	Oid			relid = relid_for(r->relation,
+								  r->renameType == OBJECT_INDEX ? ShareUpdateExclusiveLock : AccessExclusiveLock,
+								  NEED_OWNER);
 
 	if (owner_rules)
 	{
@@ -618,7 +726,7 @@ guard_rename(RenameStmt *r, bool owner_rules)
 			guard_refuse(InvalidOid, "a schema holding a protected table cannot be renamed",
 						 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
 	}
-	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_rangevar(r->relation)))
+	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
 	if (r->renameType == OBJECT_SCHEMA && r->subname != NULL && strcmp(r->subname, "ledger") == 0)
@@ -639,7 +747,7 @@ guard_rename(RenameStmt *r, bool owner_rules)
 static void
 guard_alter_object_schema(AlterObjectSchemaStmt *a, bool owner_rules)
 {
-	Oid			relid = relid_of(a->relation);
+	Oid			relid = relid_for(a->relation, AccessExclusiveLock, NEED_OWNER);
 
 	if (owner_rules && a->relation && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot be moved to another schema",
@@ -672,7 +780,7 @@ refuse_reference_to_protected(Constraint *c)
 
 	if (c == NULL || c->contype != CONSTR_FOREIGN)
 		return;
-	relid = relid_of(c->pktable);
+	relid = relid_for(c->pktable, ShareRowExclusiveLock, NEED_NOTHING);
 	if (protected_relid(relid))
 		guard_refuse(relid, "a foreign key cannot reference a protected table",
 					 "Its checks read every row of the protected table, past row-level security. " HINT_SUPERUSER);
@@ -715,7 +823,7 @@ guard_create_table(CreateStmt *stmt, bool owner_rules)
 		return;					/* PARTITION OF: the parent's row triggers are cloned onto it */
 	foreach(lc, stmt->inhRelations)
 	{
-		Oid			parent = relid_of(lfirst(lc));
+		Oid			parent = relid_for(lfirst(lc), ShareUpdateExclusiveLock, NEED_NOTHING);
 
 		if (protected_relid(parent) || audited_relid(parent))
 			guard_refuse(parent, "a protected or audited table cannot gain an inheritance child",
@@ -761,7 +869,8 @@ guard_lock(LockStmt *stmt, bool owner_rules)
 		return;
 	foreach(lc, stmt->relations)
 	{
-		Oid			relid = relid_of(lfirst(lc));
+		/* NOWAIT: PostgreSQL does not wait, and so looks nothing up again */
+		Oid			relid = relid_for(lfirst(lc), stmt->nowait ? NoLock : stmt->mode, NEED_LOCK);
 
 		if (protected_relid(relid) || view_reads_protected(relid))
 			guard_refuse(relid, "a protected table cannot be locked with LOCK TABLE",
@@ -778,7 +887,7 @@ guard_truncate(TruncateStmt *stmt, bool owner_rules)
 	if (owner_rules)
 		foreach(lc, stmt->relations)
 		{
-			Oid			relid = relid_of(lfirst(lc));
+			Oid			relid = relid_for(lfirst(lc), AccessExclusiveLock, NEED_TRUNCATE);
 
 			if (protected_relid(relid))
 				guard_refuse(relid, "a protected table cannot be truncated",
@@ -796,7 +905,7 @@ guard_truncate(TruncateStmt *stmt, bool owner_rules)
 static void
 guard_create_policy(CreatePolicyStmt *c, bool owner_rules)
 {
-	Oid			relid = relid_of(c->table);
+	Oid			relid = relid_for(c->table, AccessExclusiveLock, NEED_OWNER);
 
 	if (!owner_rules)
 		return;
@@ -810,7 +919,7 @@ guard_create_policy(CreatePolicyStmt *c, bool owner_rules)
 static void
 guard_alter_policy(AlterPolicyStmt *a, bool owner_rules)
 {
-	Oid			relid = relid_of(a->table);
+	Oid			relid = relid_for(a->table, AccessExclusiveLock, NEED_OWNER);
 
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
@@ -819,7 +928,7 @@ guard_alter_policy(AlterPolicyStmt *a, bool owner_rules)
 static void
 guard_create_trigger(CreateTrigStmt *c, bool owner_rules)
 {
-	Oid			relid = relid_of(c->relation);
+	Oid			relid = relid_for(c->relation, ShareRowExclusiveLock, NEED_NOTHING);
 
 	/* every role: the trail's triggers are the extension's; OR REPLACE would swap a guard out */
 	if (audit_is_trail_relation(relid))
@@ -850,7 +959,7 @@ guard_create_trigger(CreateTrigStmt *c, bool owner_rules)
 static void
 guard_rule(RuleStmt *stmt, bool owner_rules)
 {
-	Oid			relid = relid_of(stmt->relation);
+	Oid			relid = relid_for(stmt->relation, AccessExclusiveLock, NEED_OWNER);
 
 	if (audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot get rules",
@@ -863,7 +972,8 @@ guard_rule(RuleStmt *stmt, bool owner_rules)
 static void
 guard_index(IndexStmt *stmt, bool owner_rules)
 {
-	Oid			relid = relid_of(stmt->relation);
+	Oid			relid = relid_for(stmt->relation, stmt->concurrent ? ShareUpdateExclusiveLock : ShareLock,
+								  NEED_OWNER);
 
 	if (audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot get indexes",
@@ -880,7 +990,7 @@ guard_create_statistics(CreateStatsStmt *cs, bool owner_rules)
 
 	if (list_length(cs->relations) != 1 || !IsA(linitial(cs->relations), RangeVar))
 		return;
-	relid = relid_of(linitial(cs->relations));
+	relid = relid_for(linitial(cs->relations), ShareUpdateExclusiveLock, NEED_NOTHING);
 	if (audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot get extended statistics", "The trail's objects are the extension's.");
 	if (owner_rules && protected_relid(relid))
@@ -908,7 +1018,7 @@ guard_alter_depends(AlterObjectDependsStmt *a)
 	switch (a->objectType)
 	{
 		case OBJECT_TRIGGER:
-			relid = relid_of(a->relation);
+			relid = relid_for(a->relation, AccessExclusiveLock, NEED_NOTHING);
 			/* the grammar gives the trigger's name as a one-element list */
 			if ((a->object != NULL && IsA(a->object, List) &&
 				 is_reserved_name(strVal(llast(castNode(List, a->object))))) ||
@@ -917,7 +1027,7 @@ guard_alter_depends(AlterObjectDependsStmt *a)
 							 "DROP EXTENSION would drop them with the other extension.");
 			break;
 		case OBJECT_INDEX:
-			relid = relid_of(a->relation);
+			relid = relid_for(a->relation, AccessExclusiveLock, NEED_NOTHING);
 			if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_INDEX)
 				relid = IndexGetRelation(relid, true);
 			if (guarded_relid(relid))
@@ -933,7 +1043,7 @@ guard_alter_depends(AlterObjectDependsStmt *a)
 			break;
 		default:
 			/* a table, view or materialized view named by a->relation */
-			relid = relid_of(a->relation);
+			relid = relid_for(a->relation, AccessExclusiveLock, NEED_NOTHING);
 			if (guarded_relid(relid))
 				guard_refuse(relid, "a guarded table cannot depend on an extension",
 							 "DROP EXTENSION would drop it with the other extension.");
@@ -959,7 +1069,8 @@ guard_alter_extension_contents(AlterExtensionContentsStmt *a)
 		case OBJECT_MATVIEW:
 		case OBJECT_SEQUENCE:
 			{
-				Oid			relid = relid_of(makeRangeVarFromNameList(castNode(List, a->object)));
+				Oid			relid = relid_for(makeRangeVarFromNameList(castNode(List, a->object)),
+										  ShareUpdateExclusiveLock, NEED_NOTHING);
 
 				if (guarded_relid(relid))
 					guard_refuse(relid, "a guarded table cannot become a member of an extension",
@@ -1021,6 +1132,7 @@ guard_statement(Node *stmt)
 		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))
 		return;
 	owner_rules = !superuser();
+	guard_locks = owner_rules;
 
 	switch (nodeTag(stmt))
 	{
