@@ -66,8 +66,12 @@ lock_sealing(void)
 	LockRelationOid(rel, ShareRowExclusiveLock);
 }
 
-#define RECORDS_QUERY \
-	"SELECT * FROM ledger.audit_event WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id"
+/*
+ * Where the records of a range are read: the trail, and for verification also the month tables
+ * the trail's retention detached and still keeps (records_source), so that a block is
+ * recomputed from every record it sealed while they exist.
+ */
+static const char *records_source = "ledger.audit_event";
 
 /*
  * Full transaction id of the oldest transaction that may still be running when snap was
@@ -142,7 +146,9 @@ records_cursor(uint64 lo, uint64 hi)
 {
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum((int64) lo), Int64GetDatum((int64) hi)};
-	Portal		p = SPI_cursor_open_with_args(NULL, RECORDS_QUERY, 2, types, args, NULL, true, 0);
+	char	   *query = psprintf("SELECT * FROM %s WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id",
+								 records_source);
+	Portal		p = SPI_cursor_open_with_args(NULL, query, 2, types, args, NULL, true, 0);
 
 	if (p == NULL)
 		elog(ERROR, "could not open a cursor over the audit records");
@@ -232,6 +238,7 @@ audit_seal_pending(void)
 	}
 	seq = lb.exists ? lb.seq + 1 : 1;
 	walk.h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
+	records_source = "ledger.audit_event";
 	walk_records(lo, hi, seal_record, &walk);
 	audit_block_hasher_end(walk.h, walk.count, block_hash);
 	PopActiveSnapshot();
@@ -345,20 +352,71 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	uint64		expected_lo = 0;
 	int64		expected_seq = 1;
 	int64		checkpoint_seq = 0;
+	int64		checkpoint_lo = 0;
 	bool		digest_seen = false;
 	Portal		blocks;
 
 	memset(&brk, 0, sizeof(brk));
 
 	/*
-	 * After expired partitions were detached, the chain is verified from the latest
-	 * checkpoint: its block must still carry the hash recorded then, and the blocks after it
-	 * must link to that hash.
+	 * The month tables the trail's retention detached (named by the checkpoints).  While each
+	 * is kept in schema ledger, the chain is recomputed from its first block over the trail
+	 * and them: a checkpoint then moves nothing, and one added by hand changes nothing.  A
+	 * checkpoint that names a table still attached to the trail was not made by a detach.
+	 * Once a detached table is gone (archived elsewhere), verification starts at the latest
+	 * checkpoint that names a missing one; what lies before it is then proven only by a
+	 * digest kept outside, and a record still in the trail below its block is reported.
 	 */
-	if (SPI_execute("SELECT c.block_seq, c.block_hash, c.xact_hi, b.block_hash "
-					"FROM ledger.audit_checkpoint c LEFT JOIN ledger.audit_block b USING (block_seq) "
-					"ORDER BY c.checkpoint_seq DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ledger.audit_checkpoint");
+	{
+		StringInfoData src;
+		uint64		i;
+		bool		all_kept = true;
+		int64		first_missing_cp = 0;
+
+		if (SPI_execute("SELECT k.checkpoint_seq, d.name, "
+						"       c.oid IS NOT NULL AND NOT c.relispartition AS kept, "
+						"       c.oid IS NOT NULL AND c.relispartition AS attached "
+						"FROM ledger.audit_checkpoint k CROSS JOIN LATERAL pg_catalog.unnest(k.detached) d(name) "
+						"LEFT JOIN pg_catalog.pg_class c ON c.relname = d.name AND c.relkind = 'r' "
+						"  AND c.relnamespace = 'ledger'::pg_catalog.regnamespace "
+						"ORDER BY k.checkpoint_seq DESC", true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.audit_checkpoint");
+		initStringInfo(&src);
+		appendStringInfoString(&src, "(SELECT * FROM ledger.audit_event");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		cp = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+			char	   *name = SPI_getvalue(t, d, 2);
+
+			if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
+			{
+				brk.found = true;
+				brk.block_seq = 0;
+				brk.problem = "a verification checkpoint names a partition still attached to the trail (it was not made by a detach)";
+				return brk;
+			}
+			if (DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
+				appendStringInfo(&src, " UNION ALL SELECT * FROM ledger.%s", quote_identifier(name));
+			else if (all_kept)
+			{
+				all_kept = false;
+				first_missing_cp = cp;
+			}
+		}
+		appendStringInfoString(&src, ") r");
+		records_source = src.data;
+		if (all_kept)
+			goto chain;
+		if (SPI_execute_with_args("SELECT c.block_seq, c.block_hash, c.xact_hi, b.block_hash, b.xact_lo "
+								  "FROM ledger.audit_checkpoint c LEFT JOIN ledger.audit_block b USING (block_seq) "
+								  "WHERE c.checkpoint_seq = $1",
+								  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(first_missing_cp)},
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.audit_checkpoint");
+	}
 	if (SPI_processed == 1)
 	{
 		HeapTuple	t = SPI_tuptable->vals[0];
@@ -373,7 +431,12 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 		expected_seq = checkpoint_seq + 1;
 		bh = SPI_getbinval(t, d, 4, &isnull);
 		if (!isnull)
+		{
+			bool		lo_null;
+
 			bytea_to_hash(bh, block_hash);
+			checkpoint_lo = DatumGetInt64(SPI_getbinval(t, d, 5, &lo_null));
+		}
 		if (isnull || memcmp(block_hash, prev, AUDIT_HASH_LEN) != 0)
 		{
 			brk.found = true;
@@ -381,9 +444,16 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 			brk.problem = "the verification checkpoint does not match its block";
 			return brk;
 		}
+		/*
+		 * A checkpoint is a row like any other: a superuser could add one past a rewritten
+		 * record and so move where verification starts.  A digest kept outside proves the
+		 * checkpoint or the verifier says it cannot: at the checkpoint's block it is compared
+		 * there; older by one block, the chain starts at the digest itself (the checkpoint's
+		 * block must link to it); older still, the blocks between had their records detached
+		 * and cannot be recomputed, which is reported, never passed.
+		 */
 		if (has_digest && digest_seq <= checkpoint_seq)
 		{
-			/* A digest older than the checkpoint can be checked only at the checkpoint itself. */
 			digest_seen = true;
 			if (digest_seq == checkpoint_seq && memcmp(digest_hash, prev, AUDIT_HASH_LEN) != 0)
 			{
@@ -392,8 +462,51 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 				brk.problem = "the block does not match the digest kept outside the database";
 				return brk;
 			}
+			if (digest_seq == checkpoint_seq - 1)
+			{
+				if (SPI_execute_with_args("SELECT xact_hi FROM ledger.audit_block WHERE block_seq = $1",
+										  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(digest_seq)},
+										  NULL, true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "could not read ledger.audit_block");
+				if (SPI_processed == 1)
+				{
+					memcpy(prev, digest_hash, AUDIT_HASH_LEN);
+					expected_lo = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+					expected_seq = digest_seq + 1;
+					checkpoint_seq = digest_seq;
+				}
+			}
+			if (checkpoint_seq != digest_seq)
+			{
+				brk.found = true;
+				brk.block_seq = digest_seq;
+				brk.problem = "the digest kept outside is older than the verification checkpoint: the blocks between "
+					"cannot be recomputed (their records were detached); compare a digest taken after the last detach";
+				return brk;
+			}
+		}
+		if (!brk.found)
+		{
+			/* a record still in the trail below the checkpoint's block: outside the chain */
+			bool		isnull;
+
+			if (SPI_execute_with_args("SELECT event_id FROM ledger.audit_event WHERE xact_id >= 0 AND xact_id < $1 "
+									  "ORDER BY event_id LIMIT 1",
+									  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(checkpoint_lo)},
+									  NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read ledger.audit_event");
+			if (SPI_processed == 1)
+			{
+				brk.found = true;
+				brk.block_seq = checkpoint_seq;
+				brk.has_event = true;
+				brk.event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				brk.problem = "a record lies before the verification checkpoint, outside the chain";
+				return brk;
+			}
 		}
 	}
+chain:
 	blocks = SPI_cursor_open_with_args(NULL,
 									   "SELECT block_seq, xact_lo, xact_hi, record_count, prev_hash, block_hash "
 									   "FROM ledger.audit_block WHERE block_seq > $1 ORDER BY block_seq",
@@ -533,6 +646,7 @@ verify_audit(PG_FUNCTION_ARGS)
 	SPI_connect();
 	brk = verify_chain(has_digest, has_digest ? PG_GETARG_INT64(0) : 0, digest);
 	SPI_finish();
+	records_source = "ledger.audit_event";	/* the one built lived in SPI's memory */
 	if (brk.found)
 	{
 		Datum		values[3];

@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(85);
+SELECT plan(90);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -433,6 +433,71 @@ UPDATE ledger.audit_block SET prev_hash = sha256('x') WHERE block_seq = :victim_
 SELECT problem AS relinked FROM ledger.verify_audit() \gset
 ROLLBACK;
 SELECT is(:'relinked'::text, 'the block does not link to the previous block''s hash', 'block_link_tamper_detected');
+
+-- A forged verification checkpoint: a superuser rewrites a sealed record and adds a checkpoint
+-- row at the newest block, so that verification would start past the rewritten record.
+-- two more blocks after the digest kept above
+INSERT INTO regress_audited (id, name) VALUES (9001, 'later');
+SELECT ledger.audit_seal_now() AS sealed_more \gset
+INSERT INTO regress_audited (id, name) VALUES (9002, 'later');
+SELECT ledger.audit_seal_now() AS sealed_more \gset
+DELETE FROM regress_audited WHERE id IN (9001, 9002);
+CREATE FUNCTION pg_temp.forge_checkpoint(detached text[]) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+BEGIN
+    PERFORM pg_temp.guard(false);
+    UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
+    UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
+    UPDATE ledger.audit_event SET detail = 'forged' WHERE event_id = (SELECT min(event_id) FROM ledger.audit_event WHERE xact_id >= 0);
+    UPDATE ledger.audit_event e SET record_hash = pg_temp.ref_record_hash(e)
+    WHERE event_id = (SELECT min(event_id) FROM ledger.audit_event WHERE xact_id >= 0);
+    INSERT INTO ledger.audit_checkpoint
+    SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
+           b.xact_hi, detached, now()
+    FROM ledger.audit_block b ORDER BY b.block_seq DESC LIMIT 1;
+    SELECT string_agg(coalesce(v.problem, '') , '|') INTO p FROM ledger.verify_audit() v;
+    p := coalesce(p, 'intact') || ' / with digest: ' ||
+         coalesce((SELECT string_agg(v.problem, '|') FROM ledger.verify_audit(
+             (SELECT block_seq FROM ledger.audit_digest()), (SELECT block_hash FROM ledger.audit_digest())) v), 'intact');
+    RAISE EXCEPTION '%', p USING ERRCODE = 'P0001';
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM;
+END $$;
+SELECT is(pg_temp.forge_checkpoint('{}'),
+    'a sealed block''s records were changed or reordered / with digest: a sealed block''s records were changed or reordered',
+    'forged_checkpoint_detected: a checkpoint row added by hand moves nothing while the detached months are kept; the rewritten record is caught');
+SELECT is(pg_temp.forge_checkpoint('{audit_event_190001}'),
+    'a record lies before the verification checkpoint, outside the chain / with digest: a record lies before the verification checkpoint, outside the chain',
+    'forged_checkpoint_missing_table_detected: a checkpoint naming a month that is not kept leaves no record of the trail outside the chain');
+SELECT is(pg_temp.forge_checkpoint(ARRAY[(SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                          WHERE i.inhparent = 'ledger.audit_event'::regclass LIMIT 1)]),
+    'a verification checkpoint names a partition still attached to the trail (it was not made by a detach) / with digest: a verification checkpoint names a partition still attached to the trail (it was not made by a detach)',
+    'forged_checkpoint_attached_partition_detected: a checkpoint that names a month still in the trail was not made by a detach');
+-- The digest taken earlier (older than the forged checkpoint) is compared, never skipped.
+CREATE FUNCTION pg_temp.old_digest_after_forged_checkpoint(seq bigint, hash bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+BEGIN
+    PERFORM pg_temp.guard(false);
+    UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
+    UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
+    DELETE FROM ledger.audit_event WHERE xact_id >= 0;   -- as if the months were detached and dropped
+    INSERT INTO ledger.audit_checkpoint
+    SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
+           b.xact_hi, '{audit_event_190001}', now()
+    FROM ledger.audit_block b ORDER BY b.block_seq DESC LIMIT 1;
+    SELECT string_agg(v.problem, '|') INTO p FROM ledger.verify_audit(seq, hash) v;
+    RAISE EXCEPTION '%', coalesce(p, 'intact') USING ERRCODE = 'P0001';
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM;
+END $$;
+SELECT is(pg_temp.old_digest_after_forged_checkpoint(:digest_seq, decode(:'digest_hash', 'hex')),
+    'the digest kept outside is older than the verification checkpoint: the blocks between cannot be recomputed (their records were detached); compare a digest taken after the last detach',
+    'old_digest_never_skipped: a digest older than the latest checkpoint is reported as not comparable, not passed');
+SELECT is(pg_temp.old_digest_after_forged_checkpoint(:digest_seq, sha256('bogus')),
+    'the digest kept outside is older than the verification checkpoint: the blocks between cannot be recomputed (their records were detached); compare a digest taken after the last detach',
+    'bogus_digest_not_verified: a made-up digest older than the checkpoint does not verify');
 
 SELECT is((SELECT count(*) FROM ledger.verify_audit(:digest_seq, decode(:'digest_hash', 'hex'))), 0::bigint,
     'after every rolled-back tampering the trail verifies against its digest again');
