@@ -6,13 +6,15 @@
  * meant for the log, hint, context and internal query.  The statement that PostgreSQL
  * prints after an error (and log_statement prints as the message) comes from
  * debug_query_string: when it holds a number, it is replaced for the rest of the statement by
- * a masked copy.  Recognised forms: 12 ASCII digits, 4-4-4 with one space or hyphen, and 12
- * full-width digits, each standing alone (not part of a longer run of digits).  Every digit
- * of a match becomes '*'.
+ * a masked copy.  Recognised forms: every text the type accepts as a valid My Number (one
+ * definition, numbers/numparse.c, which numbers/nummask.c asks; the fuzz target checks that
+ * whatever the parser accepts the masker masks), standing alone (not part of a longer run of
+ * digits).  Every digit of a match becomes '*'.  Bind parameters (log_parameter_max_length,
+ * ..._on_error), a COPY line's CONTEXT and auto_explain's query text are parts of the entry
+ * above: test/process/every_form_masked.sh sends each form through each.
  *
  * What stays outside its reach: client-side logs, anything logged before the library is
- * loaded, bind parameters when log_parameter_max_length is raised (they are in the detail
- * and masked, but only in the forms above), and tools that log their own queries.
+ * loaded, and tools that log their own queries.
  *
  * A staff member's session (log_hygiene_staff_session, set by the statement gate) gets its
  * message and detail cut to LOG_HYGIENE_STAFF_TEXT bytes, in the log and at the client alike
