@@ -168,6 +168,12 @@ extern bool audit_emit_keys(const char *kind, Oid relid, int64 row_count, bool h
 							int nkeys, const AuditActor *actor, bool must_log);
 extern void audit_emit_durable(const char *kind, Oid relid, int64 row_count,
 							   const char *const *keys, int nkeys, const char *detail);
+/* A read's record, made durable before the client's statement ends (ledger.audit_read_durable). */
+extern bool audit_emit_read(Oid relid, int64 row_count, bool has_row_count, uint64 query_id,
+							const char *detail, const char *const *keys, int nkeys,
+							const AuditActor *actor, bool must_log);
+extern void audit_reads_wait(void);
+extern void audit_reads_forget(void);
 extern bool audit_emit_possible(void);
 extern bool audit_queue_event_durable(const AuditQueueEvent *ev);
 extern bool mnl_refusal_recorded;	/* ledger._record_denied ran: the gate records no second event */

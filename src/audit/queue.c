@@ -326,21 +326,15 @@ audit_emit_keys(const char *kind, Oid relid, int64 row_count, bool has_row_count
 }
 
 /*
- * A must_log event with its subject (the row key: whose data), and not returned from until
- * the writer has committed it — synchronously, so that it survives a crash and is on a
- * synchronous standby before the caller goes on (a reveal, the use of an approval).  An
- * ERROR when that does not happen within ledger.audit_queue_timeout; the event may still be
- * written later, so a limit that counts it errs on the safe side.
+ * Wait until the writer has committed (synchronously) every event up to pos.  An ERROR when
+ * that does not happen within ledger.audit_queue_timeout; the event may still be written
+ * later, so a limit that counts it errs on the safe side.
  */
-void
-audit_emit_durable(const char *kind, Oid relid, int64 row_count, const char *const *keys,
-				   int nkeys, const char *detail)
+static void
+wait_committed(uint64 pos)
 {
-	uint64		pos;
-	TimestampTz deadline;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout);
 
-	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, NULL, true, &pos);
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout);
 	for (;;)
 	{
 		uint64		head;
@@ -358,6 +352,67 @@ audit_emit_durable(const char *kind, Oid relid, int64 row_count, const char *con
 		CHECK_FOR_INTERRUPTS();
 	}
 	ConditionVariableCancelSleep();
+}
+
+/*
+ * A must_log event with its subject (the row key: whose data), and not returned from until
+ * the writer has committed it — synchronously, so that it survives a crash and is on a
+ * synchronous standby before the caller goes on (a reveal, the use of an approval).
+ */
+void
+audit_emit_durable(const char *kind, Oid relid, int64 row_count, const char *const *keys,
+				   int nkeys, const char *detail)
+{
+	uint64		pos;
+
+	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, NULL, true, &pos);
+	wait_committed(pos);
+}
+
+/*
+ * Read records made durable at the end of the statement (ledger.audit_read_durable): the
+ * events of a statement's reads are queued as durable ones (the writer's transaction holding
+ * one commits synchronously) and audit_reads_wait() waits for the last of them once, at the
+ * end of the client's statement, so that reads of a function run many times wait once, and
+ * concurrent statements share the writer's commits (group commit).
+ */
+static uint64 read_pending_pos = 0;
+static bool read_pending = false;
+
+bool
+audit_emit_read(Oid relid, int64 row_count, bool has_row_count, uint64 query_id,
+				const char *detail, const char *const *keys, int nkeys, const AuditActor *actor,
+				bool must_log)
+{
+	uint64		pos;
+	bool		durable = must_log && mnl_audit_read_durable;
+	bool		ok = emit(AUDIT_KIND_SELECT, relid, row_count, has_row_count, query_id, detail, keys,
+						  nkeys, actor, must_log, durable ? &pos : NULL);
+
+	if (ok && durable)
+	{
+		read_pending_pos = read_pending ? Max(read_pending_pos, pos) : pos;
+		read_pending = true;
+	}
+	return ok;
+}
+
+void
+audit_reads_wait(void)
+{
+	uint64		pos = read_pending_pos;
+
+	if (!read_pending || queue == NULL)
+		return;
+	read_pending = false;
+	wait_committed(pos);
+}
+
+/* Forget a pending wait (the transaction failed: nothing of it is answered). */
+void
+audit_reads_forget(void)
+{
+	read_pending = false;
 }
 
 static bool

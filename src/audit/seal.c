@@ -28,6 +28,7 @@
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -623,6 +624,37 @@ chain:
 		check_records(expected_lo, PG_INT64_MAX, NULL, &brk, 0);
 		if (brk.found)
 			brk.block_seq = 0;
+	}
+	if (!brk.found)
+	{
+		/*
+		 * The unsealed window is bounded: a record waiting longer than
+		 * ledger.audit_unsealed_limit (a transaction held open stalls sealing), or any record
+		 * at all in a database the writer does not serve (a restore under another name:
+		 * nothing there will ever seal it), is named, not called intact.
+		 */
+		bool		served = mnl_database != NULL && strcmp(mnl_database, get_database_name(MyDatabaseId)) == 0;
+
+		if (SPI_execute_with_args("SELECT event_id FROM ledger.audit_event WHERE xact_id >= $1 "
+								  "AND ($2 OR logged_at < pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
+								  "ORDER BY event_id LIMIT 1",
+								  3, (Oid[]) {INT8OID, BOOLOID, INT4OID},
+								  (Datum[]) {Int64GetDatum((int64) expected_lo), BoolGetDatum(!served),
+											 Int32GetDatum(mnl_audit_unsealed_limit)},
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ledger.audit_event");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			brk.found = true;
+			brk.block_seq = 0;
+			brk.has_event = true;
+			brk.event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			brk.problem = served ?
+				"a record has waited longer than ledger.audit_unsealed_limit to be sealed (a transaction held open?)" :
+				"records are not sealed: the audit writer serves another database (ledger.database), so nothing seals them here";
+		}
 	}
 	return brk;
 }

@@ -22,6 +22,8 @@ extern int	mnl_audit_key_buffer;	/* ledger.audit_key_buffer (kB of row keys in t
 extern int	mnl_audit_queue_timeout;	/* ledger.audit_queue_timeout (ms) */
 extern int	mnl_audit_flush_delay;	/* ledger.audit_flush_delay (ms) */
 extern int	mnl_audit_seal_interval;	/* ledger.audit_seal_interval (ms) */
+extern int	mnl_audit_unsealed_limit;	/* ledger.audit_unsealed_limit (s) */
+extern bool mnl_audit_read_durable;	/* ledger.audit_read_durable */
 extern bool mnl_audit_sessions;	/* ledger.audit_sessions */
 extern char *mnl_office_hours_start;	/* ledger.office_hours_start */
 extern char *mnl_office_hours_end;	/* ledger.office_hours_end */

@@ -25,6 +25,8 @@ int			mnl_audit_key_buffer = 8192;
 int			mnl_audit_queue_timeout = 5000;
 int			mnl_audit_flush_delay = 200;
 int			mnl_audit_seal_interval = 1000;
+int			mnl_audit_unsealed_limit = 900;
+bool		mnl_audit_read_durable = true;
 bool		mnl_audit_sessions = true;
 char	   *mnl_office_hours_start = NULL;
 char	   *mnl_office_hours_end = NULL;
@@ -93,6 +95,17 @@ mnl_define_settings(void)
 							gettext_noop("How often the audit writer seals committed records into a block."),
 							NULL, &mnl_audit_seal_interval, 1000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("ledger.audit_unsealed_limit",
+							gettext_noop("How long a record may wait to be sealed before ledger.verify_audit() reports it."),
+							gettext_noop("A transaction held open stalls sealing of the records after it; records rewritten "
+										 "while unsealed would not be caught, so the verifier names the wait."),
+							&mnl_audit_unsealed_limit, 900, 1, 7 * 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("ledger.audit_read_durable",
+							 gettext_noop("A statement that read an audited table ends only once its read record is durable."),
+							 gettext_noop("The writer commits read records synchronously and the reading statement waits for "
+										  "that at its end (group commit); off, a crash can lose reads of the last moments."),
+							 &mnl_audit_read_durable, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("ledger.audit_sessions",
 							 gettext_noop("Records logins, failed logins and logouts in the audit trail."),
 							 NULL, &mnl_audit_sessions, true, PGC_SIGHUP, 0,

@@ -6,6 +6,9 @@
 
 extern void log_hygiene_install(void);
 
+/* Masking the text pg_stat_activity and pg_stat_statements keep (monitoring.c). */
+extern void monitoring_install(void);
+
 /*
  * Set by the staff statement gate (staff/session.c) at each statement: the session acts as a
  * staff member.  Its messages then carry at most LOG_HYGIENE_STAFF_TEXT bytes of message and

@@ -39,6 +39,7 @@
 #include "parser/parse_func.h"
 #include "storage/ipc.h"
 #include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -123,8 +124,7 @@ emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *d
 
 	if (ks == NULL || read_keys_empty(ks))
 	{
-		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, true, query_id, detail, NULL, 0,
-						actor, must_log);
+		audit_emit_read(relid, (int64) rows, true, query_id, detail, NULL, 0, actor, must_log);
 		return;
 	}
 	/* parts: as many whole elements each as fit in one event (an element is half of that) */
@@ -151,7 +151,7 @@ emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *d
 		else
 			snprintf(d, sizeof(d), "%s%srow keys, part %d of %d", detail ? detail : "",
 					 detail ? "; " : "", part + 1, nparts);
-		audit_emit_keys(AUDIT_KIND_SELECT, relid, (int64) rows, part == 0, query_id, d,
+		audit_emit_read(relid, (int64) rows, part == 0, query_id, d,
 						keys + starts[part], starts[part + 1] - starts[part], actor, must_log);
 	}
 }
@@ -222,6 +222,9 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void
 hooks_xact_callback(XactEvent event, void *arg)
 {
+	/* the reads of statements that ended inside others (a cursor closed at commit): durable now */
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+		audit_reads_wait();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PREPARE)
 	{
@@ -248,6 +251,7 @@ hooks_xact_callback(XactEvent event, void *arg)
 			forget_tracked(t);
 		}
 		copy_relid = InvalidOid;
+		audit_reads_forget();
 	}
 }
 
@@ -465,6 +469,14 @@ mnl_ExecutorEnd(QueryDesc *qd)
 			standard_ExecutorEnd(qd);
 		if (t != NULL)
 			emit_reads(t, NULL, true);
+		/*
+		 * The client's statement (not one a function runs): its result is not answered
+		 * before its read records are durable (ledger.audit_read_durable).  Rows already
+		 * sent are still in the server's send buffer unless they filled it; the completion
+		 * and the commit wait in any case.
+		 */
+		if (qd->sourceText != NULL && qd->sourceText == debug_query_string)
+			audit_reads_wait();
 	}
 	PG_FINALLY();
 	{
@@ -527,9 +539,12 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 
 	/* a COPY read through a query (row-level security) was recorded with its rows' keys */
 	if (OidIsValid(copy_read) && !copy_by_executor)
-		audit_emit(AUDIT_KIND_SELECT, copy_read, qc ? (int64) qc->nprocessed : 0, qc != NULL,
-				   pstmt->queryId, "copy to", true);
+		audit_emit_read(copy_read, qc ? (int64) qc->nprocessed : 0, qc != NULL,
+						pstmt->queryId, "copy to", NULL, 0, NULL, true);
 	copy_by_executor = false;
+	/* the client's statement: durable before it is answered */
+	if (context == PROCESS_UTILITY_TOPLEVEL)
+		audit_reads_wait();
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -53,6 +53,13 @@ tap_is "$(mnl_psql dump -d dst_custom -Atc "SELECT relation::text, rls_forced FR
 tap_is "$(mnl_psql dump -d dst_custom -Atc "SELECT count(*) FROM ledger.org_unit")|$(mnl_psql dump -d dst_custom -Atc "SELECT count(*) FROM case_note")" \
     "1|1" "the registry and the protected table's rows are restored"
 tap_is "$(mnl_psql dump -d dst_plain -Atc "$digest")" "$want" "dump_restore_round_trip: every number restored unchanged (plain format)"
+# The restore wrote row records into the copy's trail (its audited tables' triggers ran), in a
+# database no audit writer serves: nothing will ever seal them, and the verifier says so.
+restored_records=$(mnl_psql dump -d dst_custom -Atc "SELECT count(*) FROM ledger.audit_event")
+said=$(mnl_psql dump -d dst_custom -Atc "SELECT problem FROM ledger.verify_audit()")
+[ "$restored_records" -gt 0 ] && echo "$said" | grep -q "the audit writer serves another database"
+tap_ok $? "restored_copy_trail_not_called_intact: a restored copy's unsealed trail ($restored_records records) is reported, not intact"
+tap_is "$(mnl_psql dump -d src -Atc "SELECT count(*) FROM ledger.verify_audit()")" 0 "the served database's trail verifies"
 
 mnl_cluster_restart dump
 tap_is "$(mnl_psql dump -d src -Atc "$digest")" "$want" "numbers read the same after a server restart"

@@ -1,0 +1,75 @@
+# Multi-process test: "recorded before answered" holds across a crash (ATTACKS.md §7).  The
+# audit writer is held up (a superuser keeps the trail locked), then the server stops
+# abruptly (pg_ctl -m immediate) right after clients were answered.  A reveal's record, and
+# (ledger.audit_read_durable, on by default) an audited read's record, is committed
+# synchronously by the writer before the statement is answered: every answered statement
+# has its record after the restart.  The control, with read durability off, shows the test
+# can see a loss: reads answered while the writer was held up are gone.  TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap 'mnl_session_close_all; mnl_cluster_destroy_all' EXIT
+
+mnl_ledger_cluster durable || exit 1
+dir=${MNL_CLUSTER_DIR[durable]}
+q() { mnl_psql durable -d ledger -Atc "$1" 2>&1; }
+q "GRANT ledger_revealer TO postgres; CREATE TABLE d (id int PRIMARY KEY, v text); SELECT ledger.audit_table('d');
+   INSERT INTO d SELECT i, 'v' || i FROM generate_series(1, 10) i" >/dev/null
+sealed=$(q "SELECT ledger.seal('613805426170', 'durable:1')")
+crash() {
+    mnl_as_postgres "$MNL_PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+    mnl_cluster_start durable && mnl_wait_writer durable ledger
+}
+hold_writer() {   # the trail's tables locked: the writer's inserts wait
+    mnl_session_open holder durable postgres
+    mnl_session holder "BEGIN; SELECT format('LOCK TABLE %s IN EXCLUSIVE MODE', string_agg(c.oid::regclass::text, ', '))
+        FROM pg_class c WHERE c.oid = 'ledger.audit_event'::regclass
+           OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ledger.audit_event'::regclass) \\gexec" >/dev/null
+}
+reads() {   # reads() TAG [SETTING]: ten audited reads, each answered
+    local sql="" i
+    for i in $(seq 1 10); do sql="$sql SELECT v FROM d WHERE id = $i /* $1 */;"; done
+    mnl_psql durable -d ledger -Atc "${2:-SELECT 1}" -c "$sql" >/dev/null 2>&1
+}
+records() { q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.d' AND kind = 'select' AND detail IS NULL" ; }
+
+# Control: read durability off, the writer held up, the server stopped right after.
+before=$(records)
+hold_writer
+start=$(date +%s%N)
+reads control "SET ledger.audit_read_durable = off"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+crash
+mnl_session_close holder
+lost=$(( before + 10 - $(records) ))
+tap_ok "$([ "$lost" -gt 0 ]; echo $?)" \
+    "control: with ledger.audit_read_durable off, reads answered at once (${took} ms) are lost in a crash ($lost of 10)"
+
+# Durable reads: they wait for the writer; once answered, a crash keeps them.
+before=$(records)
+hold_writer
+( reads durable; echo done >"$dir/reads.done" ) &
+sleep 2
+tap_ok "$([ ! -f "$dir/reads.done" ]; echo $?)" "read_not_answered_before_durable: a read waits while its record cannot be committed"
+mnl_session holder "COMMIT" >/dev/null
+for i in $(seq 1 100); do [ -f "$dir/reads.done" ] && break; sleep 0.1; done
+crash
+mnl_session_close holder
+tap_is "$(( $(records) - before ))" 10 "read_durable_across_crash: every answered read has its record after an immediate stop"
+
+# Reveals: durable always.
+revealed() { q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'reveal' AND detail LIKE '%durable test%'"; }
+before=$(revealed)
+hold_writer
+( for i in 1 2 3 4 5; do
+      mnl_psql durable -d ledger -Atc "SELECT ledger.reveal('$sealed'::ledger.sealed_mynumber, 'durable:1', 'durable test $i')" \
+          >>"$dir/reveals.out" 2>&1
+  done; echo done >"$dir/reveals.done" ) &
+sleep 2
+tap_ok "$([ ! -s "$dir/reveals.out" ]; echo $?)" "reveal_not_answered_before_durable: no number returned while its record cannot be committed"
+mnl_session holder "COMMIT" >/dev/null
+for i in $(seq 1 100); do [ -f "$dir/reveals.done" ] && break; sleep 0.1; done
+crash
+mnl_session_close holder
+tap_is "$(grep -c '^613805426170$' "$dir/reveals.out")" 5 "the five reveals were answered"
+tap_is "$(( $(revealed) - before ))" 5 "reveal_durable_across_crash: every answered reveal has its record after an immediate stop"
+tap_done

@@ -1,0 +1,56 @@
+# Multi-process test (ATTACKS.md §6): no number in monitoring.  pg_stat_statements keeps the
+# text of utility statements (DO, EXPLAIN, CALL, PREPARE) verbatim, in its view and in its
+# file on disk; pg_stat_activity shows a running statement to pg_read_all_stats members, for
+# the simple and the extended protocol.  With mynumber_ledger listed after
+# pg_stat_statements, neither may hold a number; listed before, the server warns at start.
+# TAP.
+set -uo pipefail
+. "$(dirname "$0")/../harness.sh"
+trap 'mnl_session_close_all; mnl_cluster_destroy_all' EXIT
+
+mnl_ledger_cluster mon "shared_preload_libraries = 'pg_stat_statements,mynumber_ledger'" \
+    "pg_stat_statements.track_utility = on" "pg_stat_statements.save = on" || exit 1
+dir=${MNL_CLUSTER_DIR[mon]}
+q() { mnl_psql mon -d ledger -Atc "$1" 2>&1; }
+q "CREATE EXTENSION pg_stat_statements; CREATE PROCEDURE keep(t text) LANGUAGE sql AS \$\$SELECT 1\$\$" >/dev/null
+
+numbers=$(q "SELECT string_agg(b || ledger.mynumber_check_digit(b), ' ')
+             FROM (SELECT lpad((27182818284 + i * 104729)::text, 11, '0') AS b FROM generate_series(1, 8) i) x")
+set -- $numbers
+wide=$(python3 -c "import sys; print(sys.argv[1].translate(str.maketrans('0123456789', '０１２３４５６７８９')))" "$5")
+mnl_psql mon -d ledger >/dev/null 2>&1 <<SQL
+DO \$\$BEGIN PERFORM '$1'; END\$\$;
+EXPLAIN SELECT '$2'::text;
+CALL keep('$3');
+PREPARE held AS SELECT '$4'::text;
+DO \$\$BEGIN PERFORM '$wide'; END\$\$;
+SQL
+
+# pg_stat_activity while statements run: simple protocol, then extended (Parse/Bind/Execute)
+mnl_session_open watcher mon postgres
+(mnl_psql mon -d ledger -Atc "SELECT pg_sleep(3), '$6'::text" >/dev/null 2>&1 &)
+(python3 "$MNL_ROOT/test/process/bind_client.py" "$dir/sock" postgres ledger "SELECT pg_sleep(3), '$7'::text" >/dev/null 2>&1 &)
+sleep 1.5
+mnl_session watcher "SELECT query FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()"
+activity=$R
+tap_is "$(echo "$activity" | grep -c "pg_sleep(3), '\*\*\*\*\*\*\*\*\*\*\*\*'::text")" 2 \
+    "pg_stat_activity shows both running statements, masked (simple and extended protocol)"
+sleep 2
+
+texts=$(q "SELECT string_agg(query, E'\n') FROM pg_stat_statements")
+echo "$texts" | grep -q "PERFORM '\*\*\*\*\*\*\*\*\*\*\*\*'" && echo "$texts" | grep -q "CALL keep('\*\*\*\*\*\*\*\*\*\*\*\*')"
+tap_ok $? "pg_stat_statements keeps the utility statements, masked"
+mnl_cluster_stop mon
+found=""
+for n in $numbers "$wide"; do
+    echo "$texts$activity" | grep -qF -- "$n" && found="$found view:$n"
+    grep -rlaF -- "$n" "$dir/data/pg_stat_tmp" "$dir/data/pg_stat" >/dev/null 2>&1 && found="$found file:$n"
+done
+tap_is "${found# }" "" "no_number_in_monitoring: no number in pg_stat_activity, pg_stat_statements or its files"
+
+# listed before pg_stat_statements: warned at start
+mnl_as_postgres sed -i "s/^shared_preload_libraries = 'pg_stat_statements,mynumber_ledger'/shared_preload_libraries = 'mynumber_ledger,pg_stat_statements'/" "$dir/data/postgresql.conf"
+mnl_cluster_start mon
+grep -q "WARNING:  pg_stat_statements is loaded after mynumber_ledger" "$dir/server.log"
+tap_ok $? "monitoring_order_warned: a server loading pg_stat_statements after the extension is warned at start"
+tap_done
