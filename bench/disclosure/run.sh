@@ -88,7 +88,27 @@ SELECT payload FROM $t WHERE municipality_code = '131016' AND id = :i * 4;" >"$w
             echo "one_$t $(run "$w/one_$t.sql")"
         done
     done
+    tps() {  # tps SCRIPT CLIENTS: transactions a second
+        PGHOST="${MNL_CLUSTER_DIR[$name]}/sock" PGPORT=5432 \
+            "$MNL_PGBIN/pgbench" -n -c "$2" -j "$2" -T "$SECONDS_PER_RUN" -U bench_examiner -f "$1" bench 2>"$1.err" |
+            sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+    }
+    for round in 1 2 3; do
+        echo "tps_reveal_4 -$(tps "$w/reveal.sql" 4)"
+        echo "tps_one_t_read_1 -$(tps "$w/one_t_read.sql" 1)"
+        echo "tps_one_t_read_4 -$(tps "$w/one_t_read.sql" 4)"
+        echo "tps_one_t_plain_4 -$(tps "$w/one_t_plain.sql" 4)"
+    done
     if [ "$name" = head ]; then
+        # the cost of the read guarantee: the same reads with ledger.audit_read_durable off
+        mnl_psql "$name" -d bench -c "ALTER SYSTEM SET ledger.audit_read_durable = off" -c "SELECT pg_reload_conf()" >/dev/null
+        sleep 0.5
+        for round in 1 2 3; do
+            echo "rows_t_read_nodur $(run "$w/rows_t_read.sql")"
+            echo "one_t_read_nodur $(run "$w/one_t_read.sql")"
+            echo "tps_one_t_read_4_nodur -$(tps "$w/one_t_read.sql" 4)"
+        done
+        mnl_psql "$name" -d bench -c "ALTER SYSTEM RESET ledger.audit_read_durable" -c "SELECT pg_reload_conf()" >/dev/null
         mnl_psql "$name" -d bench -c "ALTER SYSTEM SET ledger.lookup_min_duration = 0" -c "SELECT pg_reload_conf()" >/dev/null
         sleep 0.5
         echo "found0 $(run "$w/found.sql")"
@@ -109,6 +129,8 @@ make -s install >/dev/null
 measure head >"$w/head.txt"
 
 v() { awk -v k="$2" '$1 == k && (best == "" || $2 < best) { best = $2 } END { print best }' "$w/$1.txt"; }
+# tps values are written negated ("-123.4"): the best round is the smallest, as for latencies
+t() { v "$1" "$2" | sed 's/^-//'; }
 out=$ROOT/bench/results/disclosure.md
 {
     echo "# bench/disclosure — reveals, lookups and the read audit, against $BASE"
@@ -127,6 +149,18 @@ out=$ROOT/bench/results/disclosure.md
     echo "| 1,000-row SELECT, same policies, no read audit | $(v base rows_t_plain) | $(v head rows_t_plain) |"
     echo "| single-row SELECT by key, read audit | $(v base one_t_read) | $(v head one_t_read) |"
     echo "| single-row SELECT by key, no read audit | $(v base one_t_plain) | $(v head one_t_plain) |"
+    echo "| 1,000-row SELECT, read audit, ledger.audit_read_durable off | | $(v head rows_t_read_nodur) |"
+    echo "| single-row SELECT by key, read audit, ledger.audit_read_durable off | | $(v head one_t_read_nodur) |"
+    echo
+    echo "Throughput (tps, best round; 4 clients share the writer's synchronous commits):"
+    echo
+    echo "| operation | $BASE tps | this tree tps |"
+    echo "|---|---:|---:|"
+    echo "| reveal_person_number, 4 clients | $(t base tps_reveal_4) | $(t head tps_reveal_4) |"
+    echo "| single-row SELECT by key, read audit, 1 client | $(t base tps_one_t_read_1) | $(t head tps_one_t_read_1) |"
+    echo "| single-row SELECT by key, read audit, 4 clients | $(t base tps_one_t_read_4) | $(t head tps_one_t_read_4) |"
+    echo "| single-row SELECT by key, read audit, 4 clients, ledger.audit_read_durable off | | $(t head tps_one_t_read_4_nodur) |"
+    echo "| single-row SELECT by key, no read audit, 4 clients | $(t base tps_one_t_plain_4) | $(t head tps_one_t_plain_4) |"
     echo
     echo "A 1,000-row read's record holds $(v head record_keys) bytes of keys (every fourth id: the org unit's rows interleave)."
     echo

@@ -69,6 +69,7 @@ typedef enum AuditAttr
 #define AUDIT_KIND_LOGIN		"login"
 #define AUDIT_KIND_LOGIN_FAILED "login_failed"
 #define AUDIT_KIND_LOGOUT		"logout"
+#define AUDIT_KIND_DROP			"drop"	/* an audited table or column dropped (in its transaction) */
 #define AUDIT_KIND_LOOKUP		"lookup"	/* ledger.find_person: outcome and person, no number */
 
 /*
@@ -127,6 +128,8 @@ extern void audit_buffer_flush(void);
 extern void audit_store_now(Datum *values, bool *nulls, int n);
 extern void audit_store_init(void);
 extern Oid	audit_trail_namespace(void);
+/* audit/trigger.c */
+extern void audit_record_drop(Oid relid, int subid);
 
 /* audit/queue.c */
 #define AUDIT_MAX_KEYS	3		/* row key elements of a single row (a reveal's subject) */

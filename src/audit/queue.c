@@ -385,7 +385,9 @@ audit_emit_read(Oid relid, int64 row_count, bool has_row_count, uint64 query_id,
 				bool must_log)
 {
 	uint64		pos;
-	bool		durable = must_log && mnl_audit_read_durable;
+	/* a client's backend: the writer (and other workers) answer no client, and the writer
+	 * would wait for itself */
+	bool		durable = must_log && mnl_audit_read_durable && MyBackendType == B_BACKEND;
 	bool		ok = emit(AUDIT_KIND_SELECT, relid, row_count, has_row_count, query_id, detail, keys,
 						  nkeys, actor, must_log, durable ? &pos : NULL);
 

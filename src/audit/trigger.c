@@ -598,6 +598,38 @@ audit_truncate_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * The record of an audited table (subid 0) or one of its columns dropped: written in the
+ * dropping transaction, like a row record, so it is there exactly when the drop committed.
+ * Called by the guard's object-access hook (guard/objects.c) while the relation still exists.
+ */
+void
+audit_record_drop(Oid relid, int subid)
+{
+	Datum		values[AUDIT_NATTS];
+	bool		nulls[AUDIT_NATTS];
+	char	   *name = audit_relation_name(relid);
+
+	audit_fill_context(values, nulls);
+	values[AA_KIND - 1] = CStringGetTextDatum(AUDIT_KIND_DROP);
+	nulls[AA_KIND - 1] = false;
+	values[AA_RELATION_ID - 1] = ObjectIdGetDatum(relid);
+	nulls[AA_RELATION_ID - 1] = false;
+	values[AA_RELATION_NAME - 1] = CStringGetTextDatum(name);
+	nulls[AA_RELATION_NAME - 1] = false;
+	if (subid != 0)
+	{
+		char	   *column = get_attname(relid, (AttrNumber) subid, true);
+
+		values[AA_DETAIL - 1] = CStringGetTextDatum(psprintf("column %s dropped", column ? column : "?"));
+	}
+	else
+		values[AA_DETAIL - 1] = CStringGetTextDatum("table dropped");
+	nulls[AA_DETAIL - 1] = false;
+	audit_buffer_add(values, nulls);
+	audit_buffer_flush();
+}
+
 /* ---------------------------------------------------------------------------------------
  * Attaching and detaching
  * ---------------------------------------------------------------------------------------

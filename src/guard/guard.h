@@ -8,6 +8,7 @@
  *   explain.c        EXPLAIN of protected tables
  *   export.c         the export duty for COPY ... TO and copies into other tables
  *   qual_order.c     a caller's conditions run after the policies of a protected table
+ *   objects.c        every drop of a protected or audited table or column, by identity
  */
 #ifndef MNL_GUARD_H
 #define MNL_GUARD_H
@@ -35,6 +36,11 @@ extern void export_check_relation(Oid relid);
 extern void export_check_query(List *rtable);
 extern bool export_stores_rows(Node *stmt);
 extern void export_check_copying(struct QueryDesc *qd);
+
+/* objects.c: the object-access hook (at load, from guard_install) */
+extern void guard_objects_install(void);
+/* objects.c: a staff query's views (security_invoker views of untrusted owners refused) */
+extern void guard_check_views(List *rtable);
 
 /* qual_order.c */
 extern void qual_order_install(void);

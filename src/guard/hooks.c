@@ -44,6 +44,7 @@ guard_ExecutorStart(QueryDesc *qd, int eflags)
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
 		staff_session_check(NULL);
+		guard_check_views(qd->plannedstmt->rtable);
 		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
 		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 &&
 			!IsParallelWorker() && !InNoForceRLSOperation())
@@ -142,4 +143,5 @@ guard_install(void)
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
 	qual_order_install();
+	guard_objects_install();
 }

@@ -88,6 +88,12 @@ refuse_inactive(Oid role, const char *which)
 				  errhint("Retired staff and staff outside their validity period can do nothing; log in with an active staff role.")));
 }
 
+bool
+staff_session_acting(void)
+{
+	return log_hygiene_staff_session;
+}
+
 void
 staff_session_check(Node *utility_stmt)
 {

@@ -9,6 +9,9 @@
 /* Refuse (42501, recorded) a statement of an inactive staff identity; utility_stmt is the
  * utility statement, or NULL for a plannable one. */
 extern void staff_session_check(Node *utility_stmt);
+/* Does the session act as staff (its login or its SET ROLE identity), as of the statement the
+ * gate last let through? */
+extern bool staff_session_acting(void);
 
 /* staff/idle.c: the idle limit per staff identity (自動ログオフ). */
 extern void staff_idle_shmem_request(void);

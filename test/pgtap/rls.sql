@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(148);
+SELECT plan(158);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -181,8 +181,8 @@ SET ROLE regress_app;
 SELECT is(pg_temp.peek(), 0::bigint,
     'staff_identity_borrowed_by_definer: the pooled role without SET ROLE reads nothing through clerk A''s function');
 SET ROLE regress_clerk_b;
-SELECT is(pg_temp.peek(), 0::bigint,
-    'staff_identity_borrowed_by_definer: nor while acting for clerk B');
+SELECT throws_ok($$SELECT pg_temp.peek()$$, '42501', NULL,
+    'staff_identity_borrowed_by_definer: nor while acting for clerk B (another role''s code does not run in a staff session)');
 SELECT throws_ok($$SELECT pg_temp.lookup()$$, '42501', NULL,
     'staff_identity_borrowed_by_definer: a gated function refuses the borrowed identity');
 RESET ROLE;
@@ -659,5 +659,61 @@ SELECT throws_ok($$SELECT idx_tup_fetch FROM pg_stat_xact_user_tables WHERE reln
 SELECT throws_ok($$SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'person'$$, '42501', NULL,
     'stat_counters_count_hidden_rows: and the cumulative ones');
 RESET ROLE;
+
+-- The DBA's code in a staff member's query (DESIGN.md §4: never with a clerk's sight): a
+-- function (invoker or definer), an operator, a security_invoker view the DBA owns would be
+-- handed the rows the clerk sees.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.loot (v text);
+GRANT INSERT ON regress_dba.loot TO PUBLIC;
+CREATE FUNCTION regress_dba.spy(t text) RETURNS text LANGUAGE plpgsql AS $$BEGIN INSERT INTO regress_dba.loot VALUES (t); RETURN t; END$$;
+CREATE FUNCTION regress_dba.spy_definer(t text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$BEGIN INSERT INTO regress_dba.loot VALUES (t); RETURN t; END$$;
+CREATE FUNCTION regress_dba.spy_eq(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO regress_dba.loot VALUES (a); RETURN a = b; END$$;
+CREATE OPERATOR regress_dba.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_dba.spy_eq);
+CREATE VIEW regress_dba.notes_invoker WITH (security_invoker) AS SELECT id, pg_notify('loot', note)::text AS sent FROM regress_dba.case_note;
+CREATE VIEW regress_dba.notes_plain AS SELECT v FROM regress_dba.loot;
+GRANT EXECUTE ON FUNCTION regress_dba.spy(text), regress_dba.spy_definer(text), regress_dba.spy_eq(text, text) TO PUBLIC;
+GRANT SELECT ON regress_dba.notes_invoker, regress_dba.notes_plain TO ledger_staff;
+RESET ROLE;
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT regress_dba.spy(note) FROM regress_dba.case_note$$, '42501', NULL,
+    'dba_function_in_staff_query_refused: the DBA''s function is not handed the rows a clerk sees');
+SELECT throws_ok($$SELECT regress_dba.spy_definer(note) FROM regress_dba.case_note$$, '42501', NULL,
+    'dba_definer_function_in_staff_query_refused: nor a SECURITY DEFINER one');
+SELECT throws_ok($$SELECT id FROM regress_dba.case_note WHERE note OPERATOR(regress_dba.===) 'x'$$, '42501', NULL,
+    'dba_operator_in_staff_query_refused: nor the function behind the DBA''s operator');
+SELECT throws_ok($$SELECT * FROM regress_dba.notes_invoker$$, '42501', NULL,
+    'dba_security_invoker_view_refused: a security_invoker view of the DBA runs with the clerk''s sight');
+SELECT lives_ok($$SELECT * FROM regress_dba.notes_plain$$,
+    'a view of the DBA that runs with the DBA''s own rights is still read');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_dba.loot), 0::bigint, 'nothing reached the DBA''s table');
+SELECT ok((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied'
+           AND detail LIKE '%function owned by a role that is not a superuser%') > 0,
+    'dba_code_refusal_recorded: the refusals are in the trail');
+
+-- A DROP ... CASCADE of something the DBA owns would drop a protected column with it.
+CREATE COLLATION regress_dba.coll FROM "C";
+ALTER COLLATION regress_dba.coll OWNER TO regress_dba;
+ALTER TABLE regress_dba.case_note ADD COLUMN collated text COLLATE regress_dba.coll;
+SET ROLE regress_dba;
+SELECT throws_ok($$DROP COLLATION regress_dba.coll CASCADE$$, '42501', NULL,
+    'drop_collation_cascade_drops_protected_column_refused');
+RESET ROLE;
+SELECT ok(EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'regress_dba.case_note'::regclass
+                  AND attname = 'collated' AND NOT attisdropped), 'the protected column is still there');
+
+-- Dropping an audited table is recorded, in the dropping transaction.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.audited_drop (id int PRIMARY KEY);
+SELECT ledger.audit_table('regress_dba.audited_drop') \g /dev/null
+BEGIN;
+DROP TABLE regress_dba.audited_drop;
+ROLLBACK;
+DROP TABLE regress_dba.audited_drop;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'drop' AND relation_name = 'regress_dba.audited_drop'
+           AND detail = 'table dropped'), 1::bigint,
+    'audited_table_drop_recorded: the committed drop has its record, the rolled-back one none');
 
 SELECT * FROM finish();

@@ -1,0 +1,188 @@
+/*
+ * guard/objects.c — the guard's last word on a drop, from PostgreSQL's object-access hook.
+ *
+ * The utility guard (utility.c) answers for the statement a role writes.  A drop reaches
+ * further than the statement names: DROP TYPE, DROP COLLATION, DROP FUNCTION, DROP EXTENSION
+ * ... CASCADE drop the columns (or whole tables) that depend on them, and OWNED BY or a
+ * dependency made earlier can do the same.  PostgreSQL tells this hook of every relation and
+ * column it is about to drop, whatever the statement, with the identity it resolved:
+ *
+ *   a protected table or column   a non-superuser is refused (recorded, 42501);
+ *   an audited table or column    the drop is recorded in the trail, in the dropping
+ *                                 transaction (kind "drop"): it is there exactly when the drop
+ *                                 committed.
+ *
+ * The extension's own code and scripts pass (the bypass scope), as does pg_upgrade.
+ *
+ * The same hook hears of every function an expression is about to call (operators, casts and
+ * aggregates included).  In a staff session, a function owned by a role that is neither a
+ * superuser nor the role acting is refused (recorded, 42501): a DBA's function — definer or
+ * invoker — called in a staff member's query receives the rows that staff member sees, and
+ * could keep them (DESIGN.md §4: the DBA's code never runs with a clerk's sight).  So is a
+ * security_invoker view owned by such a role (guard_check_views, from the executor hook):
+ * its query runs with the staff member's sight and may call PostgreSQL's own functions that
+ * send what they are given elsewhere (pg_notify, set_config).
+ *
+ * Must never: refuse a drop PostgreSQL makes of its own (internal) sub-objects, or look up a
+ * name (the objects are given by identity).
+ */
+#include "postgres.h"
+
+#include "catalog/dependency.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "catalog/indexing.h"
+#include "utils/fmgroids.h"
+#include "nodes/parsenodes.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "access/table.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+
+#include "audit/audit.h"
+#include "core/mynumber_ledger.h"
+#include "guard/guard.h"
+#include "staff/session.h"
+
+#define HINT_TRUSTED_CODE \
+	"In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: " \
+	"a superuser takes ownership of what staff are to use (ALTER ... OWNER TO)."
+
+/* May code owned by owner run in this staff session? */
+static bool
+owner_trusted(Oid owner)
+{
+	return superuser_arg(owner) || owner == GetUserId() || owner == GetOuterUserId() ||
+		owner == GetSessionUserId();
+}
+
+static void
+check_function(Oid fn)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!staff_session_acting() || mnl_guard_bypass || mnl_internal_depth > 0)
+		return;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(tup))
+		return;
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	if (!owner_trusted(owner))
+		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
+					 HINT_TRUSTED_CODE);
+}
+
+/* Views of a staff member's query: none may be a security_invoker view of an untrusted owner. */
+void
+guard_check_views(List *rtable)
+{
+	ListCell   *lc;
+
+	if (!staff_session_acting() || mnl_guard_bypass || mnl_internal_depth > 0)
+		return;
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		Relation	rel;
+		bool		refuse;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
+			continue;
+		rel = table_open(rte->relid, NoLock);
+		refuse = RelationHasSecurityInvoker(rel) && !owner_trusted(rel->rd_rel->relowner);
+		table_close(rel, NoLock);
+		if (refuse)
+			guard_refuse(rte->relid, "a security_invoker view owned by a role that is not a superuser is not read in a staff session",
+						 HINT_TRUSTED_CODE);
+	}
+}
+
+static object_access_hook_type prev_object_access = NULL;
+
+static void record_drop_by_trigger(Oid trigoid);
+
+static void
+guard_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	ObjectAccessDrop *drop = arg;
+
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	if (access == OAT_FUNCTION_EXECUTE && IsTransactionState())
+	{
+		check_function(objectId);
+		return;
+	}
+	if (access != OAT_DROP || !IsTransactionState())
+		return;
+	if (classId != RelationRelationId && classId != TriggerRelationId)
+		return;
+	if (mnl_guard_bypass || IsBinaryUpgrade)
+		return;
+	if (creating_extension &&
+		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))
+		return;
+	if (classId == TriggerRelationId)
+	{
+		record_drop_by_trigger(objectId);
+		return;
+	}
+	if (drop != NULL && (drop->dropflags & PERFORM_DELETION_INTERNAL))
+		return;
+	if (!superuser() && mnl_is_protected_relid(objectId))
+		guard_refuse(objectId,
+					 subId != 0 ? "a column of a protected table cannot be dropped by a non-superuser" :
+					 "a protected table can be dropped only by a superuser",
+					 "A DROP ... CASCADE of a type, collation, function or extension it depends on would drop it too. "
+					 "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
+	if (subId != 0 && !audit_is_trail_relation(objectId) && mnl_relation_test(objectId, audit_is_audited_relation))
+		audit_record_drop(objectId, subId);
+}
+
+/*
+ * A table is dropped after its triggers (they depend on it), so by the time its own drop is
+ * heard its audit triggers are gone.  Its drop is recorded when the audit trigger every
+ * audited table has goes: mnl_audit_truncate, or on a partition the clone of the parent's
+ * mnl_audit_row.  Outside the bypass scope (ledger.unaudit_table), and since nobody may drop
+ * an audit trigger by name, that happens only when the table goes.
+ */
+static void
+record_drop_by_trigger(Oid trigoid)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(tg->tgname), "mnl_audit_truncate") == 0 ||
+			(strcmp(NameStr(tg->tgname), "mnl_audit_row") == 0 && OidIsValid(tg->tgparentid)))
+			relid = tg->tgrelid;
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	if (OidIsValid(relid) && !audit_is_trail_relation(relid))
+		audit_record_drop(relid, 0);
+}
+
+void
+guard_objects_install(void)
+{
+	prev_object_access = object_access_hook;
+	object_access_hook = guard_object_access;
+}
