@@ -335,6 +335,12 @@ wait_committed(uint64 pos)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout);
 
+	/*
+	 * Prepared before the first check, so that the writer's broadcast after a commit cannot
+	 * fall between the check and the sleep: each wait is a real sleep, woken by the commit
+	 * (a waiter that spun would take the CPU the writer needs).
+	 */
+	ConditionVariablePrepareToSleep(&queue->space_cv);
 	for (;;)
 	{
 		uint64		head;
@@ -345,11 +351,13 @@ wait_committed(uint64 pos)
 		if (head > pos)
 			break;
 		if (GetCurrentTimestamp() >= deadline)
+		{
+			ConditionVariableCancelSleep();
 			queue_refuse("the audit writer did not commit it in time",
 						 "The audit writer is stopped or falling behind; see the server log, or raise ledger.audit_queue_timeout.");
-		ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
-		ConditionVariableCancelSleep();
-		CHECK_FOR_INTERRUPTS();
+		}
+		/* sleeps until a broadcast or 100 ms; checks for interrupts itself */
+		(void) ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
 }
@@ -424,6 +432,7 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 {
 	AuditQueueEvent ev;
 	TimestampTz deadline;
+	bool		prepared = false;
 	int			i;
 	Size		keys_len = 0;
 	char	   *key_bytes = NULL;
@@ -521,6 +530,8 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 			queue->dropped++;
 		LWLockRelease(queue->lock);
 
+		if (prepared && (stored || !ready || !must_log))
+			ConditionVariableCancelSleep();
 		if (stored)
 		{
 			if (latch)
@@ -546,9 +557,14 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 			queue_refuse("the audit queue is full",
 						 "The audit writer is falling behind; raise ledger.audit_queue_size or ledger.audit_queue_timeout, or reduce the load.");
 		}
-		ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
-		ConditionVariableCancelSleep();
-		CHECK_FOR_INTERRUPTS();
+		/* prepared, then the room checked again, then a real sleep (never a spin) */
+		if (!prepared)
+		{
+			ConditionVariablePrepareToSleep(&queue->space_cv);
+			prepared = true;
+			continue;
+		}
+		(void) ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
 	}
 }
 
