@@ -352,27 +352,22 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	uint8		prev[AUDIT_HASH_LEN] = {0};
 	uint64		expected_lo = 0;
 	int64		expected_seq = 1;
-	int64		checkpoint_seq = 0;
-	int64		checkpoint_lo = 0;
 	bool		digest_seen = false;
 	Portal		blocks;
 
 	memset(&brk, 0, sizeof(brk));
 
 	/*
-	 * The month tables the trail's retention detached (named by the checkpoints).  While each
-	 * is kept in schema ledger, the chain is recomputed from its first block over the trail
-	 * and them: a checkpoint then moves nothing, and one added by hand changes nothing.  A
-	 * checkpoint that names a table still attached to the trail was not made by a detach.
-	 * Once a detached table is gone (archived elsewhere), verification starts at the latest
-	 * checkpoint that names a missing one; what lies before it is then proven only by a
-	 * digest kept outside, and a record still in the trail below its block is reported.
+	 * The month tables the trail's retention detached (named by the checkpoints) stay in
+	 * schema ledger, and the chain is recomputed from its first block over the trail and them:
+	 * a checkpoint moves nothing, and one added by hand changes nothing.  A checkpoint that
+	 * names a table still attached to the trail was not made by a detach; a detached month that
+	 * is gone cannot be verified: both are reported.
 	 */
 	{
 		StringInfoData src;
 		uint64		i;
 		bool		all_kept = true;
-		int64		first_missing_cp = 0;
 
 		if (SPI_execute("SELECT k.checkpoint_seq, d.name, "
 						"       c.oid IS NOT NULL AND NOT c.relispartition AS kept, "
@@ -389,7 +384,6 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 			HeapTuple	t = SPI_tuptable->vals[i];
 			TupleDesc	d = SPI_tuptable->tupdesc;
 			bool		isnull;
-			int64		cp = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 			char	   *name = SPI_getvalue(t, d, 2);
 
 			if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
@@ -401,118 +395,30 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 			}
 			if (DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
 				appendStringInfo(&src, " UNION ALL SELECT * FROM ledger.%s", quote_identifier(name));
-			else if (all_kept)
-			{
+			else
 				all_kept = false;
-				first_missing_cp = cp;
-			}
 		}
 		appendStringInfoString(&src, ") r");
 		records_source = src.data;
-		if (all_kept)
-			goto chain;
-		if (SPI_execute_with_args("SELECT c.block_seq, c.block_hash, c.xact_hi, b.block_hash, b.xact_lo "
-								  "FROM ledger.audit_checkpoint c LEFT JOIN ledger.audit_block b USING (block_seq) "
-								  "WHERE c.checkpoint_seq = $1",
-								  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(first_missing_cp)},
-								  NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ledger.audit_checkpoint");
-	}
-	if (SPI_processed == 1)
-	{
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		isnull;
-		uint8		block_hash[AUDIT_HASH_LEN];
-		Datum		bh;
-
-		checkpoint_seq = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		bytea_to_hash(SPI_getbinval(t, d, 2, &isnull), prev);
-		expected_lo = (uint64) DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-		expected_seq = checkpoint_seq + 1;
-		bh = SPI_getbinval(t, d, 4, &isnull);
-		if (!isnull)
-		{
-			bool		lo_null;
-
-			bytea_to_hash(bh, block_hash);
-			checkpoint_lo = DatumGetInt64(SPI_getbinval(t, d, 5, &lo_null));
-		}
-		if (isnull || memcmp(block_hash, prev, AUDIT_HASH_LEN) != 0)
+		/*
+		 * Nobody can drop a detached month through SQL: one that is gone was removed by
+		 * editing the catalogs or the files, and what it held can no longer be verified.
+		 * That is reported, never passed (verification would otherwise have to trust the
+		 * checkpoint, a row like any other).
+		 */
+		if (!all_kept)
 		{
 			brk.found = true;
-			brk.block_seq = checkpoint_seq;
-			brk.problem = "the verification checkpoint does not match its block";
+			brk.block_seq = 0;
+			brk.problem = "a month the trail's retention detached is no longer kept in schema ledger: "
+				"the records it held cannot be verified";
 			return brk;
 		}
-		/*
-		 * A checkpoint is a row like any other: a superuser could add one past a rewritten
-		 * record and so move where verification starts.  A digest kept outside proves the
-		 * checkpoint or the verifier says it cannot: at the checkpoint's block it is compared
-		 * there; older by one block, the chain starts at the digest itself (the checkpoint's
-		 * block must link to it); older still, the blocks between had their records detached
-		 * and cannot be recomputed, which is reported, never passed.
-		 */
-		if (has_digest && digest_seq <= checkpoint_seq)
-		{
-			digest_seen = true;
-			if (digest_seq == checkpoint_seq && memcmp(digest_hash, prev, AUDIT_HASH_LEN) != 0)
-			{
-				brk.found = true;
-				brk.block_seq = digest_seq;
-				brk.problem = "the block does not match the digest kept outside the database";
-				return brk;
-			}
-			if (digest_seq == checkpoint_seq - 1)
-			{
-				if (SPI_execute_with_args("SELECT xact_hi FROM ledger.audit_block WHERE block_seq = $1",
-										  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(digest_seq)},
-										  NULL, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "could not read ledger.audit_block");
-				if (SPI_processed == 1)
-				{
-					memcpy(prev, digest_hash, AUDIT_HASH_LEN);
-					expected_lo = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-					expected_seq = digest_seq + 1;
-					checkpoint_seq = digest_seq;
-				}
-			}
-			if (checkpoint_seq != digest_seq)
-			{
-				brk.found = true;
-				brk.block_seq = digest_seq;
-				brk.problem = "the digest kept outside is older than the verification checkpoint: the blocks between "
-					"cannot be recomputed (their records were detached); compare a digest taken after the last detach";
-				return brk;
-			}
-		}
-		if (!brk.found)
-		{
-			/* a record still in the trail below the checkpoint's block: outside the chain */
-			bool		isnull;
-
-			if (SPI_execute_with_args("SELECT event_id FROM ledger.audit_event WHERE xact_id >= 0 AND xact_id < $1 "
-									  "ORDER BY event_id LIMIT 1",
-									  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(checkpoint_lo)},
-									  NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read ledger.audit_event");
-			if (SPI_processed == 1)
-			{
-				brk.found = true;
-				brk.block_seq = checkpoint_seq;
-				brk.has_event = true;
-				brk.event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-				brk.problem = "a record lies before the verification checkpoint, outside the chain";
-				return brk;
-			}
-		}
 	}
-chain:
 	blocks = SPI_cursor_open_with_args(NULL,
 									   "SELECT block_seq, xact_lo, xact_hi, record_count, prev_hash, block_hash "
-									   "FROM ledger.audit_block WHERE block_seq > $1 ORDER BY block_seq",
-									   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(checkpoint_seq)},
-									   NULL, true, 0);
+									   "FROM ledger.audit_block ORDER BY block_seq",
+									   0, NULL, NULL, NULL, true, 0);
 	for (;;)
 	{
 		HeapTuple	t;

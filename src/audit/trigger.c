@@ -23,6 +23,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
@@ -749,6 +752,32 @@ audit_table(PG_FUNCTION_ARGS)
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					  errmsg("permission denied: the audit of a protected table is set by ledger.protect_table"),
 					  errhint("The columns safe to keep are named when the table is protected (keep_columns); a superuser can change them.")));
+
+	/*
+	 * A partition or inheritance child of a table that is not audited: its rows are read and
+	 * changed through that parent, whose statements fire none of the child's statement
+	 * triggers, with no record.  Audit the parent (its partitions get the row trigger).
+	 */
+	{
+		List	   *parents = get_partition_ancestors(relid);
+		ListCell   *lc;
+		bool		unaudited_parent = false;
+
+		if (parents == NIL && has_superclass(relid))
+			unaudited_parent = true;	/* inheritance: only a partition's parent is audited through */
+		foreach(lc, parents)
+		{
+			if (!mnl_relation_test(lfirst_oid(lc), audit_is_audited_relation))
+				unaudited_parent = true;
+		}
+		if (unaudited_parent)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s cannot be audited on its own: it is an inheritance child, or a partition of a table that is not audited",
+							get_rel_name(relid)),
+					 errhint("Writes and reads through the parent would leave no record; audit the partitioned parent "
+							 "(ledger.audit_table on it gives every partition its row trigger).")));
+	}
 
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));

@@ -31,6 +31,7 @@
 #include "catalog/dependency.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "access/genam.h"
@@ -63,11 +64,32 @@ owner_trusted(Oid owner)
 		owner == GetSessionUserId();
 }
 
+/* PostgreSQL's functions that run SQL given as text, or read whole tables, schemas, databases */
+static bool
+runs_sql_text(const char *name)
+{
+	static const char *const names[] = {
+		"query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema",
+		"cursor_to_xml", "cursor_to_xmlschema",
+		"table_to_xml", "table_to_xml_and_xmlschema", "table_to_xmlschema",
+		"schema_to_xml", "schema_to_xml_and_xmlschema", "schema_to_xmlschema",
+		"database_to_xml", "database_to_xml_and_xmlschema", "database_to_xmlschema",
+		"ts_stat"
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static void
 check_function(Oid fn)
 {
 	HeapTuple	tup;
 	Oid			owner;
+	bool		runs_text;
 
 	if (!staff_session_acting() || mnl_guard_bypass || mnl_internal_depth > 0)
 		return;
@@ -75,10 +97,17 @@ check_function(Oid fn)
 	if (!HeapTupleIsValid(tup))
 		return;
 	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	runs_text = ((Form_pg_proc) GETSTRUCT(tup))->pronamespace == PG_CATALOG_NAMESPACE &&
+		runs_sql_text(NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname));
 	ReleaseSysCache(tup);
 	if (!owner_trusted(owner))
 		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
 					 HINT_TRUSTED_CODE);
+	/* a DBA's default, CHECK or view would hand such a function a query to run as the clerk */
+	if (runs_text)
+		guard_refuse(InvalidOid, "a function that runs SQL given as text does not run in a staff session",
+					 "query_to_xml, the other *_to_xml functions and ts_stat would run a query written by someone else "
+					 "(a default, a CHECK, a view) with the staff member's sight.");
 }
 
 /* Views of a staff member's query: none may be a security_invoker view of an untrusted owner. */

@@ -56,6 +56,7 @@
 #include "parser/parse_type.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -113,6 +114,7 @@ typedef enum GuardNeed
 } GuardNeed;
 
 static bool guard_locks = false;
+static bool guarded_relid(Oid relid);
 
 static void
 require_right(Oid relid, RangeVar *rv, GuardNeed need, LOCKMODE mode)
@@ -144,7 +146,13 @@ require_right(Oid relid, RangeVar *rv, GuardNeed need, LOCKMODE mode)
 			break;
 	}
 	if (result != ACLCHECK_OK)
+	{
+		/* PostgreSQL's own refusal, on a guarded table: an attempt like any other, recorded */
+		if (guarded_relid(relid))
+			audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0,
+					   result == ACLCHECK_NOT_OWNER ? "refused: not the owner" : "refused: permission denied", false);
 		aclcheck_error(result, get_relkind_objtype(get_rel_relkind(relid)), rv->relname);
+	}
 }
 
 static Oid
@@ -305,6 +313,35 @@ view_reads_protected(Oid relid)
 							   "  AND d.objid = w.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
 							   "  AND d.refobjid <> r.rel) "
 							   "SELECT 1 FROM r JOIN " PROTECTED_TABLES " ON c.oid = r.rel LIMIT 1", relid);
+}
+
+/* Would TRUNCATE ... CASCADE of relid reach a protected table (through foreign keys that
+ * reference it, at any depth)? */
+static bool
+truncate_cascade_reaches_protected(Oid relid)
+{
+	return catalog_query_finds("WITH RECURSIVE r(rel) AS (SELECT $1::pg_catalog.oid UNION "
+							   " SELECT c.conrelid FROM r JOIN pg_catalog.pg_constraint c "
+							   "  ON c.confrelid = r.rel AND c.contype = 'f') "
+							   "SELECT 1 FROM r JOIN " PROTECTED_TABLES " ON c.oid = r.rel LIMIT 1", relid);
+}
+
+/* Does the table hold a row?  (The caller owns it: ATTACH PARTITION asks that.) */
+static bool
+relation_has_rows(Oid relid)
+{
+	char	   *q = psprintf("SELECT 1 FROM ONLY %s LIMIT 1",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+	bool		found = false;
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		q = psprintf("SELECT 1 FROM %s LIMIT 1",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+	SPI_connect();
+	if (SPI_execute(q, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
 }
 
 /* Does schema nsp hold a protected table? */
@@ -520,6 +557,9 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 				if (audited_relid(part) && !audited_relid(relid))
 					guard_refuse(part, "an audited table cannot be attached as a partition of a table that is not audited",
 								 "Changes made through the parent would leave no record; audit the parent first (ledger.audit_table). " HINT_SUPERUSER);
+				if (OidIsValid(part) && audited_relid(relid) && relation_has_rows(part))
+					guard_refuse(part, "a table with rows cannot be attached as a partition of an audited table",
+								 "Its rows would enter the audited table with no record of their insertion; attach it empty and insert the rows. " HINT_SUPERUSER);
 			}
 			else if (cmd->subtype == AT_AddConstraint && cmd->def != NULL && IsA(cmd->def, Constraint))
 				refuse_reference_to_protected((Constraint *) cmd->def);
@@ -574,6 +614,18 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 			case AT_DisableTrigUser:
 				guard_refuse(relid, "the audit triggers of an audited table cannot be disabled",
 							 "Name the other triggers one by one; the audit triggers stay enabled.");
+				break;
+			case AT_AlterColumnType:
+				/* a rewrite changes every value (USING, or the cast itself) with no update record */
+				if (owner_rules)
+					guard_refuse(relid, "the type of a column of an audited table is changed only by a superuser",
+								 "The rewrite changes values with no record of an update; add a column and UPDATE into it instead.");
+				break;
+			case AT_SetUnLogged:
+				/* an unlogged table is emptied by a crash or a failover, with no record */
+				if (owner_rules)
+					guard_refuse(relid, "an audited table cannot be made unlogged by a non-superuser",
+								 "A crash or a failover would empty it with no record of the loss.");
 				break;
 			default:
 				break;
@@ -892,6 +944,9 @@ guard_truncate(TruncateStmt *stmt, bool owner_rules)
 			if (protected_relid(relid))
 				guard_refuse(relid, "a protected table cannot be truncated",
 							 "TRUNCATE is not subject to row-level security; delete rows with DELETE, or ask a superuser.");
+			if (stmt->behavior == DROP_CASCADE && truncate_cascade_reaches_protected(relid))
+				guard_refuse(relid, "TRUNCATE ... CASCADE would truncate a protected table",
+							 "A protected table's foreign key references this table; TRUNCATE is not subject to row-level security.");
 		}
 	foreach(lc, stmt->relations)
 	{
@@ -1090,6 +1145,23 @@ guard_alter_extension_contents(AlterExtensionContentsStmt *a)
 	}
 }
 
+/* COPY ... FROM into the trail (every role: it is written only by the writer and the
+ * triggers) or into a protected table (row-level security does not apply to COPY FROM). */
+static void
+guard_copy_from(CopyStmt *c, bool owner_rules)
+{
+	Oid			relid;
+
+	if (!c->is_from || c->relation == NULL)
+		return;
+	relid = relid_of(c->relation);
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot be written with COPY", HINT_TRAIL_APPEND);
+	if (owner_rules && protected_relid(relid))
+		guard_refuse(relid, "COPY FROM into a protected table is refused",
+					 "Row-level security does not apply to COPY FROM; insert rows with INSERT.");
+}
+
 static void
 guard_create_function(CreateFunctionStmt *c)
 {
@@ -1195,6 +1267,9 @@ guard_statement(Node *stmt)
 			break;
 		case T_CreateFunctionStmt:
 			guard_create_function((CreateFunctionStmt *) stmt);
+			break;
+		case T_CopyStmt:
+			guard_copy_from((CopyStmt *) stmt, owner_rules);
 			break;
 		case T_AlterFunctionStmt:
 			guard_alter_function((AlterFunctionStmt *) stmt);

@@ -26,12 +26,17 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "access/relation.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "nodes/readfuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/fmgroids.h"
 #include "parser/parse_func.h"
 #include "parser/parse_type.h"
 #include "rewrite/rowsecurity.h"
@@ -63,6 +68,8 @@ run(const char *sql)
  * constraints, generated columns, expression or partial indexes, column types the owner
  * controls, inheritance.  (A superuser's table is trusted as it is.)
  */
+static bool defaults_run_code(Oid relid);
+
 static void
 refuse_unsafe_table(Oid relid)
 {
@@ -110,11 +117,72 @@ refuse_unsafe_table(Oid relid)
 		SPI_processed == 1)
 		why = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_finish();
+	if (why == NULL && defaults_run_code(relid))
+		why = "a column default calls a function that could read tables (only PostgreSQL's immutable functions, sequences and clocks may be called)";
 	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table %s cannot be protected: %s", get_rel_name(relid), why),
 				 errhint("Protect a plain table (columns of built-in or extension types, plain indexes), or ask a superuser.")));
+}
+
+/*
+ * May a column default of a protected table call fn?  It runs as each inserting staff member,
+ * with their sight: only a function that cannot read anything (an immutable one of
+ * PostgreSQL's) or one of the few that read nothing of the tables (sequences, clocks, random
+ * values).  PostgreSQL's own functions that run SQL given as text (query_to_xml and its
+ * family, ts_stat) are stable, not immutable: they are refused here.  Pinned system functions
+ * leave no pg_depend row, so the expression itself is read.
+ */
+static bool
+default_function_unsafe(Oid fn, void *context)
+{
+	switch (fn)
+	{
+		case F_NEXTVAL:
+		case F_NOW:
+		case F_TRANSACTION_TIMESTAMP:
+		case F_STATEMENT_TIMESTAMP:
+		case F_CLOCK_TIMESTAMP:
+		case F_GEN_RANDOM_UUID:
+		case F_RANDOM:
+			return false;
+		default:
+			return get_func_namespace(fn) != PG_CATALOG_NAMESPACE || func_volatile(fn) != PROVOLATILE_IMMUTABLE;
+	}
+}
+
+static bool
+default_unsafe_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, default_function_unsafe, context))
+		return true;
+	/* a sub-select in a default is refused by PostgreSQL; nothing else to look into */
+	return expression_tree_walker(node, default_unsafe_walker, context);
+}
+
+/* Does a column default of relid call a function a staff member's insert must not run? */
+static bool
+defaults_run_code(Oid relid)
+{
+	bool		unsafe = false;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT adbin FROM pg_catalog.pg_attrdef WHERE adrelid = $1",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the column defaults");
+	for (i = 0; i < SPI_processed && !unsafe; i++)
+	{
+		char	   *adbin = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (adbin != NULL)
+			unsafe = default_unsafe_walker(stringToNode(adbin), NULL);
+	}
+	SPI_finish();
+	return unsafe;
 }
 
 typedef struct AffairLookup

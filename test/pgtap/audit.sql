@@ -468,8 +468,8 @@ SELECT is(pg_temp.forge_checkpoint('{}'),
     'a sealed block''s records were changed or reordered / with digest: a sealed block''s records were changed or reordered',
     'forged_checkpoint_detected: a checkpoint row added by hand moves nothing while the detached months are kept; the rewritten record is caught');
 SELECT is(pg_temp.forge_checkpoint('{audit_event_190001}'),
-    'a record lies before the verification checkpoint, outside the chain / with digest: a record lies before the verification checkpoint, outside the chain',
-    'forged_checkpoint_missing_table_detected: a checkpoint naming a month that is not kept leaves no record of the trail outside the chain');
+    'a month the trail''s retention detached is no longer kept in schema ledger: the records it held cannot be verified / with digest: a month the trail''s retention detached is no longer kept in schema ledger: the records it held cannot be verified',
+    'forged_checkpoint_missing_table_detected: a checkpoint naming a month that is not kept is reported, never trusted');
 SELECT is(pg_temp.forge_checkpoint(ARRAY[(SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                                           WHERE i.inhparent = 'ledger.audit_event'::regclass LIMIT 1)]),
     'a verification checkpoint names a partition still attached to the trail (it was not made by a detach) / with digest: a verification checkpoint names a partition still attached to the trail (it was not made by a detach)',
@@ -482,10 +482,10 @@ BEGIN
     PERFORM pg_temp.guard(false);
     UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
     UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
-    DELETE FROM ledger.audit_event WHERE xact_id >= 0;   -- as if the months were detached and dropped
+    DELETE FROM ledger.audit_event WHERE xact_id >= 0;   -- the records gone, a checkpoint to excuse it
     INSERT INTO ledger.audit_checkpoint
     SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
-           b.xact_hi, '{audit_event_190001}', now()
+           b.xact_hi, '{}', now()
     FROM ledger.audit_block b ORDER BY b.block_seq DESC LIMIT 1;
     SELECT string_agg(v.problem, '|') INTO p FROM ledger.verify_audit(seq, hash) v;
     RAISE EXCEPTION '%', coalesce(p, 'intact') USING ERRCODE = 'P0001';
@@ -493,11 +493,11 @@ EXCEPTION WHEN raise_exception THEN
     RETURN SQLERRM;
 END $$;
 SELECT is(pg_temp.old_digest_after_forged_checkpoint(:digest_seq, decode(:'digest_hash', 'hex')),
-    'the digest kept outside is older than the verification checkpoint: the blocks between cannot be recomputed (their records were detached); compare a digest taken after the last detach',
-    'old_digest_never_skipped: a digest older than the latest checkpoint is reported as not comparable, not passed');
+    'records of a sealed block are missing (removed)',
+    'old_digest_never_skipped: records removed behind a forged checkpoint are caught, whatever digest is given');
 SELECT is(pg_temp.old_digest_after_forged_checkpoint(:digest_seq, sha256('bogus')),
-    'the digest kept outside is older than the verification checkpoint: the blocks between cannot be recomputed (their records were detached); compare a digest taken after the last detach',
-    'bogus_digest_not_verified: a made-up digest older than the checkpoint does not verify');
+    'records of a sealed block are missing (removed)',
+    'bogus_digest_not_verified: a made-up digest does not make such a trail verify');
 
 SELECT is((SELECT count(*) FROM ledger.verify_audit(:digest_seq, decode(:'digest_hash', 'hex'))), 0::bigint,
     'after every rolled-back tampering the trail verifies against its digest again');

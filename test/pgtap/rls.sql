@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(158);
+SELECT plan(172);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -715,5 +715,71 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'drop' AND relation_name = 'regress_dba.audited_drop'
            AND detail = 'table dropped'), 1::bigint,
     'audited_table_drop_recorded: the committed drop has its record, the rolled-back one none');
+
+-- PostgreSQL's own functions that run SQL given as text, in the DBA's default or CHECK, would
+-- run it with the inserting clerk's sight (query_to_xml and its family, ts_stat).
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.xml_default (id int PRIMARY KEY, org_unit_id int NOT NULL,
+    x text DEFAULT query_to_xml('select count(*) from ledger.person', true, false, '')::text);
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.xml_default', 'org_unit_id')$$, '55000', NULL,
+    'query_to_xml_default_refused: a default that runs SQL given as text is not protected over');
+CREATE TABLE regress_dba.memo (v text CHECK (query_to_xml('select count(*) from ledger.person', true, false, '') IS NOT NULL));
+GRANT INSERT ON regress_dba.memo TO ledger_staff;
+RESET ROLE;
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$INSERT INTO regress_dba.memo VALUES ('x')$$, '42501', 'a function that runs SQL given as text does not run in a staff session',
+    'query_to_xml_check_in_staff_session_refused: a DBA''s CHECK cannot run a query with the clerk''s sight');
+RESET ROLE;
+
+-- TRUNCATE ... CASCADE of the DBA's table that a protected table references.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.ref (id int PRIMARY KEY);
+INSERT INTO regress_dba.ref VALUES (1);
+CREATE TABLE regress_dba.fk_child (id int PRIMARY KEY, org_unit_id int NOT NULL, ref_id int REFERENCES regress_dba.ref);
+INSERT INTO regress_dba.fk_child VALUES (1, 9001, 1), (2, 9002, 1);
+SELECT ledger.protect_table('regress_dba.fk_child', 'org_unit_id') \g /dev/null
+SELECT throws_ok($$TRUNCATE regress_dba.ref CASCADE$$, '42501', NULL,
+    'truncate_cascade_empties_protected_table_refused');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_dba.fk_child), 2::bigint, 'the protected table keeps its rows');
+
+-- An audited table reached around its triggers: as a partition or child of an unaudited
+-- table, by a type change that rewrites its values, made unlogged, or filled by ATTACH.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.lp (k int, v int) PARTITION BY LIST (k);
+CREATE TABLE regress_dba.lp1 PARTITION OF regress_dba.lp FOR VALUES IN (1);
+SELECT throws_ok($$SELECT ledger.audit_table('regress_dba.lp1')$$, '55000', NULL,
+    'audit_partition_of_unaudited_parent_refused: writes through the parent would leave no record');
+CREATE TABLE regress_dba.ip (v int);
+CREATE TABLE regress_dba.ic () INHERITS (regress_dba.ip);
+SELECT throws_ok($$SELECT ledger.audit_table('regress_dba.ic')$$, '55000', NULL,
+    'audit_inheritance_child_refused');
+CREATE TABLE regress_dba.aud (id int PRIMARY KEY, amount int);
+SELECT ledger.audit_table('regress_dba.aud') \g /dev/null
+SELECT throws_ok($$ALTER TABLE regress_dba.aud ALTER COLUMN amount TYPE bigint USING amount + 1$$, '42501', NULL,
+    'audited_alter_type_using_refused: the rewrite would change values with no update record');
+SELECT throws_ok($$ALTER TABLE regress_dba.aud SET UNLOGGED$$, '42501', NULL,
+    'audited_set_unlogged_refused: a crash would empty it with no record');
+CREATE TABLE regress_dba.alp (k int, v int) PARTITION BY LIST (k);
+SELECT ledger.audit_table('regress_dba.alp') \g /dev/null
+CREATE TABLE regress_dba.alp_full (k int, v int);
+INSERT INTO regress_dba.alp_full VALUES (2, 1);
+SELECT throws_ok($$ALTER TABLE regress_dba.alp ATTACH PARTITION regress_dba.alp_full FOR VALUES IN (2)$$, '42501', NULL,
+    'attach_populated_partition_to_audited_refused: its rows would enter with no insert record');
+CREATE TABLE regress_dba.alp_empty (k int, v int);
+SELECT lives_ok($$ALTER TABLE regress_dba.alp ATTACH PARTITION regress_dba.alp_empty FOR VALUES IN (3)$$,
+    'an empty table attaches');
+
+-- PostgreSQL's own refusals on a guarded table are attempts like any other: recorded.
+SELECT throws_ok($$TRUNCATE ledger.audit_event$$, '42501', NULL, 'trail truncate by a non-owner refused');
+SELECT throws_ok($$ALTER TABLE ledger.person DISABLE ROW LEVEL SECURITY$$, '42501', NULL, 'ledger table altered by a non-owner refused');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.audit_event' AND detail = 'refused: permission denied'
+                              AND acting_role = 'regress_dba'$$) > 0
+          AND pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.person' AND detail = 'refused: not the owner'
+                              AND acting_role = 'regress_dba'$$) > 0,
+    'postgres_refusal_on_guarded_table_recorded: the refusals PostgreSQL makes itself are in the trail');
+SELECT throws_ok($$COPY ledger.audit_event FROM '/dev/null'$$, '42501', NULL,
+    'trail_copy_from_refused: not even a superuser writes the trail with COPY');
 
 SELECT * FROM finish();

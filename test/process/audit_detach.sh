@@ -62,6 +62,12 @@ SQL
 )
 echo "$said" | grep -q "record content does not match its hash"
 tap_ok $? "detached_month_still_verified: a record rewritten in the detached month is caught ($(echo "$said" | tail -2 | head -1))"
+# A detached month removed by editing the catalogs (nobody can drop it through SQL): reported.
+q "UPDATE pg_class SET relname = 'x_$month' WHERE relname = '$month' AND relnamespace = 'ledger'::regnamespace" >/dev/null
+said=$(q "SELECT problem FROM ledger.verify_audit(${new_digest%,*}, decode('${new_digest#*,}', 'hex'))")
+q "UPDATE pg_class SET relname = '$month' WHERE relname = 'x_$month' AND relnamespace = 'ledger'::regnamespace" >/dev/null
+echo "$said" | grep -q "no longer kept in schema ledger"
+tap_ok $? "detached_month_removed_reported: a detached month taken away is reported, even against the latest digest"
 out=$(q "UPDATE ledger.audit_checkpoint SET block_hash = '\\x00'")
 echo "$out" | grep -q "append-only"
 tap_ok $? "checkpoint_tamper_refused: the checkpoint cannot be changed through SQL"
