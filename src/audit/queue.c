@@ -223,6 +223,7 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 		}
 	}
 	copy_name(ev->application_name, application_name, NAMEDATALEN);
+	log_hygiene_mask(ev->application_name);	/* set by the client: free text */
 	if (IsTransactionState() && OidIsValid(MyDatabaseId))
 	{
 		char	   *db = get_database_name(MyDatabaseId);

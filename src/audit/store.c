@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "audit/audit.h"
+#include "log_hygiene/log_hygiene.h"
 #include "core/mynumber_ledger.h"
 
 #define AUDIT_BUFFER_MAX	1000
@@ -278,7 +279,10 @@ audit_fill_context(Datum *values, bool *nulls)
 	values[AA_CLIENT_ADDR - 1] = client_addr(&nulls[AA_CLIENT_ADDR - 1]);
 	if (application_name != NULL && application_name[0] != '\0')
 	{
-		values[AA_APPLICATION_NAME - 1] = CStringGetTextDatum(application_name);
+		char	   *name = pstrdup(application_name);
+
+		log_hygiene_mask(name);		/* set by the client: free text */
+		values[AA_APPLICATION_NAME - 1] = CStringGetTextDatum(name);
 		nulls[AA_APPLICATION_NAME - 1] = false;
 	}
 	qid = pgstat_get_my_query_id();

@@ -49,6 +49,7 @@
 #include "utils/syscache.h"
 
 #include "audit/audit.h"
+#include "log_hygiene/log_hygiene.h"
 #include "core/mynumber_ledger.h"
 
 PG_FUNCTION_INFO_V1(audit_row_trigger);
@@ -318,10 +319,14 @@ get_rel_info(Relation rel, Trigger *trigger)
 	return info;
 }
 
+/* A value as the trail keeps it: free text (a name, a reason) may hold a number: masked. */
 static Datum
 value_text(RelAuditInfo *info, int i, Datum v)
 {
-	return CStringGetTextDatum(OutputFunctionCall(&info->out[i], v));
+	char	   *text = OutputFunctionCall(&info->out[i], v);
+
+	log_hygiene_mask(text);
+	return CStringGetTextDatum(text);
 }
 
 /* text[] of the primary key values of a row; sensitive key columns as NULL elements. */

@@ -36,11 +36,110 @@ static emit_log_hook_type prev_emit_log_hook = NULL;
 bool		log_hygiene_staff_session = false;
 static char *masked_query = NULL;	/* our copy of debug_query_string, in TopMemoryContext */
 
+/*
+ * EUC_JP (and EUC_JIS_2004) text: the masker reads UTF-8, so the characters that can make up
+ * a number — ASCII, the full-width digits and the separators the type accepts — are spelled
+ * in UTF-8 into a scratch copy, every other character as one 'x' (which no number contains);
+ * the digits masked there are masked in place here: an ASCII digit by '*', a full-width one
+ * (2 bytes) by the full-width asterisk A1F6.  Lengths never change.
+ */
+static bool
+mask_eucjp(char *str)
+{
+	unsigned char *s = (unsigned char *) str;
+	size_t		len = strlen(str);
+	char	   *u = palloc(len * 2 + 1);
+	size_t	   *at = palloc(sizeof(size_t) * (len * 2 + 1));	/* input offset of each output byte */
+	size_t		i = 0,
+				n = 0,
+				k;
+	char	   *before;
+	bool		changed = false;
+
+#define EMIT(bytes, count) \
+	do { memcpy(u + n, (bytes), (count)); for (k = 0; k < (count); k++) at[n + k] = i; n += (count); } while (0)
+	while (i < len)
+	{
+		unsigned char c = s[i];
+
+		if (c < 0x80)
+		{
+			EMIT(&s[i], 1);
+			i += 1;
+		}
+		else if (c == 0x8F && i + 2 < len)
+		{
+			EMIT("x", 1);
+			i += 3;
+		}
+		else if (i + 1 < len)
+		{
+			unsigned char d = s[i + 1];
+			char		utf[3] = {(char) 0xEF, (char) 0xBC, 0};
+
+			if (c == 0xA3 && d >= 0xB0 && d <= 0xB9)
+			{
+				utf[2] = (char) (0x90 + (d - 0xB0));	/* U+FF10.. */
+				EMIT(utf, 3);
+			}
+			else if (c == 0xA1 && d == 0xA1)
+				EMIT("\xE3\x80\x80", 3);	/* U+3000 */
+			else if (c == 0xA1 && d == 0xBC)
+				EMIT("\xE3\x83\xBC", 3);	/* U+30FC */
+			else if (c == 0xA1 && d == 0xBE)
+				EMIT("\xE2\x80\x90", 3);	/* U+2010 */
+			else if (c == 0xA1 && d == 0xBD)
+				EMIT("\xE2\x80\x95", 3);	/* U+2015 */
+			else if (c == 0xA1 && d == 0xDD)
+				EMIT("\xE2\x88\x92", 3);	/* U+2212 */
+			else
+				EMIT("x", 1);
+			i += 2;
+		}
+		else
+		{
+			EMIT("x", 1);
+			i += 1;
+		}
+	}
+#undef EMIT
+	u[n] = '\0';
+	before = pnstrdup(u, n);
+	if (np_mask_numbers(u, n))
+	{
+		for (k = 0; k < n; k++)
+		{
+			if (u[k] == before[k])
+				continue;
+			/* the first changed byte of a masked digit: ASCII '*', or U+FF0A's last byte */
+			if (s[at[k]] < 0x80)
+				s[at[k]] = '*';
+			else
+			{
+				s[at[k]] = 0xA1;
+				s[at[k] + 1] = 0xF6;
+			}
+			changed = true;
+		}
+	}
+	pfree(u);
+	pfree(at);
+	pfree(before);
+	return changed;
+}
+
 /* Replace the digits of every valid My Number in str by '*'; true if any was found. */
 bool
 log_hygiene_mask(char *str)
 {
-	return str != NULL && np_mask_numbers(str, strlen(str));
+	int			encoding;
+
+	if (str == NULL)
+		return false;
+	encoding = GetDatabaseEncoding();
+	if (encoding == PG_EUC_JP || encoding == PG_EUC_JIS_2004)
+		return mask_eucjp(str);
+	return np_mask_numbers(str, strlen(str));
 }
 
 static void

@@ -34,6 +34,7 @@
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/memutils.h"
 #include "utils/varlena.h"
 
@@ -113,9 +114,27 @@ report_masked_activity(void)
 		pgstat_report_activity(STATE_RUNNING, m);
 }
 
+/*
+ * application_name is the client's free text, shown in pg_stat_activity and in every log
+ * line's prefix (%a): one holding a number is replaced, for the session, by its masked form.
+ */
+static void
+mask_application_name(void)
+{
+	char	   *copy;
+
+	if (application_name == NULL || application_name[0] == '\0')
+		return;
+	copy = pstrdup(application_name);
+	if (log_hygiene_mask(copy))
+		SetConfigOption("application_name", copy, PGC_USERSET, PGC_S_SESSION);
+	pfree(copy);
+}
+
 static void
 monitoring_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
+	mask_application_name();
 	const char *m = masked(pstate->p_sourcetext);
 
 	if (m != NULL)

@@ -20,6 +20,9 @@
  */
 #include "postgres.h"
 
+#include "utils/backend_status.h"
+#include "utils/guc.h"
+
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -121,6 +124,17 @@ staff_session_check(Node *utility_stmt)
 		return;
 	log_hygiene_staff_session = mnl_registry_staff_id(session, &staff_id) ||
 		(outer != session && mnl_registry_staff_id(outer, &staff_id));
+	/*
+	 * A session acting as staff (a pooled login after SET ROLE too) is not shown in
+	 * pg_stat_activity: a statement's text is reported as sent before it is parsed and
+	 * masked, and a parse that waits for a lock, or fails, leaves it there.  From this
+	 * statement on; the entry of this one is cleared now.
+	 */
+	if (log_hygiene_staff_session && pgstat_track_activities)
+	{
+		SetConfigOption("track_activities", "off", PGC_SUSET, PGC_S_SESSION);
+		pgstat_report_activity(STATE_RUNNING, NULL);
+	}
 	if (mnl_registry_staff_inactive(session, &staff_id))
 		refuse_inactive(session, "the login");
 	if (outer != session && mnl_registry_staff_inactive(outer, &staff_id))

@@ -381,6 +381,9 @@ BEGIN
             HINT = 'register_staff creates the person''s own new role; an existing role may have members or rights of its own.';
     END IF;
     EXECUTE format('CREATE ROLE %I %s', role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+    -- a staff member's statements are not shown in pg_stat_activity (their text may hold a
+    -- number before it is parsed and masked: docs/operations.md)
+    EXECUTE format('ALTER ROLE %I SET track_activities = off', role_name);
     IF current_setting('ledger.staff_idle_session_timeout') <> '0' THEN
         EXECUTE format('ALTER ROLE %I SET idle_session_timeout = %L', role_name,
                        current_setting('ledger.staff_idle_session_timeout'));

@@ -62,6 +62,18 @@ SQL
     python3 "$MNL_ROOT/test/process/bind_client.py" "$dir/sock" postgres ledger 'SELECT $1::text' "bound $f" >/dev/null
     python3 "$MNL_ROOT/test/process/bind_client.py" "$dir/sock" postgres ledger 'SELECT $1::int' "$f" >/dev/null
 done
+# An EUC_JP database: its log lines are in EUC_JP; every form it can hold is masked there too.
+mnl_psql forms -d postgres -c "CREATE DATABASE eucjp ENCODING 'EUC_JP' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
+euc_forms=()
+for k in $(seq 0 11); do
+    f=${all_forms[$((12 * k + k))]}
+    e=$(printf '%s' "$f" | iconv -f UTF-8 -t EUC-JP 2>/dev/null) || continue
+    euc_forms+=("$e")
+    PGCLIENTENCODING=UTF8 mnl_psql forms -d eucjp -v ON_ERROR_STOP=0 >/dev/null 2>&1 <<SQL
+SELECT 'eucjp statement $f';
+SELECT 'eucjp failing $f', 1 / 0;
+SQL
+done
 q "COPY (SELECT detail FROM ledger.audit_event WHERE detail IS NOT NULL) TO STDOUT" >"$dir/trail_details.txt"
 tap_ok "$([ "$(grep -c 'purpose' "$dir/trail_details.txt")" -ge 12 ]; echo $?)" "the reveals' purposes are in the trail"
 mnl_cluster_stop forms
@@ -78,6 +90,13 @@ for i in "${!all_forms[@]}"; do
     grep -qaF -- "$needle" "$dir/trail_details.txt" && found="$found trail:number$((i / 12)):form$((i % 12))"
 done
 tap_is "${found# }" "" "every_form_masked: no form of any number in the server log or the trail"
+found=""
+for e in "${euc_forms[@]}"; do
+    grep -qaF -- "$e" "$dir/server.log" && found="$found $(printf '%s' "$e" | iconv -f EUC-JP -t UTF-8)"
+done
+grep -qa "eucjp failing" "$dir/server.log" && [ "${#euc_forms[@]}" -ge 8 ]
+tap_ok $? "the EUC_JP database's statements were logged (${#euc_forms[@]} forms it can hold)"
+tap_is "${found# }" "" "every_form_masked_eucjp: no form of any number in the EUC_JP database's log lines"
 
 # positive control: the search finds a form that is there
 printf 'x %s y\n' "${all_forms[$((12 * 5 + 8))]}" >>"$dir/trail_details.txt"

@@ -37,6 +37,27 @@ tap_is "$(echo "$activity" | grep -c "pg_sleep(3), '\*\*\*\*\*\*\*\*\*\*\*\*'::t
     "pg_stat_activity shows both running statements, masked (simple and extended protocol)"
 sleep 2
 
+# application_name is the client's free text: masked in pg_stat_activity and in the trail
+(PGAPPNAME="case $8" mnl_psql mon -d ledger -Atc "SELECT pg_sleep(2)" >/dev/null 2>&1 &)
+sleep 1
+appname=$(q "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'case %'")
+tap_is "$appname" "case ************" "application_name_masked: pg_stat_activity shows the client's name masked"
+sleep 1.5
+# a staff session is not shown in pg_stat_activity; the registry's free text is masked in the trail
+mnl_psql mon -d ledger >/dev/null 2>&1 <<SQL
+INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
+SELECT ledger.register_staff('mon_clerk', '氏名 $1', 1, ARRAY['clerk']);
+SQL
+(mnl_psql mon -d ledger -U mon_clerk -Atc "SELECT pg_sleep(2), '$2'::text" >/dev/null 2>&1 &)
+sleep 1
+staff_row=$(q "SELECT state || '|' || coalesce(query, '') FROM pg_stat_activity WHERE usename = 'mon_clerk' AND backend_type = 'client backend'")
+tap_is "$staff_row" "disabled|" "staff_activity_not_shown: a staff session's statement is not in pg_stat_activity"
+sleep 1.5
+trail=$(q "SELECT string_agg(coalesce(application_name, '') || array_to_string(coalesce(new_values, '{}'), ','), E'\n') FROM ledger.audit_event")
+echo "$trail" | grep -q "氏名 \*\*\*\*\*\*\*\*\*\*\*\*" && echo "$trail" | grep -q "case \*\*\*\*\*\*\*\*\*\*\*\*"
+tap_ok $? "trail_free_text_masked: a registry row's free text and the client's application_name are masked in the trail"
+activity="$activity$appname$staff_row$trail"
+
 texts=$(q "SELECT string_agg(query, E'\n') FROM pg_stat_statements")
 echo "$texts" | grep -q "PERFORM '\*\*\*\*\*\*\*\*\*\*\*\*'" && echo "$texts" | grep -q "CALL keep('\*\*\*\*\*\*\*\*\*\*\*\*')"
 tap_ok $? "pg_stat_statements keeps the utility statements, masked"
