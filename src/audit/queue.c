@@ -242,6 +242,10 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 		copy_name(ev->session_role, MyProcPort->user_name, NAMEDATALEN);
 		copy_name(ev->acting_role, MyProcPort->user_name, NAMEDATALEN);
 	}
+	/* names are free text (a failed login's is the client's): no number in the trail */
+	log_hygiene_mask(ev->database_name);
+	log_hygiene_mask(ev->session_role);
+	log_hygiene_mask(ev->acting_role);
 }
 
 static void
@@ -460,6 +464,8 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 		copy_name(ev.relation_name, actor->relation_name, RELNAME_MAX);
 	else if (OidIsValid(relid) && IsTransactionState())
 		copy_name(ev.relation_name, audit_relation_name(relid), RELNAME_MAX);
+	log_hygiene_mask(ev.relation_name);
+	log_hygiene_mask(ev.acting_role);
 	ev.has_row_count = has_row_count;
 	ev.row_count = row_count;
 	ev.query_id = query_id;

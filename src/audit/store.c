@@ -149,10 +149,14 @@ trail_relid(const char *name, bool missing_ok)
 	return relid;
 }
 
+/* A role's name as the trail keeps it (a name is free text: what looks like a number is masked). */
 static Datum
 role_name(Oid roleid)
 {
-	return CStringGetTextDatum(GetUserNameFromId(roleid, false));
+	char	   *name = pstrdup(GetUserNameFromId(roleid, false));
+
+	log_hygiene_mask(name);
+	return CStringGetTextDatum(name);
 }
 
 static bool part_cache_valid = false;
@@ -223,7 +227,12 @@ load_txn_cache(void)
 	table_close(rel, AccessShareLock);
 	if (txn.desc->natts != AUDIT_NATTS)
 		elog(ERROR, "ledger.audit_event has %d columns, expected %d", txn.desc->natts, AUDIT_NATTS);
-	txn.database_name = CStringGetTextDatum(get_database_name(MyDatabaseId));
+	{
+		char	   *db = pstrdup(get_database_name(MyDatabaseId));
+
+		log_hygiene_mask(db);
+		txn.database_name = CStringGetTextDatum(db);
+	}
 	txn.session_user = GetSessionUserId();
 	txn.session_role = role_name(txn.session_user);
 	txn.current_user = mnl_audit_user();

@@ -153,6 +153,7 @@ typedef struct RelAuditInfo
 	bool	   *live;			/* not dropped */
 	bool	   *sensitive;
 	FmgrInfo   *out;			/* output functions, live columns */
+	char	  **colname;		/* live columns' names, masked */
 	int			nkeys;
 	AttrNumber	keys[INDEX_MAX_KEYS];	/* primary key columns */
 	Datum		relation_name;	/* text */
@@ -269,6 +270,7 @@ get_rel_info(Relation rel, Trigger *trigger)
 	info->live = palloc0(sizeof(bool) * desc->natts);
 	info->sensitive = palloc0(sizeof(bool) * desc->natts);
 	info->out = palloc0(sizeof(FmgrInfo) * desc->natts);
+	info->colname = palloc0(sizeof(char *) * desc->natts);
 	/* The arguments name the sensitive columns, or, after AUDIT_WITHHOLD_ALL, the kept ones. */
 	withhold_all = trigger->tgnargs > 0 && strcmp(trigger->tgargs[0], AUDIT_WITHHOLD_ALL) == 0;
 	for (i = 0; i < desc->natts; i++)
@@ -289,15 +291,22 @@ get_rel_info(Relation rel, Trigger *trigger)
 			(withhold_all ? !named && !is_key_column(rel, att->attnum) : named);
 		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
 		fmgr_info_cxt(outfn, &info->out[i], info->cxt);
-		all = lappend(all, pstrdup(NameStr(att->attname)));
+		/* names are the DBA's free text: what looks like a number is masked in the trail */
+		info->colname[i] = MemoryContextStrdup(info->cxt, NameStr(att->attname));
+		log_hygiene_mask(info->colname[i]);
+		all = lappend(all, pstrdup(info->colname[i]));
 		if (info->sensitive[i])
-			sens = lappend(sens, pstrdup(NameStr(att->attname)));
+			sens = lappend(sens, pstrdup(info->colname[i]));
 	}
 	info->all_columns = names_array(all);
 	info->sensitive_columns = sens == NIL ? (Datum) 0 : names_array(sens);
-	info->relation_name = CStringGetTextDatum(
-		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-								   RelationGetRelationName(rel)));
+	{
+		char	   *qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+														   RelationGetRelationName(rel));
+
+		log_hygiene_mask(qualified);
+		info->relation_name = CStringGetTextDatum(qualified);
+	}
 
 	info->nkeys = 0;
 	pk = RelationGetPrimaryKeyIndex(rel);
@@ -412,7 +421,7 @@ record_row(Relation rel, RelAuditInfo *info, Datum *ov, bool *on, Datum *nv, boo
 			if (!onull && !nnull && datum_image_eq(ov[i], nv[i], att->attbyval, att->attlen))
 				continue;
 		}
-		cols[ncols] = CStringGetTextDatum(NameStr(att->attname));
+		cols[ncols] = CStringGetTextDatum(info->colname[i]);
 		if (info->sensitive[i])
 		{
 			sens[nsens++] = cols[ncols];
@@ -757,6 +766,13 @@ audit_table(PG_FUNCTION_ARGS)
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					  errmsg("permission denied: the audit of a protected table is set by ledger.protect_table"),
 					  errhint("The columns safe to keep are named when the table is protected (keep_columns); a superuser can change them.")));
+
+	/* an unlogged table is emptied by a crash or a failover, with no record of the loss */
+	if (get_rel_persistence(relid) == RELPERSISTENCE_UNLOGGED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s cannot be audited: it is unlogged", get_rel_name(relid)),
+				 errhint("A crash or a failover would empty it with no record; ALTER TABLE ... SET LOGGED first.")));
 
 	/*
 	 * A partition or inheritance child of a table that is not audited: its rows are read and

@@ -129,6 +129,11 @@ guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 			explain_depth--;
 	}
 	PG_END_TRY();
+	/* SET ROLE (or SESSION AUTHORIZATION) to a staff identity: hidden from the next statement on */
+	if (IsA(stmt, VariableSetStmt) && ((VariableSetStmt *) stmt)->name != NULL &&
+		(strcmp(((VariableSetStmt *) stmt)->name, "role") == 0 ||
+		 strcmp(((VariableSetStmt *) stmt)->name, "session_authorization") == 0))
+		staff_session_identity_changed();
 }
 
 void

@@ -19,9 +19,9 @@
  * superuser nor the role acting is refused (recorded, 42501): a DBA's function — definer or
  * invoker — called in a staff member's query receives the rows that staff member sees, and
  * could keep them (DESIGN.md §4: the DBA's code never runs with a clerk's sight).  So is a
- * security_invoker view owned by such a role (guard_check_views, from the executor hook):
- * its query runs with the staff member's sight and may call PostgreSQL's own functions that
- * send what they are given elsewhere (pg_notify, set_config).
+ * view owned by such a role (guard_check_views, from the executor hook): the policies under
+ * it see with the staff member's current_user, and its query may call PostgreSQL's own
+ * functions that send what they are given elsewhere (pg_notify, set_config).
  *
  * Must never: refuse a drop PostgreSQL makes of its own (internal) sub-objects, or look up a
  * name (the objects are given by identity).
@@ -110,7 +110,13 @@ check_function(Oid fn)
 					 "(a default, a CHECK, a view) with the staff member's sight.");
 }
 
-/* Views of a staff member's query: none may be a security_invoker view of an untrusted owner. */
+/*
+ * Views of a staff member's query: none may be owned by an untrusted role.  Not only a
+ * security_invoker one: the policies of the tables under any view are decided by
+ * current_user, which is the staff member, so a view of the DBA's reads exactly the rows the
+ * clerk sees and may pass them to PostgreSQL's functions that send text elsewhere
+ * (pg_notify, set_config).
+ */
 void
 guard_check_views(List *rtable)
 {
@@ -127,10 +133,10 @@ guard_check_views(List *rtable)
 		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
 			continue;
 		rel = table_open(rte->relid, NoLock);
-		refuse = RelationHasSecurityInvoker(rel) && !owner_trusted(rel->rd_rel->relowner);
+		refuse = !owner_trusted(rel->rd_rel->relowner);
 		table_close(rel, NoLock);
 		if (refuse)
-			guard_refuse(rte->relid, "a security_invoker view owned by a role that is not a superuser is not read in a staff session",
+			guard_refuse(rte->relid, "a view owned by a role that is not a superuser is not read in a staff session",
 						 HINT_TRUSTED_CODE);
 	}
 }

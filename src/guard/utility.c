@@ -778,6 +778,11 @@ guard_rename(RenameStmt *r, bool owner_rules)
 			guard_refuse(InvalidOid, "a schema holding a protected table cannot be renamed",
 						 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
 	}
+	/* an audited table's columns keep their names: a swap of two names swaps their values
+	 * for every reader, with no record of an update */
+	if (owner_rules && r->renameType == OBJECT_COLUMN && audited_relid(relid))
+		guard_refuse(relid, "a column of an audited table is renamed only by a superuser",
+					 "Renaming (swapping) columns changes what every row says, with no record of an update.");
 	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
@@ -1162,6 +1167,24 @@ guard_copy_from(CopyStmt *c, bool owner_rules)
 					 "Row-level security does not apply to COPY FROM; insert rows with INSERT.");
 }
 
+/* ALTER TYPE ... RENAME VALUE of an enum a guarded table's column uses: its rows' values
+ * change for every reader (a swap of two labels), with no record. */
+static void
+guard_alter_enum(AlterEnumStmt *a, bool owner_rules)
+{
+	Oid			typid;
+
+	if (!owner_rules || a->oldVal == NULL)
+		return;
+	typid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(a->typeName), true);
+	if (catalog_query_finds("SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+							"WHERE a.atttypid = $1 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND EXISTS "
+							"(SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'mnl\\_%') LIMIT 1",
+							typid))
+		guard_refuse(InvalidOid, "a value of an enum that a guarded table uses is renamed only by a superuser",
+					 "Renaming (swapping) labels changes what every row says, with no record of an update.");
+}
+
 static void
 guard_create_function(CreateFunctionStmt *c)
 {
@@ -1270,6 +1293,9 @@ guard_statement(Node *stmt)
 			break;
 		case T_CopyStmt:
 			guard_copy_from((CopyStmt *) stmt, owner_rules);
+			break;
+		case T_AlterEnumStmt:
+			guard_alter_enum((AlterEnumStmt *) stmt, owner_rules);
 			break;
 		case T_AlterFunctionStmt:
 			guard_alter_function((AlterFunctionStmt *) stmt);

@@ -29,6 +29,8 @@
 #include "postgres.h"
 
 #include "executor/executor.h"
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
 #include "parser/analyze.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -195,10 +197,31 @@ warn_if_loaded_before(void)
 	}
 }
 
+/*
+ * The user and database names a client sends are free text too, printed in every log line's
+ * prefix (%u@%d) and kept by the trail of a failed login: masked once authentication has
+ * run (a role or database named like a My Number then does not exist for a login).
+ */
+static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
+
+static void
+monitoring_ClientAuthentication(Port *port, int status)
+{
+	if (port != NULL)
+	{
+		log_hygiene_mask(port->user_name);
+		log_hygiene_mask(port->database_name);
+	}
+	if (prev_ClientAuthentication)
+		prev_ClientAuthentication(port, status);
+}
+
 void
 monitoring_install(void)
 {
 	warn_if_loaded_before();
+	prev_ClientAuthentication = ClientAuthentication_hook;
+	ClientAuthentication_hook = monitoring_ClientAuthentication;
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = monitoring_post_parse_analyze;
 	prev_ExecutorRun = ExecutorRun_hook;

@@ -89,6 +89,8 @@ refuse_unsafe_table(Oid relid)
 			" ('a column''s type is not owned by a superuser', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
 			"     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner"
 			"     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND NOT o.rolsuper)),"
+			" ('it is unlogged (a crash or a failover empties it, with no record)', EXISTS (SELECT 1 FROM pg_catalog.pg_class"
+			"     WHERE oid = $1 AND relpersistence = 'u')),"
 			" ('it inherits or is inherited', EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 OR inhparent = $1)),"
 			" ('it is a typed table (OF a composite type, which ALTER TYPE ... CASCADE changes)',"
 			"     EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1 AND reloftype <> 0)),"

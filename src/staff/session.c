@@ -91,6 +91,16 @@ refuse_inactive(Oid role, const char *which)
 				  errhint("Retired staff and staff outside their validity period can do nothing; log in with an active staff role.")));
 }
 
+void
+staff_session_identity_changed(void)
+{
+	int64		staff_id;
+
+	if (pgstat_track_activities && IsTransactionState() &&
+		(mnl_registry_staff_id(GetOuterUserId(), &staff_id) || mnl_registry_staff_id(GetSessionUserId(), &staff_id)))
+		SetConfigOption("track_activities", "off", PGC_SUSET, PGC_S_SESSION);
+}
+
 bool
 staff_session_acting(void)
 {

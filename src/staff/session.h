@@ -12,6 +12,9 @@ extern void staff_session_check(Node *utility_stmt);
 /* Does the session act as staff (its login or its SET ROLE identity), as of the statement the
  * gate last let through? */
 extern bool staff_session_acting(void);
+/* After SET ROLE / SET SESSION AUTHORIZATION: a staff identity's statements leave
+ * pg_stat_activity from the next one on. */
+extern void staff_session_identity_changed(void);
 
 /* staff/idle.c: the idle limit per staff identity (自動ログオフ). */
 extern void staff_idle_shmem_request(void);

@@ -57,12 +57,25 @@ trail=$(q "SELECT string_agg(coalesce(application_name, '') || array_to_string(c
 echo "$trail" | grep -q "氏名 \*\*\*\*\*\*\*\*\*\*\*\*" && echo "$trail" | grep -q "case \*\*\*\*\*\*\*\*\*\*\*\*"
 tap_ok $? "trail_free_text_masked: a registry row's free text and the client's application_name are masked in the trail"
 activity="$activity$appname$staff_row$trail"
+# names are free text: a table and a column named like a number, a login attempt under one
+mnl_psql mon -d ledger >/dev/null 2>&1 <<SQL
+CREATE TABLE "t $3" (id int PRIMARY KEY, "c $4" text);
+SELECT ledger.audit_table('"t $3"');
+INSERT INTO "t $3" VALUES (1, 'x');
+SQL
+mnl_psql mon -d ledger -U "$5" -c "SELECT 1" >/dev/null 2>&1
+sleep 1.5
+names=$(q "SELECT string_agg(coalesce(relation_name, '') || ' ' || array_to_string(coalesce(column_names, '{}'), ',') || ' ' || coalesce(session_role, ''), E'\n') FROM ledger.audit_event")
+echo "$names" | grep -q 'public."t \*\*\*\*\*\*\*\*\*\*\*\*" id,c \*\*\*\*\*\*\*\*\*\*\*\*' && echo "$names" | grep -q '^ *\*\*\*\*\*\*\*\*\*\*\*\*$'
+tap_ok $? "names_masked_in_trail: a table, a column and a login named like a number are masked in the trail"
+activity="$activity$names"
 
 texts=$(q "SELECT string_agg(query, E'\n') FROM pg_stat_statements")
 echo "$texts" | grep -q "PERFORM '\*\*\*\*\*\*\*\*\*\*\*\*'" && echo "$texts" | grep -q "CALL keep('\*\*\*\*\*\*\*\*\*\*\*\*')"
 tap_ok $? "pg_stat_statements keeps the utility statements, masked"
 mnl_cluster_stop mon
 found=""
+grep -qF -- "$5" "$dir/server.log" && found="$found log-prefix:$5"
 for n in $numbers "$wide"; do
     echo "$texts$activity" | grep -qF -- "$n" && found="$found view:$n"
     grep -rlaF -- "$n" "$dir/data/pg_stat_tmp" "$dir/data/pg_stat" >/dev/null 2>&1 && found="$found file:$n"
