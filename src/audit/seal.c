@@ -345,6 +345,24 @@ check_records(uint64 lo, uint64 hi, AuditBlockHasher *h, Break *brk, int64 block
 	return w.count;
 }
 
+/* If query (one event_id column) finds a record, it is the break: problem, at that event. */
+static void
+first_event_breaks(const char *query, int nargs, Oid *types, Datum *values, Break *brk,
+				   const char *problem)
+{
+	bool		isnull;
+
+	if (SPI_execute_with_args(query, nargs, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ledger.audit_event");
+	if (SPI_processed != 1)
+		return;
+	brk->found = true;
+	brk->block_seq = 0;
+	brk->has_event = true;
+	brk->event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	brk->problem = problem;
+}
+
 static Break
 verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 {
@@ -508,21 +526,10 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 		 */
 		uint64		next = U64FromFullTransactionId(ReadNextFullTransactionId());
 
-		if (SPI_execute_with_args("SELECT event_id FROM ledger.audit_event "
-								  "WHERE xact_id < 0 OR xact_id >= $1 ORDER BY event_id LIMIT 1",
-								  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum((int64) next)},
-								  NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ledger.audit_event");
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-
-			brk.found = true;
-			brk.block_seq = 0;
-			brk.has_event = true;
-			brk.event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			brk.problem = "a record lies outside every range a block can cover (an impossible transaction id)";
-		}
+		first_event_breaks("SELECT event_id FROM ledger.audit_event "
+						   "WHERE xact_id < 0 OR xact_id >= $1 ORDER BY event_id LIMIT 1",
+						   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum((int64) next)}, &brk,
+						   "a record lies outside every range a block can cover (an impossible transaction id)");
 	}
 	if (!brk.found)
 	{
@@ -541,26 +548,15 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 		 */
 		bool		served = mnl_database != NULL && strcmp(mnl_database, get_database_name(MyDatabaseId)) == 0;
 
-		if (SPI_execute_with_args("SELECT event_id FROM ledger.audit_event WHERE xact_id >= $1 "
-								  "AND ($2 OR logged_at < pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
-								  "ORDER BY event_id LIMIT 1",
-								  3, (Oid[]) {INT8OID, BOOLOID, INT4OID},
-								  (Datum[]) {Int64GetDatum((int64) expected_lo), BoolGetDatum(!served),
-											 Int32GetDatum(mnl_audit_unsealed_limit)},
-								  NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ledger.audit_event");
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-
-			brk.found = true;
-			brk.block_seq = 0;
-			brk.has_event = true;
-			brk.event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			brk.problem = served ?
-				"a record has waited longer than ledger.audit_unsealed_limit to be sealed (a transaction held open?)" :
-				"records are not sealed: the audit writer serves another database (ledger.database), so nothing seals them here";
-		}
+		first_event_breaks("SELECT event_id FROM ledger.audit_event WHERE xact_id >= $1 "
+						   "AND ($2 OR logged_at < pg_catalog.now() - pg_catalog.make_interval(secs => $3)) "
+						   "ORDER BY event_id LIMIT 1",
+						   3, (Oid[]) {INT8OID, BOOLOID, INT4OID},
+						   (Datum[]) {Int64GetDatum((int64) expected_lo), BoolGetDatum(!served),
+									  Int32GetDatum(mnl_audit_unsealed_limit)}, &brk,
+						   served ?
+						   "a record has waited longer than ledger.audit_unsealed_limit to be sealed (a transaction held open?)" :
+						   "records are not sealed: the audit writer serves another database (ledger.database), so nothing seals them here");
 	}
 	return brk;
 }

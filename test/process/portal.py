@@ -6,34 +6,20 @@ executes a portal to the end).  Commands on stdin, one per line:
   exec N         Execute portal "p" for N more rows
   sleep S
 Prints "ROWS n", "SUSPENDED n" or "ERR <sqlstate> <message>" per command."""
-import socket
+import os
 import struct
 import sys
 import time
 
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-sock.connect(sys.argv[1] + "/.s.PGSQL.5432")
-buf = b""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pgwire import Wire, error_fields  # noqa: E402
 
-
-def send(kind, body):
-    sock.sendall(kind + struct.pack("!i", len(body) + 4) + body)
-
-
-def receive():
-    global buf
-    while len(buf) < 5 or len(buf) < 1 + struct.unpack("!i", buf[1:5])[0]:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EOFError("the server closed the connection")
-        buf += chunk
-    kind, length = buf[:1], struct.unpack("!i", buf[1:5])[0]
-    body, buf = buf[5:1 + length], buf[1 + length:]
-    return kind, body
+wire = Wire(sys.argv[1], sys.argv[2])
+send, receive = wire.send, wire.receive
 
 
 def error(body):
-    fields = {chr(p[0]): p[1:].decode(errors="replace") for p in body.split(b"\0") if p}
+    fields = error_fields(body)
     return "ERR %s %s" % (fields.get("C", "?"), fields.get("M", ""))
 
 
@@ -49,8 +35,6 @@ def until(stops):
             return "%s %d" % ("SUSPENDED" if kind == b"s" else "ROWS", rows)
 
 
-startup = struct.pack("!i", 196608) + b"user\0" + sys.argv[2].encode() + b"\0database\0ledger\0\0"
-sock.sendall(struct.pack("!i", len(startup) + 4) + startup)
 while True:
     kind, body = receive()
     if kind == b"E":
