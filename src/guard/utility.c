@@ -1150,6 +1150,63 @@ guard_alter_extension_contents(AlterExtensionContentsStmt *a)
 	}
 }
 
+/*
+ * Statements the guard has nothing to refuse on a guarded table but which PostgreSQL refuses
+ * to a role without the right (REINDEX, CLUSTER, COMMENT, GRANT: the owner's; COPY ... TO:
+ * SELECT): the attempt is recorded, then PostgreSQL refuses it as usual.
+ */
+static void
+record_if_refused(RangeVar *rv, bool need_select)
+{
+	Oid			relid = relid_of(rv);
+
+	if (!OidIsValid(relid) || !guarded_relid(relid))
+		return;
+	/* a COPY TO of an audited table is recorded by the read audit (reads/hooks.c) */
+	if (need_select && !audit_is_trail_relation(relid))
+		return;
+	if (need_select ? pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK :
+		pg_class_ownercheck(relid, GetUserId()))
+		return;
+	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0,
+			   need_select ? "refused: permission denied" : "refused: not the owner", false);
+}
+
+static void
+guard_record_refusals(Node *stmt)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_ReindexStmt:
+			if (((ReindexStmt *) stmt)->relation != NULL &&
+				((ReindexStmt *) stmt)->kind == REINDEX_OBJECT_TABLE)
+				record_if_refused(((ReindexStmt *) stmt)->relation, false);
+			break;
+		case T_ClusterStmt:
+			if (((ClusterStmt *) stmt)->relation != NULL)
+				record_if_refused(((ClusterStmt *) stmt)->relation, false);
+			break;
+		case T_CommentStmt:
+			if (((CommentStmt *) stmt)->objtype == OBJECT_TABLE)
+				record_if_refused(makeRangeVarFromNameList(castNode(List, ((CommentStmt *) stmt)->object)), false);
+			break;
+		case T_GrantStmt:
+			if (((GrantStmt *) stmt)->targtype == ACL_TARGET_OBJECT && ((GrantStmt *) stmt)->objtype == OBJECT_TABLE)
+				foreach(lc, ((GrantStmt *) stmt)->objects)
+					record_if_refused(lfirst(lc), false);
+			break;
+		case T_CopyStmt:
+			if (!((CopyStmt *) stmt)->is_from && ((CopyStmt *) stmt)->relation != NULL)
+				record_if_refused(((CopyStmt *) stmt)->relation, true);
+			break;
+		default:
+			break;
+	}
+}
+
 /* COPY ... FROM into the trail (every role: it is written only by the writer and the
  * triggers) or into a protected table (row-level security does not apply to COPY FROM). */
 static void
@@ -1228,6 +1285,8 @@ guard_statement(Node *stmt)
 		return;
 	owner_rules = !superuser();
 	guard_locks = owner_rules;
+	if (owner_rules)
+		guard_record_refusals(stmt);
 
 	switch (nodeTag(stmt))
 	{

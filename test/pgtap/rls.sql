@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(176);
+SELECT plan(182);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -781,6 +781,18 @@ SELECT ok(pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.audit_e
     'postgres_refusal_on_guarded_table_recorded: the refusals PostgreSQL makes itself are in the trail');
 SELECT throws_ok($$COPY ledger.audit_event FROM '/dev/null'$$, '42501', NULL,
     'trail_copy_from_refused: not even a superuser writes the trail with COPY');
+SET ROLE regress_dba;
+SELECT throws_ok($$REINDEX TABLE ledger.audit_block$$, '42501', NULL, 'trail reindex by a non-owner refused');
+SELECT throws_ok($$CLUSTER ledger.audit_block USING audit_block_pkey$$, '42501', NULL, 'trail cluster by a non-owner refused');
+SELECT throws_ok($$COMMENT ON TABLE ledger.audit_block IS 'x'$$, '42501', NULL, 'trail comment by a non-owner refused');
+SELECT throws_ok($$GRANT SELECT ON ledger.audit_block TO regress_dba$$, NULL, NULL, 'trail grant by a non-owner refused (or a warning: nothing granted)');
+SELECT throws_ok($$COPY ledger.audit_event TO '/tmp/mnl_trail_copy'$$, '42501', NULL, 'trail copy to by a non-reader refused');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for_count($$kind = 'denied' AND relation_name = 'ledger.audit_block' AND detail = 'refused: not the owner'
+                              AND acting_role = 'regress_dba'$$, 3) >= 3
+          AND pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.audit_event' AND detail = 'refused: permission denied'
+                              AND acting_role = 'regress_dba' AND statement_at > now() - interval '1 minute'$$) > 0,
+    'postgres_refusal_outside_guard_recorded: REINDEX, CLUSTER, COMMENT of the trail and COPY of it out, refused by PostgreSQL, are recorded');
 
 -- More roads around an audited table: created unlogged, its columns or an enum's labels
 -- renamed (a swap changes what every row says).
