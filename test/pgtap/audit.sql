@@ -442,20 +442,27 @@ SELECT ledger.audit_seal_now() AS sealed_more \gset
 INSERT INTO regress_audited (id, name) VALUES (9002, 'later');
 SELECT ledger.audit_seal_now() AS sealed_more \gset
 DELETE FROM regress_audited WHERE id IN (9001, 9002);
+-- The superuser's forgery of a checkpoint row: the trail's guards off, a checkpoint at the
+-- newest block naming the given months (inside the caller's rolled-back block).
+CREATE FUNCTION pg_temp.add_forged_checkpoint(detached text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_temp.guard(false);
+    UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
+    UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
+    INSERT INTO ledger.audit_checkpoint
+    SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
+           b.xact_hi, detached, now()
+    FROM ledger.audit_block b ORDER BY b.block_seq DESC LIMIT 1;
+END $$;
 CREATE FUNCTION pg_temp.forge_checkpoint(detached text[]) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     p text;
 BEGIN
     PERFORM pg_temp.guard(false);
-    UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
-    UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
     UPDATE ledger.audit_event SET detail = 'forged' WHERE event_id = (SELECT min(event_id) FROM ledger.audit_event WHERE xact_id >= 0);
     UPDATE ledger.audit_event e SET record_hash = pg_temp.ref_record_hash(e)
     WHERE event_id = (SELECT min(event_id) FROM ledger.audit_event WHERE xact_id >= 0);
-    INSERT INTO ledger.audit_checkpoint
-    SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
-           b.xact_hi, detached, now()
-    FROM ledger.audit_block b ORDER BY b.block_seq DESC LIMIT 1;
+    PERFORM pg_temp.add_forged_checkpoint(detached);
     SELECT string_agg(coalesce(v.problem, '') , '|') INTO p FROM ledger.verify_audit() v;
     p := coalesce(p, 'intact') || ' / with digest: ' ||
          coalesce((SELECT string_agg(v.problem, '|') FROM ledger.verify_audit(
@@ -480,13 +487,8 @@ DECLARE
     p text;
 BEGIN
     PERFORM pg_temp.guard(false);
-    UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
-    UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
     DELETE FROM ledger.audit_event WHERE xact_id >= 0;   -- the records gone, a checkpoint to excuse it
-    INSERT INTO ledger.audit_checkpoint
-    SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
-           b.xact_hi, '{}', now()
-    FROM ledger.audit_block b ORDER BY b.block_seq DESC LIMIT 1;
+    PERFORM pg_temp.add_forged_checkpoint('{}');
     SELECT string_agg(v.problem, '|') INTO p FROM ledger.verify_audit(seq, hash) v;
     RAISE EXCEPTION '%', coalesce(p, 'intact') USING ERRCODE = 'P0001';
 EXCEPTION WHEN raise_exception THEN
