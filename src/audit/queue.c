@@ -245,7 +245,7 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 	/* names are free text (a failed login's is the client's): no number in the trail */
 	log_hygiene_mask(ev->database_name);
 	log_hygiene_mask(ev->session_role);
-	log_hygiene_mask(ev->acting_role);
+	/* the acting role, set here or from the actor, is masked by emit() */
 }
 
 static void
@@ -305,16 +305,20 @@ audit_actor_current(AuditActor *actor)
 	actor->has_staff_id = mnl_registry_staff_id(mnl_audit_user(), &actor->staff_id);
 }
 
-/* The schema-qualified name of relid, as events record it (palloc'd; "" if none). */
+/* The schema-qualified name of relid, as records keep it, masked (palloc'd; "" if none). */
 char *
 audit_relation_name(Oid relid)
 {
 	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
 	char	   *rel = get_rel_name(relid);
 
+	char	   *name;
+
 	if (nsp == NULL || rel == NULL)
 		return pstrdup("");
-	return pstrdup(quote_qualified_identifier(nsp, rel));
+	name = pstrdup(quote_qualified_identifier(nsp, rel));
+	log_hygiene_mask(name);		/* a name is the DBA's free text */
+	return name;
 }
 
 /*

@@ -68,11 +68,11 @@ lock_sealing(void)
 }
 
 /*
- * Where the records of a range are read: the trail, and for verification also the month tables
- * the trail's retention detached and still keeps (records_source), so that a block is
- * recomputed from every record it sealed while they exist.
+ * Where the records of a range are read (source): the trail, and for verification also the
+ * month tables the trail's retention detached and still keeps, so that a block is recomputed
+ * from every record it sealed while they exist.
  */
-static const char *records_source = "ledger.audit_event";
+#define TRAIL_RECORDS "ledger.audit_event"
 
 /*
  * Full transaction id of the oldest transaction that may still be running when snap was
@@ -143,12 +143,12 @@ last_block(void)
 
 /* Open a cursor over the records of [lo, hi) in chain order. */
 static Portal
-records_cursor(uint64 lo, uint64 hi)
+records_cursor(const char *source, uint64 lo, uint64 hi)
 {
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum((int64) lo), Int64GetDatum((int64) hi)};
 	char	   *query = psprintf("SELECT * FROM %s WHERE xact_id >= $1 AND xact_id < $2 ORDER BY xact_id, event_id",
-								 records_source);
+								 source);
 	Portal		p = SPI_cursor_open_with_args(NULL, query, 2, types, args, NULL, true, 0);
 
 	if (p == NULL)
@@ -158,9 +158,9 @@ records_cursor(uint64 lo, uint64 hi)
 
 /* Call each(tuple, desc, arg) for every record of [lo, hi) in chain order, in batches. */
 static void
-walk_records(uint64 lo, uint64 hi, void (*each) (HeapTuple, TupleDesc, void *), void *arg)
+walk_records(const char *source, uint64 lo, uint64 hi, void (*each) (HeapTuple, TupleDesc, void *), void *arg)
 {
-	Portal		cur = records_cursor(lo, hi);
+	Portal		cur = records_cursor(source, lo, hi);
 
 	for (;;)
 	{
@@ -239,8 +239,7 @@ audit_seal_pending(void)
 	}
 	seq = lb.exists ? lb.seq + 1 : 1;
 	walk.h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
-	records_source = "ledger.audit_event";
-	walk_records(lo, hi, seal_record, &walk);
+	walk_records(TRAIL_RECORDS, lo, hi, seal_record, &walk);
 	audit_block_hasher_end(walk.h, walk.count, block_hash);
 	PopActiveSnapshot();
 
@@ -337,11 +336,11 @@ check_record(HeapTuple t, TupleDesc d, void *arg)
 }
 
 static int64
-check_records(uint64 lo, uint64 hi, AuditBlockHasher *h, Break *brk, int64 block_seq)
+check_records(const char *source, uint64 lo, uint64 hi, AuditBlockHasher *h, Break *brk, int64 block_seq)
 {
 	CheckWalk	w = {h, brk, block_seq, 0};
 
-	walk_records(lo, hi, check_record, &w);
+	walk_records(source, lo, hi, check_record, &w);
 	return w.count;
 }
 
@@ -372,6 +371,7 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	int64		expected_seq = 1;
 	bool		digest_seen = false;
 	Portal		blocks;
+	StringInfoData source;
 
 	memset(&brk, 0, sizeof(brk));
 
@@ -383,7 +383,6 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	 * is gone cannot be verified: both are reported.
 	 */
 	{
-		StringInfoData src;
 		uint64		i;
 		bool		all_kept = true;
 
@@ -395,8 +394,8 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 						"  AND c.relnamespace = 'ledger'::pg_catalog.regnamespace "
 						"ORDER BY k.checkpoint_seq DESC", true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read ledger.audit_checkpoint");
-		initStringInfo(&src);
-		appendStringInfoString(&src, "(SELECT * FROM ledger.audit_event");
+		initStringInfo(&source);
+		appendStringInfoString(&source, "(SELECT * FROM " TRAIL_RECORDS);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	t = SPI_tuptable->vals[i];
@@ -412,12 +411,11 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 				return brk;
 			}
 			if (DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
-				appendStringInfo(&src, " UNION ALL SELECT * FROM ledger.%s", quote_identifier(name));
+				appendStringInfo(&source, " UNION ALL SELECT * FROM ledger.%s", quote_identifier(name));
 			else
 				all_kept = false;
 		}
-		appendStringInfoString(&src, ") r");
-		records_source = src.data;
+		appendStringInfoString(&source, ") r");
 		/*
 		 * Nobody can drop a detached month through SQL: one that is gone was removed by
 		 * editing the catalogs or the files, and what it held can no longer be verified.
@@ -480,7 +478,7 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 		}
 
 		h = audit_block_hasher_begin(prev, seq, lo, hi);
-		count = check_records(lo, hi, h, &brk, seq);
+		count = check_records(source.data, lo, hi, h, &brk, seq);
 		audit_block_hasher_end(h, count, computed);
 		SPI_freetuptable(blocktab);
 		if (brk.found)
@@ -534,7 +532,7 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 	if (!brk.found)
 	{
 		/* Records not yet sealed: their content must still match their hashes. */
-		check_records(expected_lo, PG_INT64_MAX, NULL, &brk, 0);
+		check_records(source.data, expected_lo, PG_INT64_MAX, NULL, &brk, 0);
 		if (brk.found)
 			brk.block_seq = 0;
 	}
@@ -580,7 +578,6 @@ verify_audit(PG_FUNCTION_ARGS)
 	SPI_connect();
 	brk = verify_chain(has_digest, has_digest ? PG_GETARG_INT64(0) : 0, digest);
 	SPI_finish();
-	records_source = "ledger.audit_event";	/* the one built lived in SPI's memory */
 	if (brk.found)
 	{
 		Datum		values[3];

@@ -300,13 +300,7 @@ get_rel_info(Relation rel, Trigger *trigger)
 	}
 	info->all_columns = names_array(all);
 	info->sensitive_columns = sens == NIL ? (Datum) 0 : names_array(sens);
-	{
-		char	   *qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-														   RelationGetRelationName(rel));
-
-		log_hygiene_mask(qualified);
-		info->relation_name = CStringGetTextDatum(qualified);
-	}
+	info->relation_name = CStringGetTextDatum(audit_relation_name(RelationGetRelid(rel)));
 
 	info->nkeys = 0;
 	pk = RelationGetPrimaryKeyIndex(rel);
@@ -638,7 +632,10 @@ audit_record_drop(Oid relid, int subid)
 	{
 		char	   *column = get_attname(relid, (AttrNumber) subid, true);
 
-		values[AA_DETAIL - 1] = CStringGetTextDatum(psprintf("column %s dropped", column ? column : "?"));
+		char	   *detail = psprintf("column %s dropped", column ? column : "?");
+
+		log_hygiene_mask(detail);	/* the column's name is the DBA's free text */
+		values[AA_DETAIL - 1] = CStringGetTextDatum(detail);
 	}
 	else
 		values[AA_DETAIL - 1] = CStringGetTextDatum("table dropped");

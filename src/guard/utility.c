@@ -116,6 +116,16 @@ typedef enum GuardNeed
 static bool guard_locks = false;
 static bool guarded_relid(Oid relid);
 
+/* PostgreSQL's own refusal of a statement on a guarded table: an attempt like any other,
+ * recorded (PostgreSQL then raises its error). */
+static void
+record_postgres_refusal(Oid relid, AclResult result)
+{
+	if (guarded_relid(relid))
+		audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0,
+				   result == ACLCHECK_NOT_OWNER ? "refused: not the owner" : "refused: permission denied", false);
+}
+
 static void
 require_right(Oid relid, RangeVar *rv, GuardNeed need, LOCKMODE mode)
 {
@@ -147,10 +157,7 @@ require_right(Oid relid, RangeVar *rv, GuardNeed need, LOCKMODE mode)
 	}
 	if (result != ACLCHECK_OK)
 	{
-		/* PostgreSQL's own refusal, on a guarded table: an attempt like any other, recorded */
-		if (guarded_relid(relid))
-			audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0,
-					   result == ACLCHECK_NOT_OWNER ? "refused: not the owner" : "refused: permission denied", false);
+		record_postgres_refusal(relid, result);
 		aclcheck_error(result, get_relkind_objtype(get_rel_relkind(relid)), rv->relname);
 	}
 }
@@ -330,13 +337,12 @@ truncate_cascade_reaches_protected(Oid relid)
 static bool
 relation_has_rows(Oid relid)
 {
-	char	   *q = psprintf("SELECT 1 FROM ONLY %s LIMIT 1",
+	/* a partitioned table's rows are in its partitions: not ONLY there */
+	char	   *q = psprintf("SELECT 1 FROM %s%s LIMIT 1",
+							 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
 	bool		found = false;
 
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		q = psprintf("SELECT 1 FROM %s LIMIT 1",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
 	SPI_connect();
 	if (SPI_execute(q, true, 1) == SPI_OK_SELECT)
 		found = SPI_processed > 0;
@@ -1160,7 +1166,7 @@ record_if_refused(RangeVar *rv, bool need_select)
 {
 	Oid			relid = relid_of(rv);
 
-	if (!OidIsValid(relid) || !guarded_relid(relid))
+	if (!OidIsValid(relid))
 		return;
 	/* a COPY TO of an audited table is recorded by the read audit (reads/hooks.c) */
 	if (need_select && !audit_is_trail_relation(relid))
@@ -1169,8 +1175,7 @@ record_if_refused(RangeVar *rv, bool need_select)
 		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK :
 		pg_class_ownercheck(relid, GetUserId()))
 		return;
-	audit_emit(AUDIT_KIND_DENIED, relid, 0, false, 0,
-			   need_select ? "refused: permission denied" : "refused: not the owner", false);
+	record_postgres_refusal(relid, need_select ? ACLCHECK_NO_PRIV : ACLCHECK_NOT_OWNER);
 }
 
 static void

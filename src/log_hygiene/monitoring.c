@@ -48,27 +48,24 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 
 /*
  * The client's statement (debug_query_string) is scanned once however many statements run
- * inside it: its masked copy (NULL: no number) is kept in a slot.  Other texts (statements
- * that functions run) are scanned each time: one may be freed and another allocated at the
- * same address, so a pointer says nothing about them.  Copies live in MessageContext, with the client message whose
- * statements they mask (and so as long as any use of them here); the slots are forgotten when
- * that context is reset.  A copy is never freed before: a statement nested in another may
- * replace a slot while the outer statement still passes its copy down.  Without
- * MessageContext (a background worker) nothing is masked here: those run the DBA's commands.
+ * inside it: it and its masked copy (NULL: no number) are kept.  Other texts (statements that
+ * functions run) are scanned each time: one may be freed and another allocated at the same
+ * address, so a pointer says nothing about them.  Copies live in MessageContext, with the
+ * client message whose statements they mask (and so as long as any use of them here); what
+ * is kept is forgotten when that context is reset.  A copy is never freed before: a statement
+ * nested in another may be scanned while the outer statement still passes its copy down.
+ * Without MessageContext (a background worker) nothing is masked here: those run the DBA's
+ * commands.
  */
-typedef struct TextSlot
-{
-	const char *text;
-	char	   *copy;
-} TextSlot;
-
-static TextSlot client_slot;
+static const char *client_text = NULL;
+static char *client_copy = NULL;
 static bool forget_registered = false;
 
 static void
 forget_texts(void *arg)
 {
-	memset(&client_slot, 0, sizeof(client_slot));
+	client_text = NULL;
+	client_copy = NULL;
 	forget_registered = false;
 }
 
@@ -79,10 +76,10 @@ masked(const char *text)
 	bool		client = text == debug_query_string;
 	char	   *copy;
 
-	if (text == NULL || MessageContext == NULL || (client_slot.copy != NULL && text == client_slot.copy))
+	if (text == NULL || MessageContext == NULL || (client_copy != NULL && text == client_copy))
 		return NULL;
-	if (client && text == client_slot.text)
-		return client_slot.copy;
+	if (client && text == client_text)
+		return client_copy;
 	if (!forget_registered)
 	{
 		MemoryContextCallback *cb = MemoryContextAlloc(MessageContext, sizeof(MemoryContextCallback));
@@ -100,8 +97,8 @@ masked(const char *text)
 	}
 	if (client)
 	{
-		client_slot.text = text;
-		client_slot.copy = copy;
+		client_text = text;
+		client_copy = copy;
 	}
 	return copy;
 }
@@ -136,9 +133,10 @@ mask_application_name(void)
 static void
 monitoring_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
-	mask_application_name();
-	const char *m = masked(pstate->p_sourcetext);
+	const char *m;
 
+	mask_application_name();
+	m = masked(pstate->p_sourcetext);
 	if (m != NULL)
 		pstate->p_sourcetext = m;
 	report_masked_activity();

@@ -91,14 +91,26 @@ refuse_inactive(Oid role, const char *which)
 				  errhint("Retired staff and staff outside their validity period can do nothing; log in with an active staff role.")));
 }
 
+/*
+ * A session acting as staff (a pooled login after SET ROLE too) is not shown in
+ * pg_stat_activity: a statement's text is reported as sent before it is parsed and masked,
+ * and a parse that waits for a lock, or fails, leaves it there.
+ */
+static void
+stop_tracking_activity(void)
+{
+	if (pgstat_track_activities)
+		SetConfigOption("track_activities", "off", PGC_SUSET, PGC_S_SESSION);
+}
+
 void
 staff_session_identity_changed(void)
 {
 	int64		staff_id;
 
-	if (pgstat_track_activities && IsTransactionState() &&
+	if (IsTransactionState() &&
 		(mnl_registry_staff_id(GetOuterUserId(), &staff_id) || mnl_registry_staff_id(GetSessionUserId(), &staff_id)))
-		SetConfigOption("track_activities", "off", PGC_SUSET, PGC_S_SESSION);
+		stop_tracking_activity();
 }
 
 bool
@@ -134,15 +146,10 @@ staff_session_check(Node *utility_stmt)
 		return;
 	log_hygiene_staff_session = mnl_registry_staff_id(session, &staff_id) ||
 		(outer != session && mnl_registry_staff_id(outer, &staff_id));
-	/*
-	 * A session acting as staff (a pooled login after SET ROLE too) is not shown in
-	 * pg_stat_activity: a statement's text is reported as sent before it is parsed and
-	 * masked, and a parse that waits for a lock, or fails, leaves it there.  From this
-	 * statement on; the entry of this one is cleared now.
-	 */
+	/* from this statement on; the entry of this one is cleared now */
 	if (log_hygiene_staff_session && pgstat_track_activities)
 	{
-		SetConfigOption("track_activities", "off", PGC_SUSET, PGC_S_SESSION);
+		stop_tracking_activity();
 		pgstat_report_activity(STATE_RUNNING, NULL);
 	}
 	if (mnl_registry_staff_inactive(session, &staff_id))
