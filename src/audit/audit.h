@@ -110,6 +110,7 @@ extern const ReadRelInfo *read_rel_info(Oid relid);
 extern ReadKeySet *read_keys_create(const ReadRelInfo *info, MemoryContext cxt);
 extern void read_keys_add(ReadKeySet *ks, struct TupleTableSlot *slot, const AttrNumber *attnos);
 extern bool read_keys_empty(ReadKeySet *ks);
+extern void read_keys_clear(ReadKeySet *ks);
 extern List *read_keys_encode(ReadKeySet *ks, Size max_element);
 
 /* audit/record.c */
@@ -160,6 +161,8 @@ extern void audit_emit_subject(const char *kind, Oid relid, int64 row_count,
 typedef struct AuditActor
 {
 	char		role[NAMEDATALEN];
+	char		session_role[NAMEDATALEN];
+	char		database[NAMEDATALEN];
 	bool		has_staff_id;
 	int64		staff_id;
 	const char *relation_name;	/* of the event's relation; NULL: looked up when emitted */
@@ -176,6 +179,8 @@ extern bool audit_emit_read(Oid relid, int64 row_count, bool has_row_count, uint
 							const char *detail, const char *const *keys, int nkeys,
 							const AuditActor *actor, bool must_log);
 extern void audit_reads_wait(void);
+extern bool audit_reads_pending(void);
+extern bool audit_reads_wait_quiet(void);
 extern void audit_reads_forget(void);
 extern bool audit_emit_possible(void);
 extern bool audit_queue_event_durable(const AuditQueueEvent *ev);

@@ -224,17 +224,20 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 	}
 	copy_name(ev->application_name, application_name, NAMEDATALEN);
 	log_hygiene_mask(ev->application_name);	/* set by the client: free text */
-	if (IsTransactionState() && OidIsValid(MyDatabaseId))
+	if (actor != NULL)
+	{
+		/* taken when the catalogs could be read: an event made while an error is reported */
+		memcpy(ev->database_name, actor->database, NAMEDATALEN);
+		memcpy(ev->session_role, actor->session_role, NAMEDATALEN);
+	}
+	else if (IsTransactionState() && OidIsValid(MyDatabaseId))
 	{
 		char	   *db = get_database_name(MyDatabaseId);
 
 		copy_name(ev->database_name, db, NAMEDATALEN);
 		copy_name(ev->session_role, GetUserNameFromId(GetSessionUserId(), true), NAMEDATALEN);
-		if (actor == NULL)
-		{
-			copy_name(ev->acting_role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
-			ev->has_staff_id = mnl_registry_staff_id(mnl_audit_user(), &ev->staff_id);
-		}
+		copy_name(ev->acting_role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
+		ev->has_staff_id = mnl_registry_staff_id(mnl_audit_user(), &ev->staff_id);
 	}
 	else if (MyProcPort != NULL)
 	{
@@ -302,6 +305,10 @@ void
 audit_actor_current(AuditActor *actor)
 {
 	copy_name(actor->role, GetUserNameFromId(mnl_audit_user(), true), NAMEDATALEN);
+	copy_name(actor->session_role, GetUserNameFromId(GetSessionUserId(), true), NAMEDATALEN);
+	copy_name(actor->database, OidIsValid(MyDatabaseId) ? get_database_name(MyDatabaseId) : "",
+			  NAMEDATALEN);
+	actor->relation_name = NULL;
 	actor->has_staff_id = mnl_registry_staff_id(mnl_audit_user(), &actor->staff_id);
 }
 
@@ -335,20 +342,16 @@ audit_emit_keys(const char *kind, Oid relid, int64 row_count, bool has_row_count
 }
 
 /*
- * Wait until the writer has committed (synchronously) every event up to pos.  An ERROR when
- * that does not happen within ledger.audit_queue_timeout; the event may still be written
- * later, so a limit that counts it errs on the safe side.
+ * Has the writer committed (synchronously) every event up to pos by deadline?  Each wait is
+ * a real sleep, woken by the commit (a waiter that spun would take the CPU the writer needs):
+ * prepared before the first check, so that the writer's broadcast after a commit cannot fall
+ * between the check and the sleep.
  */
-static void
-wait_committed(uint64 pos)
+static bool
+committed_by(uint64 pos, TimestampTz deadline)
 {
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout);
+	bool		done = false;
 
-	/*
-	 * Prepared before the first check, so that the writer's broadcast after a commit cannot
-	 * fall between the check and the sleep: each wait is a real sleep, woken by the commit
-	 * (a waiter that spun would take the CPU the writer needs).
-	 */
 	ConditionVariablePrepareToSleep(&queue->space_cv);
 	for (;;)
 	{
@@ -358,17 +361,30 @@ wait_committed(uint64 pos)
 		head = queue->head;
 		LWLockRelease(queue->lock);
 		if (head > pos)
-			break;
-		if (GetCurrentTimestamp() >= deadline)
 		{
-			ConditionVariableCancelSleep();
-			queue_refuse("the audit writer did not commit it in time",
-						 "The audit writer is stopped or falling behind; see the server log, or raise ledger.audit_queue_timeout.");
+			done = true;
+			break;
 		}
-		/* sleeps until a broadcast or 100 ms; checks for interrupts itself */
+		if (GetCurrentTimestamp() >= deadline)
+			break;
+		/* sleeps until a broadcast or 100 ms; checks for interrupts itself (unless held) */
 		(void) ConditionVariableTimedSleep(&queue->space_cv, 100, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+	return done;
+}
+
+/*
+ * Wait until the writer has committed every event up to pos.  An ERROR when that does not
+ * happen within ledger.audit_queue_timeout; the event may still be written later, so a limit
+ * that counts it errs on the safe side.
+ */
+static void
+wait_committed(uint64 pos)
+{
+	if (!committed_by(pos, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout)))
+		queue_refuse("the audit writer did not commit it in time",
+					 "The audit writer is stopped or falling behind; see the server log, or raise ledger.audit_queue_timeout.");
 }
 
 /*
@@ -404,7 +420,7 @@ audit_emit_read(Oid relid, int64 row_count, bool has_row_count, uint64 query_id,
 	uint64		pos;
 	/* a client's backend: the writer (and other workers) answer no client, and the writer
 	 * would wait for itself */
-	bool		durable = must_log && mnl_audit_read_durable && MyBackendType == B_BACKEND;
+	bool		durable = mnl_audit_read_durable && MyBackendType == B_BACKEND;
 	bool		ok = emit(AUDIT_KIND_SELECT, relid, row_count, has_row_count, query_id, detail, keys,
 						  nkeys, actor, must_log, durable ? &pos : NULL);
 
@@ -425,6 +441,34 @@ audit_reads_wait(void)
 		return;
 	read_pending = false;
 	wait_committed(pos);
+}
+
+/* Are read records queued that the client's statement has not yet waited for? */
+bool
+audit_reads_pending(void)
+{
+	return read_pending && queue != NULL;
+}
+
+/*
+ * audit_reads_wait() for a message about to reach the client (an error's text, a notice):
+ * raises nothing, and is not ended by a cancel (the wait is bounded by
+ * ledger.audit_queue_timeout).  False when the records were not committed in time.
+ */
+bool
+audit_reads_wait_quiet(void)
+{
+	bool		done;
+
+	if (!audit_reads_pending())
+		return true;
+	HOLD_INTERRUPTS();
+	done = committed_by(read_pending_pos,
+						TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_queue_timeout));
+	RESUME_INTERRUPTS();
+	if (done)
+		read_pending = false;
+	return done;
 }
 
 /* Forget a pending wait (the transaction failed: nothing of it is answered). */

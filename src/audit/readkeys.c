@@ -441,6 +441,14 @@ read_keys_empty(ReadKeySet *ks)
 	return ks->ngroups == 0;
 }
 
+/* Forget the rows so far (they were recorded); the set goes on collecting. */
+void
+read_keys_clear(ReadKeySet *ks)
+{
+	ks->ngroups = 0;
+	ks->current = NULL;
+}
+
 /*
  * The key set as row_key elements (char *, in the current memory context), each at most
  * about max_element bytes: a group larger than that is split over several elements with

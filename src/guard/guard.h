@@ -9,6 +9,7 @@
  *   export.c         the export duty for COPY ... TO and copies into other tables
  *   qual_order.c     a caller's conditions run after the policies of a protected table
  *   objects.c        every drop of a protected or audited table or column, by identity
+ *   calls.c          a refused call of the extension's functions recorded
  */
 #ifndef MNL_GUARD_H
 #define MNL_GUARD_H
@@ -41,6 +42,9 @@ extern void export_check_copying(struct QueryDesc *qd);
 extern void guard_objects_install(void);
 /* objects.c: a staff query's views (security_invoker views of untrusted owners refused) */
 extern void guard_check_views(List *rtable);
+
+/* calls.c: the post-parse-analysis hook (at load, from guard_install) */
+extern void guard_calls_install(void);
 
 /* qual_order.c */
 extern void qual_order_install(void);

@@ -149,4 +149,5 @@ guard_install(void)
 	ProcessUtility_hook = guard_ProcessUtility;
 	qual_order_install();
 	guard_objects_install();
+	guard_calls_install();
 }

@@ -1158,7 +1158,8 @@ guard_alter_extension_contents(AlterExtensionContentsStmt *a)
 
 /*
  * Statements the guard has nothing to refuse on a guarded table but which PostgreSQL refuses
- * to a role without the right (REINDEX, CLUSTER, COMMENT, GRANT: the owner's; COPY ... TO:
+ * to a role without the right (REINDEX, CLUSTER, COMMENT, GRANT: the owner's; VACUUM and
+ * ANALYZE: the owner's or the database owner's, skipped with a warning; COPY ... TO:
  * SELECT): the attempt is recorded, then PostgreSQL refuses it as usual.
  */
 static void
@@ -1206,6 +1207,13 @@ guard_record_refusals(Node *stmt)
 		case T_CopyStmt:
 			if (!((CopyStmt *) stmt)->is_from && ((CopyStmt *) stmt)->relation != NULL)
 				record_if_refused(((CopyStmt *) stmt)->relation, true);
+			break;
+		case T_VacuumStmt:
+			/* skipped with a warning unless the owner's (or the database owner's) */
+			if (!pg_database_ownercheck(MyDatabaseId, GetUserId()))
+				foreach(lc, ((VacuumStmt *) stmt)->rels)
+					if (((VacuumRelation *) lfirst(lc))->relation != NULL)
+						record_if_refused(((VacuumRelation *) lfirst(lc))->relation, false);
 			break;
 		default:
 			break;

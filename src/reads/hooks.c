@@ -76,6 +76,9 @@ typedef struct TrackedRead
 	uint64		query_id;
 	bool		copy;			/* the query of a COPY ... TO of a protected table */
 	AuditActor	actor;			/* who read (recorded even if the statement fails) */
+	bool		failed_recorded;	/* its failure was recorded before the error was sent */
+	bool		announced;		/* a keyless read recorded before a message to the client */
+	bool		ran;			/* the executor has run it: it may have read rows */
 	Oid			reader;			/* the role that started a read of a protected table */
 } TrackedRead;
 
@@ -109,9 +112,9 @@ find_tracked(QueryDesc *qd)
  * returned when the relation is protected, over as many events as the keys need (the row
  * count on the first).
  */
-static void
-emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *detail,
-		  const AuditActor *actor, bool must_log)
+static bool
+emit_read(Oid relid, ReadKeySet *ks, uint64 rows, bool has_rows, uint64 query_id,
+		  const char *detail, const AuditActor *actor, bool must_log)
 {
 	List	   *elems;
 	Size		max = audit_emit_max_keys();
@@ -121,12 +124,11 @@ emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *d
 	int			part;
 	int			i;
 	Size		len = 0;
+	bool		ok = true;
 
 	if (ks == NULL || read_keys_empty(ks))
-	{
-		audit_emit_read(relid, (int64) rows, true, query_id, detail, NULL, 0, actor, must_log);
-		return;
-	}
+		return audit_emit_read(relid, (int64) rows, has_rows, query_id, detail, NULL, 0, actor,
+							   must_log);
 	/* parts: as many whole elements each as fit in one event (an element is half of that) */
 	elems = read_keys_encode(ks, max / 2);
 	keys = palloc(sizeof(char *) * list_length(elems));
@@ -151,25 +153,32 @@ emit_read(Oid relid, ReadKeySet *ks, uint64 rows, uint64 query_id, const char *d
 		else
 			snprintf(d, sizeof(d), "%s%srow keys, part %d of %d", detail ? detail : "",
 					 detail ? "; " : "", part + 1, nparts);
-		audit_emit_read(relid, (int64) rows, part == 0, query_id, d,
-						keys + starts[part], starts[part + 1] - starts[part], actor, must_log);
+		ok &= audit_emit_read(relid, (int64) rows, has_rows && part == 0, query_id, d,
+							  keys + starts[part], starts[part + 1] - starts[part], actor, must_log);
 	}
+	return ok;
 }
 
-/* The records of a statement's reads; must_log: an ERROR when one cannot be recorded. */
-static void
-emit_reads(TrackedRead *t, const char *detail, bool must_log)
+/*
+ * The records of a statement's reads; must_log: an ERROR when one cannot be recorded.
+ * has_rows: the statement has ended, its row count is known.  False when one was not queued.
+ */
+static bool
+emit_reads(TrackedRead *t, const char *detail, bool has_rows, bool must_log)
 {
 	MemoryContext old = MemoryContextSwitchTo(t->cxt);
+	bool		ok = true;
 	int			i;
 
 	for (i = 0; i < list_length(t->relids); i++)
 	{
 		t->actor.relation_name = list_nth(t->relnames, i);
-		emit_read(list_nth_oid(t->relids, i), list_nth(t->keysets, i), t->rows, t->query_id,
-				  detail ? detail : t->copy ? "copy to" : NULL, &t->actor, must_log);
+		ok &= emit_read(list_nth_oid(t->relids, i), list_nth(t->keysets, i), t->rows, has_rows,
+						t->query_id, detail ? detail : t->copy ? "copy to" : NULL, &t->actor,
+						must_log);
 	}
 	MemoryContextSwitchTo(old);
+	return ok;
 }
 
 /* Free a tracked statement: its wrapped scans first (the executor may free their nodes). */
@@ -194,7 +203,8 @@ forget_tracked(TrackedRead *t)
 static void
 emit_failed_reads(TrackedRead *t)
 {
-	emit_reads(t, "statement failed", false);
+	if (!t->failed_recorded)
+		(void) emit_reads(t, "statement failed", true, false);
 }
 
 /* A subtransaction that fails ends its statements without ExecutorEnd: record what they read. */
@@ -416,6 +426,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		MemoryContextSwitchTo(TopMemoryContext);
 		tracked = lappend(tracked, t);
 		MemoryContextSwitchTo(old);
+		read_messages_wrap();	/* an error or notice waits for these records */
 		if (!xact_callback_registered)
 		{
 			RegisterXactCallback(hooks_xact_callback, NULL);
@@ -441,6 +452,8 @@ mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execu
 	if (t != NULL && OidIsValid(t->reader) && GetUserId() != t->reader && mnl_internal_depth == 0)
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
 					 "Open the cursor again as this role.");
+	if (t != NULL)
+		t->ran = true;
 	if (prev_ExecutorRun)
 		prev_ExecutorRun(qd, direction, count, execute_once);
 	else
@@ -468,7 +481,7 @@ mnl_ExecutorEnd(QueryDesc *qd)
 		else
 			standard_ExecutorEnd(qd);
 		if (t != NULL)
-			emit_reads(t, NULL, true);
+			(void) emit_reads(t, NULL, true, true);
 		/*
 		 * The client's statement (not one a function runs): its result is not answered
 		 * before its read records are durable (ledger.audit_read_durable).  Rows already
@@ -484,6 +497,66 @@ mnl_ExecutorEnd(QueryDesc *qd)
 			MemoryContextDelete(t->cxt);
 	}
 	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Messages to the client (reads/messages.c): an error's text or a notice may carry values
+ * of the rows read
+ * ---------------------------------------------------------------------------------------
+ */
+
+/*
+ * Make the records of what was read so far durable before a message reaches the client
+ * (ledger.audit_read_durable): a failing statement's reads (ending: recorded now, not again
+ * when the transaction aborts), or the rows a running statement has read so far (recorded
+ * now and forgotten by the statement, whose own record names the rows after them).  Runs in
+ * the middle of error reporting: nothing here may raise an error.  False when a record could
+ * not be queued or was not committed in time.
+ */
+bool
+reads_durable_before_message(bool ending)
+{
+	ListCell   *lc;
+	bool		ok = true;
+
+	foreach(lc, tracked)
+	{
+		TrackedRead *t = lfirst(lc);
+		bool		any_keys = false;
+		int			i;
+
+		if (!t->ran)
+			continue;			/* refused before it read anything */
+		if (ending)
+		{
+			if (!t->failed_recorded)
+				ok &= emit_reads(t, "statement failed", true, false);
+			t->failed_recorded = true;
+			continue;
+		}
+		for (i = 0; i < list_length(t->keysets); i++)
+		{
+			ReadKeySet *ks = list_nth(t->keysets, i);
+
+			if (ks != NULL && !read_keys_empty(ks))
+				any_keys = true;
+		}
+		if (!any_keys && t->announced)
+			continue;
+		ok &= emit_reads(t, "rows read before a message to the client", false, false);
+		t->announced = true;
+		for (i = 0; i < list_length(t->keysets); i++)
+			if (list_nth(t->keysets, i) != NULL)
+				read_keys_clear(list_nth(t->keysets, i));
+	}
+	return audit_reads_wait_quiet() && ok;
+}
+
+/* Has this backend reads in progress or records not yet durable (reads/messages.c)? */
+bool
+reads_to_record(void)
+{
+	return mnl_audit_read_durable && (tracked != NIL || audit_reads_pending());
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -571,7 +644,13 @@ mnl_ClientAuthentication(Port *port, int status)
 		prev_ClientAuthentication(port, status);
 	if (!mnl_audit_sessions)
 		return;
-	if (status == STATUS_OK)
+	/*
+	 * A method that asks nothing (trust) accepts a name before PostgreSQL looks the role up:
+	 * a role that does not exist has not logged in (the server refuses it next).
+	 */
+	if (status == STATUS_OK && !OidIsValid(get_role_oid(port->user_name, true)))
+		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "role does not exist", false);
+	else if (status == STATUS_OK)
 	{
 		audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, NULL, false);
 		before_shmem_exit(record_logout, (Datum) 0);

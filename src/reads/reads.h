@@ -1,7 +1,8 @@
 /*
  * reads.h — the reads room: the hooks that record what the server read and who logged in
- * (reads/hooks.c) and the scans that report the keys of the rows a read returned
- * (reads/scan.c).  The trail they write to is the audit room's.
+ * (reads/hooks.c), the scans that report the keys of the rows a read returned
+ * (reads/scan.c), and the wrap that holds an error or a notice back until the reads it may
+ * carry are durable (reads/messages.c).  The trail they write to is the audit room's.
  */
 #ifndef MNL_READS_H
 #define MNL_READS_H
@@ -10,6 +11,12 @@
 
 /* reads/hooks.c: install the executor, utility and authentication hooks (at load). */
 extern void reads_install(void);
+/* ... and for reads/messages.c: reads not yet durable, and making them durable now */
+extern bool reads_to_record(void);
+extern bool reads_durable_before_message(bool ending);
+
+/* reads/messages.c: no error or notice leaves before the reads it may carry are durable. */
+extern void read_messages_wrap(void);
 
 /* reads/scan.c: wrap the scans of a protected table so each visible row's key is kept. */
 struct PlanState;

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(182);
+SELECT plan(187);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -793,6 +793,20 @@ SELECT ok(pg_temp.wait_for_count($$kind = 'denied' AND relation_name = 'ledger.a
           AND pg_temp.wait_for($$kind = 'denied' AND relation_name = 'ledger.audit_event' AND detail = 'refused: permission denied'
                               AND acting_role = 'regress_dba' AND statement_at > now() - interval '1 minute'$$) > 0,
     'postgres_refusal_outside_guard_recorded: REINDEX, CLUSTER, COMMENT of the trail and COPY of it out, refused by PostgreSQL, are recorded');
+SET ROLE regress_dba;
+SELECT lives_ok($$ANALYZE ledger.audit_block$$, 'analyze by a non-owner: skipped with a warning');
+SELECT throws_ok($$SELECT ledger._audit_detach_before(now())$$, '42501', NULL, 'an internal function without EXECUTE refused');
+SELECT throws_ok($$SELECT 1 WHERE ledger.unaudit_table('regress_dba.aud') IS NULL$$, '42501', NULL,
+    'an internal function refused inside an expression');
+RESET ROLE;
+SELECT ok(pg_temp.wait_for_count($$kind = 'denied' AND relation_name = 'ledger.audit_block' AND detail = 'refused: not the owner'
+                              AND acting_role = 'regress_dba'$$, 5) >= 5,
+    'analyze_skip_recorded: ANALYZE of a guarded table that PostgreSQL skips is recorded (after REINDEX, CLUSTER, COMMENT and GRANT, a fifth refusal)');
+SELECT ok(pg_temp.wait_for($$kind = 'denied' AND detail = 'refused: permission denied (execute ledger._audit_detach_before)'
+                              AND acting_role = 'regress_dba'$$) > 0
+          AND pg_temp.wait_for($$kind = 'denied' AND detail = 'refused: permission denied (execute ledger.unaudit_table)'
+                              AND acting_role = 'regress_dba'$$) > 0,
+    'refused_execute_recorded: a call of an internal function PostgreSQL refuses is recorded');
 
 -- More roads around an audited table: created unlogged, its columns or an enum's labels
 -- renamed (a swap changes what every row says).

@@ -3,7 +3,8 @@
 # abruptly (pg_ctl -m immediate) right after clients were answered.  A reveal's record, and
 # (ledger.audit_read_durable, on by default) an audited read's record, is committed
 # synchronously by the writer before the statement is answered: every answered statement
-# has its record after the restart.  The control, with read durability off, shows the test
+# has its record after the restart; so has every read whose values an error's text or a notice
+# carried to the client.  The control, with read durability off, shows the test
 # can see a loss: reads answered while the writer was held up are gone.  TAP.
 set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
@@ -72,4 +73,38 @@ crash
 mnl_session_close holder
 tap_is "$(grep -c '^613805426170$' "$dir/reveals.out")" 5 "the five reveals were answered"
 tap_is "$(( $(revealed) - before ))" 5 "reveal_durable_across_crash: every answered reveal has its record after an immediate stop"
+
+# A message reaching the client carries values of the rows read: an error's text (a failing
+# cast) and a notice raised while rows are read.  Neither leaves the server before the
+# records of those rows are durable.
+failed() { q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.d' AND kind = 'select' AND detail = '$1'"; }
+message_case() {   # message_case NAME SQL VALUE DETAIL
+    local name=$1 sql=$2 value=$3 detail=$4 before
+    before=$(failed "$detail")
+    rm -f "$dir/$name.out" "$dir/$name.done"
+    hold_writer
+    ( mnl_psql durable -d ledger -Atc "$sql" >"$dir/$name.out" 2>&1; echo done >"$dir/$name.done" ) &
+    sleep 2
+    tap_ok "$(! grep -q "$value" "$dir/$name.out"; echo $?)" \
+        "${name}_not_sent_before_durable: the ${name}'s text waits while the read's record cannot be committed"
+    mnl_session holder "COMMIT" >/dev/null
+    for i in $(seq 1 100); do [ -f "$dir/$name.done" ] && break; sleep 0.1; done
+    crash
+    mnl_session_close holder
+    tap_ok "$(grep -q "$value" "$dir/$name.out"; echo $?)" "the ${name} reached the client once the record was durable"
+    tap_is "$(( $(failed "$detail") - before ))" 1 \
+        "${name}_read_durable_across_crash: the read the ${name} came from is recorded after an immediate stop"
+}
+message_case error "SELECT (v || 'x')::int FROM d WHERE id = 3" 'v3x' 'statement failed'
+message_case notice "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT v FROM d WHERE id = 4 LOOP RAISE NOTICE 'row %', r.v; END LOOP; END\$\$" \
+    'row v4' 'rows read before a message to the client'
+
+# A record that cannot be made durable in time: the text is withheld, the SQLSTATE kept.
+hold_writer
+out=$(mnl_psql durable -d ledger -At -c "SET ledger.audit_queue_timeout = 1000" \
+      -c "\\set VERBOSITY verbose" -c "SELECT (v || 'y')::int FROM d WHERE id = 5" 2>&1)
+mnl_session holder "ROLLBACK" >/dev/null
+mnl_session_close holder
+tap_ok "$(echo "$out" | grep -q 'withheld' && ! echo "$out" | grep -q 'v5y' && echo "$out" | grep -q 22P02; echo $?)" \
+    "message_withheld_when_not_durable: the error's text does not leave, its SQLSTATE does ($(echo "$out" | head -1 | cut -c1-90))"
 tap_done

@@ -33,6 +33,12 @@ tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'login_failed'
 tap_is "$(q "SELECT count(*) FROM ledger.audit_report_sessions WHERE session_role = 'regress_login' AND logout_at IS NOT NULL")" 1 \
     "the successful session appears with its logout in the sessions report"
 tap_ok "$(grep -c 'right horse battery' "$(mnl_cluster_log writer)")" "the password is in no log line"
+# Trust accepts any name before PostgreSQL looks the role up: one that does not exist did
+# not log in.
+"$MNL_PGBIN/psql" -X -h "${MNL_CLUSTER_DIR[writer]}/sock" -U regress_nobody_such -d ledger -c "SELECT 1" >/dev/null 2>&1
+sleep 0.5
+tap_is "$(q "SELECT string_agg(kind || ':' || coalesce(detail, ''), ',') FROM ledger.audit_event WHERE session_role = 'regress_nobody_such'")" \
+    "login_failed:role does not exist" "trust_login_of_missing_role_not_a_login: recorded as a failed login"
 
 # Kill the writer: until the postmaster restarts it, audited reads are refused.
 q "SELECT pg_terminate_backend(writer_pid) FROM ledger.audit_writer_status()" >/dev/null
