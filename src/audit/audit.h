@@ -70,6 +70,8 @@ typedef enum AuditAttr
 #define AUDIT_KIND_LOGIN_FAILED "login_failed"
 #define AUDIT_KIND_LOGOUT		"logout"
 #define AUDIT_KIND_DROP			"drop"	/* an audited table or column dropped (in its transaction) */
+#define AUDIT_KIND_ALTER		"alter" /* an audited table's definition changed (in its transaction) */
+#define AUDIT_KIND_SETTING		"setting"	/* a setting of the extension changed (audit/worker.c, guard) */
 #define AUDIT_KIND_LOOKUP		"lookup"	/* ledger.find_person: outcome and person, no number */
 
 /*
@@ -131,6 +133,7 @@ extern void audit_store_init(void);
 extern Oid	audit_trail_namespace(void);
 /* audit/trigger.c */
 extern void audit_record_drop(Oid relid, int subid);
+extern void audit_record_ddl(Oid relid, const char *kind, const char *detail);
 
 /* audit/queue.c */
 #define AUDIT_MAX_KEYS	3		/* row key elements of a single row (a reveal's subject) */

@@ -240,12 +240,13 @@ COMMENT ON FUNCTION ledger.audit_seal_now() IS
     '操作ログの封印: seals committed records into the next block now; returns how many (the writer does this every second)';
 
 CREATE FUNCTION ledger.verify_audit(digest_block_seq bigint DEFAULT NULL, digest_hash bytea DEFAULT NULL,
+                                    digest_sealed_at timestamptz DEFAULT NULL,
                                     OUT block_seq bigint, OUT event_id bigint, OUT problem text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'verify_audit' LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION ledger.verify_audit(bigint, bytea) FROM PUBLIC;
-COMMENT ON FUNCTION ledger.verify_audit(bigint, bytea) IS
-    '操作ログの検証: recomputes every record and block hash; returns the first break, or no row. Pass the digest kept outside to detect removal of the newest blocks';
+REVOKE ALL ON FUNCTION ledger.verify_audit(bigint, bytea, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION ledger.verify_audit(bigint, bytea, timestamptz) IS
+    '操作ログの検証: recomputes every record and block hash; returns the first break, or no row. Pass the digest kept outside (with its sealed_at) to detect removal of the newest blocks and records dated before it';
 
 CREATE FUNCTION ledger.audit_digest(OUT block_seq bigint, OUT block_hash bytea, OUT xact_hi bigint,
                                     OUT sealed_at timestamptz)

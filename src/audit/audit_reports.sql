@@ -76,6 +76,6 @@ GRANT EXECUTE ON FUNCTION ledger.audit_read_keys(text[]), ledger.audit_keys_cont
 GRANT SELECT ON ledger.audit_event, ledger.audit_block, ledger.audit_checkpoint, ledger.audited_tables,
     ledger.audit_report_daily_operations, ledger.audit_report_after_hours, ledger.audit_report_denied,
     ledger.audit_report_reveals, ledger.audit_report_sessions TO ledger_auditor;
-GRANT EXECUTE ON FUNCTION ledger.verify_audit(bigint, bytea), ledger.audit_digest() TO ledger_auditor;
+GRANT EXECUTE ON FUNCTION ledger.verify_audit(bigint, bytea, timestamptz), ledger.audit_digest() TO ledger_auditor;
 REVOKE ALL ON ledger.audit_report_daily_operations, ledger.audit_report_after_hours, ledger.audit_report_denied,
     ledger.audit_report_reveals, ledger.audit_report_sessions, ledger.audited_tables FROM PUBLIC;

@@ -363,8 +363,10 @@ first_event_breaks(const char *query, int nargs, Oid *types, Datum *values, Brea
 }
 
 static Break
-verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
+verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash, bool has_sealed_at,
+			 TimestampTz digest_sealed_at)
 {
+	uint64		digest_hi = 0;
 	Break		brk;
 	uint8		prev[AUDIT_HASH_LEN] = {0};
 	uint64		expected_lo = 0;
@@ -496,6 +498,7 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 		if (has_digest && seq == digest_seq)
 		{
 			digest_seen = true;
+			digest_hi = hi;
 			if (memcmp(stored_hash, digest_hash, AUDIT_HASH_LEN) != 0)
 			{
 				brk.found = true;
@@ -529,6 +532,22 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 						   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum((int64) next)}, &brk,
 						   "a record lies outside every range a block can cover (an impossible transaction id)");
 	}
+	if (!brk.found && digest_seen && has_sealed_at)
+	{
+		/*
+		 * A record after the digest kept outside cannot be older than that digest (less the
+		 * unsealed window): the digest's time is the auditor's, which nobody in the database
+		 * can change.  A record dated earlier was written after the digest with a date that
+		 * claims otherwise (or by a transaction held open past the window: reported too).
+		 */
+		first_event_breaks("SELECT event_id FROM ledger.audit_event WHERE xact_id >= $1 "
+						   "AND logged_at < $2 - pg_catalog.make_interval(secs => $3) "
+						   "ORDER BY event_id LIMIT 1",
+						   3, (Oid[]) {INT8OID, TIMESTAMPTZOID, INT4OID},
+						   (Datum[]) {Int64GetDatum((int64) digest_hi), TimestampTzGetDatum(digest_sealed_at),
+									  Int32GetDatum(mnl_audit_unsealed_limit)}, &brk,
+						   "a record after the digest kept outside is dated before it (a date forged, or a transaction held open past ledger.audit_unsealed_limit)");
+	}
 	if (!brk.found)
 	{
 		/* Records not yet sealed: their content must still match their hashes. */
@@ -560,9 +579,10 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash)
 }
 
 /*
- * ledger.verify_audit(digest_block_seq bigint DEFAULT NULL, digest_hash bytea DEFAULT NULL)
- * RETURNS TABLE (block_seq bigint, event_id bigint, problem text): the first break, or no
- * row when the whole trail verifies.
+ * ledger.verify_audit(digest_block_seq bigint DEFAULT NULL, digest_hash bytea DEFAULT NULL,
+ * digest_sealed_at timestamptz DEFAULT NULL) RETURNS TABLE (block_seq bigint, event_id bigint,
+ * problem text): the first break, or no row when the whole trail verifies.  PG_NARGS: a
+ * database still on the two-argument SQL definition calls this too.
  */
 Datum
 verify_audit(PG_FUNCTION_ARGS)
@@ -576,7 +596,9 @@ verify_audit(PG_FUNCTION_ARGS)
 	if (has_digest)
 		bytea_to_hash(PG_GETARG_DATUM(1), digest);
 	SPI_connect();
-	brk = verify_chain(has_digest, has_digest ? PG_GETARG_INT64(0) : 0, digest);
+	brk = verify_chain(has_digest, has_digest ? PG_GETARG_INT64(0) : 0, digest,
+					   has_digest && PG_NARGS() > 2 && !PG_ARGISNULL(2),
+					   has_digest && PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_TIMESTAMPTZ(2) : 0);
 	SPI_finish();
 	if (brk.found)
 	{

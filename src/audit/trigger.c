@@ -610,38 +610,46 @@ audit_truncate_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
- * The record of an audited table (subid 0) or one of its columns dropped: written in the
- * dropping transaction, like a row record, so it is there exactly when the drop committed.
- * Called by the guard's object-access hook (guard/objects.c) while the relation still exists.
+ * A record of a change to an audited table's definition, kind (drop, alter) with detail
+ * (masked: names are the DBA's free text), for the table relid: written in the changing
+ * transaction, like a row record, so it is there exactly when the change committed.  Called
+ * by the guard (guard/objects.c, guard/utility.c) while the relation still exists.
  */
 void
-audit_record_drop(Oid relid, int subid)
+audit_record_ddl(Oid relid, const char *kind, const char *detail)
 {
 	Datum		values[AUDIT_NATTS];
 	bool		nulls[AUDIT_NATTS];
 	char	   *name = audit_relation_name(relid);
+	char	   *masked = pstrdup(detail);
 
+	log_hygiene_mask(masked);
 	audit_fill_context(values, nulls);
-	values[AA_KIND - 1] = CStringGetTextDatum(AUDIT_KIND_DROP);
+	values[AA_KIND - 1] = CStringGetTextDatum(kind);
 	nulls[AA_KIND - 1] = false;
 	values[AA_RELATION_ID - 1] = ObjectIdGetDatum(relid);
 	nulls[AA_RELATION_ID - 1] = false;
 	values[AA_RELATION_NAME - 1] = CStringGetTextDatum(name);
 	nulls[AA_RELATION_NAME - 1] = false;
-	if (subid != 0)
-	{
-		char	   *column = get_attname(relid, (AttrNumber) subid, true);
-
-		char	   *detail = psprintf("column %s dropped", column ? column : "?");
-
-		log_hygiene_mask(detail);	/* the column's name is the DBA's free text */
-		values[AA_DETAIL - 1] = CStringGetTextDatum(detail);
-	}
-	else
-		values[AA_DETAIL - 1] = CStringGetTextDatum("table dropped");
+	values[AA_DETAIL - 1] = CStringGetTextDatum(masked);
 	nulls[AA_DETAIL - 1] = false;
 	audit_buffer_add(values, nulls);
 	audit_buffer_flush();
+}
+
+/* An audited table (subid 0) or one of its columns dropped. */
+void
+audit_record_drop(Oid relid, int subid)
+{
+	char	   *column;
+
+	if (subid == 0)
+	{
+		audit_record_ddl(relid, AUDIT_KIND_DROP, "table dropped");
+		return;
+	}
+	column = get_attname(relid, (AttrNumber) subid, true);
+	audit_record_ddl(relid, AUDIT_KIND_DROP, psprintf("column %s dropped", column ? column : "?"));
 }
 
 /* ---------------------------------------------------------------------------------------

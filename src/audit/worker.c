@@ -242,10 +242,65 @@ add_partitions(void)
 	CommitTransactionCommand();
 }
 
+/*
+ * The extension's settings as the server has them: a change made by a reload (ALTER SYSTEM,
+ * postgresql.conf) is recorded, with the old and the new value (not a key command's: it
+ * may hold a secret).  The writer sees every reload; a session's own SET is recorded by the
+ * guard (guard/utility.c).
+ */
+static const char *const recorded_settings[] = {
+	"ledger.allow_all_zero_mynumber", "ledger.kek_command", "ledger.kek_command_next",
+	"ledger.period_key_command", "ledger.audit_queue_timeout", "ledger.audit_flush_delay",
+	"ledger.audit_seal_interval", "ledger.audit_unsealed_limit", "ledger.audit_read_durable",
+	"ledger.audit_sessions", "ledger.office_hours_start", "ledger.office_hours_end",
+	"ledger.time_zone", "ledger.staff_idle_session_timeout", "ledger.inquiry_permit_lifetime",
+	"ledger.inquiry_result_lifetime", "ledger.reveal_quota_per_day",
+	"ledger.bulk_reveal_threshold", "ledger.lookup_rate_per_minute", "ledger.lookup_daily_cap",
+	"ledger.lookup_min_duration", "ledger.mask_digits", "ledger.job_lock_timeout",
+	"ledger.audit_retention", "log_min_messages", "log_statement", "shared_preload_libraries"
+};
+static char *setting_values[lengthof(recorded_settings)];
+
+static void
+record_setting_changes(bool first)
+{
+	int			i;
+
+	if (!first)
+		StartTransactionCommand();
+	for (i = 0; i < (int) lengthof(recorded_settings); i++)
+	{
+		const char *name = recorded_settings[i];
+		const char *now = GetConfigOption(name, true, false);
+
+		if (now == NULL)
+			now = "";
+		if (!first && strcmp(now, setting_values[i]) != 0)
+		{
+			char		detail[256];
+
+			if (strstr(name, "_command") != NULL)
+				snprintf(detail, sizeof(detail), "%s changed by a reload", name);
+			else
+				snprintf(detail, sizeof(detail), "%s changed by a reload from '%s' to '%s'",
+						 name, setting_values[i], now);
+			(void) audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, detail, false);
+		}
+		if (first || strcmp(now, setting_values[i]) != 0)
+		{
+			if (!first)
+				pfree(setting_values[i]);
+			setting_values[i] = MemoryContextStrdup(TopMemoryContext, now);
+		}
+	}
+	if (!first)
+		CommitTransactionCommand();
+}
+
 void
 audit_worker_main(Datum arg)
 {
-	TimestampTz next_seal = 0;
+	TimestampTz last_seal = 0;
 	TimestampTz next_partitions = 0;
 	TimestampTz next_check = 0;
 	bool		ready = false;
@@ -256,6 +311,7 @@ audit_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnection(mnl_database, NULL, 0);
 	pgstat_report_appname("mynumber_ledger audit writer");
 	before_shmem_exit(writer_exit, (Datum) 0);
+	record_setting_changes(true);
 
 	while (!ShutdownRequestPending)
 	{
@@ -266,6 +322,8 @@ audit_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (ready)
+				record_setting_changes(false);
 		}
 
 		if (!ready)
@@ -288,10 +346,11 @@ audit_worker_main(Datum arg)
 				add_partitions();
 				next_partitions = TimestampTzPlusMilliseconds(now, PARTITION_INTERVAL_MS);
 			}
-			if (now >= next_seal)
+			/* from the last seal and the interval as it is now (a reload applies at once) */
+			if (now >= TimestampTzPlusMilliseconds(last_seal, mnl_audit_seal_interval))
 			{
 				seal();
-				next_seal = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mnl_audit_seal_interval);
+				last_seal = GetCurrentTimestamp();
 			}
 			pgstat_report_activity(STATE_IDLE, NULL);
 			if (now >= next_check)

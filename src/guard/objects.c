@@ -111,7 +111,8 @@ check_function(Oid fn)
 }
 
 /*
- * Views of a staff member's query: none may be owned by an untrusted role.  Not only a
+ * Views of a staff member's query: none may be owned by an untrusted role, nor be one of
+ * PostgreSQL's views of the planner's statistics (pg_stats, pg_stats_ext, pg_stats_ext_exprs).  Not only a
  * security_invoker one: the policies of the tables under any view are decided by
  * current_user, which is the staff member, so a view of the DBA's reads exactly the rows the
  * clerk sees and may pass them to PostgreSQL's functions that send text elsewhere
@@ -129,15 +130,22 @@ guard_check_views(List *rtable)
 		RangeTblEntry *rte = lfirst(lc);
 		Relation	rel;
 		bool		refuse;
+		bool		stats;
 
 		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
 			continue;
 		rel = table_open(rte->relid, NoLock);
 		refuse = !owner_trusted(rel->rd_rel->relowner);
+		stats = rel->rd_rel->relnamespace == PG_CATALOG_NAMESPACE &&
+			strncmp(NameStr(rel->rd_rel->relname), "pg_stats", 8) == 0;
 		table_close(rel, NoLock);
 		if (refuse)
 			guard_refuse(rte->relid, "a view owned by a role that is not a superuser is not read in a staff session",
 						 HINT_TRUSTED_CODE);
+		/* the planner's statistics hold values of the rows (most common values, histograms) */
+		if (stats)
+			guard_refuse(rte->relid, "the planner's statistics are not read in a staff session",
+						 "They hold values of audited tables' rows, read with no record; a DBA reads them outside a staff session.");
 	}
 }
 

@@ -276,6 +276,28 @@ catalog_query_finds(const char *query, Oid arg)
 	return found;
 }
 
+/* The first oid the catalog query (one oid parameter, $1) returns, or InvalidOid. */
+static Oid
+catalog_query_oid(const char *query, Oid arg)
+{
+	Oid			found = InvalidOid;
+	bool		isnull;
+
+	if (!OidIsValid(arg))
+		return InvalidOid;
+	SPI_connect();
+	if (SPI_execute_with_args(query, 1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(arg)},
+							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			found = DatumGetObjectId(d);
+	}
+	SPI_finish();
+	return found;
+}
+
 /* The protected tables: those carrying the extension's select policy. */
 #define PROTECTED_TABLES \
 	"pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid AND p.polname = 'mnl_rls_select'"
@@ -514,6 +536,81 @@ owner_may(AlterTableCmd *cmd)
  * ---------------------------------------------------------------------------------------
  */
 
+/* What an ALTER TABLE of an audited table changes, for its record ("alter table: ..."). */
+static char *
+alter_table_summary(List *cmds)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "alter table:");
+	foreach(lc, cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+		const char *what;
+
+		switch (cmd->subtype)
+		{
+			case AT_AlterColumnType:
+				what = "column type changed (rows rewritten)";
+				break;
+			case AT_SetUnLogged:
+				what = "set unlogged (a crash empties it)";
+				break;
+			case AT_SetLogged:
+				what = "set logged";
+				break;
+			case AT_AddColumn:
+				what = "column added";
+				break;
+			case AT_DropColumn:
+				what = "column dropped";
+				break;
+			case AT_ColumnDefault:
+				what = "default changed";
+				break;
+			case AT_SetNotNull:
+			case AT_DropNotNull:
+				what = "not null changed";
+				break;
+			case AT_AddConstraint:
+				what = "constraint added";
+				break;
+			case AT_DropConstraint:
+				what = "constraint dropped";
+				break;
+			case AT_EnableRowSecurity:
+			case AT_DisableRowSecurity:
+			case AT_ForceRowSecurity:
+			case AT_NoForceRowSecurity:
+				what = "row-level security changed";
+				break;
+			case AT_ChangeOwner:
+				what = "owner changed";
+				break;
+			case AT_AttachPartition:
+				what = "partition attached";
+				break;
+			case AT_EnableTrig:
+			case AT_EnableAlwaysTrig:
+			case AT_EnableReplicaTrig:
+			case AT_DisableTrig:
+			case AT_EnableTrigAll:
+			case AT_DisableTrigAll:
+			case AT_EnableTrigUser:
+			case AT_DisableTrigUser:
+				what = "triggers enabled or disabled";
+				break;
+			default:
+				what = "other change";
+				break;
+		}
+		appendStringInfo(&buf, "%s %s", foreach_current_index(lc) > 0 ? ";" : "", what);
+	}
+	return buf.data;
+}
+
 static void
 guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 {
@@ -637,6 +734,8 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 				break;
 		}
 	}
+	/* whoever may change it (a superuser: everything), the change is on the record */
+	audit_record_ddl(relid, AUDIT_KIND_ALTER, alter_table_summary(stmt->cmds));
 }
 
 static void
@@ -789,6 +888,10 @@ guard_rename(RenameStmt *r, bool owner_rules)
 	if (owner_rules && r->renameType == OBJECT_COLUMN && audited_relid(relid))
 		guard_refuse(relid, "a column of an audited table is renamed only by a superuser",
 					 "Renaming (swapping) columns changes what every row says, with no record of an update.");
+	if (r->relation && audited_relid(relid) &&
+		(r->renameType == OBJECT_COLUMN || r->renameType == OBJECT_TABLE))
+		audit_record_ddl(relid, AUDIT_KIND_ALTER,
+						 r->renameType == OBJECT_COLUMN ? "column renamed" : "table renamed");
 	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
@@ -1244,15 +1347,24 @@ guard_alter_enum(AlterEnumStmt *a, bool owner_rules)
 {
 	Oid			typid;
 
-	if (!owner_rules || a->oldVal == NULL)
+	Oid			user_relid;
+
+	if (a->oldVal == NULL)
 		return;
 	typid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(a->typeName), true);
-	if (catalog_query_finds("SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-							"WHERE a.atttypid = $1 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND EXISTS "
-							"(SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'mnl\\_%') LIMIT 1",
-							typid))
+	user_relid = catalog_query_oid("SELECT c.oid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+								   "WHERE a.atttypid = $1 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND EXISTS "
+								   "(SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'mnl\\_%') "
+								   "ORDER BY c.oid LIMIT 1",
+								   typid);
+	if (!OidIsValid(user_relid))
+		return;
+	if (owner_rules)
 		guard_refuse(InvalidOid, "a value of an enum that a guarded table uses is renamed only by a superuser",
 					 "Renaming (swapping) labels changes what every row says, with no record of an update.");
+	/* a superuser's rename: on the record of (the first) table that uses it */
+	if (audited_relid(user_relid))
+		audit_record_ddl(user_relid, AUDIT_KIND_ALTER, "a value of an enum type of its columns renamed");
 }
 
 static void
@@ -1277,6 +1389,53 @@ guard_alter_function(AlterFunctionStmt *a)
 					 "Upgrade the extension with ALTER EXTENSION mynumber_ledger UPDATE.");
 }
 
+/*
+ * A statement that changes one of the extension's settings (or the log's), for a session,
+ * a role, a database or the server: recorded (the value too, but a key command's).  The
+ * writer records what a reload then changes (audit/worker.c).  set_config() is a function
+ * call, not a statement: not recorded here.
+ */
+static void
+record_setting_statement(Node *stmt)
+{
+	VariableSetStmt *set = NULL;
+	const char *scope = "SET";
+	char		detail[256];
+	char	   *value;
+
+	switch (nodeTag(stmt))
+	{
+		case T_VariableSetStmt:
+			set = (VariableSetStmt *) stmt;
+			scope = set->is_local ? "SET LOCAL" : "SET";
+			break;
+		case T_AlterSystemStmt:
+			set = ((AlterSystemStmt *) stmt)->setstmt;
+			scope = "ALTER SYSTEM SET";
+			break;
+		case T_AlterRoleSetStmt:
+			set = ((AlterRoleSetStmt *) stmt)->setstmt;
+			scope = "ALTER ROLE ... SET";
+			break;
+		case T_AlterDatabaseSetStmt:
+			set = ((AlterDatabaseSetStmt *) stmt)->setstmt;
+			scope = "ALTER DATABASE ... SET";
+			break;
+		default:
+			return;
+	}
+	if (set == NULL || set->name == NULL ||
+		(strncmp(set->name, "ledger.", 7) != 0 && strcmp(set->name, "log_min_messages") != 0 &&
+		 strcmp(set->name, "log_statement") != 0))
+		return;
+	value = set->kind == VAR_SET_VALUE && strstr(set->name, "_command") == NULL ?
+		ExtractSetVariableArgs(set) : NULL;
+	snprintf(detail, sizeof(detail), "%s %s%s%s", scope, set->name,
+			 set->kind == VAR_SET_VALUE ? " = " : set->kind == VAR_RESET ? " (reset)" : " (default)",
+			 value ? value : set->kind == VAR_SET_VALUE ? "..." : "");
+	(void) audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, detail, false);
+}
+
 /* ---------------------------------------------------------------------------------------
  * The dispatch
  * ---------------------------------------------------------------------------------------
@@ -1296,6 +1455,8 @@ guard_statement(Node *stmt)
 	if (creating_extension &&
 		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))
 		return;
+	if (audit_trail_installed())
+		record_setting_statement(stmt);
 	owner_rules = !superuser();
 	guard_locks = owner_rules;
 	if (owner_rules)

@@ -86,6 +86,7 @@ static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
 static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event ... */
 static bool copy_by_executor = false;	/* ... unless its query records it (row-level security) */
 static bool xact_callback_registered = false;
+static QueryDesc *client_fetch = NULL;	/* the cursor the client's own FETCH statement runs */
 
 /* ---------------------------------------------------------------------------------------
  * Reads and denials through the executor
@@ -439,6 +440,54 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	}
 }
 
+/* The rows a statement has read so far, recorded now (and forgotten by the statement). */
+static bool
+record_so_far(TrackedRead *t, const char *detail, bool must_log)
+{
+	bool		any_keys = false;
+	bool		ok;
+	int			i;
+
+	for (i = 0; i < list_length(t->keysets); i++)
+	{
+		ReadKeySet *ks = list_nth(t->keysets, i);
+
+		if (ks != NULL && !read_keys_empty(ks))
+			any_keys = true;
+	}
+	if (!any_keys && t->announced)
+		return true;
+	ok = emit_reads(t, detail, false, must_log);
+	t->announced = true;
+	for (i = 0; i < list_length(t->keysets); i++)
+		if (list_nth(t->keysets, i) != NULL)
+			read_keys_clear(list_nth(t->keysets, i));
+	return ok;
+}
+
+/*
+ * Does this run answer the client before the read ends?  A portal executed part-way (the
+ * extended protocol's row limit: a driver's fetch size), or the client's FETCH statement
+ * (the cursor's rows go to the FETCH's store, then to the client).  Not a function's cursor
+ * (SPI, or a FETCH it runs) nor a statement run to its end.
+ */
+static bool
+answers_client_before_end(QueryDesc *qd, uint64 count)
+{
+	CommandDest d = qd->dest != NULL ? qd->dest->mydest : DestNone;
+
+	if ((d == DestRemote || d == DestRemoteExecute || d == DestRemoteSimple) && count != 0)
+		return true;
+	return qd == client_fetch && d != DestNone;	/* MOVE sends nothing */
+}
+
+static void
+fetched_so_far(TrackedRead *t)
+{
+	(void) record_so_far(t, "rows fetched", true);
+	audit_reads_wait();
+}
+
 static void
 mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
 {
@@ -459,7 +508,17 @@ mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execu
 	else
 		standard_ExecutorRun(qd, direction, count, execute_once);
 	if (t != NULL)
+	{
 		t->rows += qd->estate->es_processed;
+		/*
+		 * A cursor's FETCH or a portal executed part-way (a driver's fetch size) answers
+		 * the client now, before the read ends: the rows fetched so far are recorded, and
+		 * this FETCH is not answered before that record is durable (the read's own record,
+		 * when it ends, names the rows after them).
+		 */
+		if (answers_client_before_end(qd, count))
+			fetched_so_far(t);
+	}
 }
 
 static void
@@ -522,8 +581,6 @@ reads_durable_before_message(bool ending)
 	foreach(lc, tracked)
 	{
 		TrackedRead *t = lfirst(lc);
-		bool		any_keys = false;
-		int			i;
 
 		if (!t->ran)
 			continue;			/* refused before it read anything */
@@ -534,20 +591,7 @@ reads_durable_before_message(bool ending)
 			t->failed_recorded = true;
 			continue;
 		}
-		for (i = 0; i < list_length(t->keysets); i++)
-		{
-			ReadKeySet *ks = list_nth(t->keysets, i);
-
-			if (ks != NULL && !read_keys_empty(ks))
-				any_keys = true;
-		}
-		if (!any_keys && t->announced)
-			continue;
-		ok &= emit_reads(t, "rows read before a message to the client", false, false);
-		t->announced = true;
-		for (i = 0; i < list_length(t->keysets); i++)
-			if (list_nth(t->keysets, i) != NULL)
-				read_keys_clear(list_nth(t->keysets, i));
+		ok &= record_so_far(t, "rows read before a message to the client", false);
 	}
 	return audit_reads_wait_quiet() && ok;
 }
@@ -597,6 +641,13 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 
 	copy_relid = copy_read;
 	copy_by_executor = false;
+	if (IsA(stmt, FetchStmt) && context == PROCESS_UTILITY_TOPLEVEL &&
+		((FetchStmt *) stmt)->portalname != NULL)
+	{
+		Portal		cursor = GetPortalByName(((FetchStmt *) stmt)->portalname);
+
+		client_fetch = PortalIsValid(cursor) ? cursor->queryDesc : NULL;
+	}
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -607,6 +658,7 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	PG_FINALLY();
 	{
 		copy_relid = InvalidOid;
+		client_fetch = NULL;
 	}
 	PG_END_TRY();
 

@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(90);
+SELECT plan(91);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -394,6 +394,23 @@ INSERT INTO ledger.audit_event SELECT * FROM forged;
 SELECT problem AS forged FROM ledger.verify_audit() \gset
 ROLLBACK;
 SELECT is(:'forged'::text, 'a sealed block has records it did not have (inserted)', 'forged_record_detected: a well-hashed record inserted into a sealed range');
+
+-- A record written after the digest kept outside, dated before it (a superuser framing a clerk
+-- with an old reveal): given the digest's sealed_at, the verifier reports it.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SET LOCAL ledger.audit_unsealed_limit = 60;
+SELECT block_seq AS bd_seq, encode(block_hash, 'hex') AS bd_hash, sealed_at AS bd_at FROM ledger.audit_digest() \gset
+SELECT pg_temp.guard(false);
+CREATE TEMP TABLE backdated AS SELECT * FROM ledger.audit_event WHERE event_id = :victim;
+UPDATE backdated SET event_id = -2, xact_id = txid_current(), kind = 'reveal', detail = 'backdated',
+       logged_at = :'bd_at'::timestamptz - interval '2 minutes', statement_at = :'bd_at'::timestamptz - interval '2 minutes';
+UPDATE backdated f SET record_hash = pg_temp.ref_record_hash(ROW(f.*)::ledger.audit_event);
+INSERT INTO ledger.audit_event SELECT * FROM backdated;
+SELECT problem AS backdated FROM ledger.verify_audit(:bd_seq, decode(:'bd_hash', 'hex'), :'bd_at') \gset
+ROLLBACK;
+SELECT is(:'backdated'::text,
+    'a record after the digest kept outside is dated before it (a date forged, or a transaction held open past ledger.audit_unsealed_limit)',
+    'backdated_record_after_digest_detected: a record written after the kept digest cannot claim an earlier date');
 
 -- A record outside every range a block can cover is never checked by the chain: below zero,
 -- or with a transaction id the server has not assigned ("not sealed yet" for ever).

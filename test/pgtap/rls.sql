@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(187);
+SELECT plan(191);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -823,6 +823,28 @@ CREATE TABLE regress_dba.ae (id int PRIMARY KEY, status regress_dba.st);
 SELECT ledger.audit_table('regress_dba.ae') \g /dev/null
 SELECT throws_ok($$ALTER TYPE regress_dba.st RENAME VALUE 'approved' TO 'x'$$, '42501', NULL,
     'audited_enum_value_rename_refused');
+RESET ROLE;
+
+-- What a superuser may still do to an audited table's definition is on the record, written in
+-- the changing transaction (a rewrite of every value, made unlogged, a label swapped).
+BEGIN;
+ALTER TABLE regress_dba.aud ALTER COLUMN amount TYPE bigint USING amount + 1000;
+ALTER TABLE regress_dba.aud SET UNLOGGED;
+ALTER TYPE regress_dba.st RENAME VALUE 'approved' TO 'x';
+ALTER TABLE regress_dba.aud RENAME COLUMN amount TO owed;
+SELECT is((SELECT string_agg(detail, ' | ' ORDER BY event_id) FROM ledger.audit_event
+           WHERE kind = 'alter' AND xact_id = txid_current()),
+    'alter table: column type changed (rows rewritten) | alter table: set unlogged (a crash empties it) | a value of an enum type of its columns renamed | column renamed',
+    'superuser_change_of_audited_table_recorded: a superuser''s rewrite, SET UNLOGGED, label and column renames are in the trail with the change');
+ROLLBACK;
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'alter' AND detail LIKE '%rows rewritten%'), 0::bigint,
+    'a change rolled back leaves no alter record (like a row record)');
+
+-- The planner's statistics hold values of the rows: not read in a staff session.
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT most_common_vals FROM pg_stats WHERE schemaname = 'ledger'$$, '42501', NULL,
+    'pg_stats_refused_in_staff_session: most common values and histograms would show audited rows unrecorded');
+SELECT throws_ok($$SELECT * FROM pg_stats_ext$$, '42501', NULL, 'pg_stats_ext refused in a staff session');
 RESET ROLE;
 
 SELECT * FROM finish();

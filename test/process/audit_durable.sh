@@ -74,19 +74,23 @@ mnl_session_close holder
 tap_is "$(grep -c '^613805426170$' "$dir/reveals.out")" 5 "the five reveals were answered"
 tap_is "$(( $(revealed) - before ))" 5 "reveal_durable_across_crash: every answered reveal has its record after an immediate stop"
 
-# A message reaching the client carries values of the rows read: an error's text (a failing
-# cast) and a notice raised while rows are read.  Neither leaves the server before the
-# records of those rows are durable.
+# Rows and messages that reach the client before a read ends: a cursor's FETCH, an error's
+# text (a failing cast quotes the value), a notice raised while rows are read.  None leaves
+# the server before the records of the rows read so far are durable.
 failed() { q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.d' AND kind = 'select' AND detail = '$1'"; }
-message_case() {   # message_case NAME SQL VALUE DETAIL
+message_case() {   # message_case NAME SQL VALUE DETAIL [client]
     local name=$1 sql=$2 value=$3 detail=$4 before
     before=$(failed "$detail")
     rm -f "$dir/$name.out" "$dir/$name.done"
     hold_writer
-    ( mnl_psql durable -d ledger -Atc "$sql" >"$dir/$name.out" 2>&1; echo done >"$dir/$name.done" ) &
+    if [ "${5:-}" = client ]; then   # a driver's own protocol client (SQL is its command line)
+        ( eval "$sql" >"$dir/$name.out" 2>&1; echo done >"$dir/$name.done" ) &
+    else
+        ( mnl_psql durable -d ledger -Atc "$sql" >"$dir/$name.out" 2>&1; echo done >"$dir/$name.done" ) &
+    fi
     sleep 2
     tap_ok "$(! grep -q "$value" "$dir/$name.out"; echo $?)" \
-        "${name}_not_sent_before_durable: the ${name}'s text waits while the read's record cannot be committed"
+        "${name}_not_sent_before_durable: the ${name} waits while the read's record cannot be committed"
     mnl_session holder "COMMIT" >/dev/null
     for i in $(seq 1 100); do [ -f "$dir/$name.done" ] && break; sleep 0.1; done
     crash
@@ -96,6 +100,8 @@ message_case() {   # message_case NAME SQL VALUE DETAIL
         "${name}_read_durable_across_crash: the read the ${name} came from is recorded after an immediate stop"
 }
 message_case error "SELECT (v || 'x')::int FROM d WHERE id = 3" 'v3x' 'statement failed'
+message_case fetch "BEGIN; DECLARE c CURSOR FOR SELECT v FROM d ORDER BY id; FETCH 2 FROM c;" 'v1' 'rows fetched'
+message_case portal "python3 $MNL_ROOT/test/process/fetch_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'SELECT v FROM d ORDER BY id' 2" 'v1' 'rows fetched' client
 message_case notice "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT v FROM d WHERE id = 4 LOOP RAISE NOTICE 'row %', r.v; END LOOP; END\$\$" \
     'row v4' 'rows read before a message to the client'
 

@@ -1,6 +1,7 @@
 # Multi-process test: the audit writer as a separate process.  Reads of audited tables fail
 # closed while it is down and work again when the postmaster has restarted it; events queued
-# before a clean restart are written; pgaudit preloaded beside us changes nothing.  TAP.
+# before a clean restart are written; pgaudit preloaded beside us changes nothing; changes
+# of the extension's settings are recorded.  TAP.
 set -uo pipefail
 . "$(dirname "$0")/../harness.sh"
 trap mnl_cluster_destroy_all EXIT
@@ -62,4 +63,22 @@ mnl_wait_writer writer ledger
 tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND application_name = 'restart_probe'")" 1 \
     "an event accepted just before a clean restart is in the trail afterwards"
 tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies after restarts"
+
+# A setting changed for a moment and put back: both the statements and what each reload
+# changed are on the record, and the seal interval applies at once (sealing does not wait
+# out the hour it was set to).
+q "ALTER SYSTEM SET ledger.audit_seal_interval = 3600000" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q "ALTER SYSTEM RESET ledger.audit_seal_interval" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q "INSERT INTO t VALUES (3, 'c')" >/dev/null
+sleep 2.5
+tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.t' AND kind = 'insert'
+              AND xact_id >= (SELECT max(xact_hi) FROM ledger.audit_block)")" 0 \
+    "seal_interval_reload_applies_at_once: a record made after the interval was put back is sealed within seconds"
+tap_is "$(q "SELECT string_agg(detail, ' | ' ORDER BY logged_at, event_id) FROM ledger.audit_event WHERE kind = 'setting'")" \
+    "ALTER SYSTEM SET ledger.audit_seal_interval = 3600000 | ledger.audit_seal_interval changed by a reload from '1000' to '3600000' | ALTER SYSTEM SET ledger.audit_seal_interval (reset) | ledger.audit_seal_interval changed by a reload from '3600000' to '1000'" \
+    "setting_change_recorded: the statements and each reload's change are in the trail"
 tap_done
