@@ -59,7 +59,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	    echo "$@: a character EUC_JP cannot hold (use ASCII punctuation)" >&2; rm -f $@; exit 1; }
 
 # The fuzz target links the parser alone, outside the server.
-FUZZ_CC ?= clang-14
+FUZZ_CC ?= $(CLANG)
 test/fuzz/fuzz_numbers: test/fuzz/fuzz_numbers.c src/numbers/numparse.c src/numbers/nummask.c src/numbers/numparse.h
 	$(FUZZ_CC) -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all -I src -o $@ test/fuzz/fuzz_numbers.c src/numbers/numparse.c src/numbers/nummask.c

@@ -1,32 +1,86 @@
 #!/usr/bin/env bash
 # scripts/deps.sh — install, with apt-get, what building, running and testing mynumber_ledger
-# needs on Debian 12.  Sourced by run.sh and test.sh; installs only what is missing.
-# (sourced: sets no shell options of its caller)
+# needs, for the PostgreSQL the machine's Debian release has: 15 on Debian 12 (bookworm), 17
+# on Debian 13 (trixie), 18 on unstable (sid) and testing.  MNL_PG_VERSION overrides it.
+# Sourced by run.sh and test.sh; installs only what is missing, and a failed install stops
+# the caller with apt-get's own error.  (sourced: sets no shell options of its caller)
 
+# The PostgreSQL major version of this machine's Debian release.
+mnl_pg_version() {
+    if [ -n "${MNL_PG_VERSION:-}" ]; then
+        echo "$MNL_PG_VERSION"
+        return
+    fi
+    local codename=""
+    [ -r /etc/os-release ] && codename=$(. /etc/os-release; echo "${VERSION_CODENAME:-}")
+    case $codename in
+        bookworm) echo 15 ;;
+        trixie) echo 17 ;;
+        *) echo 18 ;;             # sid, forky: the newest
+    esac
+}
+
+MNL_PG=$(mnl_pg_version)
 MNL_PACKAGES=(
-    postgresql-15 postgresql-server-dev-15 postgresql-contrib
-    postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-    postgresql-15-cron postgresql-15-pgaudit
-    libssl-dev libkrb5-dev make gcc clang-14 libclang-rt-14-dev
+    "postgresql-$MNL_PG" "postgresql-server-dev-$MNL_PG" postgresql-contrib
+    "postgresql-$MNL_PG-pgtap" libtap-parser-sourcehandler-pgtap-perl
+    "postgresql-$MNL_PG-cron" "postgresql-$MNL_PG-pgaudit"
+    libssl-dev libkrb5-dev make gcc
     python3 libpq5   # test/process/fastpath.py: a libpq fast-path client
 )
 
-mnl_install_deps() {
-    local missing=()
-    local p
-    for p in "${MNL_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    echo "installing: ${missing[*]}" >&2
-    # The packaged cluster (15/main) is not ours; do not let the package start it.
+# The clang that PGXS compiles JIT bitcode with (Makefile.global's CLANG), e.g. clang-19.
+mnl_clang() {
+    local global
+    global=$(dirname "$(pg_config --pgxs 2>/dev/null)")/../Makefile.global
+    sed -n 's|^CLANG *= *.*/\(clang-[0-9]*\)$|\1|p' "$global" 2>/dev/null | head -1
+}
+
+mnl_apt_install() {
     mkdir -p /etc/postgresql-common
+    # The packaged cluster (N/main) is not ours; do not let the package create it.
     if [ ! -e /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
         echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "installing: $*" >&2
+    if ! { apt-get update -qq >/tmp/mnl-apt.log 2>&1 &&
+           apt-get install -y -qq --no-install-recommends "$@" >>/tmp/mnl-apt.log 2>&1; }; then
+        cat /tmp/mnl-apt.log >&2
+        echo "scripts/deps.sh: apt-get could not install: $*" >&2
+        return 1
+    fi
+}
+
+mnl_missing() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+    done
+}
+
+# Install what is missing; non-zero (apt-get's error shown) when that fails.
+mnl_install_deps() {
+    local missing clang
+    missing=$(mnl_missing "${MNL_PACKAGES[@]}")
+    if [ -n "$missing" ]; then
+        # shellcheck disable=SC2086
+        mnl_apt_install $missing || return 1
+    fi
+    clang=$(mnl_clang)
+    if [ -n "$clang" ]; then
+        missing=$(mnl_missing "$clang" "libclang-rt-${clang#clang-}-dev")
+    else
+        clang=clang
+        missing=$(mnl_missing clang)
+    fi
+    if [ -n "$missing" ]; then
+        # shellcheck disable=SC2086
+        mnl_apt_install $missing || return 1
+    fi
+    export FUZZ_CC=$clang
+    PATH=$(pg_config --bindir):$PATH
+    export PATH
 }
 
 # Re-run the calling script as root when it was not started as root.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/run.sh — a local PostgreSQL 15 cluster under ./.run/ with mynumber_ledger built,
+# scripts/run.sh — a local PostgreSQL cluster (15, 17 or 18: the Debian release's) under ./.run/ with mynumber_ledger built,
 # installed and created in the database "ledger", left running.
 #
 #   scripts/run.sh          build, install, start (or just report, if already running)
@@ -33,7 +33,7 @@ BASE=$(cluster_base)
 PGDATA_DIR=$BASE/data
 SOCK=$BASE/sock
 LOG=$BASE/server.log
-PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+PGBIN=$(pg_config --bindir 2>/dev/null || echo "/usr/lib/postgresql/$MNL_PG/bin")
 
 pg() { runuser -u postgres -- "$@"; }
 running() { [ -f "$PGDATA_DIR/PG_VERSION" ] && pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
@@ -97,7 +97,8 @@ case $ACTION in
     *) echo "usage: scripts/run.sh [start|stop|status]" >&2; exit 2 ;;
 esac
 
-mnl_install_deps
+mnl_install_deps || exit 1
+PGBIN=$(pg_config --bindir)
 make -C "$ROOT" -s >/dev/null
 make -C "$ROOT" -s install >/dev/null
 

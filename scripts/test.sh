@@ -5,6 +5,10 @@
 #   scripts/test.sh                      everything, with a short fuzz run
 #   scripts/test.sh --fuzz-seconds 600   a longer fuzz run
 #   scripts/test.sh --keep               leave the cluster directories in /tmp afterwards
+#   scripts/test.sh --postgres 15,17,18  the suite on each PostgreSQL version: natively for the
+#                                        machine's own, in a debootstrapped root of the Debian
+#                                        release that packages it for the others
+#                                        (scripts/roots.sh); one line per version, then the sum
 #
 # Suites (each counted by its individual checks):
 #   pg_regress   sql/*.sql against expected/*.out          one check per file
@@ -21,16 +25,51 @@ mnl_require_root "$@"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 KEEP=0
+VERSIONS=""
+PASS_ON=()
 while [ $# -gt 0 ]; do
     case $1 in
-        --fuzz-seconds) FUZZ_SECONDS=$2; shift 2 ;;
-        --keep) KEEP=1; shift ;;
-        *) echo "usage: scripts/test.sh [--fuzz-seconds N] [--keep]" >&2; exit 2 ;;
+        --fuzz-seconds) FUZZ_SECONDS=$2; PASS_ON+=("$1" "$2"); shift 2 ;;
+        --keep) KEEP=1; PASS_ON+=("$1"); shift ;;
+        --postgres) VERSIONS=$2; shift 2 ;;
+        *) echo "usage: scripts/test.sh [--fuzz-seconds N] [--keep] [--postgres 15,17,18]" >&2; exit 2 ;;
     esac
 done
 
+# --postgres: one run of the suite per version, each counted, then the sum.
+if [ -n "$VERSIONS" ]; then
+    . "$ROOT/scripts/roots.sh"
+    MNL_ROOT_DIR=$ROOT
+    mkdir -p "$ROOT/test/results"
+    total_ok=0
+    total_bad=0
+    lines=()
+    for v in ${VERSIONS//,/ }; do
+        log=$ROOT/test/results/postgres-$v.log
+        printf '\n##### PostgreSQL %s\n' "$v"
+        if [ "$v" = "$MNL_PG" ]; then
+            MNL_PG_VERSION=$v bash "$ROOT/scripts/test.sh" "${PASS_ON[@]}" 2>&1 | tee "$log"
+        else
+            mnl_root_suite "$v" "${PASS_ON[@]}" 2>&1 | tee "$log"
+        fi
+        last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+        [ -n "$last" ] || last="0 passed, 1 failed"
+        ok=${last%% passed*}
+        bad=${last#*passed, }
+        bad=${bad%% failed*}
+        total_ok=$((total_ok + ok))
+        total_bad=$((total_bad + bad))
+        lines+=("postgres $v: $ok passed, $bad failed")
+    done
+    echo
+    printf '%s\n' "${lines[@]}"
+    echo "$total_ok passed, $total_bad failed"
+    [ "$total_bad" -eq 0 ]
+    exit $?
+fi
+
 cd "$ROOT"
-mnl_install_deps
+mnl_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 export MNL_ROOT=$ROOT MNL_RESULTS=$ROOT/test/results
 . "$ROOT/test/harness.sh"
 
@@ -102,8 +141,9 @@ note "pg_regress"
 make installcheck >"$MNL_RESULTS/regress.out" 2>&1
 status=$?
 sed -n '/^test \|^ok \|^not ok \|^ *[a-z_]* *\.\.\./p' "$MNL_RESULTS/regress.out"
-ok=$(grep -cE '\.\.\. ok' "$MNL_RESULTS/regress.out" || true)
-bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$MNL_RESULTS/regress.out" || true)
+# PostgreSQL 15 prints "test x ... ok"; 16 and later print TAP ("ok 1 - x", "not ok 2 - y").
+ok=$(grep -cE '\.\.\. ok|^ok [0-9]+ ' "$MNL_RESULTS/regress.out" || true)
+bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]+ ' "$MNL_RESULTS/regress.out" || true)
 if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -20 "$MNL_RESULTS/regress.out"; fi
 [ -f "$MNL_RESULTS/regress/regression.diffs" ] && [ "$bad" -gt 0 ] && head -60 "$MNL_RESULTS/regress/regression.diffs"
 echo "pg_regress: $ok passed, $bad failed"
@@ -117,7 +157,7 @@ count_tap pgTAP "$MNL_RESULTS/pgtap.out" "$status"
 
 note "multi-process tests"
 export MNL_MAIN_PGHOST=$PGHOST
-prove --verbose --ext .sh --exec bash test/process/ >"$MNL_RESULTS/process.out" 2>&1
+prove --verbose --timer --ext .sh --exec bash test/process/ >"$MNL_RESULTS/process.out" 2>&1
 status=$?
 grep -E '^(not ok|#)|Result' "$MNL_RESULTS/process.out" | head -50
 count_tap processes "$MNL_RESULTS/process.out" "$status"

@@ -94,7 +94,7 @@ struct ReadKeySet
 int
 read_keys_table_keys(Relation rel, AttrNumber *attnos)
 {
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = mnl_primary_key_index(rel);
 	HeapTuple	itup;
 	int			n = 0;
 	int			i;

@@ -35,6 +35,8 @@
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
 
+#include "core/compat.h"
+
 #define RECORD_DOMAIN	"mnl-audit-record-v1"
 #define BLOCK_DOMAIN	"mnl-audit-block-v1"
 

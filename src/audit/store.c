@@ -525,6 +525,13 @@ insert_into_partition(TimestampTz ts, HeapTuple *tuples, int n)
 			index_close(idx, RowExclusiveLock);
 			continue;
 		}
+		/*
+		 * The IndexInfo is cached; an index AM's insert state (BRIN keeps its revmap buffer
+		 * pinned in it) lives for this call only, in this call's memory, and is released
+		 * before the index is closed.
+		 */
+		info->ii_Context = CurrentMemoryContext;
+		info->ii_AmCache = NULL;
 		for (i = 0; i < n; i++)
 		{
 			FormIndexDatum(info, slots[i], NULL, ivalues, inulls);
@@ -532,6 +539,9 @@ insert_into_partition(TimestampTz ts, HeapTuple *tuples, int n)
 						 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
 						 false, info);
 		}
+		mnl_index_insert_cleanup(idx, info);
+		info->ii_AmCache = NULL;
+		info->ii_Context = NULL;
 		index_close(idx, RowExclusiveLock);
 	}
 

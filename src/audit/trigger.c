@@ -215,7 +215,7 @@ names_array(List *names)
 static bool
 is_key_column(Relation rel, AttrNumber attnum)
 {
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = mnl_primary_key_index(rel);
 	HeapTuple	itup;
 	bool		key = false;
 	int			i;
@@ -303,7 +303,7 @@ get_rel_info(Relation rel, Trigger *trigger)
 	info->relation_name = CStringGetTextDatum(audit_relation_name(RelationGetRelid(rel)));
 
 	info->nkeys = 0;
-	pk = RelationGetPrimaryKeyIndex(rel);
+	pk = mnl_primary_key_index(rel);
 	if (OidIsValid(pk))
 	{
 		HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
@@ -758,7 +758,7 @@ audit_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("the audit trail cannot audit itself"),
 				 errhint("Its integrity is checked by ledger.verify_audit().")));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!mnl_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), get_rel_name(relid));
 
 	/*

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -19,6 +20,7 @@
 #include "utils/lsyscache.h"
 
 #include "audit/audit.h"
+#include "core/compat.h"
 #include "guard/guard.h"
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
@@ -36,7 +38,7 @@ check_call(Oid fn, CallWalk *w)
 	char	   *name;
 
 	if (fn < FirstNormalObjectId || get_func_namespace(fn) != w->ledger ||
-		pg_proc_aclcheck(fn, w->user, ACL_EXECUTE) == ACLCHECK_OK)
+		mnl_proc_aclcheck(fn, w->user, ACL_EXECUTE) == ACLCHECK_OK)
 		return;
 	name = get_func_name(fn);
 	snprintf(detail, sizeof(detail), "refused: permission denied (execute ledger.%s)",
@@ -67,7 +69,8 @@ calls_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
-	if (!IsNormalProcessingMode() || superuser() || !audit_trail_installed())
+	/* a failed transaction's ROLLBACK reads no catalog */
+	if (!IsNormalProcessingMode() || !IsTransactionState() || superuser() || !audit_trail_installed())
 		return;
 	{
 		CallWalk	w;

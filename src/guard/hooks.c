@@ -59,14 +59,14 @@ guard_ExecutorStart(QueryDesc *qd, int eflags)
 }
 
 static void
-guard_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
+guard_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 {
 	/* a portal bound earlier and executed now (protocol Execute): the identity is checked again */
 	staff_session_check(NULL);
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(qd, direction, count, execute_once);
+		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 	else
-		standard_ExecutorRun(qd, direction, count, execute_once);
+		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 }
 
 static void

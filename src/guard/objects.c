@@ -132,7 +132,9 @@ guard_check_views(List *rtable)
 		bool		refuse;
 		bool		stats;
 
-		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
+		/* a view read: RTE_RELATION, or (PostgreSQL 16 on) the subquery it was expanded to */
+		if ((rte->rtekind != RTE_RELATION && rte->rtekind != RTE_SUBQUERY) ||
+			rte->relkind != RELKIND_VIEW || !OidIsValid(rte->relid))
 			continue;
 		rel = table_open(rte->relid, NoLock);
 		refuse = !owner_trusted(rel->rd_rel->relowner);

@@ -39,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -57,6 +58,7 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -137,12 +139,12 @@ require_right(Oid relid, RangeVar *rv, GuardNeed need, LOCKMODE mode)
 		case NEED_NOTHING:
 			return;
 		case NEED_OWNER:
-			if (!pg_class_ownercheck(relid, user))
+			if (!mnl_class_ownercheck(relid, user))
 				result = ACLCHECK_NOT_OWNER;
 			break;
 		case NEED_DROP:
-			if (!pg_class_ownercheck(relid, user) &&
-				!pg_namespace_ownercheck(get_rel_namespace(relid), user))
+			if (!mnl_class_ownercheck(relid, user) &&
+				!mnl_namespace_ownercheck(get_rel_namespace(relid), user))
 				result = ACLCHECK_NOT_OWNER;
 			break;
 		case NEED_TRUNCATE:
@@ -1277,7 +1279,7 @@ record_if_refused(RangeVar *rv, bool need_select)
 		return;
 	if (need_select ? pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
 		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK :
-		pg_class_ownercheck(relid, GetUserId()))
+		mnl_class_ownercheck(relid, GetUserId()))
 		return;
 	record_postgres_refusal(relid, need_select ? ACLCHECK_NO_PRIV : ACLCHECK_NOT_OWNER);
 }
@@ -1313,7 +1315,7 @@ guard_record_refusals(Node *stmt)
 			break;
 		case T_VacuumStmt:
 			/* skipped with a warning unless the owner's (or the database owner's) */
-			if (!pg_database_ownercheck(MyDatabaseId, GetUserId()))
+			if (!mnl_database_ownercheck(MyDatabaseId, GetUserId()))
 				foreach(lc, ((VacuumStmt *) stmt)->rels)
 					if (((VacuumRelation *) lfirst(lc))->relation != NULL)
 						record_if_refused(((VacuumRelation *) lfirst(lc))->relation, false);
@@ -1451,6 +1453,9 @@ guard_statement(Node *stmt)
 	 * pg_upgrade (binary upgrade mode, superuser only) recreates it as it was.
 	 */
 	if (mnl_guard_bypass || IsBinaryUpgrade)
+		return;
+	/* ROLLBACK (or COMMIT) of a failed transaction: nothing to guard, no catalog to read */
+	if (!IsTransactionState())
 		return;
 	if (creating_extension &&
 		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))

@@ -669,7 +669,7 @@ keys_active(const char *purpose, int32 *key_id)
 
 	require_kek();
 	/* Rotation is seen by the next transaction: look the active key up once per transaction. */
-	if (active_checked_in == MyProc->lxid)
+	if (active_checked_in == MNL_MY_LXID)
 	{
 		for (i = 0; i < ncached; i++)
 			if (cache[i].active && strcmp(cache[i].purpose, purpose) == 0)
@@ -681,7 +681,7 @@ keys_active(const char *purpose, int32 *key_id)
 	mnl_as_owner(find_active_key, &w, MNL_OWNER_RESTRICTED);
 	if (w.found == NULL)
 		elog(ERROR, "no data key for purpose \"%s\"", purpose);
-	active_checked_in = MyProc->lxid;
+	active_checked_in = MNL_MY_LXID;
 	*key_id = w.found->key_id;
 	return w.found->key;
 }

@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/varlena.h"
 
+#include "core/compat.h"
 #include "log_hygiene/log_hygiene.h"
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
@@ -146,13 +147,13 @@ monitoring_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jst
 
 /* An Execute message of the extended protocol reports the statement's text again, as sent. */
 static void
-monitoring_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+monitoring_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 {
 	report_masked_activity();
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 	else
-		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 }
 
 static void

@@ -53,7 +53,7 @@ compute_count_only_stats(VacAttrStatsP stats, AnalyzeAttrFetchFunc fetchfunc,
 		bool		isnull;
 		Datum		d;
 
-		vacuum_delay_point();
+		mnl_analyze_delay_point();
 		d = fetchfunc(stats, i, &isnull);
 		if (isnull)
 			nulls++;

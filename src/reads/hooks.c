@@ -296,10 +296,10 @@ columns_permitted(Oid relid, Oid userid, Bitmapset *cols, AclMode mode)
  * their own executor start.
  */
 static bool
-rte_permitted(RangeTblEntry *rte)
+rte_permitted(RangeTblEntry *rte, const MnlRtePerms *perms)
 {
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-	AclMode		required = rte->requiredPerms;
+	Oid			userid = OidIsValid(perms->checkAsUser) ? perms->checkAsUser : GetUserId();
+	AclMode		required = perms->requiredPerms;
 	AclMode		have = pg_class_aclmask(rte->relid, userid, required, ACLMASK_ALL);
 	AclMode		missing = required & ~have;
 
@@ -307,11 +307,11 @@ rte_permitted(RangeTblEntry *rte)
 		return true;
 	if (missing & ~(ACL_SELECT | ACL_INSERT | ACL_UPDATE))
 		return false;			/* DELETE, TRUNCATE, ...: no column-level grant helps */
-	if ((missing & ACL_SELECT) && !columns_permitted(rte->relid, userid, rte->selectedCols, ACL_SELECT))
+	if ((missing & ACL_SELECT) && !columns_permitted(rte->relid, userid, perms->selectedCols, ACL_SELECT))
 		return false;
-	if ((missing & ACL_INSERT) && !columns_permitted(rte->relid, userid, rte->insertedCols, ACL_INSERT))
+	if ((missing & ACL_INSERT) && !columns_permitted(rte->relid, userid, perms->insertedCols, ACL_INSERT))
 		return false;
-	if ((missing & ACL_UPDATE) && !columns_permitted(rte->relid, userid, rte->updatedCols, ACL_UPDATE))
+	if ((missing & ACL_UPDATE) && !columns_permitted(rte->relid, userid, perms->updatedCols, ACL_UPDATE))
 		return false;
 	return true;
 }
@@ -334,16 +334,20 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 		foreach(lc, qd->plannedstmt->rtable)
 		{
 			RangeTblEntry *rte = lfirst(lc);
+			MnlRtePerms perms;
 			bool		audited;
 
 			rti++;
-			if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0)
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			mnl_rte_perms(qd->plannedstmt, rte, &perms);
+			if (perms.requiredPerms == 0)
 				continue;
 			audited = mnl_relation_test(rte->relid, audit_is_audited_relation);
 			/* an attempt on the trail itself is recorded too (its reads are not) */
 			if (!audited && !audit_is_trail_relation(rte->relid))
 				continue;
-			if (!rte_permitted(rte))
+			if (!rte_permitted(rte, &perms))
 			{
 				char		detail[128];
 
@@ -363,7 +367,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 			 * rows; a protected table it changes is read whenever the statement reads its
 			 * columns (a WHERE, SET or ON CONFLICT over them: side effects there see the row).
 			 */
-			if ((rte->requiredPerms & ACL_SELECT) &&
+			if ((perms.requiredPerms & ACL_SELECT) &&
 				(returns_rows || !list_member_int(results, (int) rti) ||
 				 (read_rel_info(rte->relid) != NULL && read_rel_info(rte->relid)->protected)))
 				reads = list_append_unique_oid(reads, rte->relid);
@@ -489,7 +493,7 @@ fetched_so_far(TrackedRead *t)
 }
 
 static void
-mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
+mnl_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
 
@@ -504,9 +508,9 @@ mnl_ExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execu
 	if (t != NULL)
 		t->ran = true;
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(qd, direction, count, execute_once);
+		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 	else
-		standard_ExecutorRun(qd, direction, count, execute_once);
+		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 	if (t != NULL)
 	{
 		t->rows += qd->estate->es_processed;

@@ -147,7 +147,7 @@ default_function_unsafe(Oid fn, void *context)
 		case F_STATEMENT_TIMESTAMP:
 		case F_CLOCK_TIMESTAMP:
 		case F_GEN_RANDOM_UUID:
-		case F_RANDOM:
+		case MNL_F_RANDOM:
 			return false;
 		default:
 			return get_func_namespace(fn) != PG_CATALOG_NAMESPACE || func_volatile(fn) != PROVOLATILE_IMMUTABLE;
@@ -213,7 +213,7 @@ static char *
 hold_guard_args(Oid relid)
 {
 	Relation	rel = RelationIdGetRelation(relid);
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = mnl_primary_key_index(rel);
 	const char *key = "";
 	const char *person = get_attnum(relid, "person_id") != InvalidAttrNumber ? "person_id" : "";
 	const char *recipient = get_attnum(relid, "recipient_id") != InvalidAttrNumber &&
@@ -275,7 +275,7 @@ protect_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("only tables can be protected"),
 				 errhint("Give a table or a partitioned table; protect a view's base tables instead.")));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!mnl_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), get_rel_name(relid));
 	attnum = get_attnum(relid, column);
 	if (attnum == InvalidAttrNumber)

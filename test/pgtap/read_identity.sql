@@ -130,7 +130,7 @@ SET LOCAL parallel_setup_cost = 0;
 SET LOCAL parallel_tuple_cost = 0;
 SET LOCAL min_parallel_table_scan_size = 0;
 SET LOCAL max_parallel_workers_per_gather = 4;
-SET LOCAL force_parallel_mode = on;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', true) \g /dev/null
 -- (plans are shown to a superuser only; the hook that shapes them is the same for every role)
 SELECT doesnt_match(pg_temp.plan_of($$SELECT count(*) FROM public.regress_r_names(9881)$$), 'Gather',
     'parallel_plan_refused_for_protected_table: no Gather over a protected table, even inlined from a function');

@@ -323,7 +323,7 @@ DEALLOCATE p;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-SET force_parallel_mode = on;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) \g /dev/null
 SET ROLE regress_clerk_b;
 SELECT is((SELECT count(*) FROM ledger.person), 1::bigint, 'parallel_worker_policy: a parallel scan returns the clerk''s rows only');
 RESET ROLE;
@@ -331,7 +331,7 @@ SET ROLE regress_approver;
 SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '131016'), 3::bigint,
     'parallel_worker_policy: and the approver''s');
 RESET ROLE;
-RESET force_parallel_mode;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'off', false) \g /dev/null
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

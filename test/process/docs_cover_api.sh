@@ -16,7 +16,11 @@ members="
     FROM pg_depend d
     JOIN pg_extension e ON e.oid = d.refobjid AND d.refclassid = 'pg_extension'::regclass
     CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, 0) AS i
-    WHERE e.extname = 'mynumber_ledger' AND d.deptype = 'e'"
+    WHERE e.extname = 'mynumber_ledger' AND d.deptype = 'e'
+      -- a relation's row type and an array type go with their relation or element type
+      -- (PostgreSQL 17 records them as members too)
+      AND NOT EXISTS (SELECT 1 FROM pg_type t WHERE d.classid = 'pg_type'::regclass AND t.oid = d.objid
+                      AND (t.typrelid <> 0 OR (t.typelem <> 0 AND t.typsubscript = 'array_subscript_handler'::regproc)))"
 
 count=$(mnl_psql docs -d postgres -Atc "SELECT count(*) FROM ($members) m")
 [ "$count" -gt 0 ]

@@ -78,7 +78,7 @@ q "COPY (SELECT detail FROM ledger.audit_event WHERE detail IS NOT NULL) TO STDO
 tap_ok "$([ "$(grep -c 'purpose' "$dir/trail_details.txt")" -ge 12 ]; echo $?)" "the reveals' purposes are in the trail"
 mnl_cluster_stop forms
 
-grep -q "bound " "$dir/server.log" && grep -q "parameters: \$1 = " "$dir/server.log" &&
+grep -q "bound " "$dir/server.log" && grep -qi "parameters: \$1 = " "$dir/server.log" &&
     grep -q "unnamed portal parameter \$1 = " "$dir/server.log" && grep -q "COPY copied, line 1" "$dir/server.log" &&
     grep -q "Query Text: SELECT count(\*) FROM pg_class WHERE relname = 'explained" "$dir/server.log"
 tap_ok $? "every road was logged: bind parameters, an error's parameter CONTEXT, a COPY line, auto_explain"
