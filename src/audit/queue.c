@@ -223,7 +223,7 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 		}
 	}
 	copy_name(ev->application_name, application_name, NAMEDATALEN);
-	log_hygiene_mask(ev->application_name);	/* set by the client: free text */
+	log_hygiene_mask_ascii_name(ev->application_name);	/* set by the client: free text */
 	if (actor != NULL)
 	{
 		/* taken when the catalogs could be read: an event made while an error is reported */

@@ -848,6 +848,8 @@ audit_table(PG_FUNCTION_ARGS)
 	}
 	GUARD_BYPASS_END;
 	SPI_finish();
+	/* auditing started, or its columns changed (what a record keeps): on the record */
+	audit_record_ddl(relid, AUDIT_KIND_ALTER, "ledger.audit_table: audited (sensitive and kept columns as given)");
 	PG_RETURN_VOID();
 }
 
@@ -869,6 +871,8 @@ unaudit_table(PG_FUNCTION_ARGS)
 	relid = table_arg(fcinfo);
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
+	/* the last record of an audited table: its auditing ends here (in this transaction) */
+	audit_record_ddl(relid, AUDIT_KIND_ALTER, "ledger.unaudit_table: auditing removed");
 	SPI_connect();
 	GUARD_BYPASS_BEGIN;
 	{

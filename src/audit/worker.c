@@ -297,6 +297,35 @@ record_setting_changes(bool first)
 		CommitTransactionCommand();
 }
 
+/*
+ * At each start of the writer (a server start or restart, where no reload is seen): the
+ * trail's own settings as they are now, so that one changed across a restart is on record.
+ */
+static void
+record_settings_at_start(void)
+{
+	static const char *const at_start[] = {
+		"ledger.audit_sessions", "ledger.audit_read_durable", "ledger.audit_seal_interval",
+		"ledger.audit_unsealed_limit", "ledger.audit_queue_timeout", "ledger.audit_flush_delay",
+		"ledger.audit_retention", "log_min_messages", "log_statement"
+	};
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "at the audit writer's start:");
+	for (i = 0; i < (int) lengthof(at_start); i++)
+	{
+		const char *v = GetConfigOption(at_start[i], true, false);
+
+		appendStringInfo(&buf, "%s %s=%s", i > 0 ? "," : "", at_start[i], v ? v : "");
+	}
+	StartTransactionCommand();
+	(void) audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, buf.data, false);
+	CommitTransactionCommand();
+	pfree(buf.data);
+}
+
 void
 audit_worker_main(Datum arg)
 {
@@ -330,7 +359,10 @@ audit_worker_main(Datum arg)
 		{
 			ready = extension_present();
 			if (ready)
+			{
 				audit_queue_set_writer(true);
+				record_settings_at_start();
+			}
 			else
 				timeout = 1000;
 		}

@@ -39,16 +39,20 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/tablecmds.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -61,6 +65,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "audit/audit.h"
@@ -311,6 +316,15 @@ type_of_protected(Oid typid)
 	return catalog_query_finds("SELECT 1 FROM " PROTECTED_TABLES " WHERE c.reloftype = $1 LIMIT 1", typid);
 }
 
+/* An audited table that is a typed table OF typid (the first), or InvalidOid. */
+static Oid
+audited_table_of_type(Oid typid)
+{
+	return catalog_query_oid("SELECT c.oid FROM pg_catalog.pg_class c WHERE c.reloftype = $1 AND EXISTS "
+							 "(SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'mnl\\_audit%') "
+							 "ORDER BY c.oid LIMIT 1", typid);
+}
+
 /* The composite type of relid (ALTER TYPE ... ATTRIBUTE names one), or InvalidOid. */
 static Oid
 type_of_relid(Oid relid)
@@ -361,16 +375,39 @@ truncate_cascade_reaches_protected(Oid relid)
 static bool
 relation_has_rows(Oid relid)
 {
-	/* a partitioned table's rows are in its partitions: not ONLY there */
-	char	   *q = psprintf("SELECT 1 FROM %s%s LIMIT 1",
-							 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
-							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+	List	   *rels;
+	ListCell   *lc;
 	bool		found = false;
 
-	SPI_connect();
-	if (SPI_execute(q, true, 1) == SPI_OK_SELECT)
-		found = SPI_processed > 0;
-	SPI_finish();
+	/* a partitioned table's rows are in its partitions */
+	rels = get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ?
+		find_all_inheritors(relid, AccessShareLock, NULL) : list_make1_oid(relid);
+	foreach(lc, rels)
+	{
+		Oid			oid = lfirst_oid(lc);
+		char		kind = get_rel_relkind(oid);
+		Relation	rel;
+		TableScanDesc scan;
+		TupleTableSlot *slot;
+		Snapshot	snap;
+
+		if (kind == RELKIND_PARTITIONED_TABLE)
+			continue;
+		if (kind != RELKIND_RELATION && kind != RELKIND_MATVIEW)
+			return true;		/* a foreign table: its rows cannot be counted here */
+		/* the heap itself, not a query: the owner's own row-level security hides nothing */
+		rel = table_open(oid, AccessShareLock);
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		scan = table_beginscan(rel, snap, 0, NULL);
+		slot = table_slot_create(rel, NULL);
+		found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+		UnregisterSnapshot(snap);
+		table_close(rel, AccessShareLock);
+		if (found)
+			break;
+	}
 	return found;
 }
 
@@ -623,6 +660,14 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 	if (owner_rules && stmt->objtype == OBJECT_TYPE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "ALTER TYPE ... CASCADE would change the protected table's columns. " HINT_SUPERUSER);
+	if (stmt->objtype == OBJECT_TYPE && OidIsValid(audited_table_of_type(type_of_relid(relid))))
+	{
+		if (owner_rules)
+			guard_refuse(InvalidOid, "the type of an audited typed table is altered only by a superuser",
+						 "ALTER TYPE ... CASCADE rewrites or renames the audited table's columns with no record of an update.");
+		audit_record_ddl(audited_table_of_type(type_of_relid(relid)), AUDIT_KIND_ALTER,
+						 "alter type of the table (CASCADE)");
+	}
 	if (owner_rules)
 	{
 		bool		protected = protected_relid(relid);
@@ -662,6 +707,10 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 				if (audited_relid(part) && !audited_relid(relid))
 					guard_refuse(part, "an audited table cannot be attached as a partition of a table that is not audited",
 								 "Changes made through the parent would leave no record; audit the parent first (ledger.audit_table). " HINT_SUPERUSER);
+				if (OidIsValid(part) && audited_relid(relid) &&
+					get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED)
+					guard_refuse(part, "an unlogged table cannot be attached as a partition of an audited table",
+								 "A crash or a failover would empty it with no record of the loss. " HINT_SUPERUSER);
 				if (OidIsValid(part) && audited_relid(relid) && relation_has_rows(part))
 					guard_refuse(part, "a table with rows cannot be attached as a partition of an audited table",
 								 "Its rows would enter the audited table with no record of their insertion; attach it empty and insert the rows. " HINT_SUPERUSER);
@@ -897,6 +946,14 @@ guard_rename(RenameStmt *r, bool owner_rules)
 	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
+	if (r->renameType == OBJECT_ATTRIBUTE && OidIsValid(audited_table_of_type(type_of_relid(relid))))
+	{
+		if (owner_rules)
+			guard_refuse(InvalidOid, "the type of an audited typed table is altered only by a superuser",
+						 "Renaming its attribute renames the audited table's column: what every row says changes.");
+		audit_record_ddl(audited_table_of_type(type_of_relid(relid)), AUDIT_KIND_ALTER,
+						 "an attribute of the table's type renamed");
+	}
 	if (r->renameType == OBJECT_SCHEMA && r->subname != NULL && strcmp(r->subname, "ledger") == 0)
 		guard_refuse(InvalidOid, "the ledger schema cannot be renamed",
 					 "The extension and its guard find the trail and the ledger by the schema's name.");
@@ -988,7 +1045,15 @@ guard_create_table(CreateStmt *stmt, bool owner_rules)
 	foreach(lc, stmt->constraints)
 		refuse_reference_to_protected(lfirst(lc));
 	if (stmt->partbound != NULL)
-		return;					/* PARTITION OF: the parent's row triggers are cloned onto it */
+	{
+		/* PARTITION OF: the parent's row triggers are cloned onto it; a crash must not empty it */
+		if (stmt->relation->relpersistence == RELPERSISTENCE_UNLOGGED && stmt->inhRelations != NIL &&
+			audited_relid(relid_of(linitial(stmt->inhRelations))))
+			guard_refuse(relid_of(linitial(stmt->inhRelations)),
+						 "an unlogged partition of an audited table is created only by a superuser",
+						 "A crash or a failover would empty it with no record of the loss.");
+		return;
+	}
 	foreach(lc, stmt->inhRelations)
 	{
 		Oid			parent = relid_for(lfirst(lc), ShareUpdateExclusiveLock, NEED_NOTHING);
@@ -1070,6 +1135,12 @@ guard_truncate(TruncateStmt *stmt, bool owner_rules)
 
 		if (audit_is_trail_relation(relid))
 			guard_refuse(relid, "the audit trail cannot be truncated", HINT_TRAIL_APPEND);
+		/*
+		 * A partition of an audited table carries its parent's row triggers, not the
+		 * statement-level TRUNCATE one: its truncation is recorded here, in its transaction.
+		 */
+		if (OidIsValid(relid) && get_rel_relispartition(relid) && audited_relid(relid))
+			audit_record_ddl(relid, AUDIT_KIND_TRUNCATE, "partition of an audited table truncated");
 	}
 }
 
@@ -1354,8 +1425,14 @@ guard_alter_enum(AlterEnumStmt *a, bool owner_rules)
 	if (a->oldVal == NULL)
 		return;
 	typid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(a->typeName), true);
-	user_relid = catalog_query_oid("SELECT c.oid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-								   "WHERE a.atttypid = $1 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND EXISTS "
+	/* the enum, and every type built on it: arrays, domains, composites (and theirs) */
+	user_relid = catalog_query_oid("WITH RECURSIVE u(oid) AS (SELECT $1 UNION "
+								   "  SELECT ty.oid FROM pg_catalog.pg_type ty JOIN u ON ty.typelem = u.oid OR ty.typbasetype = u.oid "
+								   "  OR (ty.typrelid <> 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+								   "      WHERE a.attrelid = ty.typrelid AND a.atttypid = u.oid AND NOT a.attisdropped))) "
+								   "SELECT c.oid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+								   "JOIN u ON a.atttypid = u.oid "
+								   "WHERE NOT a.attisdropped AND c.relkind IN ('r', 'p') AND EXISTS "
 								   "(SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'mnl\\_%') "
 								   "ORDER BY c.oid LIMIT 1",
 								   typid);
@@ -1426,6 +1503,12 @@ record_setting_statement(Node *stmt)
 		default:
 			return;
 	}
+	if (set != NULL && set->kind == VAR_RESET_ALL)
+	{
+		snprintf(detail, sizeof(detail), "%s: RESET ALL", scope);
+		(void) audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, detail, false);
+		return;
+	}
 	if (set == NULL || set->name == NULL ||
 		(strncmp(set->name, "ledger.", 7) != 0 && strcmp(set->name, "log_min_messages") != 0 &&
 		 strcmp(set->name, "log_statement") != 0))
@@ -1460,8 +1543,19 @@ guard_statement(Node *stmt)
 	if (creating_extension &&
 		CurrentExtensionObject == get_extension_oid(MNL_EXTENSION_NAME, true))
 		return;
-	if (audit_trail_installed())
-		record_setting_statement(stmt);
+	/* from any database: the trail's queue is the server's, and a role's or a database's
+	 * setting made elsewhere applies in the ledger's */
+	record_setting_statement(stmt);
+	if (IsA(stmt, GrantStmt) && ((GrantStmt *) stmt)->is_grant &&
+		((GrantStmt *) stmt)->objtype == OBJECT_PARAMETER_ACL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((GrantStmt *) stmt)->objects)
+			if (strncmp(strVal(lfirst(lc)), "ledger.", 7) == 0)
+				guard_refuse(InvalidOid, "the extension's settings cannot be granted to other roles",
+							 "They are security settings: only a superuser sets them (postgresql.conf or ALTER SYSTEM).");
+	}
 	owner_rules = !superuser();
 	guard_locks = owner_rules;
 	if (owner_rules)

@@ -24,6 +24,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "mb/pg_wchar.h"
 #include "tcop/tcopprot.h"
 #include "utils/elog.h"
@@ -142,6 +144,66 @@ log_hygiene_mask(char *str)
 	return np_mask_numbers(str, strlen(str));
 }
 
+/*
+ * A name PostgreSQL keeps in ASCII only (application_name, cluster_name): each non-ASCII
+ * character became "?" per byte (15) or "\xNN" escapes (16 on), so a separator the number
+ * type accepts (U+3000, U+2212, ...) no longer looks like one.  Such a run is read as one
+ * space, then the digits of every valid number found are masked in the name itself.
+ */
+bool
+log_hygiene_mask_ascii_name(char *str)
+{
+	size_t		n;
+	char	   *folded;
+	size_t	   *at;
+	size_t		i = 0,
+				j = 0,
+				k;
+	bool		changed;
+
+	if (str == NULL)
+		return false;
+	changed = log_hygiene_mask(str);
+	n = strlen(str);
+	folded = palloc(n + 1);
+	at = palloc(sizeof(size_t) * (n + 1));
+	while (i < n)
+	{
+		bool		escape = str[i] == '\\' && i + 3 < n + 1 && str[i + 1] == 'x' &&
+			isxdigit((unsigned char) str[i + 2]) && isxdigit((unsigned char) str[i + 3]);
+
+		if (str[i] == '?' || escape)
+		{
+			folded[j] = ' ';
+			at[j++] = i;
+			while (i < n)
+			{
+				if (str[i] == '?')
+					i++;
+				else if (str[i] == '\\' && i + 3 < n + 1 && str[i + 1] == 'x' &&
+						 isxdigit((unsigned char) str[i + 2]) && isxdigit((unsigned char) str[i + 3]))
+					i += 4;
+				else
+					break;
+			}
+			continue;
+		}
+		folded[j] = str[i];
+		at[j++] = i++;
+	}
+	folded[j] = '\0';
+	if (np_mask_numbers(folded, j))
+		for (k = 0; k < j; k++)
+			if (folded[k] == '*' && str[at[k]] >= '0' && str[at[k]] <= '9')
+			{
+				str[at[k]] = '*';
+				changed = true;
+			}
+	pfree(folded);
+	pfree(at);
+	return changed;
+}
+
 static void
 mask_statement(void)
 {
@@ -177,6 +239,14 @@ cut_staff_text(char *str)
 static void
 mnl_emit_log_hook(ErrorData *edata)
 {
+	/*
+	 * debug_print_parse, _rewritten and _plan dump node trees whose constants are raw bytes
+	 * (a number in any form, unreadable to the masker): the tree is not logged.
+	 */
+	if (edata->message != NULL && edata->detail != NULL &&
+		(strcmp(edata->message, "parse tree:") == 0 || strcmp(edata->message, "rewritten parse tree:") == 0 ||
+		 strcmp(edata->message, "plan:") == 0))
+		edata->detail = pstrdup("(not logged by mynumber_ledger: a node tree's constants are raw bytes that could hold a My Number)");
 	if (log_hygiene_staff_session)
 	{
 		cut_staff_text(edata->message);

@@ -20,5 +20,7 @@ extern bool log_hygiene_staff_session;
 
 /* Replace the digits of every valid My Number in str by '*'; true if any was found. */
 extern bool log_hygiene_mask(char *str);
+/* ... in a name PostgreSQL keeps in ASCII (application_name): non-ASCII runs read as separators */
+extern bool log_hygiene_mask_ascii_name(char *str);
 
 #endif							/* MNL_LOG_HYGIENE_H */

@@ -126,7 +126,7 @@ mask_application_name(void)
 	if (application_name == NULL || application_name[0] == '\0')
 		return;
 	copy = pstrdup(application_name);
-	if (log_hygiene_mask(copy))
+	if (log_hygiene_mask_ascii_name(copy))
 		SetConfigOption("application_name", copy, PGC_USERSET, PGC_S_SESSION);
 	pfree(copy);
 }

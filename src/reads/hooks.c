@@ -377,16 +377,13 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	/*
 	 * A cursor WITH HOLD outlives its transaction and is read from a store that no executor
 	 * sees: over protected rows it could be fetched by another identity of the session (a
-	 * pooled connection's next staff member) with no record naming them.
+	 * pooled connection's next staff member) with no record naming them; and whatever its
+	 * rows, they leave from that store with no record made durable first (a failed COMMIT
+	 * still leaves the cursor).  No role holds a cursor over an audited table.
 	 */
-	if (reads != NIL && ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD) &&
-		!superuser())
-	{
-		foreach(lc, reads)
-			if (read_rel_info(lfirst_oid(lc)) != NULL && read_rel_info(lfirst_oid(lc))->protected)
-				guard_refuse(lfirst_oid(lc), "a cursor WITH HOLD cannot read a protected table",
-							 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
-	}
+	if (reads != NIL && ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD))
+		guard_refuse(linitial_oid(reads), "a cursor WITH HOLD cannot read an audited or protected table",
+					 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);

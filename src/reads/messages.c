@@ -10,7 +10,8 @@
  * of them is awaited (reads/hooks.c).  When that fails, the message leaves with its
  * severity and SQLSTATE only and a text saying it was withheld.  The wrap sees every
  * message whatever log_min_messages says (emit_log_hook does not: it runs only for
- * messages the server logs).
+ * messages the server logs).  The rows themselves are held back the same way (below): none
+ * leaves before the records of the reads that produced it are durable.
  */
 #include "postgres.h"
 
@@ -18,12 +19,23 @@
 #include "libpq/libpq.h"
 #include "miscadmin.h"
 #include "tcop/tcopprot.h"
+#include "utils/memutils.h"
 
 #include "reads/reads.h"
 
 static const PQcommMethods *socket_methods = NULL;
 static PQcommMethods wrapped_methods;
 static bool active = false;
+
+/*
+ * The rows (DataRow messages) of a statement whose read records are not yet durable are held
+ * here, not in the server's send buffer, which sends them when it fills: they leave once the
+ * records are durable (the statement's end, a FETCH's, a notice), or every HOLD_MAX bytes
+ * after the rows so far were recorded durably; a statement that fails (its records could
+ * not be made durable) sends none of them.
+ */
+#define HOLD_MAX	(1024 * 1024)
+static StringInfoData held;		/* type byte, 4-byte length, body; repeated */
 
 /* The message with only its severity and SQLSTATE, and a text saying it was withheld. */
 static void
@@ -82,13 +94,123 @@ message_may_leave(char msgtype, const char *s, size_t len, StringInfo out)
 	return ok;
 }
 
+static void
+hold_row(char msgtype, const char *s, size_t len)
+{
+	uint32		n = (uint32) len;
+
+	if (held.data == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&held);
+		MemoryContextSwitchTo(old);
+	}
+	appendStringInfoChar(&held, msgtype);
+	appendBinaryStringInfo(&held, (const char *) &n, sizeof(n));
+	appendBinaryStringInfo(&held, s, len);
+}
+
+static void
+discard_held(void)
+{
+	if (held.data == NULL)
+		return;
+	if (held.maxlen > 4 * HOLD_MAX)
+	{
+		pfree(held.data);
+		held.data = NULL;		/* a large result's buffer is not kept */
+	}
+	else
+		resetStringInfo(&held);
+}
+
+/* Send the held rows, in order, to the server's own send buffer. */
+static int
+release_held(void)
+{
+	int			at = 0;
+	int			r = 0;
+
+	while (held.data != NULL && at < held.len)
+	{
+		char		t = held.data[at];
+		uint32		n;
+
+		memcpy(&n, held.data + at + 1, sizeof(n));
+		r |= socket_methods->putmessage(t, held.data + at + 1 + sizeof(n), n);
+		at += 1 + sizeof(n) + n;
+	}
+	discard_held();
+	return r;
+}
+
+/* The reads so far durable (raising nothing); false when that failed. */
+static bool
+durable_now(bool ending)
+{
+	bool		ok = true;
+
+	active = true;
+	PG_TRY();
+	{
+		ok = reads_durable_before_message(ending);
+	}
+	PG_FINALLY();
+	{
+		active = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+static void
+refuse_held(void)
+{
+	discard_held();
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("could not record an audit event: the rows read could not be made durable"),
+			 errhint("The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log.")));
+}
+
 static int
 wrapped_putmessage(char msgtype, const char *s, size_t len)
 {
 	StringInfoData out;
 
-	if (message_may_leave(msgtype, s, len, &out))
+	if (active)
 		return socket_methods->putmessage(msgtype, s, len);
+	if (msgtype == 'D' && reads_to_record())
+	{
+		hold_row(msgtype, s, len);
+		if (held.len >= HOLD_MAX)
+		{
+			if (!durable_now(false))
+				refuse_held();
+			return release_held();
+		}
+		return 0;
+	}
+	if (held.data != NULL && held.len > 0)
+	{
+		if (msgtype == 'E')
+			discard_held();		/* the statement failed: none of its rows */
+		else if (msgtype != 'N')	/* a notice decides below, for both */
+		{
+			if (reads_to_record() && !durable_now(false))
+				refuse_held();
+			(void) release_held();
+		}
+	}
+	if (message_may_leave(msgtype, s, len, &out))
+	{
+		if (msgtype == 'N')
+			(void) release_held();	/* durable: the rows before the notice go first */
+		return socket_methods->putmessage(msgtype, s, len);
+	}
+	if (msgtype == 'N')
+		discard_held();
 	return socket_methods->putmessage(msgtype, out.data, out.len);
 }
 

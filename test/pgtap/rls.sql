@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(191);
+SELECT plan(203);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -839,6 +839,57 @@ SELECT is((SELECT string_agg(detail, ' | ' ORDER BY event_id) FROM ledger.audit_
 ROLLBACK;
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'alter' AND detail LIKE '%rows rewritten%'), 0::bigint,
     'a change rolled back leaves no alter record (like a row record)');
+
+-- Attacker round 4: more roads around an audited table.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.alp_hidden (k int, v int);
+INSERT INTO regress_dba.alp_hidden VALUES (5, 1);
+ALTER TABLE regress_dba.alp_hidden ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY hide ON regress_dba.alp_hidden USING (false);
+SELECT throws_ok($$ALTER TABLE regress_dba.alp ATTACH PARTITION regress_dba.alp_hidden FOR VALUES IN (5)$$, '42501', NULL,
+    'attach_rows_hidden_by_own_policy_refused: the row check reads the heap, past the owner''s own row-level security');
+SELECT throws_ok($$CREATE UNLOGGED TABLE regress_dba.alp_unlogged PARTITION OF regress_dba.alp FOR VALUES IN (6)$$, '42501', NULL,
+    'unlogged_partition_of_audited_refused: a crash would empty it with no record');
+CREATE UNLOGGED TABLE regress_dba.alp_u2 (k int, v int);
+SELECT throws_ok($$ALTER TABLE regress_dba.alp ATTACH PARTITION regress_dba.alp_u2 FOR VALUES IN (7)$$, '42501', NULL,
+    'unlogged_table_attach_to_audited_refused');
+CREATE TYPE regress_dba.comp4 AS (id int, v int);
+CREATE TABLE regress_dba.typed4 OF regress_dba.comp4 (PRIMARY KEY (id));
+SELECT ledger.audit_table('regress_dba.typed4') \g /dev/null
+SELECT throws_ok($$ALTER TYPE regress_dba.comp4 ALTER ATTRIBUTE v TYPE bigint CASCADE$$, '42501', NULL,
+    'audited_typed_table_alter_type_cascade_refused: ALTER TYPE ... CASCADE would rewrite its column unrecorded');
+SELECT throws_ok($$ALTER TYPE regress_dba.comp4 RENAME ATTRIBUTE v TO w CASCADE$$, '42501', NULL,
+    'audited_typed_table_rename_attribute_refused');
+CREATE TYPE regress_dba.st3 AS ENUM ('unpaid', 'paid');
+CREATE DOMAIN regress_dba.dst AS regress_dba.st3;
+CREATE TABLE regress_dba.ea (id int PRIMARY KEY, s regress_dba.st3[], d regress_dba.dst);
+SELECT ledger.audit_table('regress_dba.ea') \g /dev/null
+SELECT throws_ok($$ALTER TYPE regress_dba.st3 RENAME VALUE 'unpaid' TO 'x'$$, '42501', NULL,
+    'enum_label_behind_array_or_domain_rename_refused: a swap would change every row of a column of an array or domain over it');
+RESET ROLE;
+BEGIN;
+TRUNCATE regress_dba.alp_empty;
+SELECT is((SELECT detail FROM ledger.audit_event WHERE kind = 'truncate' AND xact_id = txid_current()),
+    'partition of an audited table truncated',
+    'partition_truncate_recorded: a partition''s truncation (its parent''s TRUNCATE trigger does not fire) is recorded with it');
+ROLLBACK;
+BEGIN;
+SELECT ledger.unaudit_table('regress_dba.aud') \g /dev/null
+SELECT ledger.audit_table('regress_dba.aud') \g /dev/null
+SELECT is((SELECT string_agg(detail, ' | ' ORDER BY event_id) FROM ledger.audit_event WHERE kind = 'alter' AND xact_id = txid_current()),
+    'ledger.unaudit_table: auditing removed | ledger.audit_table: audited (sensitive and kept columns as given)',
+    'unaudit_and_reaudit_recorded: switching auditing off and on again is on the record');
+ROLLBACK;
+BEGIN;
+SELECT throws_ok($$DECLARE held CURSOR WITH HOLD FOR SELECT * FROM regress_dba.aud$$, '42501', NULL,
+    'cursor_with_hold_over_audited_refused_even_superuser: its rows would leave from a store no durable record covers');
+ROLLBACK;
+SELECT throws_ok($$GRANT SET ON PARAMETER ledger.reveal_quota_per_day TO regress_dba$$, '42501', NULL,
+    'ledger_setting_grant_refused: a security setting is not handed to another role');
+SELECT lives_ok($$ALTER ROLE regress_dba SET ledger.mask_digits = 4$$, 'a role''s setting');
+SELECT ok(pg_temp.wait_for($$kind = 'setting' AND detail = 'ALTER ROLE ... SET ledger.mask_digits = 4'$$) > 0,
+    'role_setting_recorded: ALTER ROLE ... SET of a ledger setting is on the record');
+ALTER ROLE regress_dba RESET ledger.mask_digits;
 
 -- The planner's statistics hold values of the rows: not read in a staff session.
 SET ROLE regress_clerk_a;

@@ -105,6 +105,17 @@ message_case portal "python3 $MNL_ROOT/test/process/fetch_client.py ${MNL_CLUSTE
 message_case notice "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT v FROM d WHERE id = 4 LOOP RAISE NOTICE 'row %', r.v; END LOOP; END\$\$" \
     'row v4' 'rows read before a message to the client'
 
+# A statement whose records cannot be made durable in time: none of its rows leave with the
+# error (a client speaking the protocol itself would otherwise see them).
+hold_writer
+q "ALTER ROLE postgres SET ledger.audit_queue_timeout = 1000" >/dev/null
+out=$(python3 "$MNL_ROOT/test/process/fetch_client.py" "$dir/sock" postgres ledger 'SELECT v FROM d ORDER BY id' 0 2>&1)
+mnl_session holder "ROLLBACK" >/dev/null
+mnl_session_close holder
+q "ALTER ROLE postgres RESET ledger.audit_queue_timeout" >/dev/null
+tap_ok "$(echo "$out" | grep -q '^ERR 55000' && ! echo "$out" | grep -q '^v'; echo $?)" \
+    "rows_not_sent_when_not_durable: the rows of a statement whose record failed do not leave ($(echo "$out" | tr '\n' ' '))"
+
 # A record that cannot be made durable in time: the text is withheld, the SQLSTATE kept.
 hold_writer
 out=$(mnl_psql durable -d ledger -At -c "SET ledger.audit_queue_timeout = 1000" \

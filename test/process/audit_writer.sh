@@ -78,7 +78,22 @@ sleep 2.5
 tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.t' AND kind = 'insert'
               AND xact_id >= (SELECT max(xact_hi) FROM ledger.audit_block)")" 0 \
     "seal_interval_reload_applies_at_once: a record made after the interval was put back is sealed within seconds"
-tap_is "$(q "SELECT string_agg(detail, ' | ' ORDER BY logged_at, event_id) FROM ledger.audit_event WHERE kind = 'setting'")" \
+tap_is "$(q "SELECT string_agg(detail, ' | ' ORDER BY logged_at, event_id) FROM ledger.audit_event WHERE kind = 'setting'
+              AND detail NOT LIKE 'at the audit writer''s start%'")" \
     "ALTER SYSTEM SET ledger.audit_seal_interval = 3600000 | ledger.audit_seal_interval changed by a reload from '1000' to '3600000' | ALTER SYSTEM SET ledger.audit_seal_interval (reset) | ledger.audit_seal_interval changed by a reload from '3600000' to '1000'" \
     "setting_change_recorded: the statements and each reload's change are in the trail"
+
+# From another database, and across a restart instead of a reload: still on the record.
+mnl_psql writer -d postgres -Atc "ALTER SYSTEM SET ledger.audit_sessions = off" >/dev/null
+mnl_psql writer -d postgres -Atc "ALTER ROLE postgres IN DATABASE ledger SET ledger.audit_queue_timeout = 4000" >/dev/null
+mnl_cluster_restart writer
+mnl_wait_writer writer ledger
+sleep 1
+tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'setting' AND database_name = 'postgres'
+              AND detail IN ('ALTER SYSTEM SET ledger.audit_sessions = off', 'ALTER ROLE ... SET ledger.audit_queue_timeout = 4000')")" = 2 ]; echo $?)" \
+    "setting_from_other_database_recorded: ALTER SYSTEM and ALTER ROLE ... IN DATABASE made from another database"
+tap_ok "$(q "SELECT detail FROM ledger.audit_event WHERE kind = 'setting' AND detail LIKE 'at the audit writer''s start%'
+             ORDER BY logged_at DESC LIMIT 1" | grep -q 'ledger.audit_sessions=off'; echo $?)" \
+    "settings_at_writer_start_recorded: a change that took effect by a restart is on the record"
+mnl_psql writer -d postgres -Atc "ALTER SYSTEM RESET ledger.audit_sessions" -c "ALTER ROLE postgres IN DATABASE ledger RESET ALL" >/dev/null
 tap_done

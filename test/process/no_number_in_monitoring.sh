@@ -43,6 +43,18 @@ sleep 1
 appname=$(q "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'case %'")
 tap_is "$appname" "case ************" "application_name_masked: pg_stat_activity shows the client's name masked"
 sleep 1.5
+# PostgreSQL keeps application_name in ASCII: a separator the number type accepts (U+3000)
+# becomes "???" (15) or "\xe3\x80\x80" (16 on), which must not hide the number from the masker.
+(PGAPPNAME="sep ${8:0:4}　${8:4:4}　${8:8:4}" mnl_psql mon -d ledger -Atc "SELECT pg_sleep(2)" >/dev/null 2>&1 &)
+sleep 1
+appname=$(q "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'sep %'")
+tap_ok "$(echo "$appname" | grep -q '^sep \*\*\*\*' && ! echo "$appname" | grep -q "${8:0:4}"; echo $?)" \
+    "application_name_non_ascii_separator_masked: the name's digits are masked ($appname)"
+sleep 1.5
+# debug_print_parse dumps a statement's constants as raw bytes: the node tree is not logged
+mnl_psql mon -d ledger -Atc "SET debug_print_parse = on" -c "SELECT '$1'::text AS debug_canary" >/dev/null 2>&1
+grep -q "not logged by mynumber_ledger: a node tree" "$dir/server.log" && ! grep -q ":constvalue" "$dir/server.log"
+tap_ok $? "debug_node_tree_not_logged: debug_print_parse's tree (constants as bytes) is kept out of the log"
 # a staff session is not shown in pg_stat_activity; the registry's free text is masked in the trail
 mnl_psql mon -d ledger >/dev/null 2>&1 <<SQL
 INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
