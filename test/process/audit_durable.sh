@@ -13,8 +13,9 @@ trap 'mnl_session_close_all; mnl_cluster_destroy_all' EXIT
 mnl_ledger_cluster durable || exit 1
 dir=${MNL_CLUSTER_DIR[durable]}
 q() { mnl_psql durable -d ledger -Atc "$1" 2>&1; }
-q "GRANT ledger_revealer TO postgres; CREATE TABLE d (id int PRIMARY KEY, v text); SELECT ledger.audit_table('d');
-   INSERT INTO d SELECT i, 'v' || i FROM generate_series(1, 10) i" >/dev/null
+setup=$(q "GRANT ledger_revealer TO postgres; CREATE TABLE d (id int PRIMARY KEY, v text); SELECT ledger.audit_table('d');
+   INSERT INTO d SELECT i, 'v' || i FROM generate_series(1, 10) i")
+echo "$setup" | grep -q ERROR && { echo "Bail out! setup failed: $setup"; exit 1; }
 sealed=$(q "SELECT ledger.seal('613805426170', 'durable:1')")
 crash() {
     mnl_as_postgres "$MNL_PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
