@@ -24,20 +24,28 @@
  *                          entries they visit (docs/permissions.md).
  *   qual_is_strictly_leakproof()  every function, operator and cast LEAKPROOF, no subquery:
  *                          a condition nothing can be learnt from but its answer (read audit).
+ *   post_parse_analyze_hook  INSERT ... ON CONFLICT DO UPDATE ... WHERE on a protected table
+ *                          is refused (its WHERE reads the conflicting row, hidden or not).
  *
  * Must never: mark a condition leakproof that PostgreSQL did not (only ever the stricter
  * answer), or change the plan of a query without row security (one level of conditions).
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/paths.h"
+#include "parser/analyze.h"
+#include "parser/parsetree.h"
 #include "utils/lsyscache.h"
 
+#include "core/mynumber_ledger.h"
 #include "guard/guard.h"
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 
 static bool
 function_not_leakproof(Oid funcid, void *context)
@@ -96,9 +104,42 @@ qual_order_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, Range
 	}
 }
 
+/*
+ * INSERT ... ON CONFLICT DO UPDATE ... WHERE: the WHERE is evaluated on the existing row of
+ * the conflict, which the caller's policies may hide — before the policies' check of that row
+ * on PostgreSQL 18 (15 and 17 check first) — and its outcome ("INSERT 0 0", or a policy
+ * error) or a side effect in it tells the hidden row.  On a protected table it is refused to
+ * every role under its policies; an UPDATE states the same condition under them.
+ */
+static void
+refuse_upsert_where(Query *query)
+{
+	RangeTblEntry *rte;
+
+	if (query->onConflict == NULL || query->onConflict->action != ONCONFLICT_UPDATE ||
+		query->onConflict->onConflictWhere == NULL || query->resultRelation <= 0)
+		return;
+	rte = rt_fetch(query->resultRelation, query->rtable);
+	if (rte->rtekind == RTE_RELATION && mnl_is_protected_relid(rte->relid) && !superuser())
+		guard_refuse(rte->relid, "INSERT ... ON CONFLICT DO UPDATE ... WHERE is refused on a protected table",
+					 "Its condition would be evaluated on an existing row the policies may hide; "
+					 "use ON CONFLICT DO UPDATE without WHERE, or an UPDATE with the condition.");
+}
+
+static void
+qual_order_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	if (IsNormalProcessingMode() && IsTransactionState() && query->commandType == CMD_INSERT)
+		refuse_upsert_where(query);
+}
+
 void
 qual_order_install(void)
 {
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = qual_order_set_rel_pathlist;
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = qual_order_post_parse_analyze;
 }

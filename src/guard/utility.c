@@ -332,6 +332,22 @@ type_of_relid(Oid relid)
 	return OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE ? get_rel_type_id(relid) : InvalidOid;
 }
 
+/*
+ * A change of the composite type typrel (ALTER TYPE ... CASCADE, RENAME ATTRIBUTE) reaches an
+ * audited table OF it: refused to a non-superuser (hint), recorded for a superuser (what).
+ */
+static void
+guard_audited_type(Oid typrel, bool owner_rules, const char *hint, const char *what)
+{
+	Oid			table = audited_table_of_type(type_of_relid(typrel));
+
+	if (!OidIsValid(table))
+		return;
+	if (owner_rules)
+		guard_refuse(InvalidOid, "the type of an audited typed table is altered only by a superuser", hint);
+	audit_record_ddl(table, AUDIT_KIND_ALTER, what);
+}
+
 /* Names beginning mnl_ are the extension's (audit triggers, the write gate, policies). */
 static bool
 is_reserved_name(const char *name)
@@ -660,14 +676,10 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 	if (owner_rules && stmt->objtype == OBJECT_TYPE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "ALTER TYPE ... CASCADE would change the protected table's columns. " HINT_SUPERUSER);
-	if (stmt->objtype == OBJECT_TYPE && OidIsValid(audited_table_of_type(type_of_relid(relid))))
-	{
-		if (owner_rules)
-			guard_refuse(InvalidOid, "the type of an audited typed table is altered only by a superuser",
-						 "ALTER TYPE ... CASCADE rewrites or renames the audited table's columns with no record of an update.");
-		audit_record_ddl(audited_table_of_type(type_of_relid(relid)), AUDIT_KIND_ALTER,
-						 "alter type of the table (CASCADE)");
-	}
+	if (stmt->objtype == OBJECT_TYPE)
+		guard_audited_type(relid, owner_rules,
+						   "ALTER TYPE ... CASCADE rewrites or renames the audited table's columns with no record of an update.",
+						   "alter type of the table (CASCADE)");
 	if (owner_rules)
 	{
 		bool		protected = protected_relid(relid);
@@ -946,14 +958,10 @@ guard_rename(RenameStmt *r, bool owner_rules)
 	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
 					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
-	if (r->renameType == OBJECT_ATTRIBUTE && OidIsValid(audited_table_of_type(type_of_relid(relid))))
-	{
-		if (owner_rules)
-			guard_refuse(InvalidOid, "the type of an audited typed table is altered only by a superuser",
-						 "Renaming its attribute renames the audited table's column: what every row says changes.");
-		audit_record_ddl(audited_table_of_type(type_of_relid(relid)), AUDIT_KIND_ALTER,
-						 "an attribute of the table's type renamed");
-	}
+	if (r->renameType == OBJECT_ATTRIBUTE)
+		guard_audited_type(relid, owner_rules,
+						   "Renaming its attribute renames the audited table's column: what every row says changes.",
+						   "an attribute of the table's type renamed");
 	if (r->renameType == OBJECT_SCHEMA && r->subname != NULL && strcmp(r->subname, "ledger") == 0)
 		guard_refuse(InvalidOid, "the ledger schema cannot be renamed",
 					 "The extension and its guard find the trail and the ledger by the schema's name.");
