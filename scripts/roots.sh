@@ -29,8 +29,8 @@ mnl_root_mount() {
 
 mnl_root_umount() {
     local r=$1
-    umount -R "$r/dev" 2>/dev/null
-    umount "$r/sys" "$r/proc" 2>/dev/null
+    umount -R -l "$r/dev" 2>/dev/null
+    umount -l "$r/sys" "$r/proc" 2>/dev/null
     return 0
 }
 
