@@ -150,6 +150,17 @@ log_hygiene_mask(char *str)
  * type accepts (U+3000, U+2212, ...) no longer looks like one.  Such a run is read as one
  * space, then the digits of every valid number found are masked in the name itself.
  */
+static size_t
+ascii_placeholder(const char *s, size_t i, size_t n)	/* bytes of one such stand-in; 0: none */
+{
+	if (s[i] == '?')
+		return 1;
+	if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
+		isxdigit((unsigned char) s[i + 2]) && isxdigit((unsigned char) s[i + 3]))
+		return 4;
+	return 0;
+}
+
 bool
 log_hygiene_mask_ascii_name(char *str)
 {
@@ -158,7 +169,8 @@ log_hygiene_mask_ascii_name(char *str)
 	size_t	   *at;
 	size_t		i = 0,
 				j = 0,
-				k;
+				k,
+				step;
 	bool		changed;
 
 	if (str == NULL)
@@ -169,23 +181,12 @@ log_hygiene_mask_ascii_name(char *str)
 	at = palloc(sizeof(size_t) * (n + 1));
 	while (i < n)
 	{
-		bool		escape = str[i] == '\\' && i + 3 < n + 1 && str[i + 1] == 'x' &&
-			isxdigit((unsigned char) str[i + 2]) && isxdigit((unsigned char) str[i + 3]);
-
-		if (str[i] == '?' || escape)
+		if (ascii_placeholder(str, i, n) > 0)
 		{
 			folded[j] = ' ';
 			at[j++] = i;
-			while (i < n)
-			{
-				if (str[i] == '?')
-					i++;
-				else if (str[i] == '\\' && i + 3 < n + 1 && str[i + 1] == 'x' &&
-						 isxdigit((unsigned char) str[i + 2]) && isxdigit((unsigned char) str[i + 3]))
-					i += 4;
-				else
-					break;
-			}
+			while (i < n && (step = ascii_placeholder(str, i, n)) > 0)
+				i += step;
 			continue;
 		}
 		folded[j] = str[i];

@@ -35,6 +35,7 @@ static bool active = false;
  * not be made durable) sends none of them.
  */
 #define HOLD_MAX	(1024 * 1024)
+#define HINT_NOT_DURABLE	"The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log."
 static StringInfoData held;		/* type byte, 4-byte length, body; repeated */
 
 /* The message with only its severity and SQLSTATE, and a text saying it was withheld. */
@@ -63,9 +64,28 @@ withheld(const char *s, size_t len, StringInfo out)
 	appendStringInfoString(out, "the text of this message is withheld: the record of the rows read could not be made durable");
 	appendStringInfoChar(out, '\0');
 	appendStringInfoChar(out, PG_DIAG_MESSAGE_HINT);
-	appendStringInfoString(out, "The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log.");
+	appendStringInfoString(out, HINT_NOT_DURABLE);
 	appendStringInfoChar(out, '\0');
 	appendStringInfoChar(out, '\0');
+}
+
+/* The reads so far durable (raising nothing); false when that failed. */
+static bool
+durable_now(bool ending)
+{
+	bool		ok = true;
+
+	active = true;
+	PG_TRY();
+	{
+		ok = reads_durable_before_message(ending);
+	}
+	PG_FINALLY();
+	{
+		active = false;
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 /*
@@ -75,23 +95,12 @@ withheld(const char *s, size_t len, StringInfo out)
 static bool
 message_may_leave(char msgtype, const char *s, size_t len, StringInfo out)
 {
-	bool		ok = true;
-
 	if ((msgtype != 'E' && msgtype != 'N') || active || !reads_to_record())
 		return true;
-	active = true;
-	PG_TRY();
-	{
-		ok = reads_durable_before_message(msgtype == 'E');
-	}
-	PG_FINALLY();
-	{
-		active = false;
-	}
-	PG_END_TRY();
-	if (!ok)
-		withheld(s, len, out);
-	return ok;
+	if (durable_now(msgtype == 'E'))
+		return true;
+	withheld(s, len, out);
+	return false;
 }
 
 static void
@@ -145,25 +154,6 @@ release_held(void)
 	return r;
 }
 
-/* The reads so far durable (raising nothing); false when that failed. */
-static bool
-durable_now(bool ending)
-{
-	bool		ok = true;
-
-	active = true;
-	PG_TRY();
-	{
-		ok = reads_durable_before_message(ending);
-	}
-	PG_FINALLY();
-	{
-		active = false;
-	}
-	PG_END_TRY();
-	return ok;
-}
-
 static void
 refuse_held(void)
 {
@@ -171,7 +161,7 @@ refuse_held(void)
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("could not record an audit event: the rows read could not be made durable"),
-			 errhint("The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log.")));
+			 errhint(HINT_NOT_DURABLE)));
 }
 
 static int

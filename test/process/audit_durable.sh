@@ -13,7 +13,7 @@ trap 'mnl_session_close_all; mnl_cluster_destroy_all' EXIT
 mnl_ledger_cluster durable || exit 1
 dir=${MNL_CLUSTER_DIR[durable]}
 q() { mnl_psql durable -d ledger -Atc "$1" 2>&1; }
-setup=$(q "GRANT ledger_revealer TO postgres; CREATE TABLE d (id int PRIMARY KEY, v text); SELECT ledger.audit_table('d');
+setup=$(q "SET synchronous_commit = on; GRANT ledger_revealer TO postgres; CREATE TABLE d (id int PRIMARY KEY, v text); SELECT ledger.audit_table('d');
    INSERT INTO d SELECT i, 'v' || i FROM generate_series(1, 10) i")
 echo "$setup" | grep -q ERROR && { echo "Bail out! setup failed: $setup"; exit 1; }
 sealed=$(q "SELECT ledger.seal('613805426170', 'durable:1')")
