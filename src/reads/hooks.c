@@ -85,6 +85,7 @@ typedef struct TrackedRead
 static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
 static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event ... */
 static bool copy_by_executor = false;	/* ... unless its query records it (row-level security) */
+static bool copy_announced = false;	/* ... recorded before its first rows left (messages.c) */
 static bool xact_callback_registered = false;
 static QueryDesc *client_fetch = NULL;	/* the cursor the client's own FETCH statement runs */
 
@@ -594,6 +595,13 @@ reads_durable_before_message(bool ending)
 		}
 		ok &= record_so_far(t, "rows read before a message to the client", false);
 	}
+	/* a COPY ... TO outside the executor (a superuser's): recorded once, before its rows leave */
+	if (OidIsValid(copy_relid) && !copy_by_executor && !copy_announced)
+	{
+		copy_announced = true;
+		ok &= audit_emit_read(copy_relid, 0, false, 0, "copy to, rows before a message to the client",
+							  NULL, 0, NULL, false);
+	}
 	return audit_reads_wait_quiet() && ok;
 }
 
@@ -601,7 +609,8 @@ reads_durable_before_message(bool ending)
 bool
 reads_to_record(void)
 {
-	return mnl_audit_read_durable && (tracked != NIL || audit_reads_pending());
+	return mnl_audit_read_durable &&
+		(tracked != NIL || audit_reads_pending() || (OidIsValid(copy_relid) && !copy_by_executor));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -633,6 +642,7 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 				else
 				{
 					copy_read = relid;
+					read_messages_wrap();	/* its rows wait for its record */
 					if (!audit_emit_possible())
 						audit_emit(AUDIT_KIND_SELECT, relid, 0, true, 0, NULL, true);
 				}
@@ -642,6 +652,7 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 
 	copy_relid = copy_read;
 	copy_by_executor = false;
+	copy_announced = false;
 	if (IsA(stmt, FetchStmt) && context == PROCESS_UTILITY_TOPLEVEL &&
 		((FetchStmt *) stmt)->portalname != NULL)
 	{

@@ -28,8 +28,8 @@ static PQcommMethods wrapped_methods;
 static bool active = false;
 
 /*
- * The rows (DataRow messages) of a statement whose read records are not yet durable are held
- * here, not in the server's send buffer, which sends them when it fills: they leave once the
+ * The rows (DataRow and CopyData messages) of a statement whose read records are not yet
+ * durable are held here, not in the server's send buffer, which sends them when it fills: they leave once the
  * records are durable (the statement's end, a FETCH's, a notice), or every HOLD_MAX bytes
  * after the rows so far were recorded durably; a statement that fails (its records could
  * not be made durable) sends none of them.
@@ -171,7 +171,12 @@ wrapped_putmessage(char msgtype, const char *s, size_t len)
 
 	if (active)
 		return socket_methods->putmessage(msgtype, s, len);
-	if (msgtype == 'D' && reads_to_record())
+	/*
+	 * A row (DataRow), a COPY ... TO's data (CopyData) and its end (CopyDone, sent before the
+	 * COPY's own record is made) are held alike.
+	 */
+	if ((msgtype == 'D' || msgtype == 'd' || (msgtype == 'c' && held.data != NULL && held.len > 0)) &&
+		reads_to_record())
 	{
 		hold_row(msgtype, s, len);
 		if (held.len >= HOLD_MAX)

@@ -78,10 +78,12 @@ tap_is "$(( $(revealed) - before ))" 5 "reveal_durable_across_crash: every answe
 # Rows and messages that reach the client before a read ends: a cursor's FETCH, an error's
 # text (a failing cast quotes the value), a notice raised while rows are read.  None leaves
 # the server before the records of the rows read so far are durable.
-failed() { q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.d' AND kind = 'select' AND detail = '$1'"; }
-message_case() {   # message_case NAME SQL VALUE DETAIL [client]
+failed() {   # failed DETAIL [RELATION]: its records
+    q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = '${2:-public.d}' AND kind = 'select' AND detail = '$1'"
+}
+message_case() {   # message_case NAME SQL VALUE DETAIL [client [RELATION]]
     local name=$1 sql=$2 value=$3 detail=$4 before
-    before=$(failed "$detail")
+    before=$(failed "$detail" "${6:-public.d}")
     rm -f "$dir/$name.out" "$dir/$name.done"
     hold_writer
     if [ "${5:-}" = client ]; then   # a driver's own protocol client (SQL is its command line)
@@ -97,7 +99,7 @@ message_case() {   # message_case NAME SQL VALUE DETAIL [client]
     crash
     mnl_session_close holder
     tap_ok "$(grep -q "$value" "$dir/$name.out"; echo $?)" "the ${name} reached the client once the record was durable"
-    tap_is "$(( $(failed "$detail") - before ))" 1 \
+    tap_is "$(( $(failed "$detail" "${6:-public.d}") - before ))" 1 \
         "${name}_read_durable_across_crash: the read the ${name} came from is recorded after an immediate stop"
 }
 message_case error "SELECT (v || 'x')::int FROM d WHERE id = 3" 'v3x' 'statement failed'
@@ -105,6 +107,17 @@ message_case fetch "BEGIN; DECLARE c CURSOR FOR SELECT v FROM d ORDER BY id; FET
 message_case portal "python3 $MNL_ROOT/test/process/fetch_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'SELECT v FROM d ORDER BY id' 2" 'v1' 'rows fetched' client
 message_case notice "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT v FROM d WHERE id = 4 LOOP RAISE NOTICE 'row %', r.v; END LOOP; END\$\$" \
     'row v4' 'rows read before a message to the client'
+# COPY ... TO: its rows (CopyData) wait for the records like a query's.  A superuser's COPY of a
+# whole table (as pg_dump runs it) is recorded before its first megabyte leaves; through a
+# query, the query's reads are.  Rows of 10 kB: without the hold the server's send buffer
+# would send them at once.
+setup=$(q "SET synchronous_commit = on; CREATE TABLE big (id int PRIMARY KEY, v text); SELECT ledger.audit_table('big');
+   INSERT INTO big SELECT i, 'big' || i || repeat('x', 10000) FROM generate_series(1, 300) i")
+echo "$setup" | grep -q ERROR && { echo "Bail out! setup failed: $setup"; exit 1; }
+message_case copy_table "python3 $MNL_ROOT/test/process/copy_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'COPY big TO STDOUT'" \
+    'big1x' 'copy to, rows before a message to the client' client public.big
+message_case copy_query "python3 $MNL_ROOT/test/process/copy_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'COPY (SELECT v FROM big ORDER BY id) TO STDOUT'" \
+    'big1x' 'rows read before a message to the client' client public.big
 
 # A statement whose records cannot be made durable in time: none of its rows leave with the
 # error (a client speaking the protocol itself would otherwise see them).
