@@ -32,7 +32,8 @@ MODULE_big = $(EXTENSION)
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
+# the frozen install scripts of earlier releases and the upgrade scripts between them
+DATA       = $(wildcard src/upgrade/$(EXTENSION)--*.sql)
 
 REGRESS      = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 # The suites share one database, mnl_regress, where scripts/test.sh has created the extension

@@ -23,11 +23,11 @@ CREATE TABLE ledger.payment_run (
     public_servant    integer NOT NULL DEFAULT 0,
     zero_amount       integer NOT NULL DEFAULT 0,
     revisions_created integer NOT NULL DEFAULT 0,
-    certifications_skipped integer NOT NULL DEFAULT 0,
     current_municipality text,
     last_certification_id bigint,
     backend_pid       integer NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
-    backend_start     timestamptz
+    backend_start     timestamptz,
+    certifications_skipped integer NOT NULL DEFAULT 0   -- since 0.2.0 (the update adds it last)
 );
 -- One run at a time, held by a row only the extension writes (an advisory lock could be taken
 -- by anyone who can connect, and a session-level one outlives a failed run).

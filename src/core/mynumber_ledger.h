@@ -66,6 +66,14 @@ extern void mnl_as_owner(void (*work) (void *arg), void *arg, int flags);
 #define PROTECT_HOLD_UPDATE		"mnl_rls_hold_update"	/* legal holds: UPDATE of what a hold names */
 #define PROTECT_HOLD_TRUNCATE	"mnl_rls_hold_truncate" /* legal holds: TRUNCATE */
 
+/*
+ * version.c: the release of this database's SQL objects, which may be older than the
+ * library's until ALTER EXTENSION ... UPDATE (src/upgrade/README.md).
+ */
+extern char *mnl_sql_version(void);
+extern bool mnl_sql_at_least(const char *release);
+extern void mnl_require_sql(const char *release, const char *what);
+
 /* relations.c: test(rel) on the table with this oid (false when there is none); protected? */
 extern bool mnl_relation_test(Oid relid, bool (*test) (Relation rel));
 extern bool mnl_is_protected(Relation rel);

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -29,6 +30,8 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -45,6 +48,7 @@
 #include "utils/varlena.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -52,6 +56,7 @@
 #include "core/mynumber_ledger.h"
 
 PG_FUNCTION_INFO_V1(protect_table);
+PG_FUNCTION_INFO_V1(protect_update);
 
 static void
 run(const char *sql)
@@ -240,6 +245,121 @@ hold_guard_args(Oid relid)
 }
 
 /*
+ * The legal-hold guard's triggers on a protected table (inside the guard's bypass, SPI
+ * connected).
+ */
+static void
+attach_hold_guard(Oid relid, const char *qualified)
+{
+	char	   *hold_args = hold_guard_args(relid);
+
+	run(psprintf("CREATE TRIGGER " PROTECT_HOLD_DELETE " AFTER DELETE ON %s REFERENCING OLD TABLE AS mnl_old "
+				 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
+	run(psprintf("CREATE TRIGGER " PROTECT_HOLD_UPDATE " AFTER UPDATE ON %s "
+				 "REFERENCING OLD TABLE AS mnl_old NEW TABLE AS mnl_new "
+				 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
+	run(psprintf("CREATE TRIGGER " PROTECT_HOLD_TRUNCATE " BEFORE TRUNCATE ON %s "
+				 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
+	run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " PROTECT_HOLD_DELETE ", "
+				 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_UPDATE ", "
+				 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_TRUNCATE, qualified));
+}
+
+/* The org unit column of a protected table: the one its read policy compares. */
+static char *
+protected_org_column(Oid relid)
+{
+	char	   *column = NULL;
+	int			n;
+
+	SPI_connect();
+	n = SPI_execute_with_args("SELECT polqual FROM pg_catalog.pg_policy WHERE polrelid = $1 AND polname = 'mnl_rls_select'",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1);
+	if (n == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *qual = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		Bitmapset  *attrs = NULL;
+		int			x;
+
+		if (qual != NULL)
+			pull_varattnos(stringToNode(qual), 1, &attrs);
+		if (bms_get_singleton_member(attrs, &x))
+			column = MemoryContextStrdup(TopTransactionContext,
+										 get_attname(relid, x + FirstLowInvalidHeapAttributeNumber, false));
+	}
+	SPI_finish();
+	if (column == NULL)
+		elog(ERROR, "protected table %u has no org unit column in its read policy", relid);
+	return column;
+}
+
+/*
+ * ledger._protect_update(tab regclass, keep_columns text[] DEFAULT NULL): the update from
+ * 0.1.0 gives a table protected before it what protect_table gives a table since 0.2.0:
+ * the legal-hold guard, and an audit that keeps no value but the keys, the org unit and
+ * keep_columns.  Only while the extension's own script runs (ALTER EXTENSION ... UPDATE).
+ */
+Datum
+protect_update(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Relation	rel;
+	bool		protected;
+	char	   *qualified;
+	char	   *org;
+	Datum	   *elems = NULL;
+	bool	   *enulls = NULL;
+	int			n = 0;
+	Datum	   *with_org;
+
+	if (!creating_extension || CurrentExtensionObject != get_extension_oid(MNL_EXTENSION_NAME, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("ledger._protect_update runs only in the extension's update script"),
+				 errhint("Run ALTER EXTENSION mynumber_ledger UPDATE; ledger.protect_table protects a new table.")));
+	mnl_require_arg(fcinfo, 0, "tab");
+	relid = PG_GETARG_OID(0);
+	rel = RelationIdGetRelation(relid);
+	if (!RelationIsValid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("no table with this oid"),
+				 errhint("Give a protected table (ledger.protected_tables).")));
+	protected = mnl_is_protected(rel);
+	RelationClose(rel);
+	if (!protected)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not protected", get_rel_name(relid)),
+				 errhint("Give a protected table (ledger.protected_tables).")));
+	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid));
+	org = protected_org_column(relid);
+	if (!PG_ARGISNULL(1))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &enulls, &n);
+	with_org = palloc(sizeof(Datum) * (n + 1));
+	for (int i = 0; i < n; i++)
+		with_org[i] = enulls[i] ? CStringGetTextDatum("") : elems[i];
+	with_org[n] = CStringGetTextDatum(org);
+	SPI_connect();
+	GUARD_BYPASS_BEGIN;
+	{
+		if (!OidIsValid(get_trigger_oid(relid, PROTECT_HOLD_DELETE, true)))
+			attach_hold_guard(relid, qualified);
+		if (SPI_execute_with_args("SELECT ledger.audit_table($1, NULL, $2)", 2,
+								  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
+								  (Datum[]) {ObjectIdGetDatum(relid),
+									  PointerGetDatum(construct_array(with_org, n + 1, TEXTOID, -1, false, TYPALIGN_INT))},
+								  NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "audit_table failed");
+	}
+	GUARD_BYPASS_END;
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
  * ledger.protect_table(tab regclass, org_column name, affair text DEFAULT 'child_allowance',
  *                      sensitive_columns text[] DEFAULT NULL, keep_columns text[] DEFAULT NULL)
  * The caller must own the table.
@@ -261,7 +381,6 @@ protect_table(PG_FUNCTION_ARGS)
 	AttrNumber	keys[INDEX_MAX_KEYS];
 	int			nkeys;
 	AffairLookup lookup;
-	char	   *hold_args;
 
 	mnl_require_arg(fcinfo, 0, "tab");
 	mnl_require_arg(fcinfo, 1, "org_column");
@@ -346,17 +465,9 @@ protect_table(PG_FUNCTION_ARGS)
 		run(psprintf("CREATE TRIGGER mnl_rls_write_gate BEFORE INSERT OR UPDATE OR DELETE ON %s "
 					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._write_gate(%s)", qualified, aff));
 		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER mnl_rls_write_gate", qualified));
-		hold_args = hold_guard_args(relid);
-		run(psprintf("CREATE TRIGGER " PROTECT_HOLD_DELETE " AFTER DELETE ON %s REFERENCING OLD TABLE AS mnl_old "
-					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
-		run(psprintf("CREATE TRIGGER " PROTECT_HOLD_UPDATE " AFTER UPDATE ON %s "
-					 "REFERENCING OLD TABLE AS mnl_old NEW TABLE AS mnl_new "
-					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
-		run(psprintf("CREATE TRIGGER " PROTECT_HOLD_TRUNCATE " BEFORE TRUNCATE ON %s "
-					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._hold_guard(%s)", qualified, hold_args));
-		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " PROTECT_HOLD_DELETE ", "
-					 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_UPDATE ", "
-					 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_TRUNCATE, qualified));
+		/* a database whose SQL is 0.1.0 (not yet updated) has no hold guard: the update attaches it */
+		if (mnl_sql_at_least("0.2.0"))
+			attach_hold_guard(relid, qualified);
 		{
 			/*
 			 * The trail keeps no personal value of a protected table (the auditor reads the
@@ -378,7 +489,17 @@ protect_table(PG_FUNCTION_ARGS)
 			with_org[n] = CStringGetTextDatum(column);
 			keep = PointerGetDatum(construct_array(with_org, n + 1, TEXTOID, -1, false, TYPALIGN_INT));
 
-			if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2, $3)", 3,
+			/* 0.1.0's ledger.audit_table has no keep_columns (the update sets them) */
+			if (!mnl_sql_at_least("0.2.0"))
+			{
+				if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2)", 2,
+										  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
+										  (Datum[]) {ObjectIdGetDatum(relid),
+											  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
+										  PG_ARGISNULL(3) ? " n" : "  ", false, 1) != SPI_OK_SELECT)
+					elog(ERROR, "audit_table failed");
+			}
+			else if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2, $3)", 3,
 									  (Oid[]) {REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID},
 									  (Datum[]) {ObjectIdGetDatum(relid),
 										  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), keep},

@@ -624,6 +624,14 @@ RETURNS void AS 'MODULE_PATHNAME', 'protect_table' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ledger.protect_table(regclass, name, text, text[], text[]) IS
     'テーブルの保護: row-level security (enabled, forced) on the org unit column through ledger.may/must, the write gate, the legal-hold guard and the audit triggers (every value withheld from the trail but the keys, the org unit and keep_columns)';
 
+-- The update from 0.1.0 (src/upgrade/) brings a table protected before it to what
+-- protect_table gives since 0.2.0; it runs only inside the extension's own script.
+CREATE FUNCTION ledger._protect_update(tab regclass, keep_columns text[] DEFAULT NULL) RETURNS void
+    AS 'MODULE_PATHNAME', 'protect_update' LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION ledger._protect_update(regclass, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION ledger._protect_update(regclass, text[]) IS
+    'テーブルの保護の更新 (internal): in ALTER EXTENSION ... UPDATE from 0.1.0, the legal-hold guard and an audit keeping only the keys, the org unit and keep_columns, on a table protected before';
+
 -- Side channels of row-level security: the per-table and per-database tuple and block
 -- counters of the statistics system count the rows a policy filtered out, as EXPLAIN ANALYZE would (a clerk
 -- comparing pg_stat_xact_user_tables before and after a query counts another org unit's

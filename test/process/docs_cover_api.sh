@@ -48,30 +48,7 @@ undocumented=${undocumented# }
 tap_is "$undocumented" "" "every_object_in_api_md: docs/api.md names every function, type and operator class"
 
 # Privilege snapshot: what roles other than the owner may do with the extension's objects.
-snapshot=$(mnl_psql docs -d postgres -At -F ' ' -c "
-    SELECT type, identity, CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE grantee::regrole::text END, privilege_type
-    FROM (
-    SELECT m.type, m.identity, a.grantee, a.privilege_type
-    FROM ($members) m
-    JOIN pg_proc p ON m.catalog = 'pg_proc'::regclass AND p.oid = m.objid
-    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-    WHERE a.grantee <> p.proowner
-    UNION ALL
-    SELECT 'type', t.oid::regtype::text, a.grantee, a.privilege_type
-    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = 'ledger'
-    CROSS JOIN LATERAL aclexplode(coalesce(t.typacl, acldefault('T', t.typowner))) a
-    WHERE a.grantee <> t.typowner AND t.typname NOT LIKE '\_%' AND t.typrelid = 0
-    UNION ALL
-    SELECT 'relation', c.oid::regclass::text, a.grantee, a.privilege_type
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ledger'
-    CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, CASE WHEN c.relkind = 'S' THEN acldefault('s', c.relowner) ELSE acldefault('r', c.relowner) END)) a
-    WHERE a.grantee <> c.relowner AND c.relkind IN ('r', 'p', 'v', 'S') AND NOT c.relispartition
-    UNION ALL
-    SELECT 'schema', n.nspname, a.grantee, a.privilege_type
-    FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-    WHERE n.nspname = 'ledger' AND a.grantee <> n.nspowner
-    ) AS g (type, identity, grantee, privilege_type)
-    ORDER BY 1, 2, 3, 4")
+snapshot=$(mnl_psql docs -d postgres -At -F ' ' -f "$MNL_ROOT/test/fixtures/privileges.sql")
 if [ "${MNL_UPDATE_SNAPSHOT:-0}" = 1 ]; then
     echo "$snapshot" >"$MNL_ROOT/test/fixtures/privileges.txt"
 fi
