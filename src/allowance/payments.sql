@@ -63,6 +63,7 @@ COMMENT ON COLUMN ledger.payment_run.backend_start IS '実行中のサーバプ�
 REVOKE ALL ON ledger.payment_run FROM PUBLIC;
 GRANT SELECT ON ledger.payment_run TO ledger_staff, ledger_auditor;
 SELECT pg_catalog.pg_extension_config_dump('ledger.payment_run', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.payment_run_run_id_seq', '');
 SELECT ledger.audit_table('ledger.payment_run');
 
 -- Claim the run: runs whose session is gone (or is this one: a run that failed here) are marked

@@ -521,14 +521,16 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash, bool h
 	if (!brk.found)
 	{
 		/*
-		 * A record no block can ever cover: a transaction id below zero, or one not yet
-		 * assigned by this server.  Such a record would sit outside every checked range
-		 * (below the chain, or "not sealed yet" for ever): it was forged.
+		 * A record no block can ever cover: a transaction id below zero, one not yet
+		 * assigned by this server, or none (NOT NULL dropped from the catalog for the insert
+		 * and put back: "xact_id IS NULL" is then planned as false, a test of the whole
+		 * condition is not).  Such a record would sit outside every checked range (below
+		 * the chain, or "not sealed yet" for ever): it was forged.
 		 */
 		uint64		next = U64FromFullTransactionId(ReadNextFullTransactionId());
 
 		first_event_breaks("SELECT event_id FROM ledger.audit_event "
-						   "WHERE xact_id < 0 OR xact_id >= $1 ORDER BY event_id LIMIT 1",
+						   "WHERE (xact_id >= 0 AND xact_id < $1) IS NOT TRUE ORDER BY event_id LIMIT 1",
 						   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum((int64) next)}, &brk,
 						   "a record lies outside every range a block can cover (an impossible transaction id)");
 	}

@@ -88,6 +88,7 @@ static bool copy_by_executor = false;	/* ... unless its query records it (row-le
 static bool copy_announced = false;	/* ... recorded before its first rows left (messages.c) */
 static bool xact_callback_registered = false;
 static QueryDesc *client_fetch = NULL;	/* the cursor the client's own FETCH statement runs */
+static int	worker_run_depth = 0;	/* executor runs in progress (a parallel worker's: its part of the plan, then functions) */
 
 /* ---------------------------------------------------------------------------------------
  * Reads and denials through the executor
@@ -317,12 +318,46 @@ rte_permitted(RangeTblEntry *rte, const MnlRtePerms *perms)
 	return true;
 }
 
+/*
+ * A parallel worker runs its part of the leader's plan (the leader tracks that read), and may
+ * run a PARALLEL SAFE function of the query, whose own queries start while that part runs.
+ * Their reads could not be recorded (nor waited for): a query of such a function that reads
+ * an audited table is refused.
+ */
+static void
+refuse_read_in_worker(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	foreach(lc, qd->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		MnlRtePerms perms;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		mnl_rte_perms(qd->plannedstmt, rte, &perms);
+		if (perms.requiredPerms == 0)
+			continue;
+		if (mnl_relation_test(rte->relid, audit_is_audited_relation) || audit_is_trail_relation(rte->relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("an audited table is not read by a function running in a parallel worker"),
+					 errdetail("The read could not be recorded."),
+					 errhint("Mark the function PARALLEL RESTRICTED (or UNSAFE), or run the query without parallel workers.")));
+	}
+}
+
 static void
 mnl_ExecutorStart(QueryDesc *qd, int eflags)
 {
 	List	   *reads = NIL;
 	ListCell   *lc;
 	Index		rti = 0;
+
+	if (IsParallelWorker() && worker_run_depth > 0 && mnl_internal_depth == 0 &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && audit_trail_installed())
+		refuse_read_in_worker(qd);
 
 	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
 	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
@@ -505,10 +540,19 @@ mnl_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 					 "Open the cursor again as this role.");
 	if (t != NULL)
 		t->ran = true;
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
-	else
-		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+	worker_run_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+		else
+			standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+	}
+	PG_FINALLY();
+	{
+		worker_run_depth--;
+	}
+	PG_END_TRY();
 	if (t != NULL)
 	{
 		t->rows += qd->estate->es_processed;

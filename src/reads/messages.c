@@ -173,9 +173,11 @@ wrapped_putmessage(char msgtype, const char *s, size_t len)
 		return socket_methods->putmessage(msgtype, s, len);
 	/*
 	 * A row (DataRow), a COPY ... TO's data (CopyData) and its end (CopyDone, sent before the
-	 * COPY's own record is made) are held alike.
+	 * COPY's own record is made), a fast-path function's result (FunctionCallResponse) are
+	 * held alike.
 	 */
-	if ((msgtype == 'D' || msgtype == 'd' || (msgtype == 'c' && held.data != NULL && held.len > 0)) &&
+	if ((msgtype == 'D' || msgtype == 'd' || msgtype == 'V' ||
+		 (msgtype == 'c' && held.data != NULL && held.len > 0)) &&
 		reads_to_record())
 	{
 		hold_row(msgtype, s, len);

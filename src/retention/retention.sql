@@ -178,6 +178,9 @@ COMMENT ON COLUMN ledger.retention_run.report IS '結果: per policy, rows proce
 COMMENT ON SEQUENCE ledger.retention_run_run_id_seq IS '実行IDの採番';
 REVOKE ALL ON ledger.retention_run FROM PUBLIC;
 GRANT SELECT ON ledger.retention_run TO ledger_auditor, ledger_dba;
+-- the runs' history is kept by a dump, like the deletion records that name them
+SELECT pg_catalog.pg_extension_config_dump('ledger.retention_run', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.retention_run_run_id_seq', '');
 
 CREATE TABLE ledger.deletion_record (
     deletion_id  bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -210,6 +213,9 @@ REVOKE ALL ON ledger.deletion_record FROM PUBLIC;
 GRANT SELECT ON ledger.deletion_record TO ledger_auditor, ledger_dba;
 SELECT ledger.audit_table('ledger.deletion_record');
 SELECT pg_catalog.pg_extension_config_dump('ledger.deletion_record', '');
+-- A restore keeps the numbering with the rows: a new run or deletion record never reuses an id
+-- the restored rows hold (their sequences are dumped with them).
+SELECT pg_catalog.pg_extension_config_dump('ledger.deletion_record_deletion_id_seq', '');
 
 -- The first day on which a row anchored on anchor is past its period (the last day kept is
 -- the day before).  from_next_april counts from the first 1 April after the anchor.

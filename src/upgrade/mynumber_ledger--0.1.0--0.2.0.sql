@@ -2203,6 +2203,13 @@ SELECT pg_catalog.pg_extension_config_dump('ledger.duty',
 SELECT pg_catalog.pg_extension_config_dump('ledger.duty_permission',
     'WHERE duty_code NOT IN (''clerk'', ''examiner'', ''approver'', ''administrator'', ''auditor'', ''payment_job'', ''disclosure_officer'')');
 
+-- Backups: the run tables' sequences (and the retention runs) are dumped with their rows, so a
+-- restored ledger never hands out an id its restored rows hold.
+SELECT pg_catalog.pg_extension_config_dump('ledger.deletion_record_deletion_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.retention_run', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.retention_run_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger.payment_run_run_id_seq', '');
+
 -- 6. 台帳の閉鎖 (closed_on) is set by ledger.close_person only, no longer by a staff UPDATE.
 REVOKE UPDATE (closed_on) ON ledger.person FROM ledger_staff;
 

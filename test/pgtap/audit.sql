@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(91);
+SELECT plan(92);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -434,6 +434,24 @@ SELECT problem AS future_xact FROM ledger.verify_audit() \gset
 ROLLBACK;
 SELECT is(:'future_xact'::text, 'a record lies outside every range a block can cover (an impossible transaction id)',
     'future_xact_record_detected: a record with a transaction id not yet assigned is caught, not left "unsealed" for ever');
+
+-- ... nor without one: NOT NULL dropped from the catalog for the insert and put back, where
+-- PostgreSQL 17's planner then reads "xact_id IS NULL" as false.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+UPDATE pg_attribute SET attnotnull = false WHERE attname = 'xact_id'
+   AND attrelid IN (SELECT 'ledger.audit_event'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ledger.audit_event'::regclass);
+CREATE TEMP TABLE forged_null AS SELECT * FROM ledger.audit_event WHERE event_id = :victim;
+UPDATE forged_null SET event_id = -4, xact_id = NULL, kind = 'reveal', detail = 'forged';
+UPDATE forged_null f SET record_hash = pg_temp.ref_record_hash(ROW(f.*)::ledger.audit_event);
+INSERT INTO ledger.audit_event SELECT * FROM forged_null;
+UPDATE pg_attribute SET attnotnull = true WHERE attname = 'xact_id'
+   AND attrelid IN (SELECT 'ledger.audit_event'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ledger.audit_event'::regclass);
+SELECT pg_temp.guard(true);
+SELECT problem AS null_xact FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'null_xact'::text, 'a record lies outside every range a block can cover (an impossible transaction id)',
+    'null_xact_record_detected: a record without a transaction id is caught');
 
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT pg_temp.guard(false);

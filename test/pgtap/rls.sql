@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(203);
+SELECT plan(204);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -331,6 +331,20 @@ SET ROLE regress_approver;
 SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '131016'), 3::bigint,
     'parallel_worker_policy: and the approver''s');
 RESET ROLE;
+-- A staff member's PARALLEL SAFE function run by a worker: its own read of a protected table
+-- would go unrecorded there (the leader tracks only its plan's part), so it is refused.
+SET parallel_leader_participation = off;
+SET ROLE regress_clerk_b;
+CREATE FUNCTION pg_temp.read_in_worker() RETURNS text LANGUAGE plpgsql PARALLEL SAFE STABLE AS $$
+DECLARE r text;
+BEGIN
+    SELECT string_agg(given_name, ',') INTO r FROM ledger.person;
+    RETURN r;
+END $$;
+SELECT throws_ok($$SELECT pg_temp.read_in_worker()$$, '0A000', NULL,
+    'parallel_worker_function_read_refused: a function run by a parallel worker may not read a protected table (no record could be made)');
+RESET ROLE;
+RESET parallel_leader_participation;
 SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'off', false) \g /dev/null
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

@@ -119,6 +119,37 @@ message_case copy_table "python3 $MNL_ROOT/test/process/copy_client.py ${MNL_CLU
 message_case copy_query "python3 $MNL_ROOT/test/process/copy_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'COPY (SELECT v FROM big ORDER BY id) TO STDOUT'" \
     'big1x' 'rows read before a message to the client' client public.big
 
+# A function called through the fast path (FunctionCall, libpq's PQfn): its result waits for
+# the records of what it read, like a statement's rows.
+q "CREATE FUNCTION read_d() RETURNS text LANGUAGE sql AS \$\$SELECT string_agg(v, ',' ORDER BY id) FROM d WHERE id <= 3\$\$" >/dev/null
+fn_oid=$(q "SELECT 'read_d()'::regprocedure::oid")
+reads_of_d() { q "SELECT count(*) FROM ledger.audit_event WHERE relation_name = 'public.d' AND kind = 'select'"; }
+before=$(reads_of_d)
+rm -f "$dir/fastpath.out" "$dir/fastpath.done"
+hold_writer
+( python3 "$MNL_ROOT/test/process/fn_client.py" "$dir/sock" postgres ledger "$fn_oid" >"$dir/fastpath.out" 2>&1
+  echo done >"$dir/fastpath.done" ) &
+sleep 2
+tap_ok "$(! grep -q 'v1,v2' "$dir/fastpath.out"; echo $?)" \
+    "fastpath_result_not_sent_before_durable: a fast-path call's result waits while its read's record cannot be committed ($(tr '\n' ' ' <"$dir/fastpath.out"))"
+mnl_session holder "COMMIT" >/dev/null
+for i in $(seq 1 100); do [ -f "$dir/fastpath.done" ] && break; sleep 0.1; done
+crash
+mnl_session_close holder
+tap_ok "$(grep -q 'v1,v2,v3' "$dir/fastpath.out"; echo $?)" "the fast-path result reached the client once the record was durable"
+tap_ok "$([ "$(reads_of_d)" -gt "$before" ]; echo $?)" \
+    "fastpath_read_durable_across_crash: the read behind a fast-path result is recorded after an immediate stop"
+
+# ... and when the record cannot be made durable in time, the result does not leave with the error.
+hold_writer
+q "ALTER ROLE postgres SET ledger.audit_queue_timeout = 1000" >/dev/null
+out=$(python3 "$MNL_ROOT/test/process/fn_client.py" "$dir/sock" postgres ledger "$fn_oid" 2>&1)
+mnl_session holder "ROLLBACK" >/dev/null
+mnl_session_close holder
+q "ALTER ROLE postgres RESET ledger.audit_queue_timeout" >/dev/null
+tap_ok "$(echo "$out" | grep -q '^ERR 55000' && ! echo "$out" | grep -q 'v1,v2'; echo $?)" \
+    "fastpath_result_not_sent_when_not_durable: a fast-path result whose read could not be recorded does not leave ($(echo "$out" | tr '\n' ' '))"
+
 # A statement whose records cannot be made durable in time: none of its rows leave with the
 # error (a client speaking the protocol itself would otherwise see them).
 hold_writer
