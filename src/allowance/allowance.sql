@@ -116,7 +116,7 @@ SELECT ledger.audit_table('ledger.income_limit');
 -- not a payment month.
 CREATE FUNCTION ledger.months_covered(payment_month date, OUT first_month date, OUT last_month date,
                                       OUT rule_id text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
     SELECT (pg_catalog.date_trunc('month', payment_month) - pg_catalog.make_interval(months => r.months_per_payment))::date,
            (pg_catalog.date_trunc('month', payment_month) - interval '1 month')::date,
@@ -167,7 +167,7 @@ COMMENT ON FUNCTION ledger.benefit_year(date) IS '手当年度: 6月分から翌
 -- 所得制限限度額 and 所得上限限度額 (円) of a rule for a number of dependants: the table's row,
 -- or its last row plus limit_step_man for each further dependant.  NULL for rules without limits.
 CREATE FUNCTION ledger.income_limits(rule_id text, dependants integer, OUT limit_yen bigint, OUT upper_yen bigint)
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
 BEGIN ATOMIC
     SELECT (l.limit_man + r.limit_step_man * (income_limits.dependants - l.dependants))::bigint * 10000,
            (l.upper_man + r.limit_step_man * (income_limits.dependants - l.dependants))::bigint * 10000
@@ -212,6 +212,9 @@ COMMENT ON FUNCTION ledger._certification_first_month() IS '支給開始月の�
 CREATE TRIGGER certification_first_month BEFORE INSERT ON ledger.certification
     FOR EACH ROW EXECUTE FUNCTION ledger._certification_first_month();
 
+-- The functions here that read the ledger's tables are PARALLEL RESTRICTED: a parallel worker
+-- may not read an audited table (its read could not be recorded there: docs/audit.md).
+
 -- The allowance of each child of the given recipients for each month of a range, with the
 -- reason: the one computation behind ledger.monthly_amount, the 額改定 and the payment run.
 -- Row-level security applies: a caller computes only what the caller may read.
@@ -228,7 +231,7 @@ CREATE TRIGGER certification_first_month BEFORE INSERT ON ledger.certification
 CREATE FUNCTION ledger.child_allowance(municipality_code text, recipient_ids bigint[], first_month date, last_month date)
 RETURNS TABLE (recipient_id bigint, month date, child_id bigint, person_id bigint, birth_date date,
                birth_order integer, band text, amount integer, reason text, rule_id text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
     WITH rm AS (
         -- each recipient and month, under the month's rule, with the income judgement
@@ -337,7 +340,7 @@ COMMENT ON FUNCTION ledger.child_allowance(text, bigint[], date, date) IS
 CREATE FUNCTION ledger.monthly_amount(municipality_code text, recipient_id bigint, month date)
 RETURNS TABLE (child_id bigint, person_id bigint, birth_date date, birth_order integer, band text,
                amount integer, reason text, rule_id text)
-LANGUAGE sql STABLE PARALLEL SAFE SET jit = off
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET jit = off
 BEGIN ATOMIC
     SELECT a.child_id, a.person_id, a.birth_date, a.birth_order, a.band, a.amount, a.reason, a.rule_id
     FROM ledger.child_allowance(monthly_amount.municipality_code, ARRAY[monthly_amount.recipient_id],
@@ -348,7 +351,7 @@ COMMENT ON FUNCTION ledger.monthly_amount(text, bigint, date) IS
     '手当月額の内訳: each child of a recipient in a month, with birth order, age band, amount and reason';
 
 CREATE FUNCTION ledger.monthly_total(municipality_code text, recipient_id bigint, month date) RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE SET jit = off
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET jit = off
 BEGIN ATOMIC
     SELECT COALESCE(pg_catalog.sum(a.amount), 0)::integer
     FROM ledger.child_allowance(monthly_total.municipality_code, ARRAY[monthly_total.recipient_id],

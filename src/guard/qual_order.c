@@ -32,6 +32,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -39,6 +40,7 @@
 #include "optimizer/paths.h"
 #include "parser/analyze.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/lsyscache.h"
 
 #include "core/mynumber_ledger.h"
@@ -111,17 +113,54 @@ qual_order_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, Range
  * error) or a side effect in it tells the hidden row.  On a protected table it is refused to
  * every role under its policies; an UPDATE states the same condition under them.
  */
+/*
+ * The table an INSERT into an automatically updatable view writes: the view's one base
+ * relation, through views over views (a caller's own temporary view over a protected
+ * table writes that table, with its policies).
+ */
+static Oid
+view_base_relation(Oid relid)
+{
+	int			depth;
+
+	for (depth = 0; depth < 64 && get_rel_relkind(relid) == RELKIND_VIEW; depth++)
+	{
+		Relation	view = relation_open(relid, AccessShareLock);
+		Query	   *vq = get_view_query(view);
+		Oid			next = InvalidOid;
+
+		if (vq != NULL && vq->jointree != NULL && list_length(vq->jointree->fromlist) == 1 &&
+			IsA(linitial(vq->jointree->fromlist), RangeTblRef))
+		{
+			RangeTblEntry *base = rt_fetch(((RangeTblRef *) linitial(vq->jointree->fromlist))->rtindex,
+										   vq->rtable);
+
+			if (base->rtekind == RTE_RELATION)
+				next = base->relid;
+		}
+		relation_close(view, AccessShareLock);
+		if (!OidIsValid(next))
+			break;
+		relid = next;
+	}
+	return relid;
+}
+
 static void
 refuse_upsert_where(Query *query)
 {
 	RangeTblEntry *rte;
+	Oid			target;
 
 	if (query->onConflict == NULL || query->onConflict->action != ONCONFLICT_UPDATE ||
 		query->onConflict->onConflictWhere == NULL || query->resultRelation <= 0)
 		return;
 	rte = rt_fetch(query->resultRelation, query->rtable);
-	if (rte->rtekind == RTE_RELATION && mnl_is_protected_relid(rte->relid) && !superuser())
-		guard_refuse(rte->relid, "INSERT ... ON CONFLICT DO UPDATE ... WHERE is refused on a protected table",
+	if (rte->rtekind != RTE_RELATION)
+		return;
+	target = view_base_relation(rte->relid);
+	if (mnl_is_protected_relid(target) && !superuser())
+		guard_refuse(target, "INSERT ... ON CONFLICT DO UPDATE ... WHERE is refused on a protected table",
 					 "Its condition would be evaluated on an existing row the policies may hide; "
 					 "use ON CONFLICT DO UPDATE without WHERE, or an UPDATE with the condition.");
 }

@@ -1482,16 +1482,37 @@ guard_alter_function(AlterFunctionStmt *a)
  * writer records what a reload then changes (audit/worker.c).  set_config() is a function
  * call, not a statement: not recorded here.
  */
+static void record_set(VariableSetStmt *set, const char *scope);
+
+/* A function's SET clauses (CREATE or ALTER FUNCTION): applied at each of its calls. */
+static void
+record_function_sets(List *options, const char *scope)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "set") == 0 && d->arg != NULL && IsA(d->arg, VariableSetStmt))
+			record_set((VariableSetStmt *) d->arg, scope);
+	}
+}
+
 static void
 record_setting_statement(Node *stmt)
 {
 	VariableSetStmt *set = NULL;
 	const char *scope = "SET";
-	char		detail[256];
-	char	   *value;
 
 	switch (nodeTag(stmt))
 	{
+		case T_CreateFunctionStmt:
+			record_function_sets(((CreateFunctionStmt *) stmt)->options, "CREATE FUNCTION ... SET");
+			return;
+		case T_AlterFunctionStmt:
+			record_function_sets(((AlterFunctionStmt *) stmt)->actions, "ALTER FUNCTION ... SET");
+			return;
 		case T_VariableSetStmt:
 			set = (VariableSetStmt *) stmt;
 			scope = set->is_local ? "SET LOCAL" : "SET";
@@ -1511,6 +1532,15 @@ record_setting_statement(Node *stmt)
 		default:
 			return;
 	}
+	record_set(set, scope);
+}
+
+static void
+record_set(VariableSetStmt *set, const char *scope)
+{
+	char		detail[256];
+	char	   *value;
+
 	if (set != NULL && set->kind == VAR_RESET_ALL)
 	{
 		snprintf(detail, sizeof(detail), "%s: RESET ALL", scope);
@@ -1527,6 +1557,91 @@ record_setting_statement(Node *stmt)
 			 set->kind == VAR_SET_VALUE ? " = " : set->kind == VAR_RESET ? " (reset)" : " (default)",
 			 value ? value : set->kind == VAR_SET_VALUE ? "..." : "");
 	(void) audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, detail, false);
+}
+
+/*
+ * A change to what decides who reads or changes an audited table, or how — its policies,
+ * triggers, rules, indexes, privileges — is recorded on the table's record (kind alter), in
+ * the changing transaction, like ALTER TABLE: a superuser's ALTER POLICY ... USING (true) is
+ * not a quiet way to open a protected table.
+ */
+static void
+record_guarded_change(Node *stmt)
+{
+	Oid			relid = InvalidOid;
+	const char *what = NULL;
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_CreatePolicyStmt:
+			relid = relid_of(((CreatePolicyStmt *) stmt)->table);
+			what = "policy created";
+			break;
+		case T_AlterPolicyStmt:
+			relid = relid_of(((AlterPolicyStmt *) stmt)->table);
+			what = "policy altered";
+			break;
+		case T_CreateTrigStmt:
+			relid = relid_of(((CreateTrigStmt *) stmt)->relation);
+			what = "trigger created";
+			break;
+		case T_RuleStmt:
+			relid = relid_of(((RuleStmt *) stmt)->relation);
+			what = "rule created";
+			break;
+		case T_IndexStmt:
+			relid = relid_of(((IndexStmt *) stmt)->relation);
+			what = "index created";
+			break;
+		case T_GrantStmt:
+			{
+				GrantStmt  *g = (GrantStmt *) stmt;
+
+				if (g->targtype != ACL_TARGET_OBJECT || g->objtype != OBJECT_TABLE)
+					return;
+				foreach(lc, g->objects)
+				{
+					Oid			r = relid_of((RangeVar *) lfirst(lc));
+
+					if (OidIsValid(r) && audited_relid(r))
+						audit_record_ddl(r, AUDIT_KIND_ALTER, g->is_grant ? "privileges granted" : "privileges revoked");
+				}
+				return;
+			}
+		case T_DropStmt:
+			{
+				DropStmt   *d = (DropStmt *) stmt;
+
+				if (d->removeType != OBJECT_POLICY && d->removeType != OBJECT_TRIGGER &&
+					d->removeType != OBJECT_RULE && d->removeType != OBJECT_INDEX)
+					return;
+				foreach(lc, d->objects)
+				{
+					Oid			r;
+
+					if (d->removeType == OBJECT_INDEX)
+					{
+						Oid			idx = relid_of(makeRangeVarFromNameList((List *) lfirst(lc)));
+
+						r = OidIsValid(idx) ? IndexGetRelation(idx, true) : InvalidOid;
+					}
+					else
+						r = list_length((List *) lfirst(lc)) >= 2 ?
+							relid_of_member((List *) lfirst(lc), NoLock, NEED_NOTHING) : InvalidOid;
+					if (OidIsValid(r) && audited_relid(r))
+						audit_record_ddl(r, AUDIT_KIND_ALTER,
+										 d->removeType == OBJECT_POLICY ? "policy dropped" :
+										 d->removeType == OBJECT_TRIGGER ? "trigger dropped" :
+										 d->removeType == OBJECT_RULE ? "rule dropped" : "index dropped");
+				}
+				return;
+			}
+		default:
+			return;
+	}
+	if (OidIsValid(relid) && audited_relid(relid))
+		audit_record_ddl(relid, AUDIT_KIND_ALTER, what);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1643,4 +1758,6 @@ guard_statement(Node *stmt)
 		default:
 			break;
 	}
+	/* what the guard let through (a superuser's, or an owner's of an audited table) */
+	record_guarded_change(stmt);
 }

@@ -27,6 +27,7 @@
 #include "access/sysattr.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "commands/copy.h"
 #include "commands/extension.h"
@@ -42,6 +43,7 @@
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -740,28 +742,109 @@ record_logout(int code, Datum arg)
 	long		secs;
 	int			usecs;
 
+	/*
+	 * A session the server refused after authentication (the database does not exist,
+	 * allows no connections, or the role may not connect to it) never finished starting:
+	 * its statistics entry was never filled.
+	 */
+	if (MyBEEntry == NULL || MyBEEntry->st_procpid != MyProcPid)
+	{
+		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0,
+				   "refused after authentication (the database does not exist, allows no connections or refuses the role)", false);
+		return;
+	}
+
 	TimestampDifference(MyStartTimestamp, GetCurrentTimestamp(), &secs, &usecs);
 	snprintf(detail, sizeof(detail), "session lasted %ld.%03d s", secs, usecs / 1000);
 	audit_emit(AUDIT_KIND_LOGOUT, InvalidOid, 0, false, 0, detail, false);
 }
 
+/*
+ * What PostgreSQL refuses right after authentication, as far as the shared catalogs tell it
+ * here (no database is open yet): a role that does not exist, or may not log in (a retired
+ * staff member is NOLOGIN).  NULL when the login may go ahead; the database's own refusals
+ * come later and are recorded when the session ends (record_logout).
+ */
+static const char *
+login_refused_next(Port *port)
+{
+	HeapTuple	tup;
+	bool		canlogin;
+
+	tup = SearchSysCache1(AUTHNAME, PointerGetDatum(port->user_name));
+	if (!HeapTupleIsValid(tup))
+		return "role does not exist";
+	canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+	ReleaseSysCache(tup);
+	return canlogin ? NULL : "role is not permitted to log in";
+}
+
+/*
+ * The extension's settings a client sets as it connects (the startup packet's parameters, or
+ * -c in its options, PGOPTIONS): a setting change like SET, recorded (kind setting) — a key
+ * command's value is not.  PostgreSQL applies them next, or refuses them to a role that may
+ * not set them.
+ */
+static void
+record_startup_settings(Port *port)
+{
+	ListCell   *lc;
+	char		detail[256];
+
+	for (lc = list_head(port->guc_options); lc != NULL; lc = lnext(port->guc_options, lc))
+	{
+		const char *name = lfirst(lc);
+		const char *value;
+
+		lc = lnext(port->guc_options, lc);
+		if (lc == NULL)
+			break;
+		value = lfirst(lc);
+		if (pg_strncasecmp(name, "ledger.", 7) != 0)
+			continue;
+		snprintf(detail, sizeof(detail), "connection option %s = %s", name,
+				 strstr(name, "_command") != NULL ? "..." : value);
+		audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, detail, false);
+	}
+	if (port->cmdline_options != NULL)
+	{
+		char	   *lower = pstrdup(port->cmdline_options);	/* setting names ignore case */
+
+		for (char *c = lower; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+		if (strstr(lower, "ledger.") != NULL)
+		{
+			snprintf(detail, sizeof(detail), "connection options %s",
+					 strstr(lower, "_command") != NULL ? "(with a key command: not kept)" :
+					 port->cmdline_options);
+			audit_emit(AUDIT_KIND_SETTING, InvalidOid, 0, false, 0, detail, false);
+		}
+		pfree(lower);
+	}
+}
+
 static void
 mnl_ClientAuthentication(Port *port, int status)
 {
+	const char *refused;
+
 	if (prev_ClientAuthentication)
 		prev_ClientAuthentication(port, status);
 	if (!mnl_audit_sessions)
 		return;
 	/*
 	 * A method that asks nothing (trust) accepts a name before PostgreSQL looks the role up:
-	 * a role that does not exist has not logged in (the server refuses it next).
+	 * a role that does not exist, or that may not log in (a retired staff member), has not
+	 * logged in (the server refuses it next: login_refused_next).
 	 */
-	if (status == STATUS_OK && !OidIsValid(get_role_oid(port->user_name, true)))
-		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "role does not exist", false);
+	refused = status == STATUS_OK ? login_refused_next(port) : NULL;
+	if (refused != NULL)
+		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, refused, false);
 	else if (status == STATUS_OK)
 	{
 		audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, NULL, false);
 		before_shmem_exit(record_logout, (Datum) 0);
+		record_startup_settings(port);
 	}
 	else
 		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "authentication failed", false);

@@ -113,9 +113,34 @@ staff_session_identity_changed(void)
 		stop_tracking_activity();
 }
 
+/*
+ * A parallel worker serves the leader's session, whose staff flag it does not have (nor can
+ * it read the registry: no new snapshot there).  It goes by the roles the leader handed it:
+ * a session or outer role that is a member of ledger_staff (every active staff member, by
+ * the registry's role sync) is a staff session.  Computed once per worker, from an executor
+ * hook (never from the log hook).
+ */
+static int	worker_staff = -1;
+
+static bool
+worker_serves_staff(void)
+{
+	if (worker_staff < 0)
+	{
+		Oid			staff_role = get_role_oid("ledger_staff", true);
+
+		worker_staff = OidIsValid(staff_role) &&
+			(is_member_of_role_nosuper(GetSessionUserId(), staff_role) ||
+			 is_member_of_role_nosuper(GetOuterUserId(), staff_role)) ? 1 : 0;
+	}
+	return worker_staff == 1;
+}
+
 bool
 staff_session_acting(void)
 {
+	if (IsParallelWorker())
+		return worker_serves_staff();
 	return log_hygiene_staff_session;
 }
 
@@ -129,7 +154,14 @@ staff_session_check(Node *utility_stmt)
 	static Oid	passed_session = InvalidOid;
 	static Oid	passed_outer = InvalidOid;
 
-	if (MyBackendType != B_BACKEND || IsParallelWorker() || mnl_internal_depth > 0 ||
+	if (IsParallelWorker())
+	{
+		/* its messages are cut like the leader's (log_hygiene) */
+		if (IsTransactionState())
+			log_hygiene_staff_session = worker_serves_staff();
+		return;
+	}
+	if (MyBackendType != B_BACKEND || mnl_internal_depth > 0 ||
 		!IsTransactionState() || always_allowed(utility_stmt))
 		return;
 	if (utility_stmt != NULL && stores_text_for_others(utility_stmt) &&

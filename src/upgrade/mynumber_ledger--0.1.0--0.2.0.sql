@@ -1610,10 +1610,38 @@ BEGIN
     RETURN done;
 END $function$;
 
+-- (from the source: a function body of its own is re-parsed from its text)
+CREATE OR REPLACE FUNCTION ledger.months_covered(payment_month date, OUT first_month date, OUT last_month date,
+                                      OUT rule_id text)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+BEGIN ATOMIC
+    SELECT (pg_catalog.date_trunc('month', payment_month) - pg_catalog.make_interval(months => r.months_per_payment))::date,
+           (pg_catalog.date_trunc('month', payment_month) - interval '1 month')::date,
+           r.rule_id
+    FROM ledger.allowance_rule r
+    WHERE (pg_catalog.date_trunc('month', payment_month) - interval '1 month')::date
+          BETWEEN r.from_month AND COALESCE(r.to_month, 'infinity'::date)
+      AND pg_catalog.date_part('month', payment_month)::integer = ANY (r.payment_months);
+END;
+
+CREATE OR REPLACE FUNCTION ledger.income_limits(rule_id text, dependants integer, OUT limit_yen bigint, OUT upper_yen bigint)
+ RETURNS record
+ LANGUAGE sql
+ STABLE PARALLEL RESTRICTED STRICT
+BEGIN ATOMIC
+ SELECT (((l.limit_man + (r.limit_step_man * (income_limits.dependants - l.dependants))))::bigint * 10000),
+     (((l.upper_man + (r.limit_step_man * (income_limits.dependants - l.dependants))))::bigint * 10000)
+    FROM (ledger.income_limit l
+      JOIN ledger.allowance_rule r USING (rule_id))
+   WHERE ((l.rule_id = income_limits.rule_id) AND (l.dependants <= income_limits.dependants))
+   ORDER BY l.dependants DESC
+  LIMIT 1;
+END;
+
 CREATE OR REPLACE FUNCTION ledger.child_allowance(municipality_code text, recipient_ids bigint[], first_month date, last_month date)
  RETURNS TABLE(recipient_id bigint, month date, child_id bigint, person_id bigint, birth_date date, birth_order integer, band text, amount integer, reason text, rule_id text)
  LANGUAGE sql
- STABLE PARALLEL SAFE
+ STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
  WITH rm AS (
           SELECT x.rid,
@@ -1821,6 +1849,34 @@ BEGIN ATOMIC
          END AS format,
      b.rule_id
     FROM b;
+END;
+
+CREATE OR REPLACE FUNCTION ledger.monthly_amount(municipality_code text, recipient_id bigint, month date)
+ RETURNS TABLE(child_id bigint, person_id bigint, birth_date date, birth_order integer, band text, amount integer, reason text, rule_id text)
+ LANGUAGE sql
+ STABLE PARALLEL RESTRICTED
+ SET jit TO 'off'
+BEGIN ATOMIC
+ SELECT a.child_id,
+     a.person_id,
+     a.birth_date,
+     a.birth_order,
+     a.band,
+     a.amount,
+     a.reason,
+     a.rule_id
+    FROM ledger.child_allowance(monthly_amount.municipality_code, ARRAY[monthly_amount.recipient_id], monthly_amount.month, monthly_amount.month) a(recipient_id, month, child_id, person_id, birth_date, birth_order, band, amount, reason, rule_id)
+   ORDER BY a.birth_order, a.birth_date, a.child_id;
+END;
+
+CREATE OR REPLACE FUNCTION ledger.monthly_total(municipality_code text, recipient_id bigint, month date)
+ RETURNS integer
+ LANGUAGE sql
+ STABLE PARALLEL RESTRICTED
+ SET jit TO 'off'
+BEGIN ATOMIC
+ SELECT (COALESCE(sum(a.amount), (0)::bigint))::integer AS "coalesce"
+    FROM ledger.child_allowance(monthly_total.municipality_code, ARRAY[monthly_total.recipient_id], monthly_total.month, monthly_total.month) a(recipient_id, month, child_id, person_id, birth_date, birth_order, band, amount, reason, rule_id);
 END;
 
 CREATE OR REPLACE FUNCTION ledger._payment_run_claim(caller oid, payment_month date, first_month date, last_month date, rule_id text, job text)

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(204);
+SELECT plan(207);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -268,6 +268,13 @@ SELECT throws_ok($$INSERT INTO regress_dba.case_note VALUES (2, 9001, 'x') ON CO
 SELECT throws_ok($$INSERT INTO regress_dba.case_note VALUES (2, 9001, 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note
                    WHERE case_note.note LIKE 'zzz%'$$, '42501', NULL,
     'upsert_where_reads_hidden_row: whatever its condition (no outcome tells the hidden row)');
+-- through the clerk's own temporary view, which writes the protected table with its policies
+CREATE TEMP VIEW upsert_view AS SELECT * FROM regress_dba.case_note;
+CREATE TEMP VIEW upsert_view2 AS SELECT * FROM upsert_view;
+SELECT throws_ok($$INSERT INTO upsert_view2 VALUES (2, 9001, 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note
+                   WHERE upsert_view2.note LIKE 'zzz%'$$, '42501', 'INSERT ... ON CONFLICT DO UPDATE ... WHERE is refused on a protected table',
+    'upsert_where_through_view_refused: the refusal follows a view (over a view) to the protected table');
+DROP VIEW upsert_view2, upsert_view;
 RESET ROLE;
 SELECT is((SELECT count(*) FROM regress_evil.leaked WHERE v LIKE 'org 2%'), 0::bigint,
     'upsert_where_reads_hidden_row: the condition saw no hidden value');
@@ -343,6 +350,14 @@ BEGIN
 END $$;
 SELECT throws_ok($$SELECT pg_temp.read_in_worker()$$, '0A000', NULL,
     'parallel_worker_function_read_refused: a function run by a parallel worker may not read a protected table (no record could be made)');
+CREATE FUNCTION pg_temp.stats_in_worker() RETURNS bigint LANGUAGE plpgsql PARALLEL SAFE STABLE AS $$
+DECLARE n bigint;
+BEGIN
+    SELECT count(*) INTO n FROM pg_stats WHERE schemaname = 'ledger';
+    RETURN n;
+END $$;
+SELECT throws_ok($$SELECT pg_temp.stats_in_worker()$$, '42501', NULL,
+    'pg_stats_refused_in_parallel_worker: a parallel worker serving a staff session refuses the planner''s statistics too');
 RESET ROLE;
 RESET parallel_leader_participation;
 SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'off', false) \g /dev/null
@@ -853,6 +868,24 @@ SELECT is((SELECT string_agg(detail, ' | ' ORDER BY event_id) FROM ledger.audit_
 ROLLBACK;
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'alter' AND detail LIKE '%rows rewritten%'), 0::bigint,
     'a change rolled back leaves no alter record (like a row record)');
+
+-- So is a superuser's change to who may read or change it, or how: policies, triggers, rules,
+-- indexes, privileges (ALTER POLICY ... USING (true) opens a protected table).
+BEGIN;
+CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE POLICY regress_open ON regress_dba.case_note FOR SELECT USING (true);
+ALTER POLICY mnl_rls_select ON regress_dba.case_note USING (true);
+CREATE INDEX regress_idx ON regress_dba.case_note (lower(note));
+CREATE TRIGGER regress_t BEFORE INSERT ON regress_dba.case_note FOR EACH ROW EXECUTE FUNCTION pg_temp.noop();
+CREATE RULE regress_r AS ON INSERT TO regress_dba.case_note DO ALSO NOTIFY regress_r;
+GRANT SELECT ON regress_dba.case_note TO PUBLIC;
+DROP POLICY regress_open ON regress_dba.case_note;
+DROP INDEX regress_dba.regress_idx;
+SELECT is((SELECT string_agg(detail, ' | ' ORDER BY event_id) FROM ledger.audit_event
+           WHERE kind = 'alter' AND relation_name = 'regress_dba.case_note' AND xact_id = txid_current()),
+    'policy created | policy altered | index created | trigger created | rule created | privileges granted | policy dropped | index dropped',
+    'superuser_policy_trigger_rule_index_grant_change_recorded: a superuser''s change to who may read a protected table, or how, is in the trail');
+ROLLBACK;
 
 -- Attacker round 4: more roads around an audited table.
 SET ROLE regress_dba;

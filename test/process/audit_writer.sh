@@ -40,6 +40,17 @@ tap_ok "$(grep -c 'right horse battery' "$(mnl_cluster_log writer)")" "the passw
 sleep 0.5
 tap_is "$(q "SELECT string_agg(kind || ':' || coalesce(detail, ''), ',') FROM ledger.audit_event WHERE session_role = 'regress_nobody_such'")" \
     "login_failed:role does not exist" "trust_login_of_missing_role_not_a_login: recorded as a failed login"
+# Nor did a role that may not log in (a retired staff member is NOLOGIN), nor a login to a
+# database that does not exist: PostgreSQL refuses both right after authentication.
+q "CREATE ROLE regress_nologin NOLOGIN" >/dev/null
+"$MNL_PGBIN/psql" -X -h "${MNL_CLUSTER_DIR[writer]}/sock" -U regress_nologin -d ledger -c "SELECT 1" >/dev/null 2>&1
+PGPASSWORD='right horse battery' "$MNL_PGBIN/psql" -X -h "${MNL_CLUSTER_DIR[writer]}/sock" -U regress_login -d regress_no_such_db -c "SELECT 1" >/dev/null 2>&1
+sleep 0.5
+tap_is "$(q "SELECT string_agg(kind || ':' || coalesce(detail, ''), ',') FROM ledger.audit_event WHERE session_role = 'regress_nologin'")" \
+    "login_failed:role is not permitted to log in" "nologin_role_login_not_a_login: a NOLOGIN role's refused login is a failed login"
+tap_is "$(q "SELECT string_agg(kind || ':' || coalesce(detail, ''), ',') FROM ledger.audit_event WHERE session_role = 'regress_login' AND database_name = 'regress_no_such_db'")" \
+    "login:,login_failed:refused after authentication (the database does not exist, allows no connections or refuses the role)" \
+    "missing_database_login_not_a_login: a login to a database that does not exist ends as a failed login, not a logout"
 
 # Kill the writer: until the postmaster restarts it, audited reads are refused.
 q "SELECT pg_terminate_backend(writer_pid) FROM ledger.audit_writer_status()" >/dev/null
@@ -82,6 +93,16 @@ tap_is "$(q "SELECT string_agg(detail, ' | ' ORDER BY logged_at, event_id) FROM 
               AND detail NOT LIKE 'at the audit writer''s start%'")" \
     "ALTER SYSTEM SET ledger.audit_seal_interval = 3600000 | ledger.audit_seal_interval changed by a reload from '1000' to '3600000' | ALTER SYSTEM SET ledger.audit_seal_interval (reset) | ledger.audit_seal_interval changed by a reload from '3600000' to '1000'" \
     "setting_change_recorded: the statements and each reload's change are in the trail"
+# ... and one set as the session connects (PGOPTIONS, a startup parameter) or by a function's
+# SET clause, which applies at each call.
+PGOPTIONS="-c ledger.audit_read_durable=off" mnl_psql writer -d ledger -Atc "SELECT 1" >/dev/null
+q "CREATE FUNCTION regress_nd() RETURNS text LANGUAGE sql SET ledger.audit_read_durable = off AS \$\$SELECT '1'\$\$" >/dev/null
+q "ALTER FUNCTION regress_nd() SET ledger.audit_flush_delay = 50" >/dev/null
+sleep 1
+tap_is "$(q "SELECT string_agg(detail, ' | ' ORDER BY logged_at, event_id) FROM ledger.audit_event WHERE kind = 'setting'
+              AND (detail LIKE 'connection option%' OR detail LIKE '%FUNCTION%')")" \
+    "connection options -c ledger.audit_read_durable=off | CREATE FUNCTION ... SET ledger.audit_read_durable = off | ALTER FUNCTION ... SET ledger.audit_flush_delay = 50" \
+    "connection_option_and_function_set_recorded: a setting given as the session connects, or in a function's SET clause, is recorded"
 
 # From another database, and across a restart instead of a reload: still on the record.
 mnl_psql writer -d postgres -Atc "ALTER SYSTEM SET ledger.audit_sessions = off" >/dev/null

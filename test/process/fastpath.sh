@@ -13,6 +13,7 @@ INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 SELECT ledger.register_staff('regress_fp_leaver', '審査 退職', 1, ARRAY['examiner']);
 SELECT ledger.register_staff('regress_fp_idle', '審査 放置', 1, ARRAY['examiner']);
 SELECT ledger.register_staff('regress_fp_dba', 'DBA', 1, ARRAY['clerk']);
+SELECT ledger.register_staff('regress_fp_clerk', '受付', 1, ARRAY['clerk']);
 GRANT ledger_dba TO regress_fp_dba;
 CREATE ROLE regress_fp_pool LOGIN NOINHERIT;
 GRANT regress_fp_dba TO regress_fp_pool;
@@ -52,4 +53,25 @@ echo "$out" | tail -1 | grep -q "ERR fn.*no longer granted"
 tap_ok $? "fastpath_revoked_identity_refused: the pooled role cannot lift a hold through the fast path"
 tap_is "$(q "SELECT lifted_at IS NULL FROM ledger.legal_hold WHERE hold_id = $hold")" t "the hold is still in place"
 tap_is "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'reveal'")" 1 "only the control's reveal happened"
+
+# A call of an internal function PostgreSQL refuses (no EXECUTE) is recorded on the roads
+# parse analysis does not see: the fast path, a stored function body, a column default.
+refusals() {
+    sleep 1.5   # queued, written within ledger.audit_flush_delay
+    q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND acting_role = 'regress_fp_clerk'
+         AND detail = 'refused: permission denied for function $1'"
+}
+seal_now=$(q "SELECT 'ledger.audit_seal_now()'::regprocedure::oid")
+out=$(echo "fn regress_fp_clerk $seal_now" | fp)
+tap_ok "$(echo "$out" | grep -q "ERR fn.*permission denied"; echo $?)" "a clerk's fast-path call of an internal function is refused ($out)"
+tap_is "$(refusals audit_seal_now)" 1 "fastpath_refused_execute_recorded: the refusal is recorded once"
+out=$(mnl_psql fp -d ledger -U regress_fp_clerk -Atc "CREATE FUNCTION pg_temp.atomic_call() RETURNS void LANGUAGE sql BEGIN ATOMIC SELECT ledger._today(); END" \
+      -c "SELECT pg_temp.atomic_call()" 2>&1)
+tap_ok "$(echo "$out" | grep -q "permission denied for function _today"; echo $?)" "a stored function body's call is refused ($(echo "$out" | head -1))"
+tap_ok "$([ "$(refusals _today)" -ge 1 ]; echo $?)" "stored_body_refused_execute_recorded: a refusal inside BEGIN ATOMIC is recorded"
+before=$(refusals _today)
+out=$(mnl_psql fp -d ledger -U regress_fp_clerk -Atc "CREATE TEMP TABLE default_call (d date DEFAULT ledger._today())" \
+      -c "INSERT INTO default_call DEFAULT VALUES" 2>&1)
+tap_ok "$(echo "$out" | grep -q "permission denied for function _today"; echo $?)" "a column default's call is refused ($(echo "$out" | head -1))"
+tap_is "$(refusals _today)" "$((before + 1))" "default_refused_execute_recorded: a refusal in a column default is recorded"
 tap_done
