@@ -83,6 +83,26 @@ mnl_install_deps() {
     export PATH
 }
 
+# The suite's major-version upgrade test (test/process/pg_upgrade.sh) needs the release before
+# this one beside it: on Debian 13 (PostgreSQL 17), PostgreSQL 15 from Debian 12's packages,
+# pinned so that nothing else comes from there.  Only the suite asks for it (scripts/test.sh);
+# elsewhere it does nothing.
+mnl_install_upgrade_deps() {
+    [ "$MNL_PG" = 17 ] || return 0
+    [ -z "$(mnl_missing postgresql-15 postgresql-server-dev-15)" ] && return 0
+    echo "deb ${MNL_MIRROR:-http://deb.debian.org/debian} bookworm main" >/etc/apt/sources.list.d/mnl-bookworm.list
+    printf 'Package: *\nPin: release n=bookworm\nPin-Priority: 100\n' >/etc/apt/preferences.d/mnl-bookworm
+    export DEBIAN_FRONTEND=noninteractive
+    echo "installing: postgresql-15 postgresql-server-dev-15 (bookworm, for the upgrade test)" >&2
+    if ! { apt-get update -qq >/tmp/mnl-apt.log 2>&1 &&
+           apt-get install -y -qq --no-install-recommends -t bookworm postgresql-15 postgresql-server-dev-15 \
+               >>/tmp/mnl-apt.log 2>&1; }; then
+        cat /tmp/mnl-apt.log >&2
+        echo "scripts/deps.sh: apt-get could not install PostgreSQL 15 for the upgrade test" >&2
+        return 1
+    fi
+}
+
 # Re-run the calling script as root when it was not started as root.
 mnl_require_root() {
     if [ "$(id -u)" -ne 0 ]; then

@@ -289,12 +289,21 @@ audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail)
 	PG_END_TRY();
 }
 
-/* A must_log event with its subject (the row key: whose data). */
+static void wait_committed(uint64 pos);
+
+/*
+ * A must_log event with its subject (the row key: whose data), durable before the caller
+ * goes on: a lookup by number or a pseudonym given out answers which person it is, and is not
+ * answered before its record would survive a crash (like a reveal).
+ */
 void
 audit_emit_subject(const char *kind, Oid relid, int64 row_count, const char *const *keys,
 				   int nkeys, const char *detail)
 {
-	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, NULL, true, NULL);
+	uint64		pos;
+
+	(void) emit(kind, relid, row_count, true, 0, detail, keys, nkeys, NULL, true, &pos);
+	wait_committed(pos);
 }
 
 /*

@@ -9,8 +9,8 @@
  * NoticeResponse leaves, the reads so far are recorded and the writer's synchronous commit
  * of them is awaited (reads/hooks.c).  When that fails, the message leaves with its
  * severity and SQLSTATE only and a text saying it was withheld.  The wrap sees every
- * message whatever log_min_messages says (emit_log_hook does not: it runs only for
- * messages the server logs).  The rows themselves are held back the same way (below): none
+ * message whatever log_min_messages says; the server log's copy, written first, waits the
+ * same way in an emit_log_hook (reads_emit_log_hook).  The rows themselves are held back the same way (below): none
  * leaves before the records of the reads that produced it are durable.
  */
 #include "postgres.h"
@@ -89,13 +89,51 @@ durable_now(bool ending)
 }
 
 /*
+ * The server log gets its copy of a message before the client does (and whatever the
+ * client's client_min_messages): the log hook makes the reads so far durable first, or
+ * withholds the text from both.  A failure there is remembered for the client's copy, which
+ * then does not wait a second time.
+ */
+static emit_log_hook_type prev_emit_log_hook = NULL;
+static bool log_copy_withheld = false;
+
+static void
+reads_emit_log_hook(ErrorData *edata)
+{
+	log_copy_withheld = false;
+	if (edata->output_to_server && !active && MyBackendType == B_BACKEND && reads_to_record())
+	{
+		if (!durable_now(edata->elevel >= ERROR))
+		{
+			edata->message = pstrdup("the text of this message is withheld: the record of the rows read could not be made durable");
+			edata->detail = NULL;
+			edata->detail_log = NULL;
+			edata->context = NULL;
+			edata->internalquery = NULL;
+			edata->hint = pstrdup(HINT_NOT_DURABLE);
+			log_copy_withheld = edata->output_to_client;
+		}
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
  * Before an error or a notice leaves: the reads so far durable.  True when the message may
  * go as it is; otherwise out holds the message to send instead.
  */
 static bool
 message_may_leave(char msgtype, const char *s, size_t len, StringInfo out)
 {
-	if ((msgtype != 'E' && msgtype != 'N') || active || !reads_to_record())
+	if ((msgtype != 'E' && msgtype != 'N') || active)
+		return true;
+	if (log_copy_withheld)
+	{
+		log_copy_withheld = false;	/* the log hook withheld it already, after its own wait */
+		withheld(s, len, out);
+		return false;
+	}
+	if (!reads_to_record())
 		return true;
 	if (durable_now(msgtype == 'E'))
 		return true;
@@ -233,6 +271,8 @@ read_messages_wrap(void)
 		PqCommMethods == &wrapped_methods || PqCommMethods == NULL)
 		return;
 	socket_methods = PqCommMethods;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = reads_emit_log_hook;
 	wrapped_methods = *socket_methods;	/* whatever else the version's methods hold */
 	wrapped_methods.putmessage = wrapped_putmessage;
 	wrapped_methods.putmessage_noblock = wrapped_putmessage_noblock;

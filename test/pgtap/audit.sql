@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(92);
+SELECT plan(93);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -516,6 +516,45 @@ SELECT is(pg_temp.forge_checkpoint(ARRAY[(SELECT c.relname::text FROM pg_inherit
                                           WHERE i.inhparent = 'ledger.audit_event'::regclass LIMIT 1)]),
     'a verification checkpoint names a partition still attached to the trail (it was not made by a detach) / with digest: a verification checkpoint names a partition still attached to the trail (it was not made by a detach)',
     'forged_checkpoint_attached_partition_detected: a checkpoint that names a month still in the trail was not made by a detach');
+-- Copies of a sealed block's records in a table a forged checkpoint (at the first block)
+-- names, and a CHECK constraint forged onto the month of the rewritten record so that the
+-- planner would skip it: the verifier reads every row where it is, and sees the copies twice.
+CREATE FUNCTION pg_temp.forge_exclusion() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+    lo bigint;
+    hi bigint;
+    part regclass;
+    v bigint;
+BEGIN
+    SELECT e.event_id, e.tableoid::regclass, b.xact_lo, b.xact_hi INTO v, part, lo, hi
+      FROM ledger.audit_event e JOIN ledger.audit_block b ON e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi
+     WHERE b.block_seq > (SELECT min(block_seq) FROM ledger.audit_block)
+     ORDER BY e.event_id LIMIT 1;
+    CREATE TABLE ledger.audit_event_190002 (LIKE ledger.audit_event);
+    EXECUTE format('INSERT INTO ledger.audit_event_190002 SELECT * FROM ledger.audit_event WHERE xact_id >= %s AND xact_id < %s', lo, hi);
+    PERFORM pg_temp.guard(false);
+    UPDATE ledger.audit_event SET detail = 'forged' WHERE event_id = v;
+    CREATE TEMP TABLE forge_scratch (LIKE ledger.audit_event);
+    EXECUTE format('ALTER TABLE forge_scratch ADD CONSTRAINT forged_range CHECK (xact_id < %s OR xact_id >= %s)', lo, hi);
+    UPDATE pg_constraint SET conrelid = part WHERE conrelid = 'forge_scratch'::regclass AND contype = 'c';
+    UPDATE pg_class SET relchecks = relchecks + 1 WHERE oid = part;
+    UPDATE pg_class SET relchecks = 0 WHERE oid = 'forge_scratch'::regclass;
+    UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'audit_checkpoint_append_only';
+    UPDATE pg_class SET relhastriggers = true WHERE oid = 'ledger.audit_checkpoint'::regclass;
+    INSERT INTO ledger.audit_checkpoint
+    SELECT coalesce((SELECT max(checkpoint_seq) FROM ledger.audit_checkpoint), 0) + 1, b.block_seq, b.block_hash,
+           b.xact_hi, '{audit_event_190002}', now()
+    FROM ledger.audit_block b ORDER BY b.block_seq LIMIT 1;
+    SELECT string_agg(x.problem, '|') INTO p
+      FROM ledger.verify_audit((SELECT block_seq FROM ledger.audit_digest()), (SELECT block_hash FROM ledger.audit_digest())) x;
+    RAISE EXCEPTION '%', coalesce(p, 'intact') USING ERRCODE = 'P0001';
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM;
+END $$;
+SELECT isnt(pg_temp.forge_exclusion(), 'intact',
+    'forged_check_constraint_exclusion_detected: copies behind a forged checkpoint and a forged CHECK constraint do not stand in for a rewritten record');
+
 -- The digest taken earlier (older than the forged checkpoint) is compared, never skipped.
 CREATE FUNCTION pg_temp.old_digest_after_forged_checkpoint(seq bigint, hash bytea) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

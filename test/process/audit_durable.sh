@@ -84,6 +84,7 @@ failed() {   # failed DETAIL [RELATION]: its records
 message_case() {   # message_case NAME SQL VALUE DETAIL [client [RELATION]]
     local name=$1 sql=$2 value=$3 detail=$4 before
     before=$(failed "$detail" "${6:-public.d}")
+    logsize=$(stat -c %s "$(mnl_cluster_log durable)")
     rm -f "$dir/$name.out" "$dir/$name.done"
     hold_writer
     if [ "${5:-}" = client ]; then   # a driver's own protocol client (SQL is its command line)
@@ -94,6 +95,8 @@ message_case() {   # message_case NAME SQL VALUE DETAIL [client [RELATION]]
     sleep 2
     tap_ok "$(! grep -q "$value" "$dir/$name.out"; echo $?)" \
         "${name}_not_sent_before_durable: the ${name} waits while the read's record cannot be committed"
+    tap_ok "$(! tail -c +$((logsize + 1)) "$(mnl_cluster_log durable)" | grep -q "$value"; echo $?)" \
+        "${name}_not_logged_before_durable: nor does the server log have it"
     mnl_session holder "COMMIT" >/dev/null
     for i in $(seq 1 100); do [ -f "$dir/$name.done" ] && break; sleep 0.1; done
     crash
@@ -105,6 +108,8 @@ message_case() {   # message_case NAME SQL VALUE DETAIL [client [RELATION]]
 message_case error "SELECT (v || 'x')::int FROM d WHERE id = 3" 'v3x' 'statement failed'
 message_case fetch "BEGIN; DECLARE c CURSOR FOR SELECT v FROM d ORDER BY id; FETCH 2 FROM c;" 'v1' 'rows fetched'
 message_case portal "python3 $MNL_ROOT/test/process/fetch_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'SELECT v FROM d ORDER BY id' 2" 'v1' 'rows fetched' client
+message_case warning "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT v FROM d WHERE id = 5 LOOP RAISE WARNING 'wrow %', r.v; END LOOP; END\$\$" \
+    'wrow v5' 'rows read before a message to the client'
 message_case notice "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT v FROM d WHERE id = 4 LOOP RAISE NOTICE 'row %', r.v; END LOOP; END\$\$" \
     'row v4' 'rows read before a message to the client'
 # COPY ... TO: its rows (CopyData) wait for the records like a query's.  A superuser's COPY of a
@@ -118,6 +123,24 @@ message_case copy_table "python3 $MNL_ROOT/test/process/copy_client.py ${MNL_CLU
     'big1x' 'copy to, rows before a message to the client' client public.big
 message_case copy_query "python3 $MNL_ROOT/test/process/copy_client.py ${MNL_CLUSTER_DIR[durable]}/sock postgres ledger 'COPY (SELECT v FROM big ORDER BY id) TO STDOUT'" \
     'big1x' 'rows read before a message to the client' client public.big
+
+# A lookup by number answers which person holds it: like a reveal, not before its record is
+# durable.
+lookups() { q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'lookup'"; }
+before=$(lookups)
+rm -f "$dir/lookup.out" "$dir/lookup.done"
+hold_writer
+( mnl_psql durable -d ledger -Atc "SELECT 'answer:' || coalesce(ledger.find_person('613805426170', '131016')::text, 'none')" \
+      >"$dir/lookup.out" 2>&1; echo done >"$dir/lookup.done" ) &
+sleep 2
+tap_ok "$(! grep -q 'answer:' "$dir/lookup.out"; echo $?)" \
+    "lookup_not_answered_before_durable: a lookup by number waits while its record cannot be committed"
+mnl_session holder "COMMIT" >/dev/null
+for i in $(seq 1 100); do [ -f "$dir/lookup.done" ] && break; sleep 0.1; done
+crash
+mnl_session_close holder
+tap_ok "$(grep -q 'answer:' "$dir/lookup.out"; echo $?)" "the lookup was answered once its record was durable ($(head -c 80 "$dir/lookup.out"))"
+tap_is "$(( $(lookups) - before ))" 1 "lookup_durable_across_crash: an answered lookup is recorded after an immediate stop"
 
 # A function called through the fast path (FunctionCall, libpq's PQfn): its result waits for
 # the records of what it read, like a statement's rows.
