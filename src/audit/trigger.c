@@ -141,6 +141,12 @@ audit_is_trail_relation(Oid relid)
 bool
 audit_trail_installed(void)
 {
+	/*
+	 * pg_upgrade's restore (binary-upgrade mode) recreates the schema with no writer, no
+	 * staff and no data of its own: nothing is read or recorded there.
+	 */
+	if (IsBinaryUpgrade)
+		return false;
 	return OidIsValid(audit_trigger_function());
 }
 

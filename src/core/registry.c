@@ -274,7 +274,15 @@ registry_entry(Oid roleid)
 bool
 mnl_registry_staff_id(Oid roleid, int64 *staff_id)
 {
-	RegistryEntry *e = registry_entry(roleid);
+	RegistryEntry *e;
+
+	/* pg_upgrade's restore: the registry's tables may not be there yet, and no staff acts */
+	if (IsBinaryUpgrade)
+	{
+		*staff_id = 0;
+		return false;
+	}
+	e = registry_entry(roleid);
 
 	*staff_id = (e && e->found) ? e->staff_id : 0;
 	return e && e->found;
@@ -287,7 +295,7 @@ mnl_registry_staff_id(Oid roleid, int64 *staff_id)
 bool
 mnl_registry_staff_inactive(Oid roleid, int64 *staff_id)
 {
-	RegistryEntry *e = registry_entry(roleid);
+	RegistryEntry *e = IsBinaryUpgrade ? NULL : registry_entry(roleid);
 
 	*staff_id = (e && e->found) ? e->staff_id : 0;
 	return e && e->found && !e->active;

@@ -59,7 +59,7 @@ out=$(cd "$work" && mnl_as_postgres "$NEW_BIN/pg_upgrade" -b "$OLD_BIN" -B "$NEW
       -U postgres 2>&1)
 status=$?
 tap_ok $status "pg_upgrade from $OLD to $("$NEW_BIN/postgres" -V | awk '{print $3}') with the extension preloaded ($(echo "$out" | grep -i -m2 'fatal\|error\|failure' | tr '\n' ' '))"
-[ $status = 0 ] || { cat "$work"/*.log "$new"/data/pg_upgrade_output.d/*/log/*.log 2>/dev/null | tail -20 | sed 's/^/# /'; }
+[ $status = 0 ] || { grep -h -B2 -A3 -e 'ERROR:' -e 'FATAL:' "$new"/data/pg_upgrade_output.d/*/log/*.log 2>/dev/null | head -40 | sed 's/^/# /'; }
 tap_is "$(cat "$new"/data/pg_upgrade_output.d/*/log/pg_upgrade_server.log 2>/dev/null | grep -c -e 'ERROR:' -e 'FATAL:')" 0 \
     "pg_upgrade_no_key_or_guard_during_binary_upgrade: its server starts ran no key command and met no refusal"
 rm -rf "$work"
