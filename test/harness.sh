@@ -119,6 +119,29 @@ mnl_psql() {
         "$MNL_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
+# mnl_period_key_command DIR: writes DIR/periodkey.sh, a retention-period secret store kept
+# outside the database (get prints the period's secret, made once; forget deletes it for
+# good), and prints the ledger.period_key_command setting that uses it.
+mnl_period_key_command() {
+    local dir=$1
+    cat > "$dir/periodkey.sh" <<'SH'
+#!/bin/sh
+d=$(dirname "$0")/periods
+mkdir -p "$d"
+case "$1" in
+    get)    if [ ! -f "$d/$2" ]; then
+                [ -f "$d/$2.forgotten" ] && exit 3
+                head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/$2"
+            fi
+            cat "$d/$2" ;;
+    forget) rm -f "$d/$2" && touch "$d/$2.forgotten" ;;
+    *)      exit 2 ;;
+esac
+SH
+    chmod 755 "$dir/periodkey.sh"; chown postgres "$dir/periodkey.sh"
+    echo "ledger.period_key_command = '$dir/periodkey.sh %o %p'"
+}
+
 # mnl_ledger_cluster NAME [key=value ...]: a started cluster with a database "ledger", the
 # extension created in it and its audit writer attached (ledger.database = 'ledger', then the
 # settings given); prints "Bail out!" and fails otherwise.

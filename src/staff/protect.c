@@ -265,6 +265,24 @@ attach_hold_guard(Oid relid, const char *qualified)
 				 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_TRUNCATE, qualified));
 }
 
+/* keep_columns (NULL: none) and the org unit column: what a protected table's trail keeps. */
+static Datum
+keep_with_org(ArrayType *keep_columns, const char *org)
+{
+	Datum	   *elems = NULL;
+	bool	   *enulls = NULL;
+	int			n = 0;
+	Datum	   *with_org;
+
+	if (keep_columns != NULL)
+		deconstruct_array(keep_columns, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	with_org = palloc(sizeof(Datum) * (n + 1));
+	for (int i = 0; i < n; i++)
+		with_org[i] = enulls[i] ? CStringGetTextDatum("") : elems[i];
+	with_org[n] = CStringGetTextDatum(org);
+	return PointerGetDatum(construct_array(with_org, n + 1, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
 /* The org unit column of a protected table: the one its read policy compares. */
 static char *
 protected_org_column(Oid relid)
@@ -307,10 +325,7 @@ protect_update(PG_FUNCTION_ARGS)
 	bool		protected;
 	char	   *qualified;
 	char	   *org;
-	Datum	   *elems = NULL;
-	bool	   *enulls = NULL;
-	int			n = 0;
-	Datum	   *with_org;
+	Datum		keep;
 
 	if (!creating_extension || CurrentExtensionObject != get_extension_oid(MNL_EXTENSION_NAME, true))
 		ereport(ERROR,
@@ -335,13 +350,7 @@ protect_update(PG_FUNCTION_ARGS)
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	org = protected_org_column(relid);
-	if (!PG_ARGISNULL(1))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &enulls, &n);
-	with_org = palloc(sizeof(Datum) * (n + 1));
-	for (int i = 0; i < n; i++)
-		with_org[i] = enulls[i] ? CStringGetTextDatum("") : elems[i];
-	with_org[n] = CStringGetTextDatum(org);
+	keep = keep_with_org(PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), org);
 	SPI_connect();
 	GUARD_BYPASS_BEGIN;
 	{
@@ -349,8 +358,7 @@ protect_update(PG_FUNCTION_ARGS)
 			attach_hold_guard(relid, qualified);
 		if (SPI_execute_with_args("SELECT ledger.audit_table($1, NULL, $2)", 2,
 								  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
-								  (Datum[]) {ObjectIdGetDatum(relid),
-									  PointerGetDatum(construct_array(with_org, n + 1, TEXTOID, -1, false, TYPALIGN_INT))},
+								  (Datum[]) {ObjectIdGetDatum(relid), keep},
 								  NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "audit_table failed");
 	}
@@ -474,20 +482,8 @@ protect_table(PG_FUNCTION_ARGS)
 			 * trail, never personal data): every value withheld but the keys, the org unit
 			 * column and the columns the owner names as safe to keep.
 			 */
-			Datum	   *elems = NULL;
-			bool	   *enulls = NULL;
-			int			n = 0;
-			Datum	   *with_org;
-			Datum		keep;
-
-			if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
-				deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT,
-								  &elems, &enulls, &n);
-			with_org = palloc(sizeof(Datum) * (n + 1));
-			for (int i = 0; i < n; i++)
-				with_org[i] = enulls[i] ? CStringGetTextDatum("") : elems[i];
-			with_org[n] = CStringGetTextDatum(column);
-			keep = PointerGetDatum(construct_array(with_org, n + 1, TEXTOID, -1, false, TYPALIGN_INT));
+			Datum		keep = keep_with_org(PG_NARGS() > 4 && !PG_ARGISNULL(4) ? PG_GETARG_ARRAYTYPE_P(4) : NULL,
+											 column);
 
 			/* 0.1.0's ledger.audit_table has no keep_columns (the update sets them) */
 			if (!mnl_sql_at_least("0.2.0"))

@@ -9,23 +9,7 @@ trap mnl_cluster_destroy_all EXIT
 
 mnl_cluster_dir shred >/dev/null
 dir=${MNL_CLUSTER_DIR[shred]}
-# A period-secret command: get prints (making once) the period's secret; forget deletes it.
-cat > "$dir/periodkey.sh" <<'SH'
-#!/bin/sh
-d=$(dirname "$0")/periods
-mkdir -p "$d"
-case "$1" in
-    get)    if [ ! -f "$d/$2" ]; then
-                [ -f "$d/$2.forgotten" ] && exit 3
-                head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/$2"
-            fi
-            cat "$d/$2" ;;
-    forget) rm -f "$d/$2" && touch "$d/$2.forgotten" ;;
-    *)      exit 2 ;;
-esac
-SH
-chmod 755 "$dir/periodkey.sh"; chown postgres "$dir/periodkey.sh"
-pk="ledger.period_key_command = '$dir/periodkey.sh %o %p'"
+pk=$(mnl_period_key_command "$dir")
 
 mnl_ledger_cluster shred "$pk" || exit 1
 q() { mnl_psql shred -d ledger -Atc "$1" 2>&1; }

@@ -14,23 +14,9 @@ trap mnl_cluster_destroy_all EXIT
 mnl_cluster_dir pitr >/dev/null
 dir=${MNL_CLUSTER_DIR[pitr]}
 mnl_as_postgres mkdir -p "$dir/archive"
-# the period secrets live outside the database (as crypto_shred.sh's command keeps them)
-cat > "$dir/periodkey.sh" <<'SH'
-#!/bin/sh
-d=$(dirname "$0")/periods
-mkdir -p "$d"
-case "$1" in
-    get)    if [ ! -f "$d/$2" ]; then
-                [ -f "$d/$2.forgotten" ] && exit 3
-                head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/$2"
-            fi
-            cat "$d/$2" ;;
-    forget) rm -f "$d/$2" && touch "$d/$2.forgotten" ;;
-    *)      exit 2 ;;
-esac
-SH
-chmod 755 "$dir/periodkey.sh"; chown postgres "$dir/periodkey.sh"
-mnl_ledger_cluster pitr "ledger.period_key_command = '$dir/periodkey.sh %o %p'" \
+# the period secrets live outside the database
+pk=$(mnl_period_key_command "$dir")
+mnl_ledger_cluster pitr "$pk" \
     "archive_mode = on" "archive_command = 'cp %p $dir/archive/%f'" "wal_level = replica" || exit 1
 q() { mnl_psql pitr -d ledger -Atc "$1" 2>&1; }
 sealed_all() {   # wait until the writer has sealed every record, then the digest kept outside
