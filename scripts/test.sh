@@ -6,9 +6,10 @@
 #   scripts/test.sh --fuzz-seconds 600   a longer fuzz run
 #   scripts/test.sh --keep               leave the cluster directories in /tmp afterwards
 #   scripts/test.sh --postgres 15,17,18  the suite on each PostgreSQL version: natively for the
-#                                        machine's own, in a debootstrapped root of the Debian
-#                                        release that packages it for the others
-#                                        (scripts/roots.sh); one line per version, then the sum
+#                                        machine's own (first), in a debootstrapped root of the
+#                                        Debian release that packages it for the others (at
+#                                        the same time; scripts/roots.sh); one line per
+#                                        version, then the sum
 #
 # Suites (each counted by its individual checks):
 #   pg_regress   sql/*.sql against expected/*.out          one check per file
@@ -36,22 +37,45 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# --postgres: one run of the suite per version, each counted, then the sum.
+# --postgres: one run of the suite per version, each counted, then the sum.  The machine's own
+# version runs first, natively; the others then run at the same time, each in its own root
+# (their clusters share nothing).  Each version's output goes to its log, kept outside
+# test/results while the native run clears that folder, and is shown when it ends.
 if [ -n "$VERSIONS" ]; then
     . "$ROOT/scripts/roots.sh"
     MNL_ROOT_DIR=$ROOT
-    mkdir -p "$ROOT/test/results"
+    logs=$(mktemp -d "${TMPDIR:-/tmp}/mnl-versions.XXXXXX")
     total_ok=0
     total_bad=0
     lines=()
+    others=()
     for v in ${VERSIONS//,/ }; do
-        log=$ROOT/test/results/postgres-$v.log
-        printf '\n##### PostgreSQL %s\n' "$v"
         if [ "$v" = "$MNL_PG" ]; then
-            MNL_PG_VERSION=$v bash "$ROOT/scripts/test.sh" "${PASS_ON[@]}" 2>&1 | tee "$log"
+            printf '\n##### PostgreSQL %s (native)\n' "$v"
+            MNL_PG_VERSION=$v bash "$ROOT/scripts/test.sh" "${PASS_ON[@]}" 2>&1 | tee "$logs/postgres-$v.log"
         else
-            mnl_root_suite "$v" "${PASS_ON[@]}" 2>&1 | tee "$log"
+            others+=("$v")
         fi
+    done
+    # the roots are made (or found) at the same time: debootstrap first, one apt at a time
+    if [ ${#others[@]} -gt 0 ] && ! command -v debootstrap >/dev/null; then
+        mnl_apt_install debootstrap || { echo "0 passed, 1 failed"; exit 1; }
+    fi
+    pids=()
+    for v in "${others[@]}"; do
+        printf '\n##### PostgreSQL %s (in its root, started %s)\n' "$v" "$(date +%T)"
+        mnl_root_suite "$v" "${PASS_ON[@]}" >"$logs/postgres-$v.log" 2>&1 &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for v in "${others[@]}"; do
+        printf '\n##### PostgreSQL %s (in its root)\n' "$v"
+        cat "$logs/postgres-$v.log"
+    done
+    mkdir -p "$ROOT/test/results"
+    for v in ${VERSIONS//,/ }; do
+        log=$logs/postgres-$v.log
+        cp "$log" "$ROOT/test/results/" 2>/dev/null
         last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
         [ -n "$last" ] || last="0 passed, 1 failed"
         ok=${last%% passed*}
@@ -61,6 +85,7 @@ if [ -n "$VERSIONS" ]; then
         total_bad=$((total_bad + bad))
         lines+=("postgres $v: $ok passed, $bad failed")
     done
+    rm -rf "$logs"
     echo
     printf '%s\n' "${lines[@]}"
     echo "$total_ok passed, $total_bad failed"
