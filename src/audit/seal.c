@@ -379,6 +379,41 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash, bool h
 	memset(&brk, 0, sizeof(brk));
 
 	/*
+	 * What decides which rows of the trail a query sees, edited in the catalog: a month's
+	 * partition bound (a report asking for a period would prune the month away), row-level
+	 * security or a policy, a rule on a trail table (an auditor's own query would see fewer
+	 * rows than the verifier reads).  None is ever made by the extension; each is reported.
+	 */
+	if (SPI_execute("SELECT c.relname, CASE "
+					"  WHEN c.relrowsecurity OR c.relforcerowsecurity "
+					"       OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) "
+					"    THEN 'a table of the trail has row-level security or a policy (it hides records from whoever reads it)' "
+					"  WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid) "
+					"    THEN 'a table of the trail has a rule' "
+					"  ELSE 'a month of the trail has a partition bound other than its month (a report for a period would skip it)' END "
+					"FROM pg_catalog.pg_class c "
+					"WHERE c.relnamespace = 'ledger'::pg_catalog.regnamespace "
+					"  AND (c.relname IN ('audit_event', 'audit_block', 'audit_checkpoint') OR c.relname ~ '^audit_event_[0-9]{6}$') "
+					"  AND (c.relrowsecurity OR c.relforcerowsecurity "
+					"       OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) "
+					"       OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid) "
+					"       OR (c.relispartition AND c.relname ~ '^audit_event_[0-9]{6}$' AND "
+					"           (pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), "
+					"                                     'FROM \\(''([^'']*)''\\) TO \\(''([^'']*)''\\)'))::timestamptz[] "
+					"           IS DISTINCT FROM "
+					"           ARRAY[pg_catalog.to_date(pg_catalog.substr(c.relname, 13), 'YYYYMM')::timestamp AT TIME ZONE 'UTC', "
+					"                 (pg_catalog.to_date(pg_catalog.substr(c.relname, 13), 'YYYYMM') + interval '1 month')::timestamp AT TIME ZONE 'UTC'])) "
+					"ORDER BY c.relname LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the trail's tables");
+	if (SPI_processed > 0)
+	{
+		brk.found = true;
+		brk.problem = MemoryContextStrdup(CurTransactionContext,
+										  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+		return brk;
+	}
+
+	/*
 	 * The month tables the trail's retention detached (named by the checkpoints) stay in
 	 * schema ledger, and the chain is recomputed from its first block over the trail and them:
 	 * a checkpoint moves nothing, and one added by hand changes nothing.  A checkpoint that

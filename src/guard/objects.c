@@ -39,6 +39,7 @@
 #include "catalog/indexing.h"
 #include "utils/fmgroids.h"
 #include "nodes/parsenodes.h"
+#include "rewrite/rowsecurity.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "access/table.h"
@@ -132,6 +133,36 @@ guard_check_views(List *rtable)
 		bool		refuse;
 		bool		stats;
 
+		/*
+		 * A table with row-level security whose owner is not trusted: its policies' conditions
+		 * are the owner's code and run with the staff member's sight (a subquery of the
+		 * ledger, a reveal, pg_notify), like a DBA's view.  The extension's own policies
+		 * (mnl_rls_*, protect_table's) are not the owner's code.
+		 */
+		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid) &&
+			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE))
+		{
+			bool		foreign_policy = false;
+
+			rel = table_open(rte->relid, NoLock);
+			if (rel->rd_rel->relrowsecurity && rel->rd_rsdesc != NULL && !owner_trusted(rel->rd_rel->relowner))
+			{
+				ListCell   *pc;
+
+				foreach(pc, rel->rd_rsdesc->policies)
+				{
+					RowSecurityPolicy *pol = lfirst(pc);
+
+					if (strncmp(pol->policy_name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) != 0)
+						foreign_policy = true;
+				}
+			}
+			table_close(rel, NoLock);
+			if (foreign_policy)
+				guard_refuse(rte->relid, "a table with a policy of a role that is not a superuser is not read in a staff session",
+							 HINT_TRUSTED_CODE);
+			continue;
+		}
 		/* a view read: RTE_RELATION, or (PostgreSQL 16 on) the subquery it was expanded to */
 		if ((rte->rtekind != RTE_RELATION && rte->rtekind != RTE_SUBQUERY) ||
 			rte->relkind != RELKIND_VIEW || !OidIsValid(rte->relid))

@@ -1157,6 +1157,10 @@ guard_create_policy(CreatePolicyStmt *c, bool owner_rules)
 {
 	Oid			relid = relid_for(c->table, AccessExclusiveLock, NEED_OWNER);
 
+	/* every role: a policy on the trail would hide records from whoever reads it */
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot get policies",
+					 "A policy would hide records from the auditor who reads the trail; the trail is the same for every reader.");
 	if (!owner_rules)
 		return;
 	if (is_protect_policy_name(c->policy_name))
@@ -1171,6 +1175,9 @@ guard_alter_policy(AlterPolicyStmt *a, bool owner_rules)
 {
 	Oid			relid = relid_for(a->table, AccessExclusiveLock, NEED_OWNER);
 
+	if (audit_is_trail_relation(relid))
+		guard_refuse(relid, "the audit trail cannot get policies",
+					 "A policy would hide records from the auditor who reads the trail; the trail is the same for every reader.");
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
 }

@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(93);
+SELECT plan(96);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -554,6 +554,36 @@ EXCEPTION WHEN raise_exception THEN
 END $$;
 SELECT isnt(pg_temp.forge_exclusion(), 'intact',
     'forged_check_constraint_exclusion_detected: copies behind a forged checkpoint and a forged CHECK constraint do not stand in for a rewritten record');
+
+-- Attacker round 7: what decides which rows of the trail a query sees, edited in the catalog —
+-- a month's partition bound (a report for a period would skip it), row-level security.
+SELECT throws_ok($$CREATE POLICY regress_hide ON ledger.audit_event FOR SELECT USING (kind <> 'select')$$, '42501',
+    'the audit trail cannot get policies', 'trail_policy_refused: not even a superuser gives the trail a policy');
+CREATE FUNCTION pg_temp.forge_trail_visibility(what text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+    part regclass := (SELECT c.oid FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
+                      WHERE i.inhparent = 'ledger.audit_event'::regclass ORDER BY c.relname LIMIT 1);
+BEGIN
+    IF what = 'bound' THEN
+        CREATE TEMP TABLE forge_p (logged_at timestamptz) PARTITION BY RANGE (logged_at);
+        CREATE TEMP TABLE forge_c PARTITION OF forge_p FOR VALUES FROM ('1990-01-01 00:00:00+00') TO ('1990-02-01 00:00:00+00');
+        UPDATE pg_class SET relpartbound = (SELECT relpartbound FROM pg_class WHERE oid = 'forge_c'::regclass) WHERE oid = part;
+    ELSE
+        UPDATE pg_class SET relrowsecurity = true WHERE oid = 'ledger.audit_event'::regclass;
+    END IF;
+    SELECT string_agg(x.problem, '|') INTO p
+      FROM ledger.verify_audit((SELECT block_seq FROM ledger.audit_digest()), (SELECT block_hash FROM ledger.audit_digest())) x;
+    RAISE EXCEPTION '%', coalesce(p, 'intact') USING ERRCODE = 'P0001';
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM;
+END $$;
+SELECT is(pg_temp.forge_trail_visibility('bound'),
+    'a month of the trail has a partition bound other than its month (a report for a period would skip it)',
+    'forged_partition_bound_detected: a month moved out of reach of reports by its bound is reported');
+SELECT is(pg_temp.forge_trail_visibility('rls'),
+    'a table of the trail has row-level security or a policy (it hides records from whoever reads it)',
+    'trail_row_security_detected: row-level security switched on in the catalog is reported');
 
 -- The digest taken earlier (older than the forged checkpoint) is compared, never skipped.
 CREATE FUNCTION pg_temp.old_digest_after_forged_checkpoint(seq bigint, hash bytea) RETURNS text LANGUAGE plpgsql AS $$

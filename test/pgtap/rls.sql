@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(207);
+SELECT plan(209);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -944,5 +944,23 @@ SELECT throws_ok($$SELECT most_common_vals FROM pg_stats WHERE schemaname = 'led
     'pg_stats_refused_in_staff_session: most common values and histograms would show audited rows unrecorded');
 SELECT throws_ok($$SELECT * FROM pg_stats_ext$$, '42501', NULL, 'pg_stats_ext refused in a staff session');
 RESET ROLE;
+
+-- Attacker round 7: a DBA's row policy on a plain table staff only read runs with the staff
+-- member's sight (a subquery of the ledger sent out by pg_notify, a reveal).
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.office_codes (code int PRIMARY KEY, label text);
+INSERT INTO regress_dba.office_codes VALUES (1, '本庁');
+GRANT SELECT ON regress_dba.office_codes TO ledger_staff;
+GRANT USAGE ON SCHEMA regress_dba TO ledger_staff;
+ALTER TABLE regress_dba.office_codes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY harvest ON regress_dba.office_codes FOR SELECT USING (
+    (SELECT count(*) FROM (SELECT pg_catalog.pg_notify('harvest', p.given_name) FROM ledger.person p) s) >= 0);
+RESET ROLE;
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$SELECT * FROM regress_dba.office_codes$$, '42501',
+    'a table with a policy of a role that is not a superuser is not read in a staff session',
+    'dba_policy_on_read_table_refused: a DBA''s row policy does not run with a staff member''s sight');
+RESET ROLE;
+SELECT is((SELECT label FROM regress_dba.office_codes), '本庁', 'the DBA reads the table (the policy is not the staff''s)');
 
 SELECT * FROM finish();
