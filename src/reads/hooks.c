@@ -43,7 +43,6 @@
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
-#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -744,10 +743,10 @@ record_logout(int code, Datum arg)
 
 	/*
 	 * A session the server refused after authentication (the database does not exist,
-	 * allows no connections, or the role may not connect to it) never finished starting:
-	 * its statistics entry was never filled.
+	 * allows no connections, or the role may not connect to it) never sent its first
+	 * ReadyForQuery (messages.c watches for it from the login on).
 	 */
-	if (MyBEEntry == NULL || MyBEEntry->st_procpid != MyProcPid)
+	if (MyBackendType == B_BACKEND && !read_session_ready())
 	{
 		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0,
 				   "refused after authentication (the database does not exist, allows no connections or refuses the role)", false);
@@ -843,6 +842,7 @@ mnl_ClientAuthentication(Port *port, int status)
 	else if (status == STATUS_OK)
 	{
 		audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, NULL, false);
+		read_messages_wrap();	/* to see the session's first ReadyForQuery */
 		before_shmem_exit(record_logout, (Datum) 0);
 		record_startup_settings(port);
 	}

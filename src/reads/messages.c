@@ -202,10 +202,22 @@ refuse_held(void)
 			 errhint(HINT_NOT_DURABLE)));
 }
 
+static bool session_ready = false;	/* a ReadyForQuery has gone out: the session started */
+
+/* Has this session finished starting (sent its first ReadyForQuery)? */
+bool
+read_session_ready(void)
+{
+	return session_ready;
+}
+
 static int
 wrapped_putmessage(char msgtype, const char *s, size_t len)
 {
 	StringInfoData out;
+
+	if (msgtype == 'Z')
+		session_ready = true;
 
 	if (active)
 		return socket_methods->putmessage(msgtype, s, len);
@@ -261,8 +273,8 @@ wrapped_putmessage_noblock(char msgtype, const char *s, size_t len)
 }
 
 /*
- * Wrap this backend's protocol output (once, when it first reads an audited table; only a
- * client's backend, whose output goes to its socket).
+ * Wrap this backend's protocol output (once: at login, or when it first reads an audited
+ * table; only a client's backend, whose output goes to its socket).
  */
 void
 read_messages_wrap(void)

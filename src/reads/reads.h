@@ -17,6 +17,7 @@ extern bool reads_durable_before_message(bool ending);
 
 /* reads/messages.c: no error or notice leaves before the reads it may carry are durable. */
 extern void read_messages_wrap(void);
+extern bool read_session_ready(void);
 
 /* reads/scan.c: wrap the scans of a protected table so each visible row's key is kept. */
 struct PlanState;
