@@ -72,7 +72,6 @@ extern void mnl_as_owner(void (*work) (void *arg), void *arg, int flags);
  */
 extern char *mnl_sql_version(void);
 extern bool mnl_sql_at_least(const char *release);
-extern void mnl_require_sql(const char *release, const char *what);
 
 /* relations.c: test(rel) on the table with this oid (false when there is none); protected? */
 extern bool mnl_relation_test(Oid relid, bool (*test) (Relation rel));

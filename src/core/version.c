@@ -3,8 +3,8 @@
  * releases: a DBA installs a new release's library, restarts, and only then runs
  * ALTER EXTENSION mynumber_ledger UPDATE (src/upgrade/README.md).  Until then the library
  * must work with the older SQL: a code path that needs an object the older SQL lacks asks
- * here, and either keeps the older release's behaviour or refuses with SQLSTATE 55000 and a
- * hint to update, never with a missing function or table.
+ * here and keeps the older release's behaviour (or refuses with SQLSTATE 55000 and a hint to
+ * update), never failing with a missing function or table.
  *
  * The version is the one pg_extension records for this database; while CREATE EXTENSION or
  * ALTER EXTENSION ... UPDATE runs a script it is already that script's target version.
@@ -75,20 +75,4 @@ mnl_sql_at_least(const char *release)
 	if (v != NULL)
 		pfree(v);
 	return r;
-}
-
-/* Refuse what needs the SQL objects of release `release` when the database's are older. */
-void
-mnl_require_sql(const char *release, const char *what)
-{
-	char	   *v;
-
-	if (mnl_sql_at_least(release))
-		return;
-	v = mnl_sql_version();
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("%s needs the SQL objects of mynumber_ledger %s; this database has %s",
-					what, release, v != NULL ? v : "none"),
-			 errhint("Run ALTER EXTENSION mynumber_ledger UPDATE in this database (docs/operations.md, upgrades).")));
 }
