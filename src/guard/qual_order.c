@@ -107,13 +107,6 @@ qual_order_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, Range
 }
 
 /*
- * INSERT ... ON CONFLICT DO UPDATE ... WHERE: the WHERE is evaluated on the existing row of
- * the conflict, which the caller's policies may hide — before the policies' check of that row
- * on PostgreSQL 18 (15 and 17 check first) — and its outcome ("INSERT 0 0", or a policy
- * error) or a side effect in it tells the hidden row.  On a protected table it is refused to
- * every role under its policies; an UPDATE states the same condition under them.
- */
-/*
  * The table an INSERT into an automatically updatable view writes: the view's one base
  * relation, through views over views (a caller's own temporary view over a protected
  * table writes that table, with its policies).
@@ -146,6 +139,13 @@ view_base_relation(Oid relid)
 	return relid;
 }
 
+/*
+ * INSERT ... ON CONFLICT DO UPDATE ... WHERE: the WHERE is evaluated on the existing row of
+ * the conflict, which the caller's policies may hide — before the policies' check of that row
+ * on PostgreSQL 18 (15 and 17 check first) — and its outcome ("INSERT 0 0", or a policy
+ * error) or a side effect in it tells the hidden row.  On a protected table it is refused to
+ * every role under its policies; an UPDATE states the same condition under them.
+ */
 static void
 refuse_upsert_where(Query *query)
 {

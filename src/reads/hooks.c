@@ -89,7 +89,7 @@ static bool copy_by_executor = false;	/* ... unless its query records it (row-le
 static bool copy_announced = false;	/* ... recorded before its first rows left (messages.c) */
 static bool xact_callback_registered = false;
 static QueryDesc *client_fetch = NULL;	/* the cursor the client's own FETCH statement runs */
-static int	worker_run_depth = 0;	/* executor runs in progress (a parallel worker's: its part of the plan, then functions) */
+static bool worker_part_started = false;	/* a parallel worker: its part of the leader's plan started */
 
 /* ---------------------------------------------------------------------------------------
  * Reads and denials through the executor
@@ -320,10 +320,10 @@ rte_permitted(RangeTblEntry *rte, const MnlRtePerms *perms)
 }
 
 /*
- * A parallel worker runs its part of the leader's plan (the leader tracks that read), and may
- * run a PARALLEL SAFE function of the query, whose own queries start while that part runs.
- * Their reads could not be recorded (nor waited for): a query of such a function that reads
- * an audited table is refused.
+ * A parallel worker runs one part of the leader's plan (its first executor start: the leader
+ * tracks that read), and may run a PARALLEL SAFE function of the query, whose own queries
+ * start after it.  Their reads could not be recorded (nor waited for): a query of such a
+ * function that reads an audited table is refused.
  */
 static void
 refuse_read_in_worker(QueryDesc *qd)
@@ -356,8 +356,10 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	ListCell   *lc;
 	Index		rti = 0;
 
-	if (IsParallelWorker() && worker_run_depth > 0 && mnl_internal_depth == 0 &&
-		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && audit_trail_installed())
+	if (IsParallelWorker() && !worker_part_started)
+		worker_part_started = true;
+	else if (IsParallelWorker() && mnl_internal_depth == 0 &&
+			 !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && audit_trail_installed())
 		refuse_read_in_worker(qd);
 
 	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
@@ -541,19 +543,10 @@ mnl_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 					 "Open the cursor again as this role.");
 	if (t != NULL)
 		t->ran = true;
-	worker_run_depth++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
-		else
-			standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
-	}
-	PG_FINALLY();
-	{
-		worker_run_depth--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+	else
+		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 	if (t != NULL)
 	{
 		t->rows += qd->estate->es_processed;

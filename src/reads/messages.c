@@ -10,8 +10,8 @@
  * of them is awaited (reads/hooks.c).  When that fails, the message leaves with its
  * severity and SQLSTATE only and a text saying it was withheld.  The wrap sees every
  * message whatever log_min_messages says; the server log's copy, written first, waits the
- * same way in an emit_log_hook (reads_emit_log_hook).  The rows themselves are held back the same way (below): none
- * leaves before the records of the reads that produced it are durable.
+ * same way in an emit_log_hook (reads_emit_log_hook).  The rows themselves are held back the
+ * same way (below): none leaves before the records of the reads that produced it are durable.
  */
 #include "postgres.h"
 
@@ -28,13 +28,14 @@ static PQcommMethods wrapped_methods;
 static bool active = false;
 
 /*
- * The rows (DataRow and CopyData messages) of a statement whose read records are not yet
- * durable are held here, not in the server's send buffer, which sends them when it fills: they leave once the
- * records are durable (the statement's end, a FETCH's, a notice), or every HOLD_MAX bytes
- * after the rows so far were recorded durably; a statement that fails (its records could
- * not be made durable) sends none of them.
+ * The rows (DataRow, CopyData, FunctionCallResponse) of a statement whose read records are
+ * not yet durable are held here, not in the server's send buffer, which sends them when it
+ * fills: they leave once the records are durable (the statement's end, a FETCH's, a notice),
+ * or every HOLD_MAX bytes after the rows so far were recorded durably; a statement that fails
+ * (its records could not be made durable) sends none of them.
  */
 #define HOLD_MAX	(1024 * 1024)
+#define WITHHELD_TEXT	"the text of this message is withheld: the record of the rows read could not be made durable"
 #define HINT_NOT_DURABLE	"The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log."
 static StringInfoData held;		/* type byte, 4-byte length, body; repeated */
 
@@ -61,7 +62,7 @@ withheld(const char *s, size_t len, StringInfo out)
 		at += vlen + 2;
 	}
 	appendStringInfoChar(out, PG_DIAG_MESSAGE_PRIMARY);
-	appendStringInfoString(out, "the text of this message is withheld: the record of the rows read could not be made durable");
+	appendStringInfoString(out, WITHHELD_TEXT);
 	appendStringInfoChar(out, '\0');
 	appendStringInfoChar(out, PG_DIAG_MESSAGE_HINT);
 	appendStringInfoString(out, HINT_NOT_DURABLE);
@@ -105,7 +106,7 @@ reads_emit_log_hook(ErrorData *edata)
 	{
 		if (!durable_now(edata->elevel >= ERROR))
 		{
-			edata->message = pstrdup("the text of this message is withheld: the record of the rows read could not be made durable");
+			edata->message = pstrdup(WITHHELD_TEXT);
 			edata->detail = NULL;
 			edata->detail_log = NULL;
 			edata->context = NULL;

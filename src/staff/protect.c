@@ -389,6 +389,7 @@ protect_table(PG_FUNCTION_ARGS)
 	AttrNumber	keys[INDEX_MAX_KEYS];
 	int			nkeys;
 	AffairLookup lookup;
+	bool		sql_current;	/* the SQL objects of 0.2.0 (not a database not yet updated) */
 
 	mnl_require_arg(fcinfo, 0, "tab");
 	mnl_require_arg(fcinfo, 1, "org_column");
@@ -448,6 +449,7 @@ protect_table(PG_FUNCTION_ARGS)
 	reg = quote_literal_cstr(qualified);	/* a name: a dump restores it under new OIDs */
 
 	lookup.affair = affair;
+	sql_current = mnl_sql_at_least("0.2.0");
 	lookup.found = false;
 	/* a lookup, not a read of ledger data */
 	mnl_as_owner(affair_lookup, &lookup, MNL_OWNER_RESTRICTED | MNL_OWNER_INTERNAL);
@@ -474,7 +476,7 @@ protect_table(PG_FUNCTION_ARGS)
 					 "FOR EACH STATEMENT EXECUTE FUNCTION ledger._write_gate(%s)", qualified, aff));
 		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER mnl_rls_write_gate", qualified));
 		/* a database whose SQL is 0.1.0 (not yet updated) has no hold guard: the update attaches it */
-		if (mnl_sql_at_least("0.2.0"))
+		if (sql_current)
 			attach_hold_guard(relid, qualified);
 		{
 			/*
@@ -486,7 +488,7 @@ protect_table(PG_FUNCTION_ARGS)
 											 column);
 
 			/* 0.1.0's ledger.audit_table has no keep_columns (the update sets them) */
-			if (!mnl_sql_at_least("0.2.0"))
+			if (!sql_current)
 			{
 				if (SPI_execute_with_args("SELECT ledger.audit_table($1, $2)", 2,
 										  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
