@@ -25,6 +25,7 @@ MNL_PACKAGES=(
     "postgresql-$MNL_PG" "postgresql-server-dev-$MNL_PG" postgresql-contrib
     "postgresql-$MNL_PG-pgtap" libtap-parser-sourcehandler-pgtap-perl
     "postgresql-$MNL_PG-cron" "postgresql-$MNL_PG-pgaudit"
+    "postgresql-$MNL_PG-auto-failover" pg-auto-failover-cli   # test/process/auto_failover.sh
     libssl-dev libkrb5-dev make gcc
     python3 libpq5   # test/process/fastpath.py: a libpq fast-path client
 )

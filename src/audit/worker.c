@@ -333,6 +333,7 @@ audit_worker_main(Datum arg)
 	TimestampTz next_partitions = 0;
 	TimestampTz next_check = 0;
 	bool		ready = false;
+	bool		said_read_only = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -355,11 +356,34 @@ audit_worker_main(Datum arg)
 				record_setting_changes(false);
 		}
 
-		if (!ready)
+		/*
+		 * A server held read-only (default_transaction_read_only: pg_auto_failover holds a
+		 * promoted standby so until the old primary is known to be demoted) takes no writes,
+		 * records included: the writer waits, and sessions that need a record are refused,
+		 * instead of failing and being restarted every few seconds.
+		 */
+		if (ready && DefaultXactReadOnly)
+		{
+			ready = false;
+			audit_queue_set_writer(false);
+		}
+		if (!ready && DefaultXactReadOnly)
+		{
+			if (!said_read_only)
+				ereport(LOG,
+						(errmsg("the audit writer waits: default_transaction_read_only is on"),
+						 errdetail("No audit record can be written until the server takes writes; sessions that need one are refused.")));
+			said_read_only = true;
+			timeout = 1000;
+		}
+		else if (!ready)
 		{
 			ready = extension_present();
 			if (ready)
 			{
+				if (said_read_only)
+					ereport(LOG, (errmsg("the audit writer resumes: default_transaction_read_only is off")));
+				said_read_only = false;
 				audit_queue_set_writer(true);
 				record_settings_at_start();
 			}
