@@ -117,6 +117,7 @@ extern List *read_keys_encode(ReadKeySet *ks, Size max_element);
 
 /* audit/record.c */
 extern void audit_record_hash(const Datum *values, const bool *nulls, uint8 *out);
+extern bool audit_record_arrays_canonical(const Datum *values, const bool *nulls);
 
 typedef struct AuditBlockHasher AuditBlockHasher;
 extern AuditBlockHasher *audit_block_hasher_begin(const uint8 *prev_hash, int64 block_seq,

@@ -535,7 +535,11 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 	for (i = 0; i < nkeys; i++)
 		keys_len += strlen(keys[i]) + 1;
 	if (keys_len > audit_emit_max_keys())
-		elog(ERROR, "an audit event's row keys (%zu bytes) exceed the most one event carries", keys_len);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the row keys of an audit record would be %zu bytes, more than one record carries (%zu)",
+						keys_len, (size_t) audit_emit_max_keys()),
+				 errhint("A key given to a recorded call (a reveal's context, say) is too long: pass a shorter one.")));
 	if (keys_len > 0)
 	{
 		char	   *p = key_bytes = palloc(keys_len);

@@ -156,6 +156,32 @@ put_text_array(StringInfo buf, Datum d)
 }
 
 /*
+ * Are the record's arrays in the shape the writer gives them: one dimension counted from 1
+ * (or empty)?  The hash covers an array's elements, not its bounds, and the reports compare
+ * whole arrays (row_key = ...) or take elements by subscript: an array rewritten as
+ * '[0:1]={...}' or '{{...}}' would hash the same and drop out of them.
+ */
+bool
+audit_record_arrays_canonical(const Datum *values, const bool *nulls)
+{
+	int			i;
+
+	for (i = 0; i < AUDIT_NATTS - 1; i++)
+	{
+		ArrayType  *arr;
+
+		if (nulls[i] || column_encoding[i] != ENC_TEXT_ARRAY)
+			continue;
+		arr = DatumGetArrayTypeP(values[i]);
+		if (ARR_NDIM(arr) == 0)
+			continue;
+		if (ARR_NDIM(arr) != 1 || ARR_LBOUND(arr)[0] != 1)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Hash of one record given as the values of columns 1..AUDIT_NATTS (record_hash itself
  * is not read).
  */

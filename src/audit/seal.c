@@ -331,6 +331,14 @@ check_record(HeapTuple t, TupleDesc d, void *arg)
 		w->brk->event_id = w->brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
 		w->brk->problem = "record content does not match its hash (the record was altered)";
 	}
+	else if (!w->brk->found && !audit_record_arrays_canonical(values, nulls))
+	{
+		w->brk->found = true;
+		w->brk->block_seq = w->block_seq;
+		w->brk->has_event = !nulls[AA_EVENT_ID - 1];
+		w->brk->event_id = w->brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
+		w->brk->problem = "an array of the record has bounds or dimensions the writer never gives (the record was altered)";
+	}
 	if (w->h)
 		audit_block_hasher_add(w->h, stored);
 	w->count++;

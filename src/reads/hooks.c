@@ -423,6 +423,13 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	if (reads != NIL && ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD))
 		guard_refuse(linitial_oid(reads), "a cursor WITH HOLD cannot read an audited or protected table",
 					 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
+	/* ... nor a function its query runs; and a portal this runs inside carries the rows */
+	foreach(lc, reads)
+	{
+		const ReadRelInfo *info = read_rel_info(lfirst_oid(lc));
+
+		read_carry_read(lfirst_oid(lc), info != NULL && info->protected);
+	}
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);
@@ -538,15 +545,27 @@ mnl_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 	 * that role (a SET ROLE between DECLARE and FETCH would have the rows read under the
 	 * other role's sight and recorded under the first's).
 	 */
+	int			depth;
+
 	if (t != NULL && OidIsValid(t->reader) && GetUserId() != t->reader && mnl_internal_depth == 0)
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
 					 "Open the cursor again as this role.");
+	/* ... and so is one whose functions read it (reads/carry.c) */
+	depth = read_carry_run_begin(qd, mnl_internal_depth > 0);
 	if (t != NULL)
 		t->ran = true;
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
-	else
-		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+		else
+			standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+	}
+	PG_FINALLY();
+	{
+		read_carry_run_end(depth);
+	}
+	PG_END_TRY();
 	if (t != NULL)
 	{
 		t->rows += qd->estate->es_processed;
@@ -566,6 +585,7 @@ mnl_ExecutorEnd(QueryDesc *qd)
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
 
+	read_carry_end(qd);
 	if (t != NULL)
 	{
 		/* the wrapped scan nodes go with the plan state; the key sets stay till recorded */
@@ -857,4 +877,5 @@ reads_install(void)
 	prev_ClientAuthentication = ClientAuthentication_hook;
 	ClientAuthentication_hook = mnl_ClientAuthentication;
 	read_scan_install();
+	read_carry_install();
 }

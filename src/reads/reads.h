@@ -1,8 +1,9 @@
 /*
  * reads.h — the reads room: the hooks that record what the server read and who logged in
  * (reads/hooks.c), the scans that report the keys of the rows a read returned
- * (reads/scan.c), and the wrap that holds an error or a notice back until the reads it may
- * carry are durable (reads/messages.c).  The trail they write to is the audit room's.
+ * (reads/scan.c), the wrap that holds an error or a notice back until the reads it may
+ * carry are durable (reads/messages.c), and the portals that carry rows a function read to a
+ * later answer (reads/carry.c).  The trail they write to is the audit room's.
  */
 #ifndef MNL_READS_H
 #define MNL_READS_H
@@ -25,5 +26,13 @@ extern void read_scan_install(void);
 extern List *read_scan_attach(struct PlanState *root, const ReadRelInfo *info, ReadKeySet *ks,
 							  MemoryContext cxt);
 extern void read_scan_detach(List *scans);
+
+/* reads/carry.c: rows a portal's run read through functions, held cursors, the planner. */
+struct QueryDesc;
+extern void read_carry_install(void);
+extern int	read_carry_run_begin(struct QueryDesc *qd, bool internal);
+extern void read_carry_run_end(int depth);
+extern void read_carry_read(Oid relid, bool protected);
+extern void read_carry_end(struct QueryDesc *qd);
 
 #endif							/* MNL_READS_H */

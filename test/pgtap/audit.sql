@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(96);
+SELECT plan(98);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -452,6 +452,27 @@ SELECT problem AS null_xact FROM ledger.verify_audit() \gset
 ROLLBACK;
 SELECT is(:'null_xact'::text, 'a record lies outside every range a block can cover (an impossible transaction id)',
     'null_xact_record_detected: a record without a transaction id is caught');
+
+-- An array's bounds are not its elements: a row key rewritten as '[0:1]={...}' or '{{...}}'
+-- hashes the same, and drops out of every report that compares or subscripts it.
+SELECT e.event_id AS shaped FROM ledger.audit_event e JOIN ledger.audit_block b
+    ON e.xact_id >= b.xact_lo AND e.xact_id < b.xact_hi
+ WHERE cardinality(e.row_key) >= 1 ORDER BY e.event_id LIMIT 1 \gset
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+UPDATE ledger.audit_event SET row_key = ('[0:' || cardinality(row_key) - 1 || ']=' || row_key::text)::text[]
+ WHERE event_id = :shaped;
+SELECT problem AS rebased FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'rebased'::text, 'an array of the record has bounds or dimensions the writer never gives (the record was altered)',
+    'record_array_bounds_tamper_detected: a row key given other bounds, its hash unchanged, is caught');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.guard(false);
+UPDATE ledger.audit_event SET row_key = ARRAY[row_key] WHERE event_id = :shaped;
+SELECT problem AS deepened FROM ledger.verify_audit() \gset
+ROLLBACK;
+SELECT is(:'deepened'::text, 'an array of the record has bounds or dimensions the writer never gives (the record was altered)',
+    'record_array_dimensions_tamper_detected: a row key made two-dimensional is caught');
 
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT pg_temp.guard(false);

@@ -5,7 +5,7 @@
 -- incident listing answer from it.
 \ir lib.psql
 
-SELECT plan(40);
+SELECT plan(46);
 
 -- Now: what a test records comes after it (event ids are taken in blocks per backend, so
 -- the clock orders them, not the id).
@@ -247,6 +247,59 @@ DECLARE c2 CURSOR FOR SELECT family_name FROM ledger.person WHERE org_unit_id = 
 SET LOCAL ROLE regress_r_appr;
 SELECT throws_ok($$FETCH 1 FROM c2$$, '42501', NULL,
     'cursor_fetched_by_another_role_refused: rows read under another identity''s sight, recorded under the first''s');
+ROLLBACK;
+-- ... also when the cursor reads through a function: rows a function read (a loop, RETURN
+-- QUERY, a folded immutable call) are carried in the cursor to whoever fetches it.
+CREATE FUNCTION pg_temp.loop_names() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE r record; BEGIN
+    FOR r IN SELECT family_name FROM ledger.person WHERE org_unit_id = 9881 LOOP RETURN NEXT r.family_name; END LOOP;
+END $$;
+CREATE FUNCTION pg_temp.query_names() RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN RETURN QUERY SELECT family_name FROM ledger.person WHERE org_unit_id = 9881; END $$;
+CREATE FUNCTION pg_temp.folded_names() RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(family_name, ',') FROM ledger.person WHERE org_unit_id = 9881 $$;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pg_temp TO PUBLIC;
+SET ROLE regress_r_clerk;
+BEGIN;
+DECLARE h2 CURSOR WITH HOLD FOR SELECT * FROM pg_temp.loop_names();
+\set ON_ERROR_STOP 0
+COMMIT;  -- the commit runs the cursor's query into the held store: refused there
+\set ON_ERROR_STOP 1
+SELECT is((SELECT count(*) FROM pg_cursors WHERE name = 'h2'), 0::bigint,
+    'hold_cursor_through_function_loop_refused: a held cursor over a function whose loop reads a protected table does not survive its commit');
+RESET ROLE;
+BEGIN;
+SET LOCAL ROLE regress_r_clerk;
+DECLARE h3 CURSOR WITH HOLD FOR SELECT * FROM pg_temp.query_names();
+SELECT throws_ok($$FETCH 1 FROM h3$$, '42501', NULL,
+    'hold_cursor_through_return_query_refused: ... or whose RETURN QUERY does, when it first runs');
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_r_clerk;
+DECLARE c4 CURSOR FOR SELECT * FROM pg_temp.loop_names();
+FETCH 1 FROM c4 \g /dev/null
+SET LOCAL ROLE regress_r_appr;
+SELECT throws_ok($$FETCH 1 FROM c4$$, '42501', NULL,
+    'cursor_through_function_fetched_by_another_role_refused: rows a function read into the cursor go to no other identity');
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_r_clerk;
+DECLARE c5 CURSOR FOR SELECT * FROM pg_temp.query_names();
+FETCH 1 FROM c5 \g /dev/null
+RESET ROLE;
+SET LOCAL ROLE regress_r_appr;
+SELECT throws_ok($$FETCH 1 FROM c5$$, '42501', NULL,
+    'cursor_through_return_query_fetched_by_another_role_refused: ... nor after RESET ROLE');
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_r_clerk;
+SELECT throws_ok($$DECLARE c6 CURSOR FOR SELECT pg_temp.folded_names()$$, '42501', NULL,
+    'protected_read_while_planning_refused: an immutable function folded into a plan would carry the rows in the plan');
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_r_clerk;
+SELECT is((SELECT count(*) FROM pg_temp.loop_names()), (SELECT count(*) FROM ledger.person WHERE org_unit_id = 9881),
+    'a function that reads a protected table still answers its own role''s query');
 ROLLBACK;
 
 -- 11. What passed the policy is named, whatever the statement did with it afterwards.

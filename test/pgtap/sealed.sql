@@ -2,7 +2,7 @@
 -- index, and reveal with its audit event (which survives ROLLBACK).
 \ir lib.psql
 
-SELECT plan(28);
+SELECT plan(29);
 
 DROP TABLE IF EXISTS regress_sealed;
 DROP ROLE IF EXISTS regress_revealer;
@@ -36,6 +36,8 @@ SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', '') FROM regress
     'a reveal needs a purpose', 'a reveal without a purpose is refused');
 SELECT is(ledger.reveal(mn, 'regress_sealed:1', '他市町村への提供', '番号法第19条第8号')::text, '123456789018',
     'a disclosure names its legal basis') FROM regress_sealed WHERE id = 1;
+SELECT throws_ok($$SELECT ledger.reveal(ledger.seal('123456789018', repeat('x', 3000000)), repeat('x', 3000000), 'x')$$,
+    '54000', NULL, 'reveal_huge_context_is_a_user_error: a context too long to record is refused as such (not XX000)');
 RESET ROLE;
 SET ROLE regress_no_reveal;
 SELECT throws_ok($$SELECT ledger.reveal(mn, 'regress_sealed:1', 'curious') FROM regress_sealed WHERE id = 1$$, '42501',
