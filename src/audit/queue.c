@@ -251,6 +251,8 @@ fill_session(AuditQueueEvent *ev, const AuditActor *actor)
 	/* the acting role, set here or from the actor, is masked by emit() */
 }
 
+static int	emit_patience = -1;		/* audit_emit_patient: wait this long (ms) for room, then drop */
+
 static void
 queue_refuse(const char *why, const char *hint)
 {
@@ -269,6 +271,30 @@ audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 		   uint64 query_id, const char *detail, bool must_log)
 {
 	return emit(kind, relid, row_count, has_row_count, query_id, detail, NULL, 0, NULL, must_log, NULL);
+}
+
+/*
+ * An event that waits for room in a full queue (up to patience_ms) instead of being dropped
+ * at once, and is dropped (counted) only after that or when no writer runs: logins and
+ * failed logins, which a session filling the queue with reads must not push out of the
+ * trail at will.  Raises nothing.
+ */
+bool
+audit_emit_patient(const char *kind, const char *detail, int patience_ms)
+{
+	volatile bool ok = false;
+
+	emit_patience = Max(patience_ms, 0);
+	PG_TRY();
+	{
+		ok = emit(kind, InvalidOid, 0, false, 0, detail, NULL, 0, NULL, false, NULL);
+	}
+	PG_FINALLY();
+	{
+		emit_patience = -1;
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 /* A must_log event whose acting role is role (not the current user). */
@@ -564,7 +590,7 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 	}
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										   must_log ? mnl_audit_queue_timeout : 0);
+										   must_log ? mnl_audit_queue_timeout : Max(emit_patience, 0));
 	for (;;)
 	{
 		bool		ready;
@@ -594,11 +620,11 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 			latch = queue->writer_latch;
 			stored = true;
 		}
-		else if (!must_log || !ready)
+		else if ((!must_log && emit_patience < 0) || !ready)
 			queue->dropped++;
 		LWLockRelease(queue->lock);
 
-		if (prepared && (stored || !ready || !must_log))
+		if (prepared && (stored || !ready || (!must_log && emit_patience < 0)))
 			ConditionVariableCancelSleep();
 		if (stored)
 		{
@@ -615,10 +641,21 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 							 "Check that ledger.database names the database where the extension is installed, and see the server log.");
 			return false;
 		}
-		if (!must_log)
+		if (!must_log && emit_patience < 0)
 			return false;
 		if (GetCurrentTimestamp() >= deadline)
 		{
+			if (!must_log)
+			{
+				/* patient, not must_log: counted as dropped after the wait */
+				ConditionVariableCancelSleep();
+				LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+				queue->dropped++;
+				LWLockRelease(queue->lock);
+				if (key_bytes)
+					pfree(key_bytes);
+				return false;
+			}
 			LWLockAcquire(queue->lock, LW_EXCLUSIVE);
 			queue->dropped++;
 			LWLockRelease(queue->lock);

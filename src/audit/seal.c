@@ -422,6 +422,38 @@ verify_chain(bool has_digest, int64 digest_seq, const uint8 *digest_hash, bool h
 	}
 
 	/*
+	 * The columns of every month, by position, as the writer writes them: the verifier and the
+	 * writer work by position, the reports by name, so two names swapped in the catalog (or a
+	 * type or collation changed there) would turn the reports away from the records the
+	 * verifier checks.
+	 */
+	if (SPI_execute("SELECT c.relname FROM pg_catalog.pg_class c "
+					"WHERE c.relnamespace = 'ledger'::pg_catalog.regnamespace "
+					"  AND (c.relname = 'audit_event' OR c.relname ~ '^audit_event_[0-9]{6}$') "
+					"  AND (SELECT pg_catalog.array_agg(a.attname OPERATOR(pg_catalog.||) ':' "
+					"              OPERATOR(pg_catalog.||) a.atttypid::pg_catalog.regtype::pg_catalog.text "
+					"              OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) a.attcollation::pg_catalog.text "
+					"              ORDER BY a.attnum) "
+					"         FROM pg_catalog.pg_attribute a "
+					"        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) "
+					"      IS DISTINCT FROM ARRAY['event_id:bigint:0', 'xact_id:bigint:0', "
+					"        'logged_at:timestamp with time zone:0', 'statement_at:timestamp with time zone:0', "
+					"        'kind:text:100', 'database_name:text:100', 'session_role:text:100', "
+					"        'acting_role:text:100', 'staff_id:bigint:0', 'backend_pid:integer:0', "
+					"        'client_addr:inet:0', 'application_name:text:100', 'relation_id:oid:0', "
+					"        'relation_name:text:100', 'row_key:text[]:100', 'column_names:text[]:100', "
+					"        'sensitive_columns:text[]:100', 'old_values:text[]:100', 'new_values:text[]:100', "
+					"        'row_count:bigint:0', 'query_id:bigint:0', 'detail:text:100', 'record_hash:bytea:0'] "
+					"ORDER BY c.relname LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the trail's columns");
+	if (SPI_processed > 0)
+	{
+		brk.found = true;
+		brk.problem = "a table of the trail has columns other than the writer's (a name, type or collation edited in the catalog)";
+		return brk;
+	}
+
+	/*
 	 * The month tables the trail's retention detached (named by the checkpoints) stay in
 	 * schema ledger, and the chain is recomputed from its first block over the trail and them:
 	 * a checkpoint moves nothing, and one added by hand changes nothing.  A checkpoint that

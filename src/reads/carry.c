@@ -10,20 +10,27 @@
  *     cursor's plan (a function scan's store, a sort, a material node) for the next FETCH;
  *   - a cursor WITH HOLD: at COMMIT its rows go to a store that outlives the transaction and
  *     is fetched with no executor at all;
- *   - a plan: an immutable function is run by the planner and its result folded into the
- *     plan as a constant, which a cached plan or a cursor answers later.
+ *   - a protocol-level portal that is not a plain SELECT (EXECUTE of a prepared statement,
+ *     FETCH, INSERT/UPDATE ... RETURNING, a data-modifying WITH): its first Execute runs it
+ *     whole into the portal's store, and later Executes (or an SQL FETCH of it) answer from
+ *     there, again with no executor;
+ *
+ * (A plan is not covered: an IMMUTABLE function that reads a protected table is run by the
+ * planner and its result folded into the plan, which a cursor or a cached plan answers
+ * later.  Refusing reads while planning also refused STABLE functions the planner runs to
+ * estimate a condition, ordinary staff work; that road is open, see docs/permissions.md.)
  *
  * So: a portal whose run read a protected table, at any depth, answers only the role that
- * read (a FETCH or Execute under another role is refused); no protected table is read inside
- * the run of a cursor WITH HOLD; and none while a statement is planned.  reads/hooks.c
- * calls the run and read functions from its executor hooks; the planner hook is ours.
+ * read (a FETCH or Execute under another role is refused; for a portal answering from its
+ * store, no statement may end under another role while it is open, and no FETCH of it runs
+ * under one); and no protected table is read inside the run of a cursor WITH HOLD.  reads/hooks.c
+ * calls these from its executor and utility hooks.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
-#include "optimizer/planner.h"
 #include "tcop/pquery.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
@@ -37,6 +44,7 @@ typedef struct Run
 	QueryDesc  *qd;
 	Portal		portal;			/* the portal whose query this is, or NULL */
 	bool		hold;			/* that portal is a cursor WITH HOLD */
+	Portal		active;			/* the portal running when this run started */
 } Run;
 
 /* A portal's query that carries rows a read of a protected table returned. */
@@ -48,12 +56,19 @@ typedef struct Carrier
 	Oid			reader;
 } Carrier;
 
+/* A portal that answers from its store rows a read of a protected table returned. */
+typedef struct StoreCarrier
+{
+	char	   *name;			/* found again by name: it may be dropped at any time */
+	TimestampTz created;
+	Oid			reader;
+} StoreCarrier;
+
+static List *store_carriers = NIL;	/* of StoreCarrier *, in TopMemoryContext */
 static Run *runs = NULL;
 static int	nruns = 0;
 static int	maxruns = 0;
 static List *carriers = NIL;	/* of Carrier *, in TopMemoryContext */
-static int	planning = 0;		/* depth of the planner */
-static planner_hook_type prev_planner = NULL;
 static bool callback_registered = false;
 
 static void
@@ -66,8 +81,15 @@ carry_xact_callback(XactEvent event, void *arg)
 		/* portals of the transaction are gone (a held one was run to its end at commit) */
 		list_free_deep(carriers);
 		carriers = NIL;
+		while (store_carriers != NIL)
+		{
+			StoreCarrier *c = linitial(store_carriers);
+
+			store_carriers = list_delete_first(store_carriers);
+			pfree(c->name);
+			pfree(c);
+		}
 		nruns = 0;
-		planning = 0;
 	}
 }
 
@@ -87,19 +109,32 @@ find_carrier(QueryDesc *qd)
 	return NULL;
 }
 
+static void mark_store_portal(Portal portal);
+
 /*
- * A run starts (ExecutorRun): refuse it when it answers rows a protected read of another
- * role carried; then push it.  Returns the depth to give back to read_carry_run_end.
+ * A run starts (ExecutorRun, or a utility statement's: qd NULL): refuse it when it answers
+ * rows a protected read of another role carried; then push it.  reads_protected: the query
+ * itself reads a protected table.  A query that reads protected rows, or carries them, fills
+ * the store of every portal it runs inside.  Returns the depth to give back to
+ * read_carry_run_end.
  */
 int
-read_carry_run_begin(QueryDesc *qd, bool internal)
+read_carry_run_begin(QueryDesc *qd, bool internal, bool reads_protected)
 {
-	Carrier    *c;
+	Carrier    *c = NULL;
 	int			depth = nruns;
+	int			i;
 
-	if (carriers != NIL && !internal && (c = find_carrier(qd)) != NULL && c->reader != GetUserId())
+	if (carriers != NIL && qd != NULL && !internal && (c = find_carrier(qd)) != NULL &&
+		c->reader != GetUserId())
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
 					 "Open the cursor again as this role.");
+	if ((reads_protected || c != NULL) && !internal)
+	{
+		mark_store_portal(ActivePortal);
+		for (i = 0; i < nruns; i++)
+			mark_store_portal(runs[i].active);
+	}
 	if (nruns == maxruns)
 	{
 		int			n = maxruns == 0 ? 16 : maxruns * 2;
@@ -109,9 +144,10 @@ read_carry_run_begin(QueryDesc *qd, bool internal)
 		maxruns = n;
 	}
 	runs[nruns].qd = qd;
-	runs[nruns].portal = (ActivePortal != NULL && ActivePortal->queryDesc == qd) ? ActivePortal : NULL;
+	runs[nruns].portal = (qd != NULL && ActivePortal != NULL && ActivePortal->queryDesc == qd) ? ActivePortal : NULL;
 	runs[nruns].hold = runs[nruns].portal != NULL &&
 		(ActivePortal->cursorOptions & CURSOR_OPT_HOLD) != 0;
+	runs[nruns].active = ActivePortal;
 	nruns++;
 	if (!callback_registered)
 	{
@@ -129,19 +165,87 @@ read_carry_run_end(int depth)
 		nruns = depth;
 }
 
+/* A portal that answers from its store now carries rows the current role read. */
+static void
+mark_store_portal(Portal portal)
+{
+	ListCell   *lc;
+	MemoryContext old;
+	StoreCarrier *c;
+
+	/* the strategies whose first run fills the store later runs answer from */
+	if (portal == NULL || portal->name == NULL ||
+		(portal->strategy != PORTAL_ONE_RETURNING && portal->strategy != PORTAL_ONE_MOD_WITH &&
+		 portal->strategy != PORTAL_UTIL_SELECT))
+		return;
+	foreach(lc, store_carriers)
+	{
+		c = lfirst(lc);
+		if (strcmp(c->name, portal->name) == 0 && c->created == portal->creation_time &&
+			c->reader == GetUserId())
+			return;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	c = palloc(sizeof(StoreCarrier));
+	c->name = pstrdup(portal->name);
+	c->created = portal->creation_time;
+	c->reader = GetUserId();
+	store_carriers = lappend(store_carriers, c);
+	MemoryContextSwitchTo(old);
+	if (!callback_registered)
+	{
+		RegisterXactCallback(carry_xact_callback, NULL);
+		callback_registered = true;
+	}
+}
+
+/*
+ * The role now differs from the reader of a portal that answers from its store (a statement
+ * changed it: SET ROLE, RESET ROLE, set_config): refused, at the end of that statement, so
+ * that its transaction, and the portal with it, ends.  portal_name: only that portal (an SQL
+ * FETCH of it), or NULL for any.  Portals gone since are forgotten.
+ */
+void
+read_carry_check_stores(const char *portal_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, store_carriers)
+	{
+		StoreCarrier *c = lfirst(lc);
+		Portal		portal = GetPortalByName(c->name);
+
+		if (!PortalIsValid(portal) || portal->creation_time != c->created)
+		{
+			store_carriers = foreach_delete_current(store_carriers, lc);
+			pfree(c->name);
+			pfree(c);
+			continue;
+		}
+		if (portal_name != NULL && strcmp(portal_name, c->name) != 0)
+			continue;
+		if (c->reader != GetUserId())
+			guard_refuse(InvalidOid, "a portal holding rows of a protected table is read only by the role that read them",
+						 "Close the portal (or end the transaction) before changing the role.");
+	}
+}
+
 /*
  * A read of an audited table starts (ExecutorStart), by the current role: refused inside a
- * held cursor's run, and for a protected table while planning; otherwise every portal whose
- * run a protected read is inside now carries its rows, bound to this role.
+ * held cursor's run; otherwise every portal whose run a protected read is inside now carries
+ * its rows, bound to this role.
  */
 void
 read_carry_read(Oid relid, bool protected)
 {
 	int			i;
 
-	if (protected && planning > 0)
-		guard_refuse(relid, "a protected table cannot be read while a statement is planned",
-					 "An IMMUTABLE function that reads a protected table is run by the planner and its rows kept in the plan: declare it STABLE or VOLATILE, or call it in a subquery.");
+	if (protected)
+	{
+		mark_store_portal(ActivePortal);
+		for (i = 0; i < nruns; i++)
+			mark_store_portal(runs[i].active);
+	}
 	for (i = 0; i < nruns; i++)
 	{
 		Run		   *r = &runs[i];
@@ -193,33 +297,4 @@ read_carry_end(QueryDesc *qd)
 			pfree(c);
 		}
 	}
-}
-
-static PlannedStmt *
-carry_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
-{
-	PlannedStmt *result;
-	int			depth = planning;
-
-	planning++;
-	PG_TRY();
-	{
-		if (prev_planner)
-			result = prev_planner(parse, query_string, cursorOptions, boundParams);
-		else
-			result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	}
-	PG_FINALLY();
-	{
-		planning = depth;
-	}
-	PG_END_TRY();
-	return result;
-}
-
-void
-read_carry_install(void)
-{
-	prev_planner = planner_hook;
-	planner_hook = carry_planner;
 }

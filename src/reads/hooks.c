@@ -84,6 +84,14 @@ typedef struct TrackedRead
 } TrackedRead;
 
 static List *tracked = NIL;		/* of TrackedRead *, in TopMemoryContext */
+/*
+ * Reads of statements that failed inside a subtransaction whose "statement failed" record
+ * could not be queued then (the queue full; an abort may not wait or raise): the function
+ * that caught the error may still answer what they read, so the record is owed, and made
+ * (waiting for room, or failing the statement) before the next statement runs or ends and
+ * before anything is answered.
+ */
+static List *owed = NIL;		/* of TrackedRead *, scans detached */
 static Oid	copy_relid = InvalidOid;	/* COPY TO in progress: its own event ... */
 static bool copy_by_executor = false;	/* ... unless its query records it (row-level security) */
 static bool copy_announced = false;	/* ... recorded before its first rows left (messages.c) */
@@ -204,11 +212,33 @@ forget_tracked(TrackedRead *t)
  * A statement that failed after it started reading: recorded, with what it had returned.
  * Called while a transaction aborts: nothing may raise an error here.
  */
-static void
+static bool
 emit_failed_reads(TrackedRead *t)
 {
 	if (!t->failed_recorded)
-		(void) emit_reads(t, "statement failed", true, false);
+		t->failed_recorded = emit_reads(t, "statement failed", true, false);
+	return t->failed_recorded;
+}
+
+/* The owed records, made now: must_log, waiting for room (or an ERROR); else without waiting. */
+static bool
+pay_owed(bool must_log)
+{
+	bool		ok = true;
+
+	while (owed != NIL)
+	{
+		TrackedRead *t = linitial(owed);
+
+		if (!emit_reads(t, "statement failed", true, must_log))
+		{
+			ok = false;
+			break;
+		}
+		owed = list_delete_first(owed);
+		MemoryContextDelete(t->cxt);
+	}
+	return ok;
 }
 
 /* A subtransaction that fails ends its statements without ExecutorEnd: record what they read. */
@@ -226,9 +256,18 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 		if (t->subid >= mySubid)
 		{
-			emit_failed_reads(t);
-			free_tracked(t);
 			tracked = foreach_delete_current(tracked, lc);
+			if (emit_failed_reads(t))
+				free_tracked(t);
+			else
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				read_scan_detach(t->scans);
+				t->scans = NIL;
+				owed = lappend(owed, t);
+				MemoryContextSwitchTo(old);
+			}
 		}
 	}
 }
@@ -238,7 +277,10 @@ hooks_xact_callback(XactEvent event, void *arg)
 {
 	/* the reads of statements that ended inside others (a cursor closed at commit): durable now */
 	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+	{
+		(void) pay_owed(true);
 		audit_reads_wait();
+	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PREPARE)
 	{
@@ -266,6 +308,19 @@ hooks_xact_callback(XactEvent event, void *arg)
 		}
 		copy_relid = InvalidOid;
 		audit_reads_forget();
+	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
+	{
+		/* nothing of an aborted transaction is answered; a committed one paid before commit */
+		(void) pay_owed(false);
+		while (owed != NIL)
+		{
+			TrackedRead *t = linitial(owed);
+
+			owed = list_delete_first(owed);
+			MemoryContextDelete(t->cxt);
+		}
 	}
 }
 
@@ -356,6 +411,8 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	ListCell   *lc;
 	Index		rti = 0;
 
+	if (owed != NIL)
+		(void) pay_owed(true);
 	if (IsParallelWorker() && !worker_part_started)
 		worker_part_started = true;
 	else if (IsParallelWorker() && mnl_internal_depth == 0 &&
@@ -505,6 +562,8 @@ record_so_far(TrackedRead *t, const char *detail, bool must_log)
 	if (!any_keys && t->announced)
 		return true;
 	ok = emit_reads(t, detail, false, must_log);
+	if (!ok)
+		return false;			/* kept: the statement's own record names these rows */
 	t->announced = true;
 	for (i = 0; i < list_length(t->keysets); i++)
 		if (list_nth(t->keysets, i) != NULL)
@@ -551,7 +610,7 @@ mnl_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
 					 "Open the cursor again as this role.");
 	/* ... and so is one whose functions read it (reads/carry.c) */
-	depth = read_carry_run_begin(qd, mnl_internal_depth > 0);
+	depth = read_carry_run_begin(qd, mnl_internal_depth > 0, t != NULL && OidIsValid(t->reader));
 	if (t != NULL)
 		t->ran = true;
 	PG_TRY();
@@ -601,14 +660,20 @@ mnl_ExecutorEnd(QueryDesc *qd)
 			standard_ExecutorEnd(qd);
 		if (t != NULL)
 			(void) emit_reads(t, NULL, true, true);
+		if (owed != NIL)
+			(void) pay_owed(true);
 		/*
 		 * The client's statement (not one a function runs): its result is not answered
 		 * before its read records are durable (ledger.audit_read_durable).  Rows already
 		 * sent are still in the server's send buffer unless they filled it; the completion
-		 * and the commit wait in any case.
+		 * and the commit wait in any case.  And it may not leave the session under a role
+		 * other than the one an open portal's stored rows were read by (reads/carry.c).
 		 */
 		if (qd->sourceText != NULL && qd->sourceText == debug_query_string)
+		{
 			audit_reads_wait();
+			read_carry_check_stores(NULL);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -646,13 +711,12 @@ reads_durable_before_message(bool ending)
 			continue;			/* refused before it read anything */
 		if (ending)
 		{
-			if (!t->failed_recorded)
-				ok &= emit_reads(t, "statement failed", true, false);
-			t->failed_recorded = true;
+			ok &= emit_failed_reads(t);
 			continue;
 		}
 		ok &= record_so_far(t, "rows read before a message to the client", false);
 	}
+	ok &= pay_owed(false);
 	/* a COPY ... TO outside the executor (a superuser's): recorded once, before its rows leave */
 	if (OidIsValid(copy_relid) && !copy_by_executor && !copy_announced)
 	{
@@ -668,7 +732,7 @@ bool
 reads_to_record(void)
 {
 	return mnl_audit_read_durable &&
-		(tracked != NIL || audit_reads_pending() || (OidIsValid(copy_relid) && !copy_by_executor));
+		(tracked != NIL || owed != NIL || audit_reads_pending() || (OidIsValid(copy_relid) && !copy_by_executor));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -683,6 +747,7 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	Node	   *stmt = pstmt->utilityStmt;
 	Oid			copy_read = InvalidOid;
+	int			depth;
 
 	if (!IsParallelWorker())
 	{
@@ -711,6 +776,8 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	copy_relid = copy_read;
 	copy_by_executor = false;
 	copy_announced = false;
+	if (IsA(stmt, FetchStmt) && ((FetchStmt *) stmt)->portalname != NULL)
+		read_carry_check_stores(((FetchStmt *) stmt)->portalname);
 	if (IsA(stmt, FetchStmt) && context == PROCESS_UTILITY_TOPLEVEL &&
 		((FetchStmt *) stmt)->portalname != NULL)
 	{
@@ -718,6 +785,8 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 
 		client_fetch = PortalIsValid(cursor) ? cursor->queryDesc : NULL;
 	}
+	/* a utility statement's portal (EXECUTE, FETCH) stores what the queries it runs read */
+	depth = read_carry_run_begin(NULL, mnl_internal_depth > 0, false);
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -727,6 +796,7 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	}
 	PG_FINALLY();
 	{
+		read_carry_run_end(depth);
 		copy_relid = InvalidOid;
 		client_fetch = NULL;
 	}
@@ -737,15 +807,29 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		audit_emit_read(copy_read, qc ? (int64) qc->nprocessed : 0, qc != NULL,
 						pstmt->queryId, "copy to", NULL, 0, NULL, true);
 	copy_by_executor = false;
-	/* the client's statement: durable before it is answered */
+	/* the client's statement: durable before it is answered, and under the reader's role */
 	if (context == PROCESS_UTILITY_TOPLEVEL)
+	{
+		if (owed != NIL)
+			(void) pay_owed(true);
 		audit_reads_wait();
+		read_carry_check_stores(NULL);
+	}
 }
 
 /* ---------------------------------------------------------------------------------------
  * Sessions
  * ---------------------------------------------------------------------------------------
  */
+
+/*
+ * How long a login's record waits for room in a full queue before it is dropped (counted):
+ * a failed login as long as a read would (it fails anyway; the wait slows a guesser), capped
+ * well inside authentication_timeout; a login that succeeds one second, so that a full queue
+ * does not keep the superuser who would mend it out.
+ */
+#define LOGIN_FAILED_PATIENCE	Min(mnl_audit_queue_timeout, 10000)
+#define LOGIN_PATIENCE			Min(mnl_audit_queue_timeout, 1000)
 
 static void
 record_logout(int code, Datum arg)
@@ -851,16 +935,16 @@ mnl_ClientAuthentication(Port *port, int status)
 	 */
 	refused = status == STATUS_OK ? login_refused_next(port) : NULL;
 	if (refused != NULL)
-		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, refused, false);
+		(void) audit_emit_patient(AUDIT_KIND_LOGIN_FAILED, refused, LOGIN_FAILED_PATIENCE);
 	else if (status == STATUS_OK)
 	{
-		audit_emit(AUDIT_KIND_LOGIN, InvalidOid, 0, false, 0, NULL, false);
+		(void) audit_emit_patient(AUDIT_KIND_LOGIN, NULL, LOGIN_PATIENCE);
 		read_messages_wrap();	/* to see the session's first ReadyForQuery */
 		before_shmem_exit(record_logout, (Datum) 0);
 		record_startup_settings(port);
 	}
 	else
-		audit_emit(AUDIT_KIND_LOGIN_FAILED, InvalidOid, 0, false, 0, "authentication failed", false);
+		(void) audit_emit_patient(AUDIT_KIND_LOGIN_FAILED, "authentication failed", LOGIN_FAILED_PATIENCE);
 }
 
 void
@@ -877,5 +961,4 @@ reads_install(void)
 	prev_ClientAuthentication = ClientAuthentication_hook;
 	ClientAuthentication_hook = mnl_ClientAuthentication;
 	read_scan_install();
-	read_carry_install();
 }

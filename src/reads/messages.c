@@ -257,8 +257,11 @@ wrapped_putmessage(char msgtype, const char *s, size_t len)
 			(void) release_held();	/* durable: the rows before the notice go first */
 		return socket_methods->putmessage(msgtype, s, len);
 	}
-	if (msgtype == 'N')
-		discard_held();
+	/*
+	 * A notice whose reads could not be made durable goes without its text; the rows before
+	 * it stay held (not dropped: a result is never silently short), and leave with the rest
+	 * once the statement's own records are durable, or not at all when they cannot be.
+	 */
 	return socket_methods->putmessage(msgtype, out.data, out.len);
 }
 

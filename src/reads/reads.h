@@ -27,12 +27,12 @@ extern List *read_scan_attach(struct PlanState *root, const ReadRelInfo *info, R
 							  MemoryContext cxt);
 extern void read_scan_detach(List *scans);
 
-/* reads/carry.c: rows a portal's run read through functions, held cursors, the planner. */
+/* reads/carry.c: rows a portal's run read through functions, held cursors, stored results. */
 struct QueryDesc;
-extern void read_carry_install(void);
-extern int	read_carry_run_begin(struct QueryDesc *qd, bool internal);
+extern int	read_carry_run_begin(struct QueryDesc *qd, bool internal, bool reads_protected);
 extern void read_carry_run_end(int depth);
 extern void read_carry_read(Oid relid, bool protected);
 extern void read_carry_end(struct QueryDesc *qd);
+extern void read_carry_check_stores(const char *portal_name);
 
 #endif							/* MNL_READS_H */

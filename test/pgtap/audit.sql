@@ -5,7 +5,7 @@
 -- inside savepoints that are rolled back, with the verifier's answer kept in psql variables.
 \ir lib.psql
 
-SELECT plan(98);
+SELECT plan(99);
 
 -- The documented encoding (audit/record.c, docs/audit.md), written again in SQL: what an
 -- auditor would run without trusting the extension.
@@ -452,6 +452,19 @@ SELECT problem AS null_xact FROM ledger.verify_audit() \gset
 ROLLBACK;
 SELECT is(:'null_xact'::text, 'a record lies outside every range a block can cover (an impossible transaction id)',
     'null_xact_record_detected: a record without a transaction id is caught');
+
+-- The verifier and the writer read a record by position, the reports by name: two column
+-- names swapped in the catalog turn every report away from the row keys.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+CREATE TEMP VIEW trail_rels AS SELECT 'ledger.audit_event'::regclass AS r
+    UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ledger.audit_event'::regclass;
+UPDATE pg_attribute SET attname = 'swap_tmp' WHERE attname = 'row_key' AND attrelid IN (SELECT r FROM trail_rels);
+UPDATE pg_attribute SET attname = 'row_key' WHERE attname = 'sensitive_columns' AND attrelid IN (SELECT r FROM trail_rels);
+UPDATE pg_attribute SET attname = 'sensitive_columns' WHERE attname = 'swap_tmp' AND attrelid IN (SELECT r FROM trail_rels);
+SELECT problem AS swapped FROM ledger.verify_audit(:digest_seq, decode(:'digest_hash', 'hex')) \gset
+ROLLBACK;
+SELECT is(:'swapped'::text, 'a table of the trail has columns other than the writer''s (a name, type or collation edited in the catalog)',
+    'trail_column_names_swapped_detected: row_key and sensitive_columns renamed into each other in the catalog are caught');
 
 -- An array's bounds are not its elements: a row key rewritten as '[0:1]={...}' or '{{...}}'
 -- hashes the same, and drops out of every report that compares or subscripts it.

@@ -1,6 +1,7 @@
 """test/process/fastpath.py SOCKET — a libpq fast-path client (PQfn, the protocol's
 FunctionCall message), which reaches a function without the executor or utility hooks.
-Commands on stdin, one per line:  sql USER SQL  |  fn USER OID ARG...  |  sleep SECONDS
+Commands on stdin, one per line:  sql USER SQL  |  fn USER OID ARG...  |  sleep SECONDS  |
+touch FILE (made once every command before it is done: a test waits for it, not a guess)
 (ARG: i:<int8>, t:<text>, null).  One connection per USER, kept open; prints OK/ERR lines."""
 import ctypes, struct, sys, time
 
@@ -54,6 +55,9 @@ for line in sys.stdin:
         continue
     if words[0] == "sleep":
         time.sleep(float(words[1]))
+        continue
+    if words[0] == "touch":
+        open(words[1], "w").close()
         continue
     c = conn(words[1])
     if c is None:

@@ -30,7 +30,15 @@ out=$(echo "fn regress_fp_leaver $reveal t:131016 i:$pid t:確認 null" | fp)
 tap_is "$out" "OK fn" "the fast path reveals for an active examiner (the road is open)"
 
 # A retired examiner's open session.
-out=$( { echo "sql regress_fp_leaver SELECT 1"; sleep 0.5; q "SELECT ledger.retire_staff('regress_fp_leaver', '退職')" >/dev/null;
+# (the session is open before the retirement: the client says so, instead of a guessed sleep)
+flag=$(mktemp -u /tmp/mnl-fp-flag.XXXXXX)
+after_login() {  # after_login SQL: run it once the client's commands so far are done
+    local i
+    for i in $(seq 1 300); do [ -e "$flag" ] && break; sleep 0.1; done
+    rm -f "$flag"
+    q "$1" >/dev/null
+}
+out=$( { echo "sql regress_fp_leaver SELECT 1"; echo "touch $flag"; after_login "SELECT ledger.retire_staff('regress_fp_leaver', '退職')";
          echo "fn regress_fp_leaver $reveal t:131016 i:$pid t:確認 null"; } | fp)
 echo "$out" | tail -1 | grep -q "ERR fn.*no longer active"
 tap_ok $? "fastpath_retired_staff_refused: a retired examiner's open session cannot reveal through the fast path"
@@ -47,7 +55,7 @@ q "SELECT pg_reload_conf()" >/dev/null
 sleep 0.3
 
 # A pooled role whose SET ROLE identity (ledger_dba, through the DBA's role) is taken away.
-out=$( { echo "sql regress_fp_pool SET ROLE ledger_dba"; sleep 0.5; q "SELECT ledger.retire_staff('regress_fp_dba', '退職')" >/dev/null;
+out=$( { echo "sql regress_fp_pool SET ROLE ledger_dba"; echo "touch $flag"; after_login "SELECT ledger.retire_staff('regress_fp_dba', '退職')";
          echo "fn regress_fp_pool $lift i:$hold"; } | fp)
 echo "$out" | tail -1 | grep -q "ERR fn.*no longer granted"
 tap_ok $? "fastpath_revoked_identity_refused: the pooled role cannot lift a hold through the fast path"

@@ -4,7 +4,9 @@ executes a portal to the end).  Commands on stdin, one per line:
   begin          a transaction block (BEGIN), so that the portal outlives each message
   open SQL       Parse and Bind SQL into portal "p", Execute it for 2 rows
   exec N         Execute portal "p" for N more rows
+  sql SQL        a simple Query (the named portal "p" survives it): "OK" or "ERR ..."
   sleep S
+  touch FILE     made once every command before it is done (a test waits for it)
 Prints "ROWS n", "SUSPENDED n" or "ERR <sqlstate> <message>" per command."""
 import os
 import struct
@@ -59,6 +61,18 @@ for line in sys.stdin:
             send(b"E", b"p\0" + struct.pack("!i", 2))
             send(b"H", b"")
             print(until([b"s", b"C"]))
+        elif words[0] == "touch":
+            open(words[1].strip(), "w").close()
+        elif words[0] == "sql":
+            send(b"Q", words[1].strip().encode() + b"\0")
+            said = "OK"
+            while True:
+                kind, body = receive()
+                if kind == b"E":
+                    said = error(body)
+                elif kind == b"Z":
+                    break
+            print(said)
         elif words[0] == "exec":
             send(b"E", b"p\0" + struct.pack("!i", int(words[1])))
             send(b"H", b"")

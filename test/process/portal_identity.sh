@@ -14,6 +14,10 @@ INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 SELECT ledger.register_staff('regress_pi_leaver', '受付 退職', 1, ARRAY['clerk']);
 SELECT ledger.register_staff('regress_pi_idle', '受付 放置', 1, ARRAY['clerk']);
 SELECT ledger.register_staff('regress_pi_active', '受付 在職', 1, ARRAY['clerk']);
+INSERT INTO ledger.org_unit VALUES ('131016', 2, '出張所');
+SELECT ledger.register_staff('regress_pi_other', '受付 出張所', 2, ARRAY['clerk']);
+CREATE ROLE regress_pi_pool LOGIN NOINHERIT;
+GRANT regress_pi_active, regress_pi_other TO regress_pi_pool;
 SELECT ledger.enrol_person('131016', 1, (b || ledger.mynumber_check_digit(b))::ledger.mynumber, '門', i::text, 'モン', 'イ', '2015-04-02', '千代田区')
 FROM (SELECT i, lpad((70000000000 + i)::text, 11, '0') AS b FROM generate_series(1, 12) i) x;
 SQL
@@ -25,7 +29,14 @@ out=$( { echo begin; echo "open $sorted"; echo "exec 5"; } | portal regress_pi_a
 tap_is "$(echo "$out" | tail -2 | tr '\n' ' ')" "SUSPENDED 2 SUSPENDED 5 " "an active clerk pages through an open portal (the road is open)"
 
 # A retired clerk's open portal, sorted (materialised at its first Execute) or not.
-out=$( { echo begin; echo "open $sorted"; sleep 0.5; q "SELECT ledger.retire_staff('regress_pi_leaver', '退職')" >/dev/null;
+flag=$(mktemp -u /tmp/mnl-pi-flag.XXXXXX)
+after_open() {  # after_open SQL: run it once the client's commands so far are done
+    local i
+    for i in $(seq 1 300); do [ -e "$flag" ] && break; sleep 0.1; done
+    rm -f "$flag"
+    q "$1" >/dev/null
+}
+out=$( { echo begin; echo "open $sorted"; echo "touch $flag"; after_open "SELECT ledger.retire_staff('regress_pi_leaver', '退職')";
          echo "exec 5"; } | portal regress_pi_leaver)
 echo "$out" | tail -1 | grep -q "^ERR 42501 .*no longer active"
 tap_ok $? "retired_staff_protocol_execute_of_sorted_portal: a retired clerk's open portal returns nothing more"
@@ -42,4 +53,17 @@ q "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND acting_role IN ('regress_pi_leaver', 'regress_pi_idle')")" -ge 1 ]; echo $?)" \
     "the refusals are recorded"
+
+# A portal that answers from its store (EXECUTE of a prepared statement, an SQL FETCH, a
+# data-modifying WITH: run whole at its first Execute) answers only the role that read: the
+# pooled role's switch to another clerk, with the portal open, ends the transaction.
+for form in "EXECUTE s" "FETCH ALL FROM c" \
+            "WITH d AS (UPDATE ledger.person SET address = address WHERE false RETURNING 1) SELECT person_id FROM ledger.person"; do
+    out=$( { echo begin; echo "sql SET ROLE regress_pi_active"; echo "sql PREPARE s AS $sorted";
+             echo "sql DECLARE c CURSOR FOR $sorted"; echo "open $form";
+             echo "sql SET ROLE regress_pi_other"; echo "exec 20"; } | portal regress_pi_pool)
+    echo "$out" | sed -n 5p | grep -q "^SUSPENDED 2" && echo "$out" | sed -n 6p | grep -q "^ERR 42501 .*read only by the role" &&
+        echo "$out" | sed -n 7p | grep -q "^ERR 25P02"
+    tap_ok $? "store_portal_answered_to_another_role_refused: ${form%% *} ... in a protocol portal, then SET ROLE ($(echo "$out" | tail -3 | tr '\n' '|'))"
+done
 tap_done
