@@ -143,7 +143,8 @@ export_check_copying(QueryDesc *qd)
  * executor's reads while it runs are a bulk export too.  CREATE TABLE AS (EXECUTE
  * included), REFRESH MATERIALIZED VIEW, COPY ... FROM (defaults), ALTER TABLE (a default or
  * USING expression filled into every row), CREATE INDEX, REINDEX, CLUSTER, VACUUM and
- * ANALYZE (index and statistics expressions).
+ * ANALYZE (index and statistics expressions), CREATE TABLE (a partition bound is evaluated
+ * and kept in pg_class, which every role reads).
  */
 bool
 export_stores_rows(Node *stmt)
@@ -151,6 +152,7 @@ export_stores_rows(Node *stmt)
 	switch (nodeTag(stmt))
 	{
 		case T_CreateTableAsStmt:
+		case T_CreateStmt:
 		case T_RefreshMatViewStmt:
 		case T_AlterTableStmt:
 		case T_IndexStmt:

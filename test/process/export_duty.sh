@@ -59,6 +59,10 @@ tap_ok $? "copy_from_default_copies_rows: COPY FROM into a table whose default r
 out=$(as_role regress_x_clerk "CREATE TEMP TABLE loot (id int); INSERT INTO loot VALUES (1); CREATE INDEX ON loot (public.regress_grab_imm(id))")
 echo "$out" | grep -q "needs the export duty"
 tap_ok $? "index_expression_copies_rows: an index whose expression reads protected rows (an index-only scan returns it) needs it"
+out=$(as_role regress_x_clerk "CREATE TEMP TABLE box (v text) PARTITION BY LIST (v);
+    CREATE TEMP TABLE box_1 PARTITION OF box FOR VALUES IN (public.regress_grab())")
+echo "$out" | grep -q "needs the export duty"
+tap_ok $? "partition_bound_copies_rows: a partition bound evaluated from protected rows (kept in pg_class, which every role reads) needs it"
 out=$(as_role regress_x_clerk "CREATE TEMP TABLE dump (family_name text);
     WITH ins AS (INSERT INTO dump SELECT family_name FROM ledger.person RETURNING 1) SELECT count(*) FROM ins")
 echo "$out" | grep -q "needs the export duty"
