@@ -234,6 +234,16 @@ mnl_cluster_destroy_all() {
     done
 }
 
+# mnl_wait_flag FILE: wait (up to 30 s) until FILE exists, then remove it.  A test client
+# that takes commands on stdin (fastpath.py, portal.py: "touch FILE") makes it once the
+# commands before it are done, so that what the test does next comes after them for certain
+# (a guessed sleep fails on a loaded machine).
+mnl_wait_flag() {
+    local i
+    for i in $(seq 1 300); do [ -e "$1" ] && break; sleep 0.1; done
+    rm -f "$1"
+}
+
 # --- TAP helpers for the shell-written suites -------------------------------------------
 
 MNL_TAP_N=0

@@ -33,9 +33,7 @@ tap_is "$out" "OK fn" "the fast path reveals for an active examiner (the road is
 # (the session is open before the retirement: the client says so, instead of a guessed sleep)
 flag=$(mktemp -u /tmp/mnl-fp-flag.XXXXXX)
 after_login() {  # after_login SQL: run it once the client's commands so far are done
-    local i
-    for i in $(seq 1 300); do [ -e "$flag" ] && break; sleep 0.1; done
-    rm -f "$flag"
+    mnl_wait_flag "$flag"
     q "$1" >/dev/null
 }
 out=$( { echo "sql regress_fp_leaver SELECT 1"; echo "touch $flag"; after_login "SELECT ledger.retire_staff('regress_fp_leaver', '退職')";

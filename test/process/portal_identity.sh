@@ -31,9 +31,7 @@ tap_is "$(echo "$out" | tail -2 | tr '\n' ' ')" "SUSPENDED 2 SUSPENDED 5 " "an a
 # A retired clerk's open portal, sorted (materialised at its first Execute) or not.
 flag=$(mktemp -u /tmp/mnl-pi-flag.XXXXXX)
 after_open() {  # after_open SQL: run it once the client's commands so far are done
-    local i
-    for i in $(seq 1 300); do [ -e "$flag" ] && break; sleep 0.1; done
-    rm -f "$flag"
+    mnl_wait_flag "$flag"
     q "$1" >/dev/null
 }
 out=$( { echo begin; echo "open $sorted"; echo "touch $flag"; after_open "SELECT ledger.retire_staff('regress_pi_leaver', '退職')";
