@@ -645,20 +645,17 @@ emit(const char *kind, Oid relid, int64 row_count, bool has_row_count, uint64 qu
 			return false;
 		if (GetCurrentTimestamp() >= deadline)
 		{
+			LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+			queue->dropped++;
+			LWLockRelease(queue->lock);
 			if (!must_log)
 			{
-				/* patient, not must_log: counted as dropped after the wait */
+				/* patient (audit_emit_patient): dropped after the wait */
 				ConditionVariableCancelSleep();
-				LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-				queue->dropped++;
-				LWLockRelease(queue->lock);
 				if (key_bytes)
 					pfree(key_bytes);
 				return false;
 			}
-			LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-			queue->dropped++;
-			LWLockRelease(queue->lock);
 			queue_refuse("the audit queue is full",
 						 "The audit writer is falling behind; raise ledger.audit_queue_size or ledger.audit_queue_timeout, or reduce the load.");
 		}

@@ -316,6 +316,7 @@ check_record(HeapTuple t, TupleDesc d, void *arg)
 	bool		nulls[AUDIT_NATTS];
 	uint8		stored[AUDIT_HASH_LEN];
 	uint8		computed[AUDIT_HASH_LEN];
+	const char *problem = NULL;
 
 	heap_deform_tuple(t, d, values, nulls);
 	if (nulls[AA_RECORD_HASH - 1])
@@ -323,21 +324,19 @@ check_record(HeapTuple t, TupleDesc d, void *arg)
 	else
 		bytea_to_hash(values[AA_RECORD_HASH - 1], stored);
 	audit_record_hash(values, nulls, computed);
-	if (!w->brk->found && memcmp(stored, computed, AUDIT_HASH_LEN) != 0)
+	if (w->brk->found)
+		problem = NULL;
+	else if (memcmp(stored, computed, AUDIT_HASH_LEN) != 0)
+		problem = "record content does not match its hash (the record was altered)";
+	else if (!audit_record_arrays_canonical(values, nulls))
+		problem = "an array of the record has bounds or dimensions the writer never gives (the record was altered)";
+	if (problem != NULL)
 	{
 		w->brk->found = true;
 		w->brk->block_seq = w->block_seq;
 		w->brk->has_event = !nulls[AA_EVENT_ID - 1];
 		w->brk->event_id = w->brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
-		w->brk->problem = "record content does not match its hash (the record was altered)";
-	}
-	else if (!w->brk->found && !audit_record_arrays_canonical(values, nulls))
-	{
-		w->brk->found = true;
-		w->brk->block_seq = w->block_seq;
-		w->brk->has_event = !nulls[AA_EVENT_ID - 1];
-		w->brk->event_id = w->brk->has_event ? DatumGetInt64(values[AA_EVENT_ID - 1]) : 0;
-		w->brk->problem = "an array of the record has bounds or dimensions the writer never gives (the record was altered)";
+		w->brk->problem = problem;
 	}
 	if (w->h)
 		audit_block_hasher_add(w->h, stored);

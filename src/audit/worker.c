@@ -362,13 +362,13 @@ audit_worker_main(Datum arg)
 		 * records included: the writer waits, and sessions that need a record are refused,
 		 * instead of failing and being restarted every few seconds.
 		 */
-		if (ready && DefaultXactReadOnly)
+		if (DefaultXactReadOnly)
 		{
-			ready = false;
-			audit_queue_set_writer(false);
-		}
-		if (!ready && DefaultXactReadOnly)
-		{
+			if (ready)
+			{
+				ready = false;
+				audit_queue_set_writer(false);
+			}
 			if (!said_read_only)
 				ereport(LOG,
 						(errmsg("the audit writer waits: default_transaction_read_only is on"),

@@ -125,6 +125,11 @@ read_carry_run_begin(QueryDesc *qd, bool internal, bool reads_protected)
 	int			depth = nruns;
 	int			i;
 
+	if (!callback_registered)
+	{
+		RegisterXactCallback(carry_xact_callback, NULL);
+		callback_registered = true;
+	}
 	if (carriers != NIL && qd != NULL && !internal && (c = find_carrier(qd)) != NULL &&
 		c->reader != GetUserId())
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
@@ -149,11 +154,6 @@ read_carry_run_begin(QueryDesc *qd, bool internal, bool reads_protected)
 		(ActivePortal->cursorOptions & CURSOR_OPT_HOLD) != 0;
 	runs[nruns].active = ActivePortal;
 	nruns++;
-	if (!callback_registered)
-	{
-		RegisterXactCallback(carry_xact_callback, NULL);
-		callback_registered = true;
-	}
 	return depth;
 }
 
@@ -192,11 +192,6 @@ mark_store_portal(Portal portal)
 	c->reader = GetUserId();
 	store_carriers = lappend(store_carriers, c);
 	MemoryContextSwitchTo(old);
-	if (!callback_registered)
-	{
-		RegisterXactCallback(carry_xact_callback, NULL);
-		callback_registered = true;
-	}
 }
 
 /*
@@ -232,20 +227,15 @@ read_carry_check_stores(const char *portal_name)
 
 /*
  * A read of an audited table starts (ExecutorStart), by the current role: refused inside a
- * held cursor's run; otherwise every portal whose run a protected read is inside now carries
- * its rows, bound to this role.
+ * held cursor's run; otherwise every cursor whose run a protected read is inside now carries
+ * its rows, bound to this role (the stores of the portals it runs inside are marked when it
+ * runs: read_carry_run_begin).
  */
 void
 read_carry_read(Oid relid, bool protected)
 {
 	int			i;
 
-	if (protected)
-	{
-		mark_store_portal(ActivePortal);
-		for (i = 0; i < nruns; i++)
-			mark_store_portal(runs[i].active);
-	}
 	for (i = 0; i < nruns; i++)
 	{
 		Run		   *r = &runs[i];

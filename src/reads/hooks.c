@@ -598,14 +598,13 @@ static void
 mnl_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 {
 	TrackedRead *t = tracked != NIL ? find_tracked(qd) : NULL;
+	int			depth;
 
 	/*
 	 * A cursor over protected rows is fetched by the role that opened it: its record names
 	 * that role (a SET ROLE between DECLARE and FETCH would have the rows read under the
 	 * other role's sight and recorded under the first's).
 	 */
-	int			depth;
-
 	if (t != NULL && OidIsValid(t->reader) && GetUserId() != t->reader && mnl_internal_depth == 0)
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
 					 "Open the cursor again as this role.");
