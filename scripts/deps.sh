@@ -104,6 +104,32 @@ mnl_install_upgrade_deps() {
     fi
 }
 
+# What the suite's client tests need (test/process/examples.sh, pgbouncer.sh): a JDK and pgJDBC,
+# psycopg 3 with its pool, PgBouncer, and node-postgres — Debian's node-pg beside Debian's
+# nodejs; where another Node.js is installed (NodeSource's, which Debian's node-pg cannot sit
+# beside), pg from the npm registry into examples/node (the version examples/node/package.json
+# pins).  Only the suite asks for it (scripts/test.sh).
+MNL_EXAMPLE_PACKAGES=(default-jdk-headless libpostgresql-jdbc-java python3-psycopg python3-psycopg-pool pgbouncer)
+mnl_install_example_deps() {
+    local missing root
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    missing=$(mnl_missing "${MNL_EXAMPLE_PACKAGES[@]}")
+    if [ -z "$(command -v node)" ]; then
+        missing="$missing nodejs $(mnl_missing node-pg)"
+    fi
+    if [ -n "${missing// /}" ]; then
+        # shellcheck disable=SC2086
+        mnl_apt_install $missing || return 1
+    fi
+    if ! NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs node -e "require('pg')" 2>/dev/null &&
+       [ ! -d "$root/examples/node/node_modules/pg" ]; then
+        if ! mnl_apt_install node-pg 2>/dev/null; then
+            echo "installing: pg from the npm registry into examples/node (Debian's node-pg needs Debian's nodejs)" >&2
+            (cd "$root/examples/node" && npm install --no-audit --no-fund --silent) || return 1
+        fi
+    fi
+}
+
 # Re-run the calling script as root when it was not started as root.
 mnl_require_root() {
     if [ "$(id -u)" -ne 0 ]; then

@@ -96,6 +96,7 @@ fi
 cd "$ROOT"
 mnl_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 mnl_install_upgrade_deps || { echo "0 passed, 1 failed"; exit 1; }
+mnl_install_example_deps || { echo "0 passed, 1 failed"; exit 1; }
 export MNL_ROOT=$ROOT MNL_RESULTS=$ROOT/test/results
 . "$ROOT/test/harness.sh"
 

@@ -143,6 +143,8 @@ typedef struct AuditQueueEvent AuditQueueEvent;
 extern void audit_queue_shmem_request(void);
 extern void audit_queue_shmem_startup(void);
 extern bool audit_emit_patient(const char *kind, const char *detail, int patience_ms);
+extern int	audit_patience_begin(int patience_ms);
+extern void audit_patience_end(int was);
 extern bool audit_emit(const char *kind, Oid relid, int64 row_count, bool has_row_count,
 					   uint64 query_id, const char *detail, bool must_log);
 extern void audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail);

@@ -297,6 +297,26 @@ audit_emit_patient(const char *kind, const char *detail, int patience_ms)
 	return ok;
 }
 
+/*
+ * Events made until audit_patience_end wait for room up to patience_ms, as
+ * audit_emit_patient's do (a session's last owed records, at its end).  Returns what to give
+ * back to audit_patience_end.
+ */
+int
+audit_patience_begin(int patience_ms)
+{
+	int			was = emit_patience;
+
+	emit_patience = Max(patience_ms, 0);
+	return was;
+}
+
+void
+audit_patience_end(int was)
+{
+	emit_patience = was;
+}
+
 /* A must_log event whose acting role is role (not the current user). */
 void
 audit_emit_as(Oid role, const char *kind, Oid relid, const char *detail)

@@ -101,6 +101,13 @@ mnl_rte_perms(const PlannedStmt *stmt, const RangeTblEntry *rte, MnlRtePerms *ou
 #define MNL_MY_LXID					(MyProc->lxid)
 #endif
 
+/* PostgreSQL 16: get_guc_variables() tells how many there are. */
+#if PG_VERSION_NUM >= 160000
+#define mnl_guc_variables(n)		get_guc_variables(n)
+#else
+#define mnl_guc_variables(n)		(*(n) = GetNumConfigOptions(), get_guc_variables())
+#endif
+
 /* PostgreSQL 17: index inserts end with index_insert_cleanup() (BRIN releases its revmap buffer). */
 #if PG_VERSION_NUM >= 170000
 #define mnl_index_insert_cleanup(idx, info)	index_insert_cleanup((idx), (info))

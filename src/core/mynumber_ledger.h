@@ -11,6 +11,10 @@
 
 #define MNL_EXTENSION_NAME	"mynumber_ledger"
 
+/* A message fragment marked for translation (core/nls.c, once the catalog is in place). */
+#define mnl_gettext(s)		(s)
+#define mnl_gettext_noop(s)	(s)
+
 /* Settings C reads, defined in settings.c; docs/api.md describes each. */
 extern bool mnl_allow_all_zero_mynumber;	/* ledger.allow_all_zero_mynumber */
 extern char *mnl_database;		/* ledger.database */

@@ -265,6 +265,8 @@ run_period_command(const char *op, const char *period, char *buf, size_t size)
 	FILE	   *fh;
 	size_t		n = 0;
 	int			rc;
+	bool		has_op = false;
+	bool		has_period = false;
 
 	if (mnl_period_key_command == NULL || mnl_period_key_command[0] == '\0')
 		ereport(ERROR,
@@ -275,12 +277,20 @@ run_period_command(const char *op, const char *period, char *buf, size_t size)
 	for (c = mnl_period_key_command; *c; c++)
 	{
 		if (c[0] == '%' && c[1] == 'o')
-			appendStringInfoString(&cmd, op), c++;
+			appendStringInfoString(&cmd, op), c++, has_op = true;
 		else if (c[0] == '%' && c[1] == 'p')
-			appendStringInfoString(&cmd, period), c++;
+			appendStringInfoString(&cmd, period), c++, has_period = true;
+		else if (c[0] == '%' && c[1] == '%')
+			appendStringInfoChar(&cmd, '%'), c++;
 		else
 			appendStringInfoChar(&cmd, *c);
 	}
+	/* without them every period would get the same answer, or a "forget" would read as "get" */
+	if (!has_op || !has_period)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ledger.period_key_command must contain %%o (the operation) and %%p (the period)"),
+				 errhint("For example '/usr/local/sbin/ledger-period-key %%o %%p': the server runs it with %%o = get or forget and %%p = the year.")));
 	fh = OpenPipeStream(cmd.data, "r");
 	if (fh == NULL)
 		ereport(ERROR,

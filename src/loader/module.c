@@ -74,6 +74,7 @@ _PG_init(void)
 
 	reads_install();
 	guard_install();			/* after reads: the guard's hooks run first */
+	staff_session_install();
 	log_hygiene_install();
 	monitoring_install();		/* last: its hooks run before the others */
 	if (!IsBinaryUpgrade)

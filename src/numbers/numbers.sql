@@ -131,19 +131,21 @@ COMMENT ON OPERATOR FAMILY ledger.mynumber_ops USING btree IS '個人番号のB�
 COMMENT ON OPERATOR CLASS ledger.mynumber_hash_ops USING hash IS '個人番号のハッシュ演算子クラス: hash indexes, joins, partitioning';
 COMMENT ON OPERATOR FAMILY ledger.mynumber_hash_ops USING hash IS '個人番号のハッシュ演算子族';
 
--- Casts: from text and varchar as assignment (INSERT ... VALUES ($1) with a text parameter
--- works), to text and varchar only when asked for, so a number never slips silently into a
--- text column.
+-- Casts: from text and varchar implicitly, to text and varchar only when asked for.  One way
+-- only: a typed string parameter (pgJDBC's setString sends varchar; a driver's $1::text)
+-- resolves a function or operator that takes a My Number, and is checked as input is (check
+-- digit, 22P02); a number never slips silently into a text column or a text function, nor
+-- does a text comparison run where a number comparison was meant (no cast back).
 CREATE FUNCTION ledger.mynumber(text) RETURNS ledger.mynumber
     AS 'MODULE_PATHNAME', 'mynumber_from_text' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.mynumber(text) IS '個人番号への変換: cast from text, checked like input';
-CREATE CAST (text AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS ASSIGNMENT;
-CREATE CAST (varchar AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS ASSIGNMENT;
+CREATE CAST (text AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS IMPLICIT;
+CREATE CAST (varchar AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS IMPLICIT;
 CREATE CAST (ledger.mynumber AS text) WITH INOUT;
 CREATE CAST (ledger.mynumber AS varchar) WITH INOUT;
 CREATE CAST (ledger.mynumber AS bpchar) WITH INOUT;
-COMMENT ON CAST (text AS ledger.mynumber) IS '個人番号への変換: text, on assignment, checked';
-COMMENT ON CAST (varchar AS ledger.mynumber) IS '個人番号への変換: varchar, on assignment, checked';
+COMMENT ON CAST (text AS ledger.mynumber) IS '個人番号への変換: text, implicit (a typed string parameter resolves), checked';
+COMMENT ON CAST (varchar AS ledger.mynumber) IS '個人番号への変換: varchar, implicit (a typed string parameter resolves), checked';
 COMMENT ON CAST (ledger.mynumber AS text) IS '個人番号から文字列へ: explicit only';
 COMMENT ON CAST (ledger.mynumber AS varchar) IS '個人番号から文字列へ: explicit only';
 COMMENT ON CAST (ledger.mynumber AS bpchar) IS '個人番号から文字列へ: explicit only';
@@ -287,13 +289,13 @@ COMMENT ON OPERATOR FAMILY ledger.corporate_number_hash_ops USING hash IS '法�
 CREATE FUNCTION ledger.corporate_number(text) RETURNS ledger.corporate_number
     AS 'MODULE_PATHNAME', 'corporate_number_from_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.corporate_number(text) IS '法人番号への変換: cast from text, checked like input';
-CREATE CAST (text AS ledger.corporate_number) WITH FUNCTION ledger.corporate_number(text) AS ASSIGNMENT;
-CREATE CAST (varchar AS ledger.corporate_number) WITH FUNCTION ledger.corporate_number(text) AS ASSIGNMENT;
+CREATE CAST (text AS ledger.corporate_number) WITH FUNCTION ledger.corporate_number(text) AS IMPLICIT;
+CREATE CAST (varchar AS ledger.corporate_number) WITH FUNCTION ledger.corporate_number(text) AS IMPLICIT;
 CREATE CAST (ledger.corporate_number AS text) WITH INOUT;
 CREATE CAST (ledger.corporate_number AS varchar) WITH INOUT;
 CREATE CAST (ledger.corporate_number AS bpchar) WITH INOUT;
-COMMENT ON CAST (text AS ledger.corporate_number) IS '法人番号への変換: text, on assignment, checked';
-COMMENT ON CAST (varchar AS ledger.corporate_number) IS '法人番号への変換: varchar, on assignment, checked';
+COMMENT ON CAST (text AS ledger.corporate_number) IS '法人番号への変換: text, implicit (a typed string parameter resolves), checked';
+COMMENT ON CAST (varchar AS ledger.corporate_number) IS '法人番号への変換: varchar, implicit (a typed string parameter resolves), checked';
 COMMENT ON CAST (ledger.corporate_number AS text) IS '法人番号から文字列へ: explicit only';
 COMMENT ON CAST (ledger.corporate_number AS varchar) IS '法人番号から文字列へ: explicit only';
 COMMENT ON CAST (ledger.corporate_number AS bpchar) IS '法人番号から文字列へ: explicit only';

@@ -15,26 +15,39 @@
  *     whole into the portal's store, and later Executes (or an SQL FETCH of it) answer from
  *     there, again with no executor;
  *
- * (A plan is not covered: an IMMUTABLE function that reads a protected table is run by the
- * planner and its result folded into the plan, which a cursor or a cached plan answers
- * later.  Refusing reads while planning also refused STABLE functions the planner runs to
- * estimate a condition, ordinary staff work; that road is open, see docs/permissions.md.)
+ *   - a plan: an IMMUTABLE function that reads a protected table is run by the planner and
+ *     its result folded into the plan as a constant, which a cursor or a cached plan answers
+ *     later, with no read at all.
  *
  * So: a portal whose run read a protected table, at any depth, answers only the role that
- * read (a FETCH or Execute under another role is refused; for a portal answering from its
- * store, no statement may end under another role while it is open, and no FETCH of it runs
- * under one); and no protected table is read inside the run of a cursor WITH HOLD.  reads/hooks.c
- * calls these from its executor and utility hooks.
+ * read (a FETCH or Execute under another role is refused); no protected table is read inside
+ * the run of a cursor WITH HOLD; a plan whose planning read a protected table depends on the
+ * planning role (a cached plan is planned again for another role, a portal over it runs for
+ * that role only).  A portal answering from its store is never reached under another role:
+ * the identity may not change away from its reader while it is open — not by a statement
+ * (SET ROLE, SET SESSION AUTHORIZATION, RESET, at any depth), not by set_config('role') (a
+ * query's, a PL/pgSQL expression's or a fast-path call's), not by a SECURITY DEFINER function
+ * or one with SET role (but the extension's own) — and a row it sends under another role, by
+ * whatever road, is refused as it leaves (reads/messages.c).  reads/hooks.c calls these from
+ * its executor and utility hooks; the function manager and planner hooks are here.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_proc.h"
+#include "commands/extension.h"
 #include "executor/executor.h"
+#include "fmgr.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "tcop/pquery.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
+#include "utils/syscache.h"
 
+#include "core/mynumber_ledger.h"
 #include "guard/guard.h"
 #include "reads/reads.h"
 
@@ -70,6 +83,8 @@ static int	nruns = 0;
 static int	maxruns = 0;
 static List *carriers = NIL;	/* of Carrier *, in TopMemoryContext */
 static bool callback_registered = false;
+static int	planning = 0;		/* the planner's depth */
+static bool planning_read = false;	/* a protected table was read while it planned */
 
 static void
 carry_xact_callback(XactEvent event, void *arg)
@@ -110,6 +125,7 @@ find_carrier(QueryDesc *qd)
 }
 
 static void mark_store_portal(Portal portal);
+static void check_plan_role(PlannedStmt *ps);
 
 /*
  * A run starts (ExecutorRun, or a utility statement's: qd NULL): refuse it when it answers
@@ -130,6 +146,8 @@ read_carry_run_begin(QueryDesc *qd, bool internal, bool reads_protected)
 		RegisterXactCallback(carry_xact_callback, NULL);
 		callback_registered = true;
 	}
+	if (qd != NULL && !internal && qd->plannedstmt != NULL && qd->plannedstmt->invalItems != NIL)
+		check_plan_role(qd->plannedstmt);
 	if (carriers != NIL && qd != NULL && !internal && (c = find_carrier(qd)) != NULL &&
 		c->reader != GetUserId())
 		guard_refuse(InvalidOid, "a cursor over a protected table is read only by the role that opened it",
@@ -236,6 +254,8 @@ read_carry_read(Oid relid, bool protected)
 {
 	int			i;
 
+	if (protected && planning > 0)
+		planning_read = true;	/* folded into the plan being made, perhaps */
 	for (i = 0; i < nruns; i++)
 	{
 		Run		   *r = &runs[i];
@@ -287,4 +307,145 @@ read_carry_end(QueryDesc *qd)
 			pfree(c);
 		}
 	}
+}
+
+/*
+ * A row leaves for the client (reads/messages.c): refused when the portal sending it answers
+ * from a store rows another role read (the identity changed by a road the checks above did
+ * not see).
+ */
+void
+read_carry_check_active(void)
+{
+	ListCell   *lc;
+
+	if (ActivePortal == NULL || ActivePortal->name == NULL)
+		return;
+	foreach(lc, store_carriers)
+	{
+		StoreCarrier *c = lfirst(lc);
+
+		if (c->created == ActivePortal->creation_time && c->reader != GetUserId() &&
+			strcmp(c->name, ActivePortal->name) == 0)
+			guard_refuse(InvalidOid, "a portal holding rows of a protected table is read only by the role that read them",
+						 "Close the portal (or end the transaction) before changing the role.");
+	}
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The identity changes inside a statement
+ * ---------------------------------------------------------------------------------------
+ */
+
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
+
+/* set_config (which sets role as SET ROLE does) goes through the hook below. */
+static bool
+carry_needs_fmgr_hook(Oid fn_oid)
+{
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
+		return true;
+	return fn_oid == F_SET_CONFIG;
+}
+
+/*
+ * A function that runs under an identity of its own (SECURITY DEFINER, SET role) starts, or
+ * set_config has returned: while a portal answering from its store holds rows of a protected
+ * table, the identity is the role that read them.  The extension's own functions (the gated
+ * API, SECURITY DEFINER) are exempt: they answer from their own queries, never a portal.
+ */
+static void
+carry_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
+{
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, arg);
+	if (store_carriers == NIL || mnl_internal_depth > 0)
+		return;
+	if (event == FHET_END && flinfo->fn_oid == F_SET_CONFIG)
+		read_carry_check_stores(NULL);
+	else if (event == FHET_START && flinfo->fn_oid != F_SET_CONFIG &&
+			 !OidIsValid(getExtensionOfObject(ProcedureRelationId, flinfo->fn_oid)))
+		read_carry_check_stores(NULL);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Plans: an IMMUTABLE function's read, folded in while planning
+ * ---------------------------------------------------------------------------------------
+ */
+
+static planner_hook_type prev_planner = NULL;
+
+static uint32
+role_hash(Oid role)
+{
+	return GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(role));
+}
+
+/*
+ * A plan whose planning read a protected table depends on the planning role: the plan cache
+ * plans it again for another role (dependsOnRole), and it names that role (an item of its
+ * dependencies on pg_authid, which no plan of the server's own has).
+ */
+static PlannedStmt *
+carry_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	bool		outer_read = planning_read;
+	bool		read;
+	PlannedStmt *result;
+
+	planning_read = false;
+	planning++;
+	PG_TRY();
+	{
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		planning--;
+		read = planning_read;
+		planning_read = outer_read || read; /* the plan being made around this one too */
+	}
+	PG_END_TRY();
+	if (read)
+	{
+		PlanInvalItem *item = makeNode(PlanInvalItem);
+
+		item->cacheId = AUTHOID;
+		item->hashValue = role_hash(GetUserId());
+		result->invalItems = lappend(result->invalItems, item);
+		result->dependsOnRole = true;
+	}
+	return result;
+}
+
+/* A plan that names its planning role runs for that role only (a cursor over it, fetched). */
+static void
+check_plan_role(PlannedStmt *ps)
+{
+	ListCell   *lc;
+
+	foreach(lc, ps->invalItems)
+	{
+		PlanInvalItem *item = lfirst(lc);
+
+		if (item->cacheId == AUTHOID && item->hashValue != role_hash(GetUserId()))
+			guard_refuse(InvalidOid, "a plan holding rows of a protected table read while planning runs only for the role that planned it",
+						 "Declare the function that reads the table STABLE, not IMMUTABLE, or open the cursor again as this role.");
+	}
+}
+
+/* The function manager and planner hooks (reads_install). */
+void
+read_carry_install(void)
+{
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = carry_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = carry_fmgr_hook;
+	prev_planner = planner_hook;
+	planner_hook = carry_planner;
 }

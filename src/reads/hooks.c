@@ -56,6 +56,7 @@
 #include "guard/guard.h"
 #include "core/mynumber_ledger.h"
 #include "reads/reads.h"
+#include "staff/session.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -298,21 +299,36 @@ hooks_xact_callback(XactEvent event, void *arg)
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
-		/* Statements that read audited rows and then failed: what was seen was seen. */
+		/*
+		 * Statements that read audited rows and then failed: what was seen was seen (a
+		 * sequence's value, an advisory lock, a message outlive the transaction).  A record
+		 * the full queue has no room for now is owed: the session's next statement makes it,
+		 * waiting for room, before it runs (or fails), and its end makes it patiently.
+		 */
 		while (tracked != NIL)
 		{
 			TrackedRead *t = linitial(tracked);
 
-			emit_failed_reads(t);
-			forget_tracked(t);
+			tracked = list_delete_first(tracked);
+			if (emit_failed_reads(t))
+				free_tracked(t);
+			else
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				read_scan_detach(t->scans);
+				t->scans = NIL;
+				owed = lappend(owed, t);
+				MemoryContextSwitchTo(old);
+			}
 		}
 		copy_relid = InvalidOid;
 		audit_reads_forget();
+		(void) pay_owed(false);
 	}
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
 	{
-		/* nothing of an aborted transaction is answered; a committed one paid before commit */
+		/* a committed transaction paid before it committed */
 		(void) pay_owed(false);
 		while (owed != NIL)
 		{
@@ -480,6 +496,8 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 	if (reads != NIL && ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD))
 		guard_refuse(linitial_oid(reads), "a cursor WITH HOLD cannot read an audited or protected table",
 					 "Fetch the rows within the transaction (a cursor without HOLD); bulk export needs the export duty.");
+	if (reads != NIL)
+		staff_session_data_read();
 	/* ... nor a function its query runs; and a portal this runs inside carries the rows */
 	foreach(lc, reads)
 	{
@@ -800,6 +818,9 @@ mnl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		client_fetch = NULL;
 	}
 	PG_END_TRY();
+	/* SET ROLE, SET SESSION AUTHORIZATION, RESET inside a function: its identity at once */
+	if (context != PROCESS_UTILITY_TOPLEVEL && IsA(stmt, VariableSetStmt))
+		read_carry_check_stores(NULL);
 
 	/* a COPY read through a query (row-level security) was recorded with its rows' keys */
 	if (OidIsValid(copy_read) && !copy_by_executor)
@@ -849,6 +870,14 @@ record_logout(int code, Datum arg)
 		return;
 	}
 
+	/* reads of a failed statement still owed (the queue was full): made patiently, or dropped (counted) */
+	if (owed != NIL)
+	{
+		int			was = audit_patience_begin(LOGIN_FAILED_PATIENCE);
+
+		(void) pay_owed(false);
+		audit_patience_end(was);
+	}
 	TimestampDifference(MyStartTimestamp, GetCurrentTimestamp(), &secs, &usecs);
 	snprintf(detail, sizeof(detail), "session lasted %ld.%03d s", secs, usecs / 1000);
 	audit_emit(AUDIT_KIND_LOGOUT, InvalidOid, 0, false, 0, detail, false);
@@ -960,4 +989,5 @@ reads_install(void)
 	prev_ClientAuthentication = ClientAuthentication_hook;
 	ClientAuthentication_hook = mnl_ClientAuthentication;
 	read_scan_install();
+	read_carry_install();
 }

@@ -222,6 +222,8 @@ wrapped_putmessage(char msgtype, const char *s, size_t len)
 
 	if (active)
 		return socket_methods->putmessage(msgtype, s, len);
+	if (msgtype == 'D')
+		read_carry_check_active();	/* a stored row, under the role that read it only */
 	/*
 	 * A row (DataRow), a COPY ... TO's data (CopyData) and its end (CopyDone, sent before the
 	 * COPY's own record is made), a fast-path function's result (FunctionCallResponse) are

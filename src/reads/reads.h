@@ -34,5 +34,7 @@ extern void read_carry_run_end(int depth);
 extern void read_carry_read(Oid relid, bool protected);
 extern void read_carry_end(struct QueryDesc *qd);
 extern void read_carry_check_stores(const char *portal_name);
+extern void read_carry_check_active(void);
+extern void read_carry_install(void);
 
 #endif							/* MNL_READS_H */

@@ -70,8 +70,9 @@ run(const char *sql)
 /*
  * A table a non-superuser asks to protect must not already hold anything of its owner's that
  * sees every row or could be redefined later to do so: policies, triggers, rules, CHECK
- * constraints, generated columns, expression or partial indexes, column types the owner
- * controls, inheritance.  (A superuser's table is trusted as it is.)
+ * constraints, generated columns, expression or partial indexes, extended statistics, column
+ * types the owner controls, inheritance, a foreign key to a table the owner changes freely.
+ * (A superuser's table is trusted as it is.)
  */
 static bool defaults_run_code(Oid relid);
 
@@ -101,6 +102,13 @@ refuse_unsafe_table(Oid relid)
 			"     EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1 AND reloftype <> 0)),"
 			" ('another table''s foreign key references it', EXISTS (SELECT 1 FROM pg_catalog.pg_constraint"
 			"     WHERE confrelid = $1 AND contype = 'f' AND conrelid <> $1)),"
+			" ('its foreign key references a table that is not protected (a change there checks the key against every row"
+			" of this one, past its policies, and the error names the row''s values)', EXISTS ("
+			"     SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1 AND c.contype = 'f' AND c.confrelid <> $1"
+			"      AND c.confrelid NOT IN (SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = 'ledger'::pg_catalog.regnamespace)"
+			"      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.confrelid AND p.polname = 'mnl_rls_select'))),"
+			" ('it has extended statistics (ANALYZE, autovacuum''s too, evaluates them over every row)',"
+			"     EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext WHERE stxrelid = $1)),"
 			" ('a column default uses an operator of a non-superuser', EXISTS ("
 			"     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep"
 			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"

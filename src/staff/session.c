@@ -25,15 +25,243 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "miscadmin.h"
+#include "commands/prepare.h"
 #include "nodes/parsenodes.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/portal.h"
+#include "utils/guc_tables.h"
 
 #include "audit/audit.h"
 #include "log_hygiene/log_hygiene.h"
+#include "core/compat.h"
 #include "core/mynumber_ledger.h"
 #include "staff/perm.h"
 #include "staff/session.h"
+
+/*
+ * A pooled login (not a superuser, not staff itself, granted staff roles: an application's
+ * connection, behind a pool that hands the session to the next client after each
+ * transaction) takes a staff identity for one transaction only: SET LOCAL ROLE.  A SET ROLE
+ * that would outlive the transaction is refused, and an identity that was carried into a
+ * transaction from an earlier one (set_config('role', ..., false), a role default) is
+ * refused at the transaction's first statement that is not leaving it: the next client of
+ * the pool would act, and be recorded, as the previous one's staff member.
+ */
+static LocalTransactionId start_lxid = InvalidLocalTransactionId;
+static Oid	start_outer = InvalidOid;	/* the identity the transaction started with */
+
+static bool pooled_login(Oid session);
+static bool xact_saw_data = false;	/* this transaction acted as staff or read an audited table */
+static bool xact_session_state = false; /* ... and left something for the session's next one */
+static List *xact_prepared = NIL;	/* names PREPAREd in this transaction (TopTransactionContext) */
+static List *xact_held = NIL;	/* names of cursors DECLAREd WITH HOLD in this transaction */
+
+/* Do the prepared statements and held cursors this transaction made still exist? */
+static bool
+named_state_remains(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, xact_prepared)
+		if (FetchPreparedStatement(strVal(lfirst(lc)), false) != NULL)
+			return true;
+	foreach(lc, xact_held)
+		if (PortalIsValid(GetPortalByName(strVal(lfirst(lc)))))
+			return true;
+	return false;
+}
+
+/*
+ * The value a string setting will have when this transaction commits, where this
+ * transaction set it for the session (SET, set_config(..., false)); NULL where the commit
+ * restores what it was before (not set, or set only for the transaction).
+ */
+static const char *
+persisting_value(struct config_generic *v)
+{
+	struct config_string *cs = (struct config_string *) v;
+
+	if (v->vartype != PGC_STRING || v->stack == NULL)
+		return NULL;
+	if (v->stack->state == GUC_SET)
+		return cs->variable ? *cs->variable : NULL;
+	if (v->stack->state == GUC_SET_LOCAL)
+		return v->stack->masked.val.stringval;
+	return NULL;
+}
+
+static void
+refuse_commit(const char *detail, const char *message, const char *name)
+{
+	audit_refuse(InvalidOid, detail, AUDIT_MAY_DROP,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg(message, name),
+				  errhint("A pooled login keeps nothing past its transaction: set the identity and settings for the transaction (SET LOCAL, set_config(..., true)); the pool hands the session to another client next.")));
+}
+
+/*
+ * A pooled login's transaction commits nothing that the pool's next client would inherit:
+ *
+ *   - no staff identity: a role set for the session (set_config('role', ..., false), SET
+ *     ROLE being refused when issued) or carried from the connection is refused at commit,
+ *     whatever ran in between (a fast-path call passes no statement gate);
+ *   - when it acted as staff or read an audited table: no setting that holds text changed
+ *     for the session (a custom x.* setting holds any length; its reset value and an empty
+ *     one carry nothing), and no other state of the session made — a prepared statement, a
+ *     LISTEN channel, a cursor WITH HOLD, a temporary object or rows written to one — each a
+ *     channel for rows read as one staff member to the next client or identity.
+ *
+ * A driver's own settings at connection (the startup packet; pgJDBC's SET application_name
+ * before anything is read) are not affected; track_activities is the extension's own.
+ */
+static void
+pooled_commit_check(XactEvent event, void *arg)
+{
+	struct config_generic **vars;
+	int			n;
+	int			i;
+	bool		saw_data;
+	bool		left_state;
+
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+	{
+		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+			event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		{
+			xact_saw_data = xact_session_state = false;
+			xact_prepared = xact_held = NIL;	/* their memory went with the transaction */
+		}
+		return;
+	}
+	saw_data = xact_saw_data || GetOuterUserId() != GetSessionUserId();
+	left_state = xact_session_state || named_state_remains();
+	if (MyBackendType != B_BACKEND || mnl_internal_depth > 0 || !pooled_login(GetSessionUserId()))
+		return;
+	vars = mnl_guc_variables(&n);
+	for (i = 0; i < n; i++)
+	{
+		struct config_generic *v = vars[i];
+		const char *after;
+
+		if (strcmp(v->name, "role") == 0)
+		{
+			after = v->stack != NULL ? persisting_value(v) :
+				(GetOuterUserId() != GetSessionUserId() ? "(connection)" : NULL);
+			if (after != NULL && after[0] != '\0' && pg_strcasecmp(after, "none") != 0)
+				refuse_commit("commit refused: a pooled login's role would outlive the transaction",
+							  mnl_gettext_noop("permission denied: a pooled login's role \"%s\" would outlive the transaction"),
+							  v->stack != NULL ? after : GetUserNameFromId(GetOuterUserId(), true));
+			continue;
+		}
+		if (!saw_data || strcmp(v->name, "session_authorization") == 0 ||
+			strcmp(v->name, "track_activities") == 0)
+			continue;
+		after = persisting_value(v);
+		if (after == NULL || after[0] == '\0' ||
+			(((struct config_string *) v)->reset_val != NULL &&
+			 strcmp(after, ((struct config_string *) v)->reset_val) == 0))
+			continue;			/* back to what it was at connection, or empty: carries nothing */
+		refuse_commit("commit refused: a pooled login set a text setting for the session",
+					  mnl_gettext_noop("permission denied: a pooled login cannot set \"%s\" for the session"), v->name);
+	}
+	if (saw_data && left_state)
+		refuse_commit("commit refused: a pooled login's staff transaction left state for the session",
+					  mnl_gettext_noop("permission denied: a pooled login's transaction that read ledger data cannot leave %s for the session"),
+					  mnl_gettext("a prepared statement, a LISTEN, a cursor WITH HOLD or a temporary object"));
+}
+
+/*
+ * A statement leaves state for the session's later transactions (SQL-level).  A prepared
+ * statement or a held cursor is remembered by name, and counts only if it is still there at
+ * commit (DEALLOCATE, CLOSE undo it); the others count once made.
+ */
+static void
+remember_name(List **names, const char *name)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	*names = lappend(*names, makeString(pstrdup(name)));
+	MemoryContextSwitchTo(old);
+}
+
+static bool
+leaves_session_state(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_PrepareStmt:
+			remember_name(&xact_prepared, ((PrepareStmt *) stmt)->name);
+			return false;
+		case T_DeclareCursorStmt:
+			if (((DeclareCursorStmt *) stmt)->options & CURSOR_OPT_HOLD)
+				remember_name(&xact_held, ((DeclareCursorStmt *) stmt)->portalname);
+			return false;
+		case T_ListenStmt:
+			return true;
+		case T_CreateStmt:
+			return ((CreateStmt *) stmt)->relation->relpersistence == RELPERSISTENCE_TEMP;
+		case T_CreateTableAsStmt:
+			return ((CreateTableAsStmt *) stmt)->into->rel->relpersistence == RELPERSISTENCE_TEMP;
+		case T_CreateSeqStmt:
+			return ((CreateSeqStmt *) stmt)->sequence->relpersistence == RELPERSISTENCE_TEMP;
+		case T_ViewStmt:
+			return ((ViewStmt *) stmt)->view->relpersistence == RELPERSISTENCE_TEMP;
+		case T_CreateFunctionStmt:
+			{
+				List	   *name = ((CreateFunctionStmt *) stmt)->funcname;
+
+				return list_length(name) > 1 && strcmp(strVal(linitial(name)), "pg_temp") == 0;
+			}
+		default:
+			return false;
+	}
+}
+
+/* Rows written to a temporary table (guard/hooks.c): state of the session. */
+void
+staff_session_note_session_state(void)
+{
+	xact_session_state = true;
+}
+
+static bool
+pooled_login(Oid session)
+{
+	Oid			staff_role;
+	int64		staff_id;
+
+	if (superuser_arg(session) || mnl_registry_staff_id(session, &staff_id))
+		return false;
+	staff_role = get_role_oid("ledger_staff", true);
+	return OidIsValid(staff_role) && is_member_of_role(session, staff_role);
+}
+
+static bool
+sets_role_for_session(Node *stmt)
+{
+	VariableSetStmt *v;
+	char	   *value;
+
+	if (stmt == NULL || !IsA(stmt, VariableSetStmt))
+		return false;
+	v = (VariableSetStmt *) stmt;
+	if (v->is_local || v->kind != VAR_SET_VALUE || v->name == NULL || strcmp(v->name, "role") != 0)
+		return false;
+	value = ExtractSetVariableArgs(v);
+	return value != NULL && pg_strcasecmp(value, "none") != 0;
+}
+
+static void
+refuse_pooled(const char *detail, const char *message)
+{
+	audit_refuse(InvalidOid, detail, AUDIT_MAY_DROP,
+				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				  errmsg("%s", message),
+				  errhint("A pooled login sets the staff member for one transaction: BEGIN; SET LOCAL ROLE <staff role>; ...; COMMIT (RESET ROLE first).")));
+}
 
 /* Statements an inactive identity may still run: leaving the transaction or the identity. */
 static bool
@@ -161,8 +389,20 @@ staff_session_check(Node *utility_stmt)
 			log_hygiene_staff_session = worker_serves_staff();
 		return;
 	}
-	if (MyBackendType != B_BACKEND || mnl_internal_depth > 0 ||
-		!IsTransactionState() || always_allowed(utility_stmt))
+	if (MyBackendType != B_BACKEND || mnl_internal_depth > 0 || !IsTransactionState())
+		return;
+	if (start_lxid != MNL_MY_LXID)
+	{
+		/* the transaction's first statement: the identity it inherited */
+		start_lxid = MNL_MY_LXID;
+		start_outer = outer;
+	}
+	if (utility_stmt != NULL && leaves_session_state(utility_stmt))
+		xact_session_state = true;
+	if (sets_role_for_session(utility_stmt) && pooled_login(session))
+		refuse_pooled("statement refused: a pooled login sets a staff identity for the session",
+					  "permission denied: a pooled login sets a staff identity for one transaction only (SET LOCAL ROLE)");
+	if (always_allowed(utility_stmt))
 		return;
 	if (utility_stmt != NULL && stores_text_for_others(utility_stmt) &&
 		(mnl_registry_staff_id(outer, &staff_id) || mnl_registry_staff_id(session, &staff_id)))
@@ -202,6 +442,16 @@ staff_session_check(Node *utility_stmt)
 					  errhint("Its membership was revoked (a retirement revokes every one); RESET ROLE, or SET ROLE to a role still granted.")));
 	}
 
+	/* a pooled login's identity from an earlier transaction: perhaps another client's */
+	if (outer != session)
+		xact_saw_data = true;
+	if (outer != session && pooled_login(session))
+	{
+		if (outer == start_outer)
+			refuse_pooled("statement refused: a pooled login's identity carried over from an earlier transaction",
+						  "permission denied: a pooled login's staff identity was set in an earlier transaction");
+	}
+
 	/* the idle limit of the staff identity acting: the SET ROLE one, else the login */
 	if (mnl_registry_staff_id(outer, &staff_id))
 		staff_idle_check(outer, outer == session);
@@ -210,4 +460,18 @@ staff_session_check(Node *utility_stmt)
 	passed_stmt = GetCurrentStatementStartTimestamp();
 	passed_session = session;
 	passed_outer = outer;
+}
+
+/* At load (_PG_init): every backend checks a pooled login's settings at commit. */
+void
+staff_session_install(void)
+{
+	RegisterXactCallback(pooled_commit_check, NULL);
+}
+
+/* An audited table is read in this transaction (reads/hooks.c). */
+void
+staff_session_data_read(void)
+{
+	xact_saw_data = true;
 }

@@ -15,6 +15,12 @@ extern bool staff_session_acting(void);
 /* After SET ROLE / SET SESSION AUTHORIZATION: a staff identity's statements leave
  * pg_stat_activity from the next one on. */
 extern void staff_session_identity_changed(void);
+/* At load: a pooled login's session settings are checked when each transaction commits. */
+extern void staff_session_install(void);
+/* An audited table is read in this transaction: a pooled login's session settings are checked. */
+extern void staff_session_data_read(void);
+/* Rows are written to a temporary table: state that outlives the transaction. */
+extern void staff_session_note_session_state(void);
 
 /* staff/idle.c: the idle limit per staff identity (自動ログオフ). */
 extern void staff_idle_shmem_request(void);

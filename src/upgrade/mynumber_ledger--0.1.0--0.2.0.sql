@@ -2281,3 +2281,19 @@ SELECT ledger._protect_update(relation)
  WHERE relation NOT IN ('ledger.recipient'::regclass, 'ledger.child'::regclass, 'ledger.certification'::regclass,
                         'ledger.certification_revision'::regclass, 'ledger.payment'::regclass)
  ORDER BY relation::oid;
+
+-- Casts from text and varchar to the number types: implicit (a typed string parameter, as
+-- pgJDBC's setString sends, resolves the functions that take a number); the casts back stay
+-- explicit.
+DROP CAST (text AS ledger.mynumber);
+DROP CAST (varchar AS ledger.mynumber);
+DROP CAST (text AS ledger.corporate_number);
+DROP CAST (varchar AS ledger.corporate_number);
+CREATE CAST (text AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS IMPLICIT;
+CREATE CAST (varchar AS ledger.mynumber) WITH FUNCTION ledger.mynumber(text) AS IMPLICIT;
+CREATE CAST (text AS ledger.corporate_number) WITH FUNCTION ledger.corporate_number(text) AS IMPLICIT;
+CREATE CAST (varchar AS ledger.corporate_number) WITH FUNCTION ledger.corporate_number(text) AS IMPLICIT;
+COMMENT ON CAST (text AS ledger.mynumber) IS '個人番号への変換: text, implicit (a typed string parameter resolves), checked';
+COMMENT ON CAST (varchar AS ledger.mynumber) IS '個人番号への変換: varchar, implicit (a typed string parameter resolves), checked';
+COMMENT ON CAST (text AS ledger.corporate_number) IS '法人番号への変換: text, implicit (a typed string parameter resolves), checked';
+COMMENT ON CAST (varchar AS ledger.corporate_number) IS '法人番号への変換: varchar, implicit (a typed string parameter resolves), checked';

@@ -4,7 +4,7 @@
 \ir lib.psql
 
 BEGIN;
-SELECT plan(30);
+SELECT plan(36);
 
 -- The formulas once more, in SQL, as the ordinances state them (Pn counted from the right).
 CREATE FUNCTION pg_temp.ref_mynumber_check(base text) RETURNS integer LANGUAGE sql AS $$
@@ -156,6 +156,25 @@ SELECT is((SELECT count(*) FROM pg_stats
           3::bigint, 'statistics_hold_no_numbers: pg_stats keeps no mynumber or corporate_number value');
 SELECT is((SELECT n_distinct FROM pg_stats WHERE tablename = 'people' AND attname = 'mn'), -1::real,
     'ANALYZE still tells the planner that the key is unique');
+
+-- Typed string parameters (pgJDBC's setString is varchar; $1::text) resolve what takes a
+-- number, checked as input is; the way back is never made for you.
+CREATE FUNCTION pg_temp.takes_number(m ledger.mynumber, label text) RETURNS text LANGUAGE sql AS $$
+    SELECT label || ':' || m::text $$;
+PREPARE typed_varchar(varchar, varchar) AS SELECT pg_temp.takes_number($1, $2);
+PREPARE typed_text(text, text) AS SELECT pg_temp.takes_number($1, $2);
+SELECT results_eq($$EXECUTE typed_varchar('1234 5678 9018', 'v')$$, $$VALUES ('v:123456789018'::text)$$,
+    'varchar_parameter_resolves_number_function: a varchar parameter (pgJDBC default) calls a function taking ledger.mynumber');
+SELECT results_eq($$EXECUTE typed_text('１２３４５６７８９０１８', 't')$$, $$VALUES ('t:123456789018'::text)$$,
+    'text_parameter_resolves_number_function: a text value is converted, full-width digits too');
+SELECT throws_ok($$SELECT pg_temp.takes_number('123456789010'::varchar, 'bad')$$, '22P02', NULL,
+    'implicit_cast_still_checks_digit: a wrong check digit through the implicit cast is 22P02');
+SELECT is((SELECT count(*) FROM people WHERE mn = (SELECT mn::text FROM people LIMIT 1)::varchar), 1::bigint,
+    'number_compared_with_varchar_compares_numbers: mynumber = varchar resolves to the number comparison');
+SELECT throws_ok($$SELECT length('123456789018'::ledger.mynumber)$$, '42883', NULL,
+    'number_never_implicitly_text: a text function does not take a number without an explicit cast');
+SELECT throws_ok($$SELECT upper(mn) FROM people LIMIT 1$$, '42883', NULL,
+    'number_column_never_implicitly_text: nor a number column');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(209);
+SELECT plan(214);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -758,6 +758,11 @@ RESET ROLE;
 SET ROLE regress_clerk_a;
 SELECT throws_ok($$INSERT INTO regress_dba.memo VALUES ('x')$$, '42501', 'a function that runs SQL given as text does not run in a staff session',
     'query_to_xml_check_in_staff_session_refused: a DBA''s CHECK cannot run a query with the clerk''s sight');
+SELECT throws_ok($$SELECT ts_rewrite('zz'::tsquery, 'SELECT ''zz''::tsquery, ''yy''::tsquery')$$, '42501',
+    'a function that runs SQL given as text does not run in a staff session',
+    'ts_rewrite_select_text_in_staff_session_refused: ts_rewrite''s form that runs a SELECT given as text is refused too');
+SELECT ok(ts_rewrite('a & b'::tsquery, 'a'::tsquery, 'c'::tsquery) IS NOT NULL,
+    'ts_rewrite of three queries (no SQL text) still runs');
 RESET ROLE;
 
 -- TRUNCATE ... CASCADE of the DBA's table that a protected table references.
@@ -766,11 +771,34 @@ CREATE TABLE regress_dba.ref (id int PRIMARY KEY);
 INSERT INTO regress_dba.ref VALUES (1);
 CREATE TABLE regress_dba.fk_child (id int PRIMARY KEY, org_unit_id int NOT NULL, ref_id int REFERENCES regress_dba.ref);
 INSERT INTO regress_dba.fk_child VALUES (1, 9001, 1), (2, 9002, 1);
+RESET ROLE;
+-- a superuser's protection
 SELECT ledger.protect_table('regress_dba.fk_child', 'org_unit_id') \g /dev/null
+SET ROLE regress_dba;
 SELECT throws_ok($$TRUNCATE regress_dba.ref CASCADE$$, '42501', NULL,
     'truncate_cascade_empties_protected_table_refused');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM regress_dba.fk_child), 2::bigint, 'the protected table keeps its rows');
+
+-- A protected table's foreign key to the DBA's own table: deleting a row there checks the key
+-- against every row of the protected table, past its policies, and the error's DETAIL names
+-- the hidden row's values.  Extended statistics made before protection: ANALYZE (and
+-- autovacuum) evaluate them over every row.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.fk_cand (id int, birth date, PRIMARY KEY (id, birth));
+CREATE TABLE regress_dba.fk_leak (id int PRIMARY KEY, org_unit_id int NOT NULL, birth date,
+    FOREIGN KEY (id, birth) REFERENCES regress_dba.fk_cand (id, birth));
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.fk_leak', 'org_unit_id')$$, '55000', NULL,
+    'foreign_key_error_detail_reads_hidden_rows_refused: a foreign key to a table its owner changes freely is not protected over');
+CREATE TABLE regress_dba.stx (id int PRIMARY KEY, org_unit_id int NOT NULL, body text);
+CREATE STATISTICS regress_dba.stx_s ON (length(body)) FROM regress_dba.stx;
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.stx', 'org_unit_id')$$, '55000', NULL,
+    'extended_statistics_before_protection_refused: statistics made before protection are not protected over');
+CREATE TABLE regress_dba.fk_later (id int PRIMARY KEY, org_unit_id int NOT NULL, birth date);
+SELECT ledger.protect_table('regress_dba.fk_later', 'org_unit_id') \g /dev/null
+SELECT throws_ok($$ALTER TABLE regress_dba.fk_later ADD FOREIGN KEY (id, birth) REFERENCES regress_dba.fk_cand (id, birth)$$, '42501', NULL,
+    'foreign_key_added_after_protection_refused: nor one added later');
+RESET ROLE;
 
 -- An audited table reached around its triggers: as a partition or child of an unaudited
 -- table, by a type change that rewrites its values, made unlogged, or filled by ATTACH.

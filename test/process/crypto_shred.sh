@@ -19,6 +19,15 @@ INSERT INTO ledger.org_unit VALUES ('131016', 1, '本庁');
 SELECT ledger.enrol_person('131016', 1, '123456789018', '満了', '甲', 'マンリョウ', 'コウ', '2008-04-02', '市内');
 SELECT ledger.enrol_person('131016', 1, '271828182840', '存続', '乙', 'ゾンゾク', 'オツ', '2015-04-02', '市内');
 SQL
+# A command that does not say where the operation and the period go (as an old doc had it,
+# "command get <year>") is refused, not run: every period would get the same answer.
+q "ALTER SYSTEM SET ledger.period_key_command = '$dir/periodkey.sh get'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null; sleep 0.3
+out=$(q "SELECT ledger.close_person('131016', (SELECT min(person_id) FROM ledger.person), '2015-01-01')")
+echo "$out" | grep -q "must contain %o (the operation) and %p (the period)"
+tap_ok $? "period_key_command_without_placeholders_refused: $(echo "$out" | head -1 | cut -c1-80)"
+q "ALTER SYSTEM RESET ledger.period_key_command" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null; sleep 0.3
 a=$(q "SELECT person_id FROM ledger.person WHERE given_name = '甲'")
 b=$(q "SELECT person_id FROM ledger.person WHERE given_name = '乙'")
 tap_is "$(q "SELECT ledger.close_person('131016', $a, '2015-01-01')")|$(q "SELECT ledger.close_person('131016', $b, (current_date - 30))")" \

@@ -53,7 +53,7 @@ q "SELECT pg_reload_conf()" >/dev/null
 sleep 0.3
 
 # A pooled role whose SET ROLE identity (ledger_dba, through the DBA's role) is taken away.
-out=$( { echo "sql regress_fp_pool SET ROLE ledger_dba"; echo "touch $flag"; after_login "SELECT ledger.retire_staff('regress_fp_dba', '退職')";
+out=$( { echo "sql regress_fp_pool BEGIN"; echo "sql regress_fp_pool SET LOCAL ROLE ledger_dba"; echo "touch $flag"; after_login "SELECT ledger.retire_staff('regress_fp_dba', '退職')";
          echo "fn regress_fp_pool $lift i:$hold"; } | fp)
 echo "$out" | tail -1 | grep -q "ERR fn.*no longer granted"
 tap_ok $? "fastpath_revoked_identity_refused: the pooled role cannot lift a hold through the fast path"

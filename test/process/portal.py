@@ -5,6 +5,7 @@ executes a portal to the end).  Commands on stdin, one per line:
   open SQL       Parse and Bind SQL into portal "p", Execute it for 2 rows
   exec N         Execute portal "p" for N more rows
   sql SQL        a simple Query (the named portal "p" survives it): "OK" or "ERR ..."
+  setrole ROLE   set_config('role', ROLE, false) by a fast-path FunctionCall: "OK" or "ERR ..."
   sleep S
   touch FILE     made once every command before it is done (a test waits for it)
 Prints "ROWS n", "SUSPENDED n" or "ERR <sqlstate> <message>" per command."""
@@ -65,6 +66,20 @@ for line in sys.stdin:
             open(words[1].strip(), "w").close()
         elif words[0] == "sql":
             send(b"Q", words[1].strip().encode() + b"\0")
+            said = "OK"
+            while True:
+                kind, body = receive()
+                if kind == b"E":
+                    said = error(body)
+                elif kind == b"Z":
+                    break
+            print(said)
+        elif words[0] == "setrole":
+            args = [b"role", words[1].strip().encode(), b"false"]
+            body = struct.pack("!ihh", 2078, 0, len(args))
+            for a in args:
+                body += struct.pack("!i", len(a)) + a
+            send(b"F", body + struct.pack("!h", 0))
             said = "OK"
             while True:
                 kind, body = receive()

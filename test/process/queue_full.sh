@@ -103,7 +103,29 @@ tap_is "$(keys_of "e.detail = 'statement failed'")" "$all_keys" \
     "exception_block_read_under_full_queue_recorded: the read a caught exception ended is recorded, naming its rows, before the function's answer"
 mnl_session_close clerk2
 
-# 3. A failed login while the queue is full waits for room instead of being dropped.
+# 3. A statement that fails after its reads, at the top level, with a side effect that
+# outlives its transaction (a sequence's value): the record the full queue had no room for is
+# owed, and the session's next statement makes it before it runs.
+failed_reads() { q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'select' AND acting_role = 'regress_qf_clerk'
+                      AND relation_name = 'ledger.person' AND detail = 'statement failed'"; }
+before=$(failed_reads)
+hold_writer
+fill_queue
+mnl_session_open clerk3 qfull regress_qf_clerk
+mnl_session clerk3 "CREATE TEMP SEQUENCE leak" >/dev/null
+mnl_session_send clerk3 "SELECT setval('leak', person_id) / (person_id - (SELECT max(person_id) FROM ledger.person))
+                         FROM (SELECT person_id FROM ledger.person ORDER BY person_id) p"
+mnl_session_wait clerk3
+failed=$R
+mnl_session holder "COMMIT" >/dev/null
+mnl_session clerk3 "SELECT currval('leak') > 0" >/dev/null
+sleep 1.5
+tap_ok "$(echo "$failed" | grep -q "ERROR"; echo $?)" "the statement failed after it read ($(echo "$failed" | head -1 | cut -c1-80))"
+tap_is "$(( $(failed_reads) - before ))" 1 \
+    "top_level_failed_read_under_full_queue_owed: a failed statement's read the full queue had no room for is recorded before the session's next statement"
+mnl_session_close clerk3
+
+# 4. A failed login while the queue is full waits for room instead of being dropped.
 hold_writer
 fill_queue
 before=$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'login_failed'")

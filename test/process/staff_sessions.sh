@@ -66,7 +66,7 @@ s1 "BEGIN; DECLARE sorted CURSOR FOR SELECT person_id FROM ledger.person ORDER B
 s1 "FETCH 1 FROM sorted"; tap_is "$(echo "$R" | grep -c '^[0-9]')" 1 "the sorted cursor returns a row before the retirement"
 mnl_session_open pool staff regress_pool
 pool() { mnl_session pool "$1"; P=$R; }
-pool "SET ROLE regress_pooled; SELECT count(*) FROM ledger.person"
+pool "BEGIN; SET LOCAL ROLE regress_pooled; SELECT count(*) FROM ledger.person"
 tap_is "$(echo "$P" | grep -c '^[0-9]')" 1 "the pooled connection acts as the staff member before the retirement"
 q "SELECT ledger.retire_staff('regress_dba_staff', '退職')" >/dev/null
 q "SELECT ledger.retire_staff('regress_pooled', '退職')" >/dev/null
@@ -90,24 +90,25 @@ tap_is "$(q "SELECT count(*) FROM ledger.legal_hold WHERE hold_id = $hold AND li
 pool "SELECT count(*) FROM ledger.person"
 echo "$P" | grep -q "no longer active"
 tap_ok $? "retired_staff_via_pooled_role: the pooled connection's SET ROLE identity is refused at its next statement"
-pool "RESET ROLE; SELECT 'reset'"
+pool "ROLLBACK; RESET ROLE; SELECT 'reset'"
 echo "$P" | grep -q '^reset$'
 tap_ok $? "the pooled connection can leave the retired identity (RESET ROLE)"
-pool "SET ROLE regress_pooled"
+pool "BEGIN; SET LOCAL ROLE regress_pooled"
 echo "$P" | grep -q "permission denied"
 tap_ok $? "and cannot become the retired person again"
+pool "ROLLBACK"
 # A role reached through the retired person (the pool was granted a DBA's role and SET ROLE
 # to ledger_dba through it): once the membership is gone the identity is refused.
 q "SELECT ledger.register_staff('regress_dba_two', 'DBA 二', 1, ARRAY['clerk'])" >/dev/null
 q "GRANT ledger_dba TO regress_dba_two; GRANT regress_dba_two TO regress_pool" >/dev/null
-pool "RESET ROLE; SET ROLE ledger_dba; SELECT 'as dba'"
+pool "BEGIN; SET LOCAL ROLE ledger_dba; SELECT 'as dba'"
 echo "$P" | grep -q '^as dba$'
 tap_ok $? "the pooled connection acts as ledger_dba through the DBA's role"
 q "SELECT ledger.retire_staff('regress_dba_two', '退職')" >/dev/null
 pool "SELECT ledger.place_hold('131016', 'table', '試験', NULL, 'ledger.person')"
 echo "$P" | grep -q "no longer granted"
 tap_ok $? "retired_staff_role_chain_via_pool: a role reached through the retired person is refused at the next statement"
-pool "RESET ROLE"
+pool "ROLLBACK"
 tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' AND detail LIKE '%no longer active%'")" -gt 0 ]; echo $?)" \
     "the refusals are recorded"
 mnl_session_close s1
@@ -146,10 +147,10 @@ as_login() {  # as_login ROLE: psql reading statements (with pauses) from stdin
 out=$( (echo "SET idle_session_timeout = 0; SELECT 'first';"; sleep 2.5; echo "SELECT 'second';") | as_login regress_idle2)
 echo "$out" | grep -q "idle longer than ledger.staff_idle_session_timeout" && ! echo "$out" | grep -q '^second$'
 tap_ok $? "idle_limit_cannot_be_switched_off: SET idle_session_timeout = 0 does not keep an idle staff session alive"
-out=$( (echo "SET ROLE regress_idle3; SELECT 'first';"; sleep 2.5; echo "SELECT 'second';") | as_login regress_pool)
+out=$( (echo "BEGIN; SET LOCAL ROLE regress_idle3; SELECT 'first';"; sleep 2.5; echo "SELECT 'second';") | as_login regress_pool)
 echo "$out" | grep -q "idle longer than ledger.staff_idle_session_timeout" && ! echo "$out" | grep -q '^second$'
 tap_ok $? "idle_limit_via_pooled_role: an identity idle past the limit is refused through the pooled role"
-out=$( (echo "RESET ROLE; SELECT ledger.staff_sign_on('regress_idle3'); SET ROLE regress_idle3; SELECT 'again';") | as_login regress_pool)
+out=$( (echo "SELECT ledger.staff_sign_on('regress_idle3'); BEGIN; SET LOCAL ROLE regress_idle3; SELECT 'again'; COMMIT;") | as_login regress_pool)
 echo "$out" | grep -q '^again$'
 tap_ok $? "the application signs the person on again (ledger.staff_sign_on) and the identity works"
 out=$(echo "SELECT ledger.staff_sign_on('regress_idle3');" | as_login regress_idle3)
