@@ -86,11 +86,11 @@ mynumber_ledger is running (PostgreSQL $("$PGBIN/postgres" --version | awk '{pri
     SELECT ledger.reveal_person_number('131016', person_id, '認定審査') FROM ledger.person LIMIT 1;
   as auditor_1:
     SELECT kind, acting_role, staff_id, relation_name, row_count FROM ledger.audit_event ORDER BY event_id DESC LIMIT 10;
-  try:
+    SELECT * FROM ledger.verify_audit();             -- no row: the audit trail is intact
+  try, as any of them:
     SELECT '1234 5678 9018'::ledger.mynumber;        -- 123456789018
     SELECT '123456789010'::ledger.mynumber;          -- ERROR 22P02, no digits in the message
     SELECT * FROM ledger.audit_writer_status();      -- the audit writer is attached
-    SELECT * FROM ledger.verify_audit();             -- no row: the audit trail is intact
     SELECT ledger.seal('123456789018', 'demo:1');     -- mnl1:... (AES-256-GCM, key outside)
 
   scheduled jobs (pg_cron; look as the superuser): the retention run daily at 02:30, inquiry

@@ -28,9 +28,13 @@
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "commands/prepare.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/planner.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/portal.h"
 #include "utils/guc_tables.h"
 
@@ -54,6 +58,8 @@ static LocalTransactionId start_lxid = InvalidLocalTransactionId;
 static Oid	start_outer = InvalidOid;	/* the identity the transaction started with */
 
 static bool pooled_login(Oid session);
+static void refuse_pooled(const char *detail, const char *message);
+static void refuse_state_statement(Node *stmt, Oid session, Oid outer);
 static bool xact_saw_data = false;	/* this transaction acted as staff or read an audited table */
 static bool xact_session_state = false; /* ... and left something for the session's next one */
 static List *xact_prepared = NIL;	/* names PREPAREd in this transaction (TopTransactionContext) */
@@ -218,6 +224,94 @@ leaves_session_state(Node *stmt)
 		default:
 			return false;
 	}
+}
+
+/*
+ * Statements that write text of the caller's choosing where it outlives the statement, refused
+ * before they run:
+ *
+ *   - staff (the staff identity acting, not the extension's own functions running as their
+ *     owner) run no DDL but CREATE TABLE AS, which the export duty guards: a CREATE TYPE ...
+ *     AS ENUM, a domain's default, a function's body, a view's definition or an object's name
+ *     built from rows a staff member reads would be a copy in a catalog every role reads;
+ *   - a pooled login's transaction that acted as staff or read an audited table runs no DDL,
+ *     PREPARE or LISTEN (a prepared statement is not undone by a rollback), and a pooled login
+ *     declares no cursor WITH HOLD (stored before its commit could be refused): each would
+ *     hand rows to the pool's next client.
+ */
+static void
+refuse_state_statement(Node *stmt, Oid session, Oid outer)
+{
+	int64		staff_id;
+	bool		ddl = GetCommandLogLevel(stmt) == LOGSTMT_DDL;
+
+	if (ddl && !IsA(stmt, CreateTableAsStmt) && !superuser_arg(GetUserId()) &&
+		GetUserId() != mnl_extension_owner() &&
+		(mnl_registry_staff_id(outer, &staff_id) || mnl_registry_staff_id(session, &staff_id)))
+		audit_refuse(InvalidOid, "statement refused: staff run no DDL", AUDIT_MAY_DROP,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: staff run no DDL"),
+					  errhint("Staff work through the ledger's functions and tables; a DBA (not acting as staff) defines objects, and bulk copies need the export duty.")));
+	if (!(ddl || IsA(stmt, PrepareStmt) || IsA(stmt, ListenStmt) ||
+		  (IsA(stmt, DeclareCursorStmt) && (((DeclareCursorStmt *) stmt)->options & CURSOR_OPT_HOLD))))
+		return;
+	if (!pooled_login(session))
+		return;
+	if (IsA(stmt, DeclareCursorStmt))
+		refuse_pooled("statement refused: a pooled login declares no cursor WITH HOLD",
+					  mnl_gettext_noop("permission denied: a pooled login declares no cursor WITH HOLD"));
+	if (xact_saw_data || outer != session)
+		refuse_pooled("statement refused: a pooled login's transaction that read ledger data leaves nothing for the session",
+					  mnl_gettext_noop("permission denied: a pooled login's transaction that read ledger data runs no DDL, PREPARE or LISTEN"));
+}
+
+/*
+ * Functions whose effect no rollback undoes and which a pooled login's next client would
+ * find: a sequence's value (setval), a session-level advisory lock (shown in pg_locks).
+ * Refused for a pooled login when a query that calls them is planned (a fast-path call of
+ * them is not seen; docs/permissions.md).
+ */
+static planner_hook_type prev_planner = NULL;
+
+static bool
+calls_session_state_function(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+	{
+		switch (((FuncExpr *) node)->funcid)
+		{
+			case F_SETVAL_REGCLASS_INT8:
+			case F_SETVAL_REGCLASS_INT8_BOOL:
+			case F_PG_ADVISORY_LOCK_INT8:
+			case F_PG_ADVISORY_LOCK_SHARED_INT8:
+			case F_PG_TRY_ADVISORY_LOCK_INT8:
+			case F_PG_TRY_ADVISORY_LOCK_SHARED_INT8:
+			case F_PG_ADVISORY_LOCK_INT4_INT4:
+			case F_PG_ADVISORY_LOCK_SHARED_INT4_INT4:
+			case F_PG_TRY_ADVISORY_LOCK_INT4_INT4:
+			case F_PG_TRY_ADVISORY_LOCK_SHARED_INT4_INT4:
+				return true;
+			default:
+				break;
+		}
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_session_state_function, context, 0);
+	return expression_tree_walker(node, calls_session_state_function, context);
+}
+
+static PlannedStmt *
+pooled_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	if (MyBackendType == B_BACKEND && mnl_internal_depth == 0 && IsTransactionState() &&
+		calls_session_state_function((Node *) parse, NULL) && pooled_login(GetSessionUserId()))
+		refuse_pooled("statement refused: a pooled login keeps no sequence value or advisory lock for the session",
+					  mnl_gettext_noop("permission denied: a pooled login calls no setval or session-level advisory lock"));
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
 }
 
 /* Rows written to a temporary table (guard/hooks.c): state of the session. */
@@ -399,6 +493,8 @@ staff_session_check(Node *utility_stmt)
 	}
 	if (utility_stmt != NULL && leaves_session_state(utility_stmt))
 		xact_session_state = true;
+	if (utility_stmt != NULL)
+		refuse_state_statement(utility_stmt, session, outer);
 	if (sets_role_for_session(utility_stmt) && pooled_login(session))
 		refuse_pooled("statement refused: a pooled login sets a staff identity for the session",
 					  "permission denied: a pooled login sets a staff identity for one transaction only (SET LOCAL ROLE)");
@@ -467,6 +563,8 @@ void
 staff_session_install(void)
 {
 	RegisterXactCallback(pooled_commit_check, NULL);
+	prev_planner = planner_hook;
+	planner_hook = pooled_planner;
 }
 
 /* An audited table is read in this transaction (reads/hooks.c). */

@@ -4,7 +4,7 @@
 -- recorded, and a lifted hold lets the row go.
 \ir lib.psql
 
-SELECT plan(24);
+SELECT plan(25);
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('401005', 9761, '北九州市 子育て支援課');
@@ -111,7 +111,8 @@ RESET ROLE;
 -- The guard's trigger function runs as the extension's owner: attached to a table of one's
 -- own, it would tell which persons are held (it reads the holds past their policies).
 SET ROLE regress_h_clerk;
-CREATE TEMP TABLE probe (municipality_code text, k bigint PRIMARY KEY, person_id bigint, recipient_id bigint);
+SELECT throws_ok($$CREATE TEMP TABLE probe (municipality_code text, k bigint PRIMARY KEY, person_id bigint, recipient_id bigint)$$,
+    '42501', 'permission denied: staff run no DDL', 'staff_table_for_hold_guard_refused: staff make no table to attach it to');
 SELECT throws_ok($$CREATE TRIGGER p AFTER DELETE ON probe REFERENCING OLD TABLE AS mnl_old FOR EACH STATEMENT
                    EXECUTE FUNCTION ledger._hold_guard('k', 'person_id', 'recipient_id')$$, '42501', NULL,
     'hold_guard_trigger_on_own_table_refused: the extension''s trigger functions are attached by the extension only');

@@ -75,7 +75,6 @@ RESET ROLE;
 -- Enrolment tells whether a number is enrolled too: it counts against the same limits, and
 -- a duplicate refusal is recorded.
 SELECT ledger.register_staff('regress_l_enrol', '照会 登録', 9951, ARRAY['clerk']) \g /dev/null
-SET ROLE regress_l_enrol;
 CREATE FUNCTION pg_temp.probe(n integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE ok integer := 0;
 BEGIN
@@ -88,6 +87,7 @@ BEGIN
     END LOOP;
     RETURN ok;
 END $$;
+SET ROLE regress_l_enrol;
 SELECT is(pg_temp.probe(5), 3, 'enrol_counts_as_lookup: duplicate probes by enrolment stop at the daily cap');
 RESET ROLE;
 SELECT ok(pg_temp.wait_for($$kind = 'denied' AND acting_role = 'regress_l_enrol' AND detail = 'enrol refused: the number is already enrolled'$$) >= 3,

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(214);
+SELECT plan(217);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -171,11 +171,19 @@ SELECT ok(pg_temp.wait_for($$kind = 'select' AND session_role = 'postgres' AND a
 -- as clerk A, makes a function clerk A owns; after RESET ROLE, or acting for clerk B, it
 -- would read with clerk A's duties, past the statement gate (idle limit, retirement) and
 -- recorded under clerk A.  A borrowed identity is permitted nothing.
+-- (Staff make no functions — they run no DDL — so a superuser gives clerk A the functions.)
 SET ROLE regress_app;
 SET ROLE regress_clerk_a;
+SELECT throws_ok($$CREATE FUNCTION pg_temp.peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'$$,
+    '42501', 'permission denied: staff run no DDL', 'staff_definer_function_refused: staff make no SECURITY DEFINER function');
+RESET ROLE;
 CREATE FUNCTION pg_temp.peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT count(*) FROM ledger.person $$;
 CREATE FUNCTION pg_temp.lookup() RETURNS bigint LANGUAGE sql SECURITY DEFINER
     AS $$ SELECT ledger.find_person('123456789018', '131016') $$;
+ALTER FUNCTION pg_temp.peek() OWNER TO regress_clerk_a;
+ALTER FUNCTION pg_temp.lookup() OWNER TO regress_clerk_a;
+SET ROLE regress_app;
+SET ROLE regress_clerk_a;
 SELECT is(pg_temp.peek(), 2::bigint, 'a staff member''s own definer function, called as that staff member, reads as usual');
 SET ROLE regress_app;
 SELECT is(pg_temp.peek(), 0::bigint,
@@ -268,24 +276,25 @@ SELECT throws_ok($$INSERT INTO regress_dba.case_note VALUES (2, 9001, 'x') ON CO
 SELECT throws_ok($$INSERT INTO regress_dba.case_note VALUES (2, 9001, 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note
                    WHERE case_note.note LIKE 'zzz%'$$, '42501', NULL,
     'upsert_where_reads_hidden_row: whatever its condition (no outcome tells the hidden row)');
--- through the clerk's own temporary view, which writes the protected table with its policies
+-- through a temporary view (a superuser's: staff make none), which writes the protected table with its policies
+RESET ROLE;
 CREATE TEMP VIEW upsert_view AS SELECT * FROM regress_dba.case_note;
 CREATE TEMP VIEW upsert_view2 AS SELECT * FROM upsert_view;
+SET ROLE regress_clerk_a;
 SELECT throws_ok($$INSERT INTO upsert_view2 VALUES (2, 9001, 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note
                    WHERE upsert_view2.note LIKE 'zzz%'$$, '42501', 'INSERT ... ON CONFLICT DO UPDATE ... WHERE is refused on a protected table',
     'upsert_where_through_view_refused: the refusal follows a view (over a view) to the protected table');
-DROP VIEW upsert_view2, upsert_view;
 RESET ROLE;
+DROP VIEW upsert_view2, upsert_view;
 SELECT is((SELECT count(*) FROM regress_evil.leaked WHERE v LIKE 'org 2%'), 0::bigint,
     'upsert_where_reads_hidden_row: the condition saw no hidden value');
 SELECT is((SELECT proleakproof FROM pg_proc WHERE oid = 'ledger.must(text,text,integer,regclass)'::regprocedure), false,
     'ledger.must raises, so it is not LEAKPROOF');
 
 -- A view without security_invoker, made by staff of org 9001, does not share its rows.
-SET ROLE regress_clerk_a;
 CREATE VIEW regress_evil.shared_persons AS SELECT person_id, given_name FROM ledger.person;
+ALTER VIEW regress_evil.shared_persons OWNER TO regress_clerk_a;   -- (staff make no views themselves)
 GRANT SELECT ON regress_evil.shared_persons TO PUBLIC;
-RESET ROLE;
 SET ROLE regress_clerk_b;
 SELECT throws_ok($$SELECT given_name FROM regress_evil.shared_persons$$, '42501', NULL,
     'view_without_security_invoker: another staff member''s view is not read in a staff session (its policies would see with this clerk''s current_user)');
@@ -341,21 +350,21 @@ RESET ROLE;
 -- A staff member's PARALLEL SAFE function run by a worker: its own read of a protected table
 -- would go unrecorded there (the leader tracks only its plan's part), so it is refused.
 SET parallel_leader_participation = off;
-SET ROLE regress_clerk_b;
 CREATE FUNCTION pg_temp.read_in_worker() RETURNS text LANGUAGE plpgsql PARALLEL SAFE STABLE AS $$
 DECLARE r text;
 BEGIN
     SELECT string_agg(given_name, ',') INTO r FROM ledger.person;
     RETURN r;
 END $$;
-SELECT throws_ok($$SELECT pg_temp.read_in_worker()$$, '0A000', NULL,
-    'parallel_worker_function_read_refused: a function run by a parallel worker may not read a protected table (no record could be made)');
 CREATE FUNCTION pg_temp.stats_in_worker() RETURNS bigint LANGUAGE plpgsql PARALLEL SAFE STABLE AS $$
 DECLARE n bigint;
 BEGIN
     SELECT count(*) INTO n FROM pg_stats WHERE schemaname = 'ledger';
     RETURN n;
 END $$;
+SET ROLE regress_clerk_b;
+SELECT throws_ok($$SELECT pg_temp.read_in_worker()$$, '0A000', NULL,
+    'parallel_worker_function_read_refused: a function run by a parallel worker may not read a protected table (no record could be made)');
 SELECT throws_ok($$SELECT pg_temp.stats_in_worker()$$, '42501', NULL,
     'pg_stats_refused_in_parallel_worker: a parallel worker serving a staff session refuses the planner''s statistics too');
 RESET ROLE;
@@ -405,12 +414,12 @@ SELECT is((SELECT ledger.blind_index('161803398872') = mynumber_index FROM ledge
 SET ROLE regress_clerk_a;
 SELECT throws_ok($$SELECT ledger.register_staff('regress_rogue', '不正', 9001, ARRAY['approver'])$$, '42501', NULL,
     'clerk_cannot_register_staff: administer_staff is needed');
-CREATE TEMP VIEW pg_roles AS SELECT oid, rolname, true AS rolsuper, rolbypassrls, rolcreaterole, rolreplication FROM pg_catalog.pg_roles;
+SELECT throws_ok($$CREATE TEMP VIEW pg_roles AS SELECT oid, rolname, true AS rolsuper, rolbypassrls, rolcreaterole, rolreplication FROM pg_catalog.pg_roles$$,
+    '42501', 'permission denied: staff run no DDL', 'pg_temp_shadowing_view_refused: staff make no temporary view to shadow a catalog');
 SET search_path = pg_temp, public;
 SELECT throws_ok($$SELECT ledger.register_staff('regress_rogue', '不正', 9001, ARRAY['approver'])$$, '42501', NULL,
     'pg_temp_shadowing: a temporary pg_roles that calls everyone a superuser changes no decision');
 RESET search_path;
-DROP VIEW pg_temp.pg_roles;
 SELECT throws_ok($$SELECT ledger._register_staff('regress_admin'::regrole::oid, 'regress_rogue', 'x', 9001, ARRAY['approver'], NULL, NULL, 'child_allowance', true)$$,
     '42501', NULL, 'forged_caller: the internal twin cannot be called directly');
 RESET ROLE;
@@ -763,6 +772,10 @@ SELECT throws_ok($$SELECT ts_rewrite('zz'::tsquery, 'SELECT ''zz''::tsquery, ''y
     'ts_rewrite_select_text_in_staff_session_refused: ts_rewrite''s form that runs a SELECT given as text is refused too');
 SELECT ok(ts_rewrite('a & b'::tsquery, 'a'::tsquery, 'c'::tsquery) IS NOT NULL,
     'ts_rewrite of three queries (no SQL text) still runs');
+SELECT throws_ok($q$DO $d$ BEGIN EXECUTE format('CREATE TYPE pg_temp.bulk_e AS ENUM (%s)',
+                     (SELECT string_agg(quote_literal(family_name), ',') FROM ledger.person)); END $d$$q$,
+    '42501', 'permission denied: staff run no DDL',
+    'staff_ddl_copies_rows_into_catalog_refused: an enum''s labels built from rows would be a copy every role reads in pg_enum');
 RESET ROLE;
 
 -- TRUNCATE ... CASCADE of the DBA's table that a protected table references.

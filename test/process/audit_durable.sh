@@ -16,7 +16,7 @@ q() { mnl_psql durable -d ledger -Atc "$1" 2>&1; }
 setup=$(q "SET synchronous_commit = on; GRANT ledger_revealer TO postgres; CREATE TABLE d (id int PRIMARY KEY, v text); SELECT ledger.audit_table('d');
    INSERT INTO d SELECT i, 'v' || i FROM generate_series(1, 10) i")
 echo "$setup" | grep -q ERROR && { echo "Bail out! setup failed: $setup"; exit 1; }
-sealed=$(q "SELECT ledger.seal('613805426170', 'durable:1')")
+sealed=$(q "SET synchronous_commit = on; SELECT ledger.seal('613805426170', 'durable:1')")   # its data key made durably
 crash() {
     mnl_as_postgres "$MNL_PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
     mnl_cluster_start durable && mnl_wait_writer durable ledger

@@ -75,6 +75,16 @@ for name in hold_cursor prepare listen temp_table temp_function; do
         "pooled_session_state_carries_rows_refused: $name left by a transaction that read as A cannot commit"
 done
 tap_is "$(res pool_prepare_without_data)" "" "a pooled login's PREPARE in a transaction that read nothing is fine"
+tap_is "$(res a_hold_cursor_declared) $(res b_fetch_hold_cursor)" "ERR 42501 ERR 34000" \
+    "pooled_hold_cursor_refused_when_declared: a held cursor (stored before a commit could be refused) is refused at DECLARE"
+tap_is "$(res a_prepare_then_rollback) $(res b_execute_prepared)" "ERR 42501 ERR 26000" \
+    "pooled_prepare_after_read_refused: a PREPARE after a read (a rollback would not undo it) is refused when made"
+tap_is "$(res pool_temp_sequence) $(res a_setval_after_read)" " ERR 42501" \
+    "pooled_setval_refused: a sequence's value (no rollback undoes it) is not set by a pooled login"
+tap_is "$(res a_advisory_lock)" "ERR 42501" "pooled_session_advisory_lock_refused: nor a session-level advisory lock (pg_locks shows it)"
+tap_is "$(res a_staff_ddl)" "ERR 42501" "staff_ddl_refused: staff run no DDL (an enum's labels, a default, a body, a name would hold rows)"
+tap_is "$(res a_role_default_after_read)" "ERR 42501" \
+    "pooled_role_default_after_read_refused: nor the pooled role itself, in a transaction that read as staff (ALTER ROLE ... SET)"
 tap_is "$(res a_setting_local)" "for this transaction" "a setting for the transaction only (set_config(..., true)) is fine"
 # An identity given at connection (options=-c role=...): the connection itself is refused.
 out=$(PGHOST="${MNL_CLUSTER_DIR[pgb]}/sock" PGPORT=5432 PGOPTIONS="-c role=regress_pgb_a" \

@@ -64,6 +64,22 @@ for name, sql in [("hold_cursor", "DECLARE carry_c CURSOR WITH HOLD FOR SELECT 1
     step("a_state_" + name, a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
          (count, None), (sql, None), ("COMMIT", None))
 step("pool_prepare_without_data", a, ("PREPARE plain_p AS SELECT 1", None), ("DEALLOCATE plain_p", None))
+# what a refused commit or a rollback would not undo is refused before it is made
+step("a_hold_cursor_declared", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
+     ("DECLARE carry_h CURSOR WITH HOLD FOR SELECT current_setting('role')", None), ("COMMIT", None))
+step("b_fetch_hold_cursor", b, ("FETCH ALL FROM carry_h", None))
+step("a_prepare_then_rollback", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
+     (count, None), ("PREPARE carry_r AS SELECT 1", None), ("ROLLBACK", None))
+step("b_execute_prepared", b, ("EXECUTE carry_r", None))
+step("pool_temp_sequence", a, ("CREATE TEMP SEQUENCE carry_s", None))
+step("a_setval_after_read", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
+     (count, None), ("SELECT setval('carry_s', 42)", None), ("COMMIT", None))
+step("a_advisory_lock", a, ("SELECT pg_advisory_lock(7)", None))
+step("a_staff_ddl", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
+     ("CREATE TYPE pg_temp.carry_e AS ENUM ('x')", None), ("COMMIT", None))
+step("a_role_default_after_read", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
+     (count, None), ("SELECT set_config('role', 'none', true)", None),
+     ("ALTER ROLE " + pool_role + " SET search_path = 'carried'", None), ("COMMIT", None))
 step("a_setting_local", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
      ("SELECT set_config('x.carry', 'for this transaction', true)", None), ("COMMIT", None))
 a.close()

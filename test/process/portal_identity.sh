@@ -65,7 +65,7 @@ tap_ok "$([ "$(q "SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied' 
 # pooled role's switch to another clerk, with the portal open, ends the transaction.
 for form in "EXECUTE s" "FETCH ALL FROM c" \
             "WITH d AS (UPDATE ledger.person SET address = address WHERE false RETURNING 1) SELECT person_id FROM ledger.person"; do
-    out=$( { echo begin; echo "sql SET LOCAL ROLE regress_pi_active"; echo "sql PREPARE s AS $sorted";
+    out=$( { echo begin; echo "sql PREPARE s AS $sorted"; echo "sql SET LOCAL ROLE regress_pi_active";
              echo "sql DECLARE c CURSOR FOR $sorted"; echo "open $form";
              echo "sql SET LOCAL ROLE regress_pi_other"; echo "exec 20"; } | portal regress_pi_pool)
     echo "$out" | sed -n 5p | grep -q "^SUSPENDED 2" && echo "$out" | sed -n 6p | grep -q "^ERR 42501 .*read only by the role" &&
@@ -78,7 +78,7 @@ done
 # SET ROLE in a function's EXECUTE (refused at the change); each then FETCHes the open portal
 # under the other clerk.
 for road in "setrole regress_pi_other" "sql SELECT public.fetch_p_as_other()" "sql SELECT public.fetch_p_set_role()"; do
-    out=$( { echo begin; echo "sql SET LOCAL ROLE regress_pi_active"; echo "sql PREPARE s AS $sorted";
+    out=$( { echo begin; echo "sql PREPARE s AS $sorted"; echo "sql SET LOCAL ROLE regress_pi_active";
              echo "open EXECUTE s"; echo "$road"; echo "exec 20"; } | portal regress_pi_pool)
     echo "$out" | sed -n 4p | grep -q "^SUSPENDED 2" && echo "$out" | sed -n 5,6p | grep -q "^ERR 42501 .*read only by the role" &&
         ! echo "$out" | grep -q "^ROWS"
@@ -94,8 +94,8 @@ echo "$out" | sed -n 5p | grep -q "^ERR 42501 .*role that planned"
 tap_ok $? "immutable_fold_cursor_fetched_by_another_role_refused ($(echo "$out" | tail -2 | tr '\n' '|'))"
 out=$(PGHOST="${MNL_CLUSTER_DIR[portal]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -qAt -U regress_pi_pool -d ledger 2>&1 <<'SQL'
 BEGIN;
-SET LOCAL ROLE regress_pi_active;
 PREPARE f AS SELECT coalesce(public.first_family(), '(none)');
+SET LOCAL ROLE regress_pi_active;
 EXECUTE f;
 SET LOCAL ROLE regress_pi_other;
 EXECUTE f;
