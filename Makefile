@@ -44,7 +44,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS   = -Wall -Werror -Wmissing-prototypes -Wno-declaration-after-statement
 SHLIB_LINK  = -lcrypto
 
-EXTRA_CLEAN = $(DATA_built) test/results test/fuzz/fuzz_numbers
+EXTRA_CLEAN = $(DATA_built) test/results test/fuzz/fuzz_numbers po/*.mo
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -52,6 +52,38 @@ include $(PGXS)
 
 # After the include: PGXS sets its own default.
 CONTRIB_TESTDB = mnl_regress
+
+# Message catalogs (core/nls.c): po/<lang>.po compiled, installed beside PostgreSQL's own.
+NLS_LANGUAGES = ja
+NLS_MO        = $(addprefix po/,$(addsuffix .mo,$(NLS_LANGUAGES)))
+all: $(NLS_MO)
+po/%.mo: po/%.po
+	msgfmt --check -o $@ $<
+install: install-nls
+.PHONY: install-nls
+install-nls: $(NLS_MO)
+	@for lang in $(NLS_LANGUAGES); do \
+	    $(MKDIR_P) '$(DESTDIR)$(localedir)'/$$lang/LC_MESSAGES && \
+	    $(INSTALL_DATA) po/$$lang.mo '$(DESTDIR)$(localedir)'/$$lang/LC_MESSAGES/$(EXTENSION)-$(MAJORVERSION).mo || exit 1; \
+	done
+# po/mynumber_ledger.pot: every message id of the C sources (test/process/messages_ja.sh
+# checks that each has a translation).  The keywords: ereport's parts and the helpers that
+# take a message, its hint or a fragment of it; a helper that takes two (the message and its
+# hint) is read in a second pass, xgettext taking one string per call.
+XGETTEXT_KEYWORDS  = -k -kerrmsg -kerrhint -kerrdetail -kerrmsg_plural:1,2 -kmnl_gettext -kmnl_gettext_noop \
+    -kguard_refuse:2 -kqueue_refuse:1 -krefuse:1 -krefuse_pooled:2 -krefuse_format:1 -kdeny:3 \
+    -krequire_trigger:4 -krefuse_commit:2
+XGETTEXT_KEYWORDS2 = -k -kguard_refuse:3 -kqueue_refuse:2 -krefuse:3
+POT_OUT ?= po/$(EXTENSION).pot
+.PHONY: pot
+pot:
+	xgettext --from-code=UTF-8 --no-location --sort-output $(XGETTEXT_KEYWORDS) \
+	    --package-name=$(EXTENSION) -o $(POT_OUT).1 $(sort $(wildcard src/*/*.c))
+	xgettext --from-code=UTF-8 --no-location --sort-output $(XGETTEXT_KEYWORDS2) \
+	    --package-name=$(EXTENSION) -o $(POT_OUT).2 $(sort $(wildcard src/*/*.c))
+	sed -i 's/charset=CHARSET/charset=UTF-8/' $(POT_OUT).1 $(POT_OUT).2
+	msgcat --use-first --sort-output -o $(POT_OUT) $(POT_OUT).1 $(POT_OUT).2
+	rm -f $(POT_OUT).1 $(POT_OUT).2
 
 # CREATE EXTENSION converts the script to the database encoding: it must fit EUC_JP too.
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control

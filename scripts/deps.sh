@@ -27,6 +27,7 @@ MNL_PACKAGES=(
     "postgresql-$MNL_PG-cron" "postgresql-$MNL_PG-pgaudit"
     "postgresql-$MNL_PG-auto-failover" pg-auto-failover-cli   # test/process/auto_failover.sh
     libssl-dev libkrb5-dev make gcc
+    gettext locales   # the message catalog (po/, msgfmt) and the ja_JP.UTF-8 locale it is read in
     python3 libpq5   # test/process/fastpath.py: a libpq fast-path client
 )
 
@@ -80,8 +81,21 @@ mnl_install_deps() {
         mnl_apt_install $missing || return 1
     fi
     export FUZZ_CC=$clang
+    mnl_japanese_locale || return 1
     PATH=$(pg_config --bindir):$PATH
     export PATH
+}
+
+# ja_JP.UTF-8, the locale lc_messages names for the Japanese catalog (Debian's locales).
+mnl_japanese_locale() {
+    locale -a 2>/dev/null | grep -qi '^ja_JP\.utf-\?8$' && return 0
+    echo "generating the ja_JP.UTF-8 locale" >&2
+    if grep -q '^# *ja_JP.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+        sed -i 's/^# *ja_JP.UTF-8 UTF-8/ja_JP.UTF-8 UTF-8/' /etc/locale.gen
+    else
+        echo 'ja_JP.UTF-8 UTF-8' >>/etc/locale.gen
+    fi
+    locale-gen >/tmp/mnl-locale.log 2>&1 || { cat /tmp/mnl-locale.log >&2; return 1; }
 }
 
 # The suite's major-version upgrade test (test/process/pg_upgrade.sh) needs the release before

@@ -15,6 +15,8 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 
+#include "core/mynumber_ledger.h"
+
 PG_FUNCTION_INFO_V1(allowance_age_reached_on);
 PG_FUNCTION_INFO_V1(allowance_first_march31);
 PG_FUNCTION_INFO_V1(allowance_school_year_end);

@@ -258,8 +258,8 @@ queue_refuse(const char *why, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("could not record an audit event: %s", why),
-			 errhint("%s", hint)));
+			 errmsg("could not record an audit event: %s", mnl_gettext(why)),
+			 errhint("%s", mnl_gettext(hint))));
 }
 
 /*

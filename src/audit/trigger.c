@@ -469,7 +469,7 @@ require_trigger(FunctionCallInfo fcinfo, bool ok, const char *name, const char *
 	if (!CALLED_AS_TRIGGER(fcinfo) || !ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s must be %s", name, what),
+				 errmsg("%s must be %s", name, mnl_gettext(what)),
 				 errhint("Attach it with ledger.audit_table().")));
 }
 

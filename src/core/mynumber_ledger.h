@@ -11,9 +11,17 @@
 
 #define MNL_EXTENSION_NAME	"mynumber_ledger"
 
-/* A message fragment marked for translation (core/nls.c, once the catalog is in place). */
-#define mnl_gettext(s)		(s)
-#define mnl_gettext_noop(s)	(s)
+/*
+ * nls.c: every ereport of a file that includes this header takes its messages from the
+ * catalog of the extension's domain, mynumber_ledger-<major> (as PostgreSQL names its own);
+ * mnl_gettext translates a message fragment a helper passes on to errmsg.
+ */
+#undef TEXTDOMAIN
+#define TEXTDOMAIN			PG_TEXTDOMAIN("mynumber_ledger")
+#define mnl_gettext(s)		dgettext(TEXTDOMAIN, (s))
+#define mnl_gettext_noop(s)	(s)	/* a fragment marked for the catalog, translated later */
+extern void mnl_nls_init(void);
+extern void mnl_nls_bind_encoding(void);
 
 /* Settings C reads, defined in settings.c; docs/api.md describes each. */
 extern bool mnl_allow_all_zero_mynumber;	/* ledger.allow_all_zero_mynumber */

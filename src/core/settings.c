@@ -124,12 +124,12 @@ mnl_define_settings(void)
 							   &mnl_time_zone, "Asia/Tokyo", PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("ledger.staff_idle_session_timeout",
-							gettext_noop("idle_session_timeout that ledger.register_staff() sets on each staff role (自動ログオフ)."),
+							gettext_noop("idle_session_timeout that ledger.register_staff() sets on each staff role (automatic log-off)."),
 							gettext_noop("0 sets none."),
 							&mnl_staff_idle_timeout, 15 * 60 * 1000, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("ledger.inquiry_permit_lifetime",
-							   gettext_noop("How long a 情報提供許可証 (inquiry permit) stays valid."),
+							   gettext_noop("How long an inquiry permit stays valid."),
 							   NULL, &mnl_inquiry_permit_lifetime, "1 day", PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("ledger.inquiry_result_lifetime",

@@ -122,8 +122,8 @@ refuse(const char *why, int limit, const char *hint)
 	snprintf(detail, sizeof(detail), "lookup refused: %s (%d)", why, limit);
 	audit_refuse(InvalidOid, detail, AUDIT_MUST_RECORD,
 				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				  errmsg("permission denied: %s (%d)", why, limit),
-				  errhint("%s", hint)));
+				  errmsg("permission denied: %s (%d)", mnl_gettext(why), limit),
+				  errhint("%s", mnl_gettext(hint))));
 }
 
 /*

@@ -66,7 +66,7 @@ export_check_relation(Oid relid)
 	audit_refuse(relid, "copy to refused: no export duty", AUDIT_MUST_RECORD,
 				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				  errmsg("permission denied: COPY ... TO of protected data needs the export duty"),
-				  errhint("A duty with the export action (抽出) for this affair is needed to copy rows out in bulk.")));
+				  errhint("A duty with the export action for this affair is needed to copy rows out in bulk.")));
 }
 
 /* A copying statement that failed never reaches ExecutorEnd: forget it when its

@@ -70,7 +70,7 @@ files_guard(PG_FUNCTION_ARGS)
 		snprintf(detail, sizeof(detail), "refused: file creation outside the registered files: %s", w.found.data);
 		audit_refuse(InvalidOid, detail, AUDIT_MUST_RECORD,
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					  errmsg("cannot create a place for My Numbers outside the registered files (番号法第29条)"),
+					  errmsg("cannot create a place for My Numbers outside the registered files (My Number Act, article 29)"),
 					  errdetail("%s%s", w.found.data, w.n > 5 ? "; ..." : ""),
 					  errhint("A member of ledger_dba registers the table first with ledger.register_file(schema, table, file name, legal basis); types, materialized views and extended statistics over My Numbers are not allowed.")));
 	}

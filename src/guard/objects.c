@@ -54,9 +54,6 @@
 #include "guard/guard.h"
 #include "staff/session.h"
 
-#define HINT_TRUSTED_CODE \
-	"In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: " \
-	"a superuser takes ownership of what staff are to use (ALTER ... OWNER TO)."
 
 /* May code owned by owner run in this staff session? */
 static bool
@@ -108,7 +105,7 @@ check_function(Oid fn)
 	ReleaseSysCache(tup);
 	if (!owner_trusted(owner))
 		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
-					 HINT_TRUSTED_CODE);
+					 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
 	/* a DBA's default, CHECK or view would hand such a function a query to run as the clerk */
 	if (runs_text)
 		guard_refuse(InvalidOid, "a function that runs SQL given as text does not run in a staff session",
@@ -165,7 +162,7 @@ guard_check_views(List *rtable)
 			table_close(rel, NoLock);
 			if (foreign_policy)
 				guard_refuse(rte->relid, "a table with a policy of a role that is not a superuser is not read in a staff session",
-							 HINT_TRUSTED_CODE);
+							 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
 			continue;
 		}
 		/* a view read: RTE_RELATION, or (PostgreSQL 16 on) the subquery it was expanded to */
@@ -179,7 +176,7 @@ guard_check_views(List *rtable)
 		table_close(rel, NoLock);
 		if (refuse)
 			guard_refuse(rte->relid, "a view owned by a role that is not a superuser is not read in a staff session",
-						 HINT_TRUSTED_CODE);
+						 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
 		/* the planner's statistics hold values of the rows (most common values, histograms) */
 		if (stats)
 			guard_refuse(rte->relid, "the planner's statistics are not read in a staff session",

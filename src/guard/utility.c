@@ -72,8 +72,6 @@
 #include "guard/guard.h"
 #include "core/mynumber_ledger.h"
 
-#define HINT_SUPERUSER "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table)."
-#define HINT_TRAIL_APPEND "The trail is append-only; the retention procedure removes whole expired partitions."
 
 /* Refuse a statement (42501) and record the refusal: every refusal of the guard. */
 void
@@ -84,8 +82,8 @@ guard_refuse(Oid relid, const char *what, const char *hint)
 	snprintf(detail, sizeof(detail), "refused: %s", what);
 	audit_refuse(relid, detail, AUDIT_MAY_DROP,
 				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				  errmsg("%s", what),
-				  errhint("%s", hint)));
+				  errmsg("%s", mnl_gettext(what)),
+				  errhint("%s", mnl_gettext(hint))));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -675,7 +673,7 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 	/* ALTER TYPE ... ADD/ALTER/DROP ATTRIBUTE ... CASCADE reaches the tables OF the type */
 	if (owner_rules && stmt->objtype == OBJECT_TYPE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
-					 "ALTER TYPE ... CASCADE would change the protected table's columns. " HINT_SUPERUSER);
+					 "ALTER TYPE ... CASCADE would change the protected table's columns. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 	if (stmt->objtype == OBJECT_TYPE)
 		guard_audited_type(relid, owner_rules,
 						   "ALTER TYPE ... CASCADE rewrites or renames the audited table's columns with no record of an update.",
@@ -689,11 +687,11 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 			AlterTableCmd *cmd = lfirst(lc);
 
 			if (protected && (cmd->subtype == AT_DisableRowSecurity || cmd->subtype == AT_NoForceRowSecurity))
-				guard_refuse(relid, "row-level security of a protected table cannot be disabled or unforced", HINT_SUPERUSER);
+				guard_refuse(relid, "row-level security of a protected table cannot be disabled or unforced", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 			if (protected && !owner_may(cmd))
 				guard_refuse(relid, "this change to a protected table is reserved to a superuser",
 							 "Its owner may only set storage options and statistics, add plain columns and set defaults; "
-							 "anything else could read rows past row-level security. " HINT_SUPERUSER);
+							 "anything else could read rows past row-level security. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 		}
 		/*
 		 * The roads around a guarded table through another table (ATTACKS.md §2): as a
@@ -715,17 +713,17 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 
 				if (protected_relid(part))
 					guard_refuse(part, "a protected table cannot be attached as a partition",
-								 "Its rows would be read through the parent, past its policies. " HINT_SUPERUSER);
+								 "Its rows would be read through the parent, past its policies. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 				if (audited_relid(part) && !audited_relid(relid))
 					guard_refuse(part, "an audited table cannot be attached as a partition of a table that is not audited",
-								 "Changes made through the parent would leave no record; audit the parent first (ledger.audit_table). " HINT_SUPERUSER);
+								 "Changes made through the parent would leave no record; audit the parent first (ledger.audit_table). " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 				if (OidIsValid(part) && audited_relid(relid) &&
 					get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED)
 					guard_refuse(part, "an unlogged table cannot be attached as a partition of an audited table",
-								 "A crash or a failover would empty it with no record of the loss. " HINT_SUPERUSER);
+								 "A crash or a failover would empty it with no record of the loss. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 				if (OidIsValid(part) && audited_relid(relid) && relation_has_rows(part))
 					guard_refuse(part, "a table with rows cannot be attached as a partition of an audited table",
-								 "Its rows would enter the audited table with no record of their insertion; attach it empty and insert the rows. " HINT_SUPERUSER);
+								 "Its rows would enter the audited table with no record of their insertion; attach it empty and insert the rows. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 			}
 			else if (cmd->subtype == AT_AddConstraint && cmd->def != NULL && IsA(cmd->def, Constraint))
 				refuse_reference_to_protected((Constraint *) cmd->def);
@@ -742,10 +740,10 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 
 				if (protected_relid(parent) || audited_relid(parent))
 					guard_refuse(parent, "a protected or audited table cannot gain an inheritance child",
-								 "The child's rows would be read through it with no policy or record of their own. " HINT_SUPERUSER);
+								 "The child's rows would be read through it with no policy or record of their own. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 				if (audited_relid(relid))
 					guard_refuse(relid, "an audited table cannot become an inheritance child",
-								 "Changes made through the parent would leave no record. " HINT_SUPERUSER);
+								 "Changes made through the parent would leave no record. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 			}
 		}
 	}
@@ -753,7 +751,7 @@ guard_alter_table(AlterTableStmt *stmt, bool owner_rules)
 	if (!OidIsValid(relid))
 		return;
 	if (audit_is_trail_relation(relid))
-		guard_refuse(relid, "the audit trail cannot be altered", HINT_TRAIL_APPEND);
+		guard_refuse(relid, "the audit trail cannot be altered", "The trail is append-only; the retention procedure removes whole expired partitions.");
 	if (!audited_relid(relid))
 		return;
 	foreach(lc, stmt->cmds)
@@ -817,18 +815,18 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 			{
 				relid = relid_of_member(castNode(List, obj), AccessExclusiveLock, NEED_NOTHING);
 				if (protected_relid(relid))
-					guard_refuse(relid, "the policies of a protected table cannot be dropped", HINT_SUPERUSER);
+					guard_refuse(relid, "the policies of a protected table cannot be dropped", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 			}
 			else if (stmt->removeType == OBJECT_TABLE)
 			{
 				relid = relid_for(makeRangeVarFromNameList(castNode(List, obj)), AccessExclusiveLock, NEED_DROP);
 				if (protected_relid(relid))
-					guard_refuse(relid, "a protected table can be dropped only by a superuser", HINT_SUPERUSER);
+					guard_refuse(relid, "a protected table can be dropped only by a superuser", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 			}
 			else if (stmt->removeType == OBJECT_SCHEMA &&
 					 schema_has_protected(get_namespace_oid(strVal(obj), true)))
 				guard_refuse(InvalidOid, "a schema holding a protected table can be dropped only by a superuser",
-							 HINT_SUPERUSER);
+							 "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 		}
 
 	/* then the rules of the trail, audited tables and the extension, for every role */
@@ -858,7 +856,7 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 					Oid			relid = relid_of(makeRangeVarFromNameList(castNode(List, obj)));
 
 					if (audit_is_trail_relation(relid))
-						guard_refuse(relid, "the audit trail cannot be dropped", HINT_TRAIL_APPEND);
+						guard_refuse(relid, "the audit trail cannot be dropped", "The trail is append-only; the retention procedure removes whole expired partitions.");
 					break;
 				}
 			case OBJECT_TYPE:
@@ -866,7 +864,7 @@ guard_drop(DropStmt *stmt, bool owner_rules)
 				if (owner_rules &&
 					type_of_protected(LookupTypeNameOid(NULL, castNode(TypeName, obj), true)))
 					guard_refuse(InvalidOid, "the type of a protected typed table cannot be dropped",
-								 "DROP TYPE ... CASCADE would drop the protected table. " HINT_SUPERUSER);
+								 "DROP TYPE ... CASCADE would drop the protected table. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 				break;
 			case OBJECT_SCHEMA:
 				if (strcmp(strVal(obj), "ledger") == 0)
@@ -931,7 +929,7 @@ guard_rename(RenameStmt *r, bool owner_rules)
 	{
 		if (r->renameType == OBJECT_POLICY && r->relation &&
 			(protected_relid(relid) || is_protect_policy_name(r->subname)))
-			guard_refuse(relid, "the policies of a protected table cannot be renamed", HINT_SUPERUSER);
+			guard_refuse(relid, "the policies of a protected table cannot be renamed", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 		/*
 		 * Legal holds name a table by schema and name, and its guard a column by name.  Every
 		 * form that names the table: ALTER TABLE, and ALTER INDEX/VIEW/SEQUENCE/... or ALTER
@@ -940,11 +938,11 @@ guard_rename(RenameStmt *r, bool owner_rules)
 		if (r->relation && r->renameType != OBJECT_POLICY && r->renameType != OBJECT_TRIGGER &&
 			protected_relid(relid))
 			guard_refuse(relid, "a protected table and its columns cannot be renamed",
-						 "Legal holds and the hold guard name them; renaming would take them out from under a hold. " HINT_SUPERUSER);
+						 "Legal holds and the hold guard name them; renaming would take them out from under a hold. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 		if (r->renameType == OBJECT_SCHEMA &&
 			schema_has_protected(get_namespace_oid(r->subname, true)))
 			guard_refuse(InvalidOid, "a schema holding a protected table cannot be renamed",
-						 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
+						 "Legal holds name tables by schema and name. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 	}
 	/* an audited table's columns keep their names: a swap of two names swaps their values
 	 * for every reader, with no record of an update */
@@ -957,7 +955,7 @@ guard_rename(RenameStmt *r, bool owner_rules)
 						 r->renameType == OBJECT_COLUMN ? "column renamed" : "table renamed");
 	if (owner_rules && r->renameType == OBJECT_ATTRIBUTE && type_of_protected(type_of_relid(relid)))
 		guard_refuse(InvalidOid, "the type of a protected typed table cannot be altered",
-					 "Renaming its attribute would rename the protected table's column. " HINT_SUPERUSER);
+					 "Renaming its attribute would rename the protected table's column. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 	if (r->renameType == OBJECT_ATTRIBUTE)
 		guard_audited_type(relid, owner_rules,
 						   "Renaming its attribute renames the audited table's column: what every row says changes.",
@@ -984,7 +982,7 @@ guard_alter_object_schema(AlterObjectSchemaStmt *a, bool owner_rules)
 
 	if (owner_rules && a->relation && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot be moved to another schema",
-					 "Legal holds name tables by schema and name. " HINT_SUPERUSER);
+					 "Legal holds name tables by schema and name. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 	if (a->relation && audit_is_trail_relation(relid))
 		guard_refuse(relid, "the audit trail cannot be moved", "The trail stays in schema ledger.");
 	if ((a->objectType == OBJECT_FUNCTION || a->objectType == OBJECT_PROCEDURE ||
@@ -1016,7 +1014,7 @@ refuse_reference_to_protected(Constraint *c)
 	relid = relid_for(c->pktable, ShareRowExclusiveLock, NEED_NOTHING);
 	if (protected_relid(relid))
 		guard_refuse(relid, "a foreign key cannot reference a protected table",
-					 "Its checks read every row of the protected table, past row-level security. " HINT_SUPERUSER);
+					 "Its checks read every row of the protected table, past row-level security. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 }
 
 /* CREATE TABLE ... INHERITS (a guarded table): an unguarded child read through it. */
@@ -1068,7 +1066,7 @@ guard_create_table(CreateStmt *stmt, bool owner_rules)
 
 		if (protected_relid(parent) || audited_relid(parent))
 			guard_refuse(parent, "a protected or audited table cannot gain an inheritance child",
-						 "The child's rows would be read through it with no policy or record of their own. " HINT_SUPERUSER);
+						 "The child's rows would be read through it with no policy or record of their own. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 	}
 }
 
@@ -1116,7 +1114,7 @@ guard_lock(LockStmt *stmt, bool owner_rules)
 		if (protected_relid(relid) || view_reads_protected(relid))
 			guard_refuse(relid, "a protected table cannot be locked with LOCK TABLE",
 						 "Rows are locked by the statements that change them; a table lock held in an open "
-						 "transaction would hold up the municipality's jobs. " HINT_SUPERUSER);
+						 "transaction would hold up the municipality's jobs. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 	}
 }
 
@@ -1142,7 +1140,7 @@ guard_truncate(TruncateStmt *stmt, bool owner_rules)
 		Oid			relid = relid_of(lfirst(lc));
 
 		if (audit_is_trail_relation(relid))
-			guard_refuse(relid, "the audit trail cannot be truncated", HINT_TRAIL_APPEND);
+			guard_refuse(relid, "the audit trail cannot be truncated", "The trail is append-only; the retention procedure removes whole expired partitions.");
 		/*
 		 * A partition of an audited table carries its parent's row triggers, not the
 		 * statement-level TRUNCATE one: its truncation is recorded here, in its transaction.
@@ -1167,7 +1165,7 @@ guard_create_policy(CreatePolicyStmt *c, bool owner_rules)
 		guard_refuse(relid, "policy names beginning with mnl_rls_ are reserved",
 					 "Use ledger.protect_table() to protect a table.");
 	if (protected_relid(relid))
-		guard_refuse(relid, "a protected table cannot get more policies", HINT_SUPERUSER);
+		guard_refuse(relid, "a protected table cannot get more policies", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 }
 
 static void
@@ -1179,7 +1177,7 @@ guard_alter_policy(AlterPolicyStmt *a, bool owner_rules)
 		guard_refuse(relid, "the audit trail cannot get policies",
 					 "A policy would hide records from the auditor who reads the trail; the trail is the same for every reader.");
 	if (owner_rules && protected_relid(relid))
-		guard_refuse(relid, "the policies of a protected table cannot be altered", HINT_SUPERUSER);
+		guard_refuse(relid, "the policies of a protected table cannot be altered", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 }
 
 static void
@@ -1201,7 +1199,7 @@ guard_create_trigger(CreateTrigStmt *c, bool owner_rules)
 
 		if (protected_relid(relid))
 			guard_refuse(relid, "a protected table cannot get new triggers from a non-superuser",
-						 "A trigger sees every row written, past row-level security. " HINT_SUPERUSER);
+						 "A trigger sees every row written, past row-level security. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 		/* the guard triggers run as the extension's owner: only its own code attaches them */
 		if (OidIsValid(fn) && get_func_namespace(fn) == get_namespace_oid("ledger", true))
 			guard_refuse(relid, "the extension's trigger functions are attached only by the extension",
@@ -1223,7 +1221,7 @@ guard_rule(RuleStmt *stmt, bool owner_rules)
 					 "A rule could turn the writes of records or blocks into nothing; the trail is append-only for every role.");
 
 	if (owner_rules && protected_relid(relid))
-		guard_refuse(relid, "a protected table cannot get rules", HINT_SUPERUSER);
+		guard_refuse(relid, "a protected table cannot get rules", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 }
 
 static void
@@ -1237,7 +1235,7 @@ guard_index(IndexStmt *stmt, bool owner_rules)
 					 "An index expression would run on every record the writer stores; the trail's indexes are the extension's.");
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot get new indexes from a non-superuser",
-					 "Building an index evaluates its expressions over every row and reports duplicate values, past row-level security. " HINT_SUPERUSER);
+					 "Building an index evaluates its expressions over every row and reports duplicate values, past row-level security. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 }
 
 static void
@@ -1252,7 +1250,7 @@ guard_create_statistics(CreateStatsStmt *cs, bool owner_rules)
 		guard_refuse(relid, "the audit trail cannot get extended statistics", "The trail's objects are the extension's.");
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "a protected table cannot get extended statistics from a non-superuser",
-					 "Extended statistics keep values sampled past row-level security. " HINT_SUPERUSER);
+					 "Extended statistics keep values sampled past row-level security. " "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");
 }
 
 /* Is relid guarded: protected, audited or the trail? */
@@ -1422,7 +1420,7 @@ guard_copy_from(CopyStmt *c, bool owner_rules)
 		return;
 	relid = relid_of(c->relation);
 	if (audit_is_trail_relation(relid))
-		guard_refuse(relid, "the audit trail cannot be written with COPY", HINT_TRAIL_APPEND);
+		guard_refuse(relid, "the audit trail cannot be written with COPY", "The trail is append-only; the retention procedure removes whole expired partitions.");
 	if (owner_rules && protected_relid(relid))
 		guard_refuse(relid, "COPY FROM into a protected table is refused",
 					 "Row-level security does not apply to COPY FROM; insert rows with INSERT.");

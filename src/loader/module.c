@@ -64,6 +64,7 @@ _PG_init(void)
 				 errmsg("mynumber_ledger must be loaded via shared_preload_libraries"),
 				 errhint("Add mynumber_ledger to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	mnl_nls_init();
 	mnl_define_settings();
 	keys_load_kek();
 

@@ -66,47 +66,49 @@ report_invalid(const number_kind *kind, np_status st, const np_detail *d,
 #define REFUSE(msg, hint) \
 	ereport(ERROR, \
 			(errcode(sqlstate), \
-			 errmsg msg, \
-			 errhint hint, \
+			 msg, \
+			 hint, \
 			 errhidestmt(true), \
 			 errhidecontext(true)))
+
+	mnl_nls_bind_encoding();	/* a literal's input runs before any statement hook */
 
 	switch (st)
 	{
 		case NP_EMPTY:
-			REFUSE(("invalid input for type %s: the input is empty", kind->typname),
-				   ("Give the %d digits of the number.", kind->ndigits));
+			REFUSE(errmsg("invalid input for type %s: the input is empty", kind->typname),
+				   errhint("Give the %d digits of the number.", kind->ndigits));
 			break;
 		case NP_BAD_CHAR:
-			REFUSE(("invalid input for type %s: unexpected character at position %d",
+			REFUSE(errmsg("invalid input for type %s: unexpected character at position %d",
 					kind->typname, d->position),
-				   ("Only digits (half- or full-width) and one kind of separator between the %s groups are accepted.",
+				   errhint("Only digits (half- or full-width) and one kind of separator between the %s groups are accepted.",
 					kind->grouping));
 			break;
 		case NP_BAD_LENGTH:
-			REFUSE(("invalid input for type %s: expected %d digits, found %d",
+			REFUSE(errmsg("invalid input for type %s: expected %d digits, found %d",
 					kind->typname, kind->ndigits, d->ndigits),
-				   ("A %s has exactly %d digits.", kind->typname, kind->ndigits));
+				   errhint("A %s has exactly %d digits.", kind->typname, kind->ndigits));
 			break;
 		case NP_BAD_GROUPING:
-			REFUSE(("invalid input for type %s: separators are not between the %s groups",
+			REFUSE(errmsg("invalid input for type %s: separators are not between the %s groups",
 					kind->typname, kind->grouping),
-				   ("Write the digits without separators, or grouped %s as printed on the card or notice.",
+				   errhint("Write the digits without separators, or grouped %s as printed on the card or notice.",
 					kind->grouping));
 			break;
 		case NP_MIXED_SEPARATORS:
-			REFUSE(("invalid input for type %s: different separators between groups",
+			REFUSE(errmsg("invalid input for type %s: different separators between groups",
 					kind->typname),
-				   ("Use the same separator (a space or a hyphen) between every group."));
+				   errhint("Use the same separator (a space or a hyphen) between every group."));
 			break;
 		case NP_CHECK_DIGIT:
-			REFUSE(("invalid input for type %s: check digit does not match", kind->typname),
-				   ("The number was probably mistyped; compare it with the card or notice."));
+			REFUSE(errmsg("invalid input for type %s: check digit does not match", kind->typname),
+				   errhint("The number was probably mistyped; compare it with the card or notice."));
 			break;
 		case NP_ALL_ZERO:
-			REFUSE(("invalid input for type %s: the all-zero number is not accepted",
+			REFUSE(errmsg("invalid input for type %s: the all-zero number is not accepted",
 					kind->typname),
-				   ("No real number is all zeros. For test data a superuser can set ledger.allow_all_zero_mynumber = on."));
+				   errhint("No real number is all zeros. For test data a superuser can set ledger.allow_all_zero_mynumber = on."));
 			break;
 		case NP_OK:
 			elog(ERROR, "report_invalid called for a valid number");

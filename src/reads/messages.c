@@ -23,6 +23,8 @@
 
 #include "reads/reads.h"
 
+#include "core/mynumber_ledger.h"
+
 static const PQcommMethods *socket_methods = NULL;
 static PQcommMethods wrapped_methods;
 static bool active = false;
@@ -35,8 +37,8 @@ static bool active = false;
  * (its records could not be made durable) sends none of them.
  */
 #define HOLD_MAX	(1024 * 1024)
-#define WITHHELD_TEXT	"the text of this message is withheld: the record of the rows read could not be made durable"
-#define HINT_NOT_DURABLE	"The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log."
+#define WITHHELD_TEXT	mnl_gettext_noop("the text of this message is withheld: the record of the rows read could not be made durable")
+#define HINT_NOT_DURABLE	mnl_gettext_noop("The audit writer is stopped or falling behind (ledger.audit_queue_timeout); see ledger.audit_writer_status() and the server log.")
 static StringInfoData held;		/* type byte, 4-byte length, body; repeated */
 
 /* The message with only its severity and SQLSTATE, and a text saying it was withheld. */
@@ -62,7 +64,7 @@ withheld(const char *s, size_t len, StringInfo out)
 		at += vlen + 2;
 	}
 	appendStringInfoChar(out, PG_DIAG_MESSAGE_PRIMARY);
-	appendStringInfoString(out, WITHHELD_TEXT);
+	appendStringInfoString(out, WITHHELD_TEXT);	/* ASCII: the bytes go out as they are */
 	appendStringInfoChar(out, '\0');
 	appendStringInfoChar(out, PG_DIAG_MESSAGE_HINT);
 	appendStringInfoString(out, HINT_NOT_DURABLE);
@@ -106,12 +108,12 @@ reads_emit_log_hook(ErrorData *edata)
 	{
 		if (!durable_now(edata->elevel >= ERROR))
 		{
-			edata->message = pstrdup(WITHHELD_TEXT);
+			edata->message = pstrdup(mnl_gettext(WITHHELD_TEXT));
 			edata->detail = NULL;
 			edata->detail_log = NULL;
 			edata->context = NULL;
 			edata->internalquery = NULL;
-			edata->hint = pstrdup(HINT_NOT_DURABLE);
+			edata->hint = pstrdup(mnl_gettext(HINT_NOT_DURABLE));
 			log_copy_withheld = edata->output_to_client;
 		}
 	}

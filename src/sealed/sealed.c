@@ -79,7 +79,7 @@ refuse_format(const char *what, int sqlstate)
 {
 	ereport(ERROR,
 			(errcode(sqlstate),
-			 errmsg("invalid input for type sealed_mynumber: %s", what),
+			 errmsg("invalid input for type sealed_mynumber: %s", mnl_gettext(what)),
 			 errhint("A sealed number is written \"mnl1:\" followed by base64, as this extension prints it; make one with ledger.seal().")));
 }
 
@@ -502,12 +502,12 @@ sealed_reveal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a reveal needs a purpose"),
-				 errhint("Say why the number is needed, e.g. '児童手当 認定請求 審査'.")));
+				 errhint("Say why the number is needed, e.g. 'examining a child allowance claim'.")));
 	if (basis != NULL && is_blank(basis))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an empty legal basis was given"),
-				 errhint("Name the provision, e.g. '番号法第19条第8号', or pass NULL when nothing is disclosed.")));
+				 errhint("Name the provision, e.g. 'My Number Act, article 19, item 8', or pass NULL when nothing is disclosed.")));
 	/* the record keeps the whole purpose and legal basis, or the reveal does not happen */
 	if (strlen(purpose) + (basis ? strlen(basis) : 0) + 20 >= sizeof(detail))
 		ereport(ERROR,

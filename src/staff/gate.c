@@ -128,6 +128,8 @@ gated_call(PG_FUNCTION_ARGS)
 	Oid			saved_acting = mnl_acting_for;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	mnl_nls_bind_encoding();	/* a fast-path call has no statement before it */
+
 	if (get_func_namespace(fn) != get_namespace_oid("ledger", false))
 		elog(ERROR, "gated_call is only for the extension's own functions");
 	/*

@@ -156,11 +156,11 @@ staff_idle_check(Oid role, bool own_login)
 			ereport(FATAL,
 					(errcode(ERRCODE_IDLE_SESSION_TIMEOUT),
 					 errmsg("terminating the session: the staff member was idle longer than ledger.staff_idle_session_timeout"),
-					 errhint("Log in again (自動ログオフ).")));
+					 errhint("Log in again (automatic log-off).")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: the staff member was idle longer than ledger.staff_idle_session_timeout"),
-				 errhint("The application must authenticate the person again and call ledger.staff_sign_on() as its pooled role (自動ログオフ).")));
+				 errhint("The application must authenticate the person again and call ledger.staff_sign_on() as its pooled role (automatic log-off).")));
 	}
 	pg_atomic_write_u64(&slot->last, (uint64) now);
 }

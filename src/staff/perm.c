@@ -440,7 +440,7 @@ deny(const PermSet *s, Oid relid, const char *what, int32 org, bool has_org)
 	/* the trail keeps the org unit; the message names the action only */
 	audit_refuse(relid, detail, AUDIT_MUST_RECORD,
 				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				  errmsg("permission denied: %s denied: %s for affair %s", what, s->action, s->affair),
+				  errmsg("permission denied: %s denied: %s for affair %s", mnl_gettext(what), s->action, s->affair),
 				  !s->is_staff ?
 				  errhint("The current role is not active staff; use SET ROLE to the staff member's own role.") :
 				  errhint("This needs a duty with the %s action for the org unit concerned; ask a staff administrator.", s->action)));
@@ -496,8 +496,8 @@ perm_write_gate(PG_FUNCTION_ARGS)
 					CStringGetTextDatum(td->tg_trigger->tgargs[0]));
 	if (!s->superuser && s->norgs == 0)
 		deny(s, RelationGetRelid(td->tg_relation),
-			 TRIGGER_FIRED_BY_INSERT(td->tg_event) ? "insert" :
-			 TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "update" : "delete", 0, false);
+			 TRIGGER_FIRED_BY_INSERT(td->tg_event) ? mnl_gettext_noop("insert") :
+			 TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? mnl_gettext_noop("update") : mnl_gettext_noop("delete"), 0, false);
 	return PointerGetDatum(NULL);
 }
 

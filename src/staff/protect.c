@@ -76,68 +76,88 @@ run(const char *sql)
  */
 static bool defaults_run_code(Oid relid);
 
+/* What refuse_unsafe_table's query finds, by its number there. */
+static const char *const unsafe_reasons[] = {
+	mnl_gettext_noop("it has row-level security policies"),
+	mnl_gettext_noop("it has triggers"),
+	mnl_gettext_noop("it has rules"),
+	mnl_gettext_noop("it has CHECK constraints"),
+	mnl_gettext_noop("it has generated columns"),
+	mnl_gettext_noop("it has expression or partial indexes"),
+	mnl_gettext_noop("a column's type is not owned by a superuser"),
+	mnl_gettext_noop("it is unlogged (a crash or a failover empties it, with no record)"),
+	mnl_gettext_noop("it inherits or is inherited"),
+	mnl_gettext_noop("it is a typed table (OF a composite type, which ALTER TYPE ... CASCADE changes)"),
+	mnl_gettext_noop("another table's foreign key references it"),
+	mnl_gettext_noop("its foreign key references a table that is not protected (a change there checks the key against every row of this one, past its policies, and the error names the row's values)"),
+	mnl_gettext_noop("it has extended statistics (ANALYZE, autovacuum's too, evaluates them over every row)"),
+	mnl_gettext_noop("a column default uses an operator of a non-superuser"),
+	mnl_gettext_noop("a column default calls a function of a non-superuser or of the ledger"),
+	mnl_gettext_noop("a column default uses a type not owned by a superuser"),
+};
+
 static void
 refuse_unsafe_table(Oid relid)
 {
-	char	   *why = NULL;
+	const char *why = NULL;
 
 	SPI_connect();
 	if (SPI_execute_with_args(
 			"SELECT r FROM (VALUES "
-			" ('it has row-level security policies', EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = $1)),"
-			" ('it has triggers', EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal"
-			"                             AND tgname NOT LIKE 'mnl\\_audit\\_%')),"
-			" ('it has rules', EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite WHERE ev_class = $1)),"
-			" ('it has CHECK constraints', EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype IN ('c', 'x'))),"
-			" ('it has generated columns', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attgenerated <> '')),"
-			" ('it has expression or partial indexes', EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indrelid = $1"
-			"                                                  AND (indexprs IS NOT NULL OR indpred IS NOT NULL))),"
-			" ('a column''s type is not owned by a superuser', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
-			"     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner"
-			"     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND NOT o.rolsuper)),"
-			" ('it is unlogged (a crash or a failover empties it, with no record)', EXISTS (SELECT 1 FROM pg_catalog.pg_class"
-			"     WHERE oid = $1 AND relpersistence = 'u')),"
-			" ('it inherits or is inherited', EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 OR inhparent = $1)),"
-			" ('it is a typed table (OF a composite type, which ALTER TYPE ... CASCADE changes)',"
-			"     EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1 AND reloftype <> 0)),"
-			" ('another table''s foreign key references it', EXISTS (SELECT 1 FROM pg_catalog.pg_constraint"
-			"     WHERE confrelid = $1 AND contype = 'f' AND conrelid <> $1)),"
-			" ('its foreign key references a table that is not protected (a change there checks the key against every row"
-			" of this one, past its policies, and the error names the row''s values)', EXISTS ("
-			"     SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1 AND c.contype = 'f' AND c.confrelid <> $1"
-			"      AND c.confrelid NOT IN (SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = 'ledger'::pg_catalog.regnamespace)"
-			"      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.confrelid AND p.polname = 'mnl_rls_select'))),"
-			" ('it has extended statistics (ANALYZE, autovacuum''s too, evaluates them over every row)',"
-			"     EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext WHERE stxrelid = $1)),"
-			" ('a column default uses an operator of a non-superuser', EXISTS ("
-			"     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep"
-			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"
-			"      AND dep.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"
-			"     JOIN pg_catalog.pg_operator op ON op.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = op.oprowner"
-			"     WHERE d.adrelid = $1 AND NOT o.rolsuper)),"
-			" ('a column default calls a function of a non-superuser or of the ledger', EXISTS ("
-			"     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep"
-			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"
-			"      AND dep.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-			"     JOIN pg_catalog.pg_proc p ON p.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = p.proowner"
-			"     WHERE d.adrelid = $1 AND (NOT o.rolsuper OR p.pronamespace = 'ledger'::pg_catalog.regnamespace))),"
-			" ('a column default uses a type not owned by a superuser', EXISTS ("
-			"     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep"
-			"       ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid"
-			"      AND dep.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass"
-			"     JOIN pg_catalog.pg_type t ON t.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner"
-			"     WHERE d.adrelid = $1 AND NOT o.rolsuper))"
+			" (1, EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = $1)),"
+			" (2, EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal           "
+			"                  AND tgname NOT LIKE 'mnl\\_audit\\_%')),"
+			" (3, EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite WHERE ev_class = $1)),"
+			" (4, EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype IN ('c', 'x'))),"
+			" (5, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attgenerated <> '')),"
+			" (6, EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indrelid = $1                                 "
+			"                 AND (indexprs IS NOT NULL OR indpred IS NOT NULL))),"
+			" (7, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a     JOIN pg_catalog.pg_type t ON t.oid ="
+			" a.atttypid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner     WHERE a.attrelid = $1 AND a.attnum"
+			" > 0 AND NOT a.attisdropped AND NOT o.rolsuper)),"
+			" (8, EXISTS (SELECT 1 FROM pg_catalog.pg_class     WHERE oid = $1 AND relpersistence = 'u')),"
+			" (9, EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 OR inhparent = $1)),"
+			" (10,     EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1 AND reloftype <> 0)),"
+			" (11, EXISTS (SELECT 1 FROM pg_catalog.pg_constraint     WHERE confrelid = $1 AND contype = 'f' AND"
+			" conrelid <> $1)),"
+			" (12, EXISTS (     SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1 AND c.contype ="
+			" 'f' AND c.confrelid <> $1      AND c.confrelid NOT IN (SELECT oid FROM pg_catalog.pg_class WHERE"
+			" relnamespace = 'ledger'::pg_catalog.regnamespace)      AND NOT EXISTS (SELECT 1 FROM"
+			" pg_catalog.pg_policy p WHERE p.polrelid = c.confrelid AND p.polname = 'mnl_rls_select'))),"
+			" (13,     EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext WHERE stxrelid = $1)),"
+			" (14, EXISTS (     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep       ON"
+			" dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid      AND"
+			" dep.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass     JOIN pg_catalog.pg_operator op"
+			" ON op.oid = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = op.oprowner     WHERE d.adrelid ="
+			" $1 AND NOT o.rolsuper)),"
+			" (15, EXISTS (     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep       ON"
+			" dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid      AND"
+			" dep.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass     JOIN pg_catalog.pg_proc p ON p.oid"
+			" = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = p.proowner     WHERE d.adrelid = $1 AND (NOT"
+			" o.rolsuper OR p.pronamespace = 'ledger'::pg_catalog.regnamespace))),"
+			" (16, EXISTS (     SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend dep       ON"
+			" dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid      AND"
+			" dep.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass     JOIN pg_catalog.pg_type t ON t.oid"
+			" = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner     WHERE d.adrelid = $1 AND NOT"
+			" o.rolsuper))"
 			") v(r, bad) WHERE bad LIMIT 1",
 			1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
-		why = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	{
+		bool		isnull;
+		int32		n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (isnull || n < 1 || n > (int32) lengthof(unsafe_reasons))
+			elog(ERROR, "protect_table: unexpected reason %d", n);
+		why = unsafe_reasons[n - 1];
+	}
 	SPI_finish();
 	if (why == NULL && defaults_run_code(relid))
-		why = "a column default calls a function that could read tables (only PostgreSQL's immutable functions, sequences and clocks may be called)";
+		why = mnl_gettext_noop("a column default calls a function that could read tables (only PostgreSQL's immutable functions, sequences and clocks may be called)");
 	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s cannot be protected: %s", get_rel_name(relid), why),
+				 errmsg("table %s cannot be protected: %s", get_rel_name(relid), mnl_gettext(why)),
 				 errhint("Protect a plain table (columns of built-in or extension types, plain indexes), or ask a superuser.")));
 }
 

@@ -353,7 +353,7 @@ refuse_pooled(const char *detail, const char *message)
 {
 	audit_refuse(InvalidOid, detail, AUDIT_MAY_DROP,
 				 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				  errmsg("%s", message),
+				  errmsg("%s", mnl_gettext(message)),
 				  errhint("A pooled login sets the staff member for one transaction: BEGIN; SET LOCAL ROLE <staff role>; ...; COMMIT (RESET ROLE first).")));
 }
 
@@ -476,6 +476,7 @@ staff_session_check(Node *utility_stmt)
 	static Oid	passed_session = InvalidOid;
 	static Oid	passed_outer = InvalidOid;
 
+	mnl_nls_bind_encoding();	/* the messages of this statement, in the database encoding */
 	if (IsParallelWorker())
 	{
 		/* its messages are cut like the leader's (log_hygiene) */
