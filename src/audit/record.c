@@ -36,6 +36,7 @@
 #include "utils/lsyscache.h"
 
 #include "core/compat.h"
+#include "core/mynumber_ledger.h"
 
 #define RECORD_DOMAIN	"mnl-audit-record-v1"
 #define BLOCK_DOMAIN	"mnl-audit-block-v1"

@@ -31,6 +31,7 @@
 #include "utils/elog.h"
 #include "utils/memutils.h"
 
+#include "core/mynumber_ledger.h"
 #include "log_hygiene/log_hygiene.h"
 #include "numbers/numparse.h"
 
@@ -250,9 +251,22 @@ mnl_emit_log_hook(ErrorData *edata)
 		edata->detail = pstrdup("(not logged by mynumber_ledger: a node tree's constants are raw bytes that could hold a My Number)");
 	if (log_hygiene_staff_session)
 	{
-		cut_staff_text(edata->message);
-		cut_staff_text(edata->detail);
-		cut_staff_text(edata->detail_log);
+		/*
+		 * Every text of the message that a statement's author can fill (a RAISE's HINT, a
+		 * generated statement in QUERY or CONTEXT); the extension's own messages, which carry
+		 * no row, are left whole (a Japanese hint is longer than the cut).
+		 */
+		bool		own = edata->domain != NULL && strcmp(edata->domain, TEXTDOMAIN) == 0;
+
+		if (!own)
+		{
+			cut_staff_text(edata->message);
+			cut_staff_text(edata->detail);
+			cut_staff_text(edata->detail_log);
+			cut_staff_text(edata->hint);
+		}
+		cut_staff_text(edata->context);
+		cut_staff_text(edata->internalquery);
 	}
 	if (edata->output_to_server)
 	{

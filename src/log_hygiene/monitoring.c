@@ -41,6 +41,7 @@
 #include "utils/varlena.h"
 
 #include "core/compat.h"
+#include "core/mynumber_ledger.h"
 #include "log_hygiene/log_hygiene.h"
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;

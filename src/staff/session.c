@@ -60,6 +60,7 @@ static Oid	start_outer = InvalidOid;	/* the identity the transaction started wit
 static bool pooled_login(Oid session);
 static void refuse_pooled(const char *detail, const char *message);
 static void refuse_state_statement(Node *stmt, Oid session, Oid outer);
+static bool creates_temp_object(Node *stmt);
 static bool xact_saw_data = false;	/* this transaction acted as staff or read an audited table */
 static bool xact_session_state = false; /* ... and left something for the session's next one */
 static List *xact_prepared = NIL;	/* names PREPAREd in this transaction (TopTransactionContext) */
@@ -179,6 +180,37 @@ pooled_commit_check(XactEvent event, void *arg)
 					  mnl_gettext("a prepared statement, a LISTEN, a cursor WITH HOLD or a temporary object"));
 }
 
+/* A statement makes a temporary object: state of the session, holding what it was given. */
+static bool
+creates_temp_object(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_CreateStmt:
+			return ((CreateStmt *) stmt)->relation->relpersistence == RELPERSISTENCE_TEMP;
+		case T_CreateTableAsStmt:
+			return ((CreateTableAsStmt *) stmt)->into->rel->relpersistence == RELPERSISTENCE_TEMP;
+		case T_CreateSeqStmt:
+			return ((CreateSeqStmt *) stmt)->sequence->relpersistence == RELPERSISTENCE_TEMP;
+		case T_ViewStmt:
+			return ((ViewStmt *) stmt)->view->relpersistence == RELPERSISTENCE_TEMP;
+		case T_CreateFunctionStmt:
+			{
+				List	   *name = ((CreateFunctionStmt *) stmt)->funcname;
+
+				return list_length(name) > 1 && strcmp(strVal(linitial(name)), "pg_temp") == 0;
+			}
+		case T_DefineStmt:
+		case T_CompositeTypeStmt:
+		case T_CreateEnumStmt:
+		case T_CreateRangeStmt:
+		case T_CreateDomainStmt:
+			return true;		/* a type or an operator, in pg_temp or anywhere: refused alike */
+		default:
+			return false;
+	}
+}
+
 /*
  * A statement leaves state for the session's later transactions (SQL-level).  A prepared
  * statement or a held cursor is remembered by name, and counts only if it is still there at
@@ -236,8 +268,9 @@ leaves_session_state(Node *stmt)
  *     built from rows a staff member reads would be a copy in a catalog every role reads;
  *   - a pooled login's transaction that acted as staff or read an audited table runs no DDL,
  *     PREPARE or LISTEN (a prepared statement is not undone by a rollback), and a pooled login
- *     declares no cursor WITH HOLD (stored before its commit could be refused): each would
- *     hand rows to the pool's next client.
+ *     makes no temporary object (a sequence's nextval counts past any rollback) and declares
+ *     no cursor WITH HOLD (stored before its commit could be refused): each would hand rows
+ *     to the pool's next client.
  */
 static void
 refuse_state_statement(Node *stmt, Oid session, Oid outer)
@@ -245,9 +278,10 @@ refuse_state_statement(Node *stmt, Oid session, Oid outer)
 	int64		staff_id;
 	bool		ddl = GetCommandLogLevel(stmt) == LOGSTMT_DDL;
 
-	if (ddl && !IsA(stmt, CreateTableAsStmt) && !superuser_arg(GetUserId()) &&
-		GetUserId() != mnl_extension_owner() &&
-		(mnl_registry_staff_id(outer, &staff_id) || mnl_registry_staff_id(session, &staff_id)))
+	/* CREATE TABLE AS too, without the export duty: its table's and columns' names can hold rows */
+	if (ddl && !superuser_arg(GetUserId()) && GetUserId() != mnl_extension_owner() &&
+		(mnl_registry_staff_id(outer, &staff_id) || mnl_registry_staff_id(session, &staff_id)) &&
+		!(IsA(stmt, CreateTableAsStmt) && perm_may_any("export", "child_allowance")))
 		audit_refuse(InvalidOid, "statement refused: staff run no DDL", AUDIT_MAY_DROP,
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					  errmsg("permission denied: staff run no DDL"),
@@ -257,6 +291,9 @@ refuse_state_statement(Node *stmt, Oid session, Oid outer)
 		return;
 	if (!pooled_login(session))
 		return;
+	if (creates_temp_object(stmt))
+		refuse_pooled("statement refused: a pooled login creates no temporary object",
+					  mnl_gettext_noop("permission denied: a pooled login creates no temporary object"));
 	if (IsA(stmt, DeclareCursorStmt))
 		refuse_pooled("statement refused: a pooled login declares no cursor WITH HOLD",
 					  mnl_gettext_noop("permission denied: a pooled login declares no cursor WITH HOLD"));
@@ -306,7 +343,7 @@ static PlannedStmt *
 pooled_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
 {
 	if (MyBackendType == B_BACKEND && mnl_internal_depth == 0 && IsTransactionState() &&
-		calls_session_state_function((Node *) parse, NULL) && pooled_login(GetSessionUserId()))
+		pooled_login(GetSessionUserId()) && calls_session_state_function((Node *) parse, NULL))
 		refuse_pooled("statement refused: a pooled login keeps no sequence value or advisory lock for the session",
 					  mnl_gettext_noop("permission denied: a pooled login calls no setval or session-level advisory lock"));
 	if (prev_planner)
@@ -321,16 +358,28 @@ staff_session_note_session_state(void)
 	xact_session_state = true;
 }
 
+/* Is session a pooled login?  Decided once per transaction (memberships change between). */
 static bool
 pooled_login(Oid session)
 {
+	static LocalTransactionId decided_in = InvalidLocalTransactionId;
+	static Oid	decided_for = InvalidOid;
+	static bool pooled = false;
 	Oid			staff_role;
 	int64		staff_id;
 
+	if (decided_in == MNL_MY_LXID && decided_for == session && decided_in != InvalidLocalTransactionId)
+		return pooled;
 	if (superuser_arg(session) || mnl_registry_staff_id(session, &staff_id))
-		return false;
-	staff_role = get_role_oid("ledger_staff", true);
-	return OidIsValid(staff_role) && is_member_of_role(session, staff_role);
+		pooled = false;
+	else
+	{
+		staff_role = get_role_oid("ledger_staff", true);
+		pooled = OidIsValid(staff_role) && is_member_of_role(session, staff_role);
+	}
+	decided_in = MNL_MY_LXID;
+	decided_for = session;
+	return pooled;
 }
 
 static bool

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(217);
+SELECT plan(218);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -776,6 +776,10 @@ SELECT throws_ok($q$DO $d$ BEGIN EXECUTE format('CREATE TYPE pg_temp.bulk_e AS E
                      (SELECT string_agg(quote_literal(family_name), ',') FROM ledger.person)); END $d$$q$,
     '42501', 'permission denied: staff run no DDL',
     'staff_ddl_copies_rows_into_catalog_refused: an enum''s labels built from rows would be a copy every role reads in pg_enum');
+SELECT throws_ok($q$DO $d$ BEGIN EXECUTE format('CREATE TEMP TABLE %I AS SELECT 1 AS a',
+                     (SELECT string_agg(family_name, ',') FROM ledger.person)); END $d$$q$,
+    '42501', 'permission denied: staff run no DDL',
+    'staff_ctas_names_carry_rows_refused: without the export duty, CREATE TABLE AS is DDL too (its names would hold rows in pg_class)');
 RESET ROLE;
 
 -- TRUNCATE ... CASCADE of the DBA's table that a protected table references.

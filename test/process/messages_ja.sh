@@ -21,6 +21,12 @@ tap_is "$missing $untranslated $fuzzy" "0 0 0" \
 msgfmt --check -o /dev/null "$MNL_ROOT/po/ja.po" 2>/dev/null
 tap_ok $? "po/ja.po passes msgfmt --check (each translation keeps its format directives)"
 rm -f "$pot"
+# ... and every file that reports includes the header that names the catalog's domain
+nodomain=""
+for f in "$MNL_ROOT"/src/*/*.c; do
+    grep -q "ereport" "$f" && ! grep -q '#include "core/mynumber_ledger.h"' "$f" && nodomain="$nodomain ${f#$MNL_ROOT/}"
+done
+tap_is "$nodomain" "" "every_report_in_the_domain: each C file with an ereport includes core/mynumber_ledger.h (TEXTDOMAIN)"
 tap_ok "$([ -f "$(pg_config --localedir)/ja/LC_MESSAGES/mynumber_ledger-$major.mo" ]; echo $?)" \
     "the catalog is installed beside PostgreSQL's own (mynumber_ledger-$major.mo)"
 

@@ -79,7 +79,9 @@ tap_is "$(res a_hold_cursor_declared) $(res b_fetch_hold_cursor)" "ERR 42501 ERR
     "pooled_hold_cursor_refused_when_declared: a held cursor (stored before a commit could be refused) is refused at DECLARE"
 tap_is "$(res a_prepare_then_rollback) $(res b_execute_prepared)" "ERR 42501 ERR 26000" \
     "pooled_prepare_after_read_refused: a PREPARE after a read (a rollback would not undo it) is refused when made"
-tap_is "$(res pool_temp_sequence) $(res a_setval_after_read)" " ERR 42501" \
+tap_is "$(res pool_temp_sequence)" "ERR 42501" \
+    "pooled_temp_object_refused: a pooled login makes no temporary object (a temporary sequence's nextval counts past any rollback)"
+tap_is "$(res a_setval_after_read)" "ERR 42501" \
     "pooled_setval_refused: a sequence's value (no rollback undoes it) is not set by a pooled login"
 tap_is "$(res a_advisory_lock)" "ERR 42501" "pooled_session_advisory_lock_refused: nor a session-level advisory lock (pg_locks shows it)"
 tap_is "$(res a_staff_ddl)" "ERR 42501" "staff_ddl_refused: staff run no DDL (an enum's labels, a default, a body, a name would hold rows)"

@@ -73,7 +73,7 @@ step("a_prepare_then_rollback", a, ("BEGIN", None), ("SELECT set_config('role', 
 step("b_execute_prepared", b, ("EXECUTE carry_r", None))
 step("pool_temp_sequence", a, ("CREATE TEMP SEQUENCE carry_s", None))
 step("a_setval_after_read", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
-     (count, None), ("SELECT setval('carry_s', 42)", None), ("COMMIT", None))
+     (count, None), ("SELECT setval(0::oid::regclass, 42)", None), ("COMMIT", None))
 step("a_advisory_lock", a, ("SELECT pg_advisory_lock(7)", None))
 step("a_staff_ddl", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
      ("CREATE TYPE pg_temp.carry_e AS ENUM ('x')", None), ("COMMIT", None))
