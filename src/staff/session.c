@@ -37,6 +37,7 @@
 #include "utils/fmgroids.h"
 #include "utils/portal.h"
 #include "utils/guc_tables.h"
+#include "utils/memutils.h"
 
 #include "audit/audit.h"
 #include "log_hygiene/log_hygiene.h"
