@@ -242,6 +242,27 @@ pay_owed(bool must_log)
 	return ok;
 }
 
+/*
+ * A statement that failed after it read: its "statement failed" record now, or, when the
+ * full queue has no room (an abort may not wait), owed (pay_owed) with its scans detached.
+ */
+static void
+record_failed_or_owe(TrackedRead *t)
+{
+	MemoryContext old;
+
+	if (emit_failed_reads(t))
+	{
+		free_tracked(t);
+		return;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	read_scan_detach(t->scans);
+	t->scans = NIL;
+	owed = lappend(owed, t);
+	MemoryContextSwitchTo(old);
+}
+
 /* A subtransaction that fails ends its statements without ExecutorEnd: record what they read. */
 static void
 hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -258,17 +279,7 @@ hooks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		if (t->subid >= mySubid)
 		{
 			tracked = foreach_delete_current(tracked, lc);
-			if (emit_failed_reads(t))
-				free_tracked(t);
-			else
-			{
-				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-				read_scan_detach(t->scans);
-				t->scans = NIL;
-				owed = lappend(owed, t);
-				MemoryContextSwitchTo(old);
-			}
+			record_failed_or_owe(t);
 		}
 	}
 }
@@ -310,17 +321,7 @@ hooks_xact_callback(XactEvent event, void *arg)
 			TrackedRead *t = linitial(tracked);
 
 			tracked = list_delete_first(tracked);
-			if (emit_failed_reads(t))
-				free_tracked(t);
-			else
-			{
-				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-				read_scan_detach(t->scans);
-				t->scans = NIL;
-				owed = lappend(owed, t);
-				MemoryContextSwitchTo(old);
-			}
+			record_failed_or_owe(t);
 		}
 		copy_relid = InvalidOid;
 		audit_reads_forget();

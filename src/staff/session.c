@@ -240,22 +240,8 @@ leaves_session_state(Node *stmt)
 			return false;
 		case T_ListenStmt:
 			return true;
-		case T_CreateStmt:
-			return ((CreateStmt *) stmt)->relation->relpersistence == RELPERSISTENCE_TEMP;
-		case T_CreateTableAsStmt:
-			return ((CreateTableAsStmt *) stmt)->into->rel->relpersistence == RELPERSISTENCE_TEMP;
-		case T_CreateSeqStmt:
-			return ((CreateSeqStmt *) stmt)->sequence->relpersistence == RELPERSISTENCE_TEMP;
-		case T_ViewStmt:
-			return ((ViewStmt *) stmt)->view->relpersistence == RELPERSISTENCE_TEMP;
-		case T_CreateFunctionStmt:
-			{
-				List	   *name = ((CreateFunctionStmt *) stmt)->funcname;
-
-				return list_length(name) > 1 && strcmp(strVal(linitial(name)), "pg_temp") == 0;
-			}
 		default:
-			return false;
+			return creates_temp_object(stmt);
 	}
 }
 

@@ -26,6 +26,17 @@ def error(body):
     return "ERR %s %s" % (fields.get("C", "?"), fields.get("M", ""))
 
 
+def answer():
+    """Up to ReadyForQuery: "OK", or the error."""
+    said = "OK"
+    while True:
+        kind, body = receive()
+        if kind == b"E":
+            said = error(body)
+        elif kind == b"Z":
+            return said
+
+
 def until(stops):
     rows = 0
     while True:
@@ -66,28 +77,14 @@ for line in sys.stdin:
             open(words[1].strip(), "w").close()
         elif words[0] == "sql":
             send(b"Q", words[1].strip().encode() + b"\0")
-            said = "OK"
-            while True:
-                kind, body = receive()
-                if kind == b"E":
-                    said = error(body)
-                elif kind == b"Z":
-                    break
-            print(said)
+            print(answer())
         elif words[0] == "setrole":
             args = [b"role", words[1].strip().encode(), b"false"]
             body = struct.pack("!ihh", 2078, 0, len(args))
             for a in args:
                 body += struct.pack("!i", len(a)) + a
             send(b"F", body + struct.pack("!h", 0))
-            said = "OK"
-            while True:
-                kind, body = receive()
-                if kind == b"E":
-                    said = error(body)
-                elif kind == b"Z":
-                    break
-            print(said)
+            print(answer())
         elif words[0] == "exec":
             send(b"E", b"p\0" + struct.pack("!i", int(words[1])))
             send(b"H", b"")
