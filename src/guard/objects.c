@@ -83,18 +83,71 @@ runs_sql_text(const char *name)
 	return false;
 }
 
+/*
+ * PostgreSQL's functions whose effect outlives the transaction that called them, in the
+ * session or past a rollback: the pooled login's next client would find it (a sequence's
+ * value, a session-level advisory lock in pg_locks, the random seed).
+ */
+static bool
+outlives_transaction(const char *name)
+{
+	static const char *const names[] = {
+		"setval", "setseed", "pg_advisory_lock", "pg_advisory_lock_shared",
+		"pg_try_advisory_lock", "pg_try_advisory_lock_shared"
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every call of a function (the executor's, a PL/pgSQL expression's, the fast path's): in a
+ * staff session, only trusted code, no SQL given as text, no message into the WAL (which
+ * backups and archives keep, in clear); in a pooled login, nothing that outlives the
+ * transaction and no message into the WAL either.
+ */
 static void
 check_function(Oid fn)
 {
 	HeapTuple	tup;
 	Oid			owner;
 	bool		runs_text;
+	bool		staff;
+	bool		pooled;
+	bool		catalog;
+	char		name[NAMEDATALEN];
 
-	if (!staff_session_acting() || mnl_guard_bypass || mnl_internal_depth > 0)
+	if (mnl_guard_bypass || mnl_internal_depth > 0)
+		return;
+	staff = staff_session_acting();
+	pooled = !staff && MyBackendType == B_BACKEND && staff_session_pooled();
+	if (!staff && !pooled)
 		return;
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
 	if (!HeapTupleIsValid(tup))
 		return;
+	catalog = ((Form_pg_proc) GETSTRUCT(tup))->pronamespace == PG_CATALOG_NAMESPACE;
+	strlcpy(name, NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname), sizeof(name));
+	if (catalog && strcmp(name, "pg_logical_emit_message") == 0)
+	{
+		ReleaseSysCache(tup);
+		guard_refuse(InvalidOid, "a staff or pooled session writes no message into the WAL",
+					 "pg_logical_emit_message keeps its text in the WAL, in backups and archives, past any rollback.");
+	}
+	if (catalog && (pooled || staff_session_pooled()) && outlives_transaction(name))
+	{
+		ReleaseSysCache(tup);
+		guard_refuse(InvalidOid, "a pooled login calls no function whose effect outlives its transaction",
+					 "setval, setseed and session-level advisory locks stay for the pool's next client; use a transaction-level advisory lock (pg_advisory_xact_lock).");
+	}
+	if (!staff)
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
 	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
 	runs_text = ((Form_pg_proc) GETSTRUCT(tup))->pronamespace == PG_CATALOG_NAMESPACE &&
 		(runs_sql_text(NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname)) ||

@@ -26,6 +26,7 @@
 
 #include <ctype.h>
 
+#include "access/xact.h"
 #include "mb/pg_wchar.h"
 #include "tcop/tcopprot.h"
 #include "utils/elog.h"
@@ -238,6 +239,37 @@ cut_staff_text(char *str)
 	memcpy(str + len, mark, sizeof(mark));
 }
 
+/*
+ * A staff session's statement logs at most LOG_HYGIENE_STAFF_MESSAGES messages of its own
+ * making below ERROR (a loop of RAISE WARNING, one per row, would copy every row it reads into
+ * the log, each under the cut): the next one says the rest were not logged, and the rest go to
+ * the client only.
+ */
+#define LOG_HYGIENE_STAFF_MESSAGES	20
+
+static void
+limit_staff_messages(ErrorData *edata)
+{
+	static TimestampTz statement = 0;
+	static int	logged = 0;
+
+	if (!edata->output_to_server || edata->elevel >= ERROR)
+		return;
+	if (GetCurrentStatementStartTimestamp() != statement)
+	{
+		statement = GetCurrentStatementStartTimestamp();
+		logged = 0;
+	}
+	logged++;
+	if (logged == LOG_HYGIENE_STAFF_MESSAGES + 1)
+	{
+		edata->message = pstrdup("further messages of this staff statement are not logged");
+		edata->detail = edata->detail_log = edata->hint = edata->context = NULL;
+	}
+	else if (logged > LOG_HYGIENE_STAFF_MESSAGES + 1)
+		edata->output_to_server = false;
+}
+
 static void
 mnl_emit_log_hook(ErrorData *edata)
 {
@@ -264,6 +296,7 @@ mnl_emit_log_hook(ErrorData *edata)
 			cut_staff_text(edata->detail);
 			cut_staff_text(edata->detail_log);
 			cut_staff_text(edata->hint);
+			limit_staff_messages(edata);
 		}
 		cut_staff_text(edata->context);
 		cut_staff_text(edata->internalquery);

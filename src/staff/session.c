@@ -289,55 +289,6 @@ refuse_state_statement(Node *stmt, Oid session, Oid outer)
 					  mnl_gettext_noop("permission denied: a pooled login's transaction that read ledger data runs no DDL, PREPARE or LISTEN"));
 }
 
-/*
- * Functions whose effect no rollback undoes and which a pooled login's next client would
- * find: a sequence's value (setval), a session-level advisory lock (shown in pg_locks).
- * Refused for a pooled login when a query that calls them is planned (a fast-path call of
- * them is not seen; docs/permissions.md).
- */
-static planner_hook_type prev_planner = NULL;
-
-static bool
-calls_session_state_function(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, FuncExpr))
-	{
-		switch (((FuncExpr *) node)->funcid)
-		{
-			case F_SETVAL_REGCLASS_INT8:
-			case F_SETVAL_REGCLASS_INT8_BOOL:
-			case F_PG_ADVISORY_LOCK_INT8:
-			case F_PG_ADVISORY_LOCK_SHARED_INT8:
-			case F_PG_TRY_ADVISORY_LOCK_INT8:
-			case F_PG_TRY_ADVISORY_LOCK_SHARED_INT8:
-			case F_PG_ADVISORY_LOCK_INT4_INT4:
-			case F_PG_ADVISORY_LOCK_SHARED_INT4_INT4:
-			case F_PG_TRY_ADVISORY_LOCK_INT4_INT4:
-			case F_PG_TRY_ADVISORY_LOCK_SHARED_INT4_INT4:
-				return true;
-			default:
-				break;
-		}
-	}
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, calls_session_state_function, context, 0);
-	return expression_tree_walker(node, calls_session_state_function, context);
-}
-
-static PlannedStmt *
-pooled_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
-{
-	if (MyBackendType == B_BACKEND && mnl_internal_depth == 0 && IsTransactionState() &&
-		pooled_login(GetSessionUserId()) && calls_session_state_function((Node *) parse, NULL))
-		refuse_pooled("statement refused: a pooled login keeps no sequence value or advisory lock for the session",
-					  mnl_gettext_noop("permission denied: a pooled login calls no setval or session-level advisory lock"));
-	if (prev_planner)
-		return prev_planner(parse, query_string, cursorOptions, boundParams);
-	return standard_planner(parse, query_string, cursorOptions, boundParams);
-}
-
 /* Rows written to a temporary table (guard/hooks.c): state of the session. */
 void
 staff_session_note_session_state(void)
@@ -549,7 +500,7 @@ staff_session_check(Node *utility_stmt)
 	if (passed_stmt == GetCurrentStatementStartTimestamp() && passed_session == session &&
 		passed_outer == outer)
 		return;
-	log_hygiene_staff_session = mnl_registry_staff_id(session, &staff_id) ||
+	log_hygiene_staff_session = pooled_login(session) || mnl_registry_staff_id(session, &staff_id) ||
 		(outer != session && mnl_registry_staff_id(outer, &staff_id));
 	/* from this statement on; the entry of this one is cleared now */
 	if (log_hygiene_staff_session && pgstat_track_activities)
@@ -600,8 +551,6 @@ void
 staff_session_install(void)
 {
 	RegisterXactCallback(pooled_commit_check, NULL);
-	prev_planner = planner_hook;
-	planner_hook = pooled_planner;
 }
 
 /* An audited table is read in this transaction (reads/hooks.c). */
@@ -609,4 +558,11 @@ void
 staff_session_data_read(void)
 {
 	xact_saw_data = true;
+}
+
+/* Is this session's login a pooled login (guard/objects.c)? */
+bool
+staff_session_pooled(void)
+{
+	return IsTransactionState() && pooled_login(GetSessionUserId());
 }

@@ -21,6 +21,8 @@ extern void staff_session_install(void);
 extern void staff_session_data_read(void);
 /* Rows are written to a temporary table: state that outlives the transaction. */
 extern void staff_session_note_session_state(void);
+/* Is this session's login a pooled login (not staff, not a superuser, granted staff roles)? */
+extern bool staff_session_pooled(void);
 
 /* staff/idle.c: the idle limit per staff identity (自動ログオフ). */
 extern void staff_idle_shmem_request(void);

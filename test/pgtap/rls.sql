@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(218);
+SELECT plan(219);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -780,6 +780,9 @@ SELECT throws_ok($q$DO $d$ BEGIN EXECUTE format('CREATE TEMP TABLE %I AS SELECT 
                      (SELECT string_agg(family_name, ',') FROM ledger.person)); END $d$$q$,
     '42501', 'permission denied: staff run no DDL',
     'staff_ctas_names_carry_rows_refused: without the export duty, CREATE TABLE AS is DDL too (its names would hold rows in pg_class)');
+SELECT throws_ok($$SELECT pg_logical_emit_message(false, 'x', (SELECT string_agg(family_name, ',') FROM ledger.person))$$,
+    '42501', 'a staff or pooled session writes no message into the WAL',
+    'wal_message_from_staff_refused: pg_logical_emit_message would keep rows (or a revealed number) in the WAL, in clear, past a rollback');
 RESET ROLE;
 
 -- TRUNCATE ... CASCADE of the DBA's table that a protected table references.

@@ -97,6 +97,14 @@ long=$(grep -E 'hint3 |query4 ' "$(mnl_cluster_log export)" | awk '{ if (length(
 seen=$(grep -cE 'hint3 |query4 ' "$(mnl_cluster_log export)")
 tap_ok "$([ "$seen" -ge 2 ] && [ "$long" -eq 0 ]; echo $?)" \
     "bulk_copy_into_log_through_hint_query_context: HINT, QUERY and CONTEXT of a staff session's message are cut short too ($seen lines, $long long)"
+# ... nor one short message per row (attack round 15: a RAISE WARNING loop logged all 450 rows)
+as_role regress_x_clerk "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT family_name FROM ledger.person, generate_series(1, 20) LOOP
+    RAISE WARNING 'row5 %', r.family_name; END LOOP; END \$\$" >/dev/null 2>&1
+sleep 0.5
+logged=$(grep -c 'WARNING:  row5 ' "$(mnl_cluster_log export)")
+note=$(grep -c 'further messages of this staff statement are not logged' "$(mnl_cluster_log export)")
+tap_ok "$([ "$logged" -le 20 ] && [ "$note" -ge 1 ]; echo $?)" \
+    "bulk_copy_into_log_one_row_per_message: a staff statement logs at most 20 messages of its own ($logged, and a note)"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")

@@ -75,6 +75,9 @@ step("pool_temp_sequence", a, ("CREATE TEMP SEQUENCE carry_s", None))
 step("a_setval_after_read", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
      (count, None), ("SELECT setval(0::oid::regclass, 42)", None), ("COMMIT", None))
 step("a_advisory_lock", a, ("SELECT pg_advisory_lock(7)", None))
+step("a_setseed", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
+     ("SELECT setseed(0.25)", None), ("ROLLBACK", None))
+step("a_wal_message", a, ("SELECT pg_logical_emit_message(false, 'x', 'y')", None))
 step("a_staff_ddl", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
      ("CREATE TYPE pg_temp.carry_e AS ENUM ('x')", None), ("COMMIT", None))
 step("a_role_default_after_read", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
