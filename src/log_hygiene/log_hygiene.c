@@ -239,6 +239,29 @@ cut_staff_text(char *str)
 	memcpy(str + len, mark, sizeof(mark));
 }
 
+/* Cut str to what is left of a message's budget (a text cut to nothing says so); what is left after it. */
+static int
+cut_staff_budget(char *str, int left)
+{
+	static const char mark[] = "[...]";
+	int			len;
+
+	if (str == NULL)
+		return left;
+	len = strlen(str);
+	if (len <= left)
+		return left - len;
+	if (left < (int) sizeof(mark) || len < (int) sizeof(mark))
+	{
+		/* no room for the mark (or the text is shorter than it): the text ends where room does */
+		str[pg_mbcliplen(str, len, left)] = '\0';
+		return 0;
+	}
+	len = pg_mbcliplen(str, len, left - (int) sizeof(mark));
+	memcpy(str + len, mark, sizeof(mark));
+	return 0;
+}
+
 /*
  * A staff session's statement logs at most LOG_HYGIENE_STAFF_MESSAGES messages of its own
  * making below ERROR (a loop of RAISE WARNING, one per row, would copy every row it reads into
@@ -292,14 +315,25 @@ mnl_emit_log_hook(ErrorData *edata)
 
 		if (!own)
 		{
-			cut_staff_text(edata->message);
-			cut_staff_text(edata->detail);
-			cut_staff_text(edata->detail_log);
-			cut_staff_text(edata->hint);
+			/* one budget for the whole message, not one per text */
+			int			left = LOG_HYGIENE_STAFF_TEXT;
+
+			left = cut_staff_budget(edata->message, left);
+			left = cut_staff_budget(edata->detail, left);
+			left = cut_staff_budget(edata->detail_log, left);
+			left = cut_staff_budget(edata->hint, left);
+			left = cut_staff_budget(edata->context, left);
+			(void) cut_staff_budget(edata->internalquery, left);
 			limit_staff_messages(edata);
 		}
-		cut_staff_text(edata->context);
-		cut_staff_text(edata->internalquery);
+		else
+		{
+			cut_staff_text(edata->context);
+			cut_staff_text(edata->internalquery);
+		}
+		/* the statement a staff client sent, logged with an error: not when it is long */
+		if (debug_query_string != NULL && strlen(debug_query_string) > LOG_HYGIENE_STAFF_TEXT)
+			edata->hide_stmt = true;
 	}
 	if (edata->output_to_server)
 	{

@@ -31,6 +31,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/planner.h"
+#include "parser/analyze.h"
 #include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -273,6 +274,14 @@ refuse_state_statement(Node *stmt, Oid session, Oid outer)
 					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					  errmsg("permission denied: staff run no DDL"),
 					  errhint("Staff work through the ledger's functions and tables; a DBA (not acting as staff) defines objects, and bulk copies need the export duty.")));
+	/* NOTIFY: a payload (8,000 bytes) and a channel name reach every listener, whoever it is */
+	if (IsA(stmt, NotifyStmt) &&
+		(mnl_registry_staff_id(outer, &staff_id) || mnl_registry_staff_id(session, &staff_id) ||
+		 pooled_login(session)))
+		audit_refuse(InvalidOid, "statement refused: staff and pooled logins send no notification", AUDIT_MAY_DROP,
+					 (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					  errmsg("permission denied: staff and pooled logins send no notification"),
+					  errhint("A notification's channel and payload reach every listener; the ledger's own functions tell what changed.")));
 	if (!(ddl || IsA(stmt, PrepareStmt) || IsA(stmt, ListenStmt) ||
 		  (IsA(stmt, DeclareCursorStmt) && (((DeclareCursorStmt *) stmt)->options & CURSOR_OPT_HOLD))))
 		return;
@@ -546,11 +555,37 @@ staff_session_check(Node *utility_stmt)
 	passed_outer = outer;
 }
 
+/*
+ * Whether the session acts as staff, decided as soon as a statement is parsed: an error the
+ * planner raises (a constant folded) comes before the executor's gate, and the log's cut
+ * (log_hygiene) must already know.
+ */
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+
+static void
+staff_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	if (MyBackendType == B_BACKEND && !IsParallelWorker() && mnl_internal_depth == 0 &&
+		IsTransactionState())
+	{
+		Oid			session = GetSessionUserId();
+		Oid			outer = GetOuterUserId();
+		int64		staff_id;
+
+		log_hygiene_staff_session = pooled_login(session) || mnl_registry_staff_id(session, &staff_id) ||
+			(outer != session && mnl_registry_staff_id(outer, &staff_id));
+	}
+}
+
 /* At load (_PG_init): every backend checks a pooled login's settings at commit. */
 void
 staff_session_install(void)
 {
 	RegisterXactCallback(pooled_commit_check, NULL);
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = staff_post_parse_analyze;
 }
 
 /* An audited table is read in this transaction (reads/hooks.c). */

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(219);
+SELECT plan(220);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -783,6 +783,8 @@ SELECT throws_ok($q$DO $d$ BEGIN EXECUTE format('CREATE TEMP TABLE %I AS SELECT 
 SELECT throws_ok($$SELECT pg_logical_emit_message(false, 'x', (SELECT string_agg(family_name, ',') FROM ledger.person))$$,
     '42501', 'a staff or pooled session writes no message into the WAL',
     'wal_message_from_staff_refused: pg_logical_emit_message would keep rows (or a revealed number) in the WAL, in clear, past a rollback');
+SELECT throws_ok($$NOTIFY carry, 'x'$$, '42501', 'permission denied: staff and pooled logins send no notification',
+    'notify_statement_from_staff_refused: NOTIFY (which needs no EXECUTE on pg_notify) carries a payload to every listener');
 RESET ROLE;
 
 -- TRUNCATE ... CASCADE of the DBA's table that a protected table references.

@@ -105,6 +105,15 @@ logged=$(grep -c 'WARNING:  row5 ' "$(mnl_cluster_log export)")
 note=$(grep -c 'further messages of this staff statement are not logged' "$(mnl_cluster_log export)")
 tap_ok "$([ "$logged" -le 20 ] && [ "$note" -ge 1 ]; echo $?)" \
     "bulk_copy_into_log_one_row_per_message: a staff statement logs at most 20 messages of its own ($logged, and a note)"
+# ... and one budget for a whole message (attack round 16: message, DETAIL and HINT each cut on
+# its own gave 3 × 256 bytes a message); the statement a staff client sent, when long, is not
+# logged with its error.
+as_role regress_x_clerk "DO \$\$ BEGIN RAISE WARNING 'm6 %', repeat('a', 200) USING DETAIL = 'd6 ' || repeat('b', 200),
+    HINT = 'h6 ' || repeat('c', 200); END \$\$" >/dev/null 2>&1
+as_role regress_x_clerk "SELECT 1 / 0 /* $(printf 'x%.0s' $(seq 1 300)) stmt7 */" >/dev/null 2>&1
+sleep 0.5
+tap_is "$(grep -c 'm6 ' "$(mnl_cluster_log export)")|$(grep -c 'h6 ' "$(mnl_cluster_log export)")|$(grep -c 'stmt7' "$(mnl_cluster_log export)")" "1|0|0" \
+    "bulk_copy_into_log_one_budget_per_message: a staff message's texts share one 256-byte budget; a long statement is not logged"
 tap_is "$(as_role regress_x_clerk "SELECT count(*) FROM ledger.person_masked" | sed -n 3p | tr -d ' ')" 5 \
     "the clerk still reads the rows on screen (the duty is about bulk export)"
 out=$(as_role regress_x_appr "\\copy (SELECT family_name FROM ledger.person_masked) TO STDOUT")

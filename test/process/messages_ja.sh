@@ -78,6 +78,7 @@ for enc in UTF8 SJIS EUC_JP; do
     echo "$out" | grep -q "42501: $jp_place"
     tap_ok $? "japanese_42501_in_${enc}_client: the 番号法第29条 refusal keeps 42501 and reads correctly in $enc"
     out=$(as_client $enc regress_nls_clerk "$wrong_digit")
+    echo "$out" | sed "s/^/# /"
     echo "$out" | grep -q "22P02" && ! echo "$out" | grep -q "$wrong"
     tap_ok $? "japanese_22P02_in_${enc}_client_no_number: a wrong check digit, 22P02, and the message holds no number"
 done

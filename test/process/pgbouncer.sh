@@ -86,6 +86,7 @@ tap_is "$(res a_setval_after_read)" "ERR 42501" \
 tap_is "$(res a_advisory_lock)" "ERR 42501" "pooled_session_advisory_lock_refused: nor a session-level advisory lock (pg_locks shows it)"
 tap_is "$(res a_setseed)" "ERR 42501" "pooled_setseed_refused: nor the random seed (random() would hand it to the next client)"
 tap_is "$(res a_wal_message)" "ERR 42501" "pooled_wal_message_refused: nor a message into the WAL (pg_logical_emit_message)"
+tap_is "$(res a_notify)" "ERR 42501" "pooled_notify_refused: nor a notification (its channel and payload reach any listener)"
 tap_is "$(res a_staff_ddl)" "ERR 42501" "staff_ddl_refused: staff run no DDL (an enum's labels, a default, a body, a name would hold rows)"
 tap_is "$(res a_role_default_after_read)" "ERR 42501" \
     "pooled_role_default_after_read_refused: nor the pooled role itself, in a transaction that read as staff (ALTER ROLE ... SET)"

@@ -78,6 +78,7 @@ step("a_advisory_lock", a, ("SELECT pg_advisory_lock(7)", None))
 step("a_setseed", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
      ("SELECT setseed(0.25)", None), ("ROLLBACK", None))
 step("a_wal_message", a, ("SELECT pg_logical_emit_message(false, 'x', 'y')", None))
+step("a_notify", a, ("NOTIFY carry, 'x'", None))
 step("a_staff_ddl", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
      ("CREATE TYPE pg_temp.carry_e AS ENUM ('x')", None), ("COMMIT", None))
 step("a_role_default_after_read", a, ("BEGIN", None), ("SELECT set_config('role', %s, true)", (staff_a,)),
