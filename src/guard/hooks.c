@@ -20,15 +20,12 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
-#include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "parser/parsetree.h"
 #include "rewrite/rowsecurity.h"
 #include "tcop/utility.h"
-#include "utils/lsyscache.h"
 
 #include "guard/guard.h"
 #include "core/mynumber_ledger.h"
@@ -53,19 +50,7 @@ guard_ExecutorStart(QueryDesc *qd, int eflags)
 			!IsParallelWorker() && !InNoForceRLSOperation())
 			export_check_query(qd->plannedstmt->rtable);
 		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
-		{
-			ListCell   *lc;
-
 			export_check_copying(qd);
-			/* rows written to a temporary table outlive the transaction (staff/session.c) */
-			foreach(lc, qd->plannedstmt->resultRelations)
-			{
-				RangeTblEntry *rte = rt_fetch(lfirst_int(lc), qd->plannedstmt->rtable);
-
-				if (get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
-					staff_session_note_session_state();
-			}
-		}
 	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);

@@ -28,14 +28,11 @@
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "commands/prepare.h"
-#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
-#include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
-#include "utils/fmgroids.h"
 #include "utils/portal.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
@@ -119,9 +116,9 @@ refuse_commit(const char *detail, const char *message, const char *name)
  *     whatever ran in between (a fast-path call passes no statement gate);
  *   - when it acted as staff or read an audited table: no setting that holds text changed
  *     for the session (a custom x.* setting holds any length; its reset value and an empty
- *     one carry nothing), and no other state of the session made — a prepared statement, a
- *     LISTEN channel, a cursor WITH HOLD, a temporary object or rows written to one — each a
- *     channel for rows read as one staff member to the next client or identity.
+ *     one carry nothing), and no other state of the session made — a prepared statement or a
+ *     LISTEN channel still there (temporary objects and held cursors are refused when made) —
+ *     each a channel for rows read as one staff member to the next client or identity.
  *
  * A driver's own settings at connection (the startup packet; pgJDBC's SET application_name
  * before anything is read) are not affected; track_activities is the extension's own.
@@ -298,12 +295,6 @@ refuse_state_statement(Node *stmt, Oid session, Oid outer)
 					  mnl_gettext_noop("permission denied: a pooled login's transaction that read ledger data runs no DDL, PREPARE or LISTEN"));
 }
 
-/* Rows written to a temporary table (guard/hooks.c): state of the session. */
-void
-staff_session_note_session_state(void)
-{
-	xact_session_state = true;
-}
 
 /* Is session a pooled login?  Decided once per transaction (memberships change between). */
 static bool

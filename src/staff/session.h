@@ -19,8 +19,6 @@ extern void staff_session_identity_changed(void);
 extern void staff_session_install(void);
 /* An audited table is read in this transaction: a pooled login's session settings are checked. */
 extern void staff_session_data_read(void);
-/* Rows are written to a temporary table: state that outlives the transaction. */
-extern void staff_session_note_session_state(void);
 /* Is this session's login a pooled login (not staff, not a superuser, granted staff roles)? */
 extern bool staff_session_pooled(void);
 
