@@ -32,7 +32,8 @@ CREATE TABLE ledger.disclosure_approval (
     approved_at   timestamptz,
     used_count    integer NOT NULL DEFAULT 0,
     expires_at    timestamptz NOT NULL,
-    CHECK (used_count <= count)
+    CHECK (used_count <= count),
+    CONSTRAINT disclosure_approval_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose))
 );
 COMMENT ON TABLE ledger.disclosure_approval IS '二者承認: a second staff member''s approval of a bulk reveal or of reveals beyond the daily quota';
 COMMENT ON COLUMN ledger.disclosure_approval.approval_id IS '承認番号';

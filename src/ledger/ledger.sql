@@ -25,7 +25,13 @@ CREATE TABLE ledger.person (
     -- the key the household's rows refer to with their org unit (one household, one org unit)
     CONSTRAINT person_in_org_unit UNIQUE (municipality_code, person_id, org_unit_id),
     -- a real birth date (the allowance's date rules refuse anything else)
-    CONSTRAINT person_birth_date_real CHECK (birth_date > '1900-01-01' AND birth_date < '2200-01-01')
+    CONSTRAINT person_birth_date_real CHECK (birth_date > '1900-01-01' AND birth_date < '2200-01-01'),
+    -- no My Number written in clear where every clerk of the org unit reads (contains_mynumber)
+    CONSTRAINT person_family_name_no_mynumber CHECK (NOT ledger.contains_mynumber(family_name)),
+    CONSTRAINT person_given_name_no_mynumber CHECK (NOT ledger.contains_mynumber(given_name)),
+    CONSTRAINT person_family_name_kana_no_mynumber CHECK (NOT ledger.contains_mynumber(family_name_kana)),
+    CONSTRAINT person_given_name_kana_no_mynumber CHECK (NOT ledger.contains_mynumber(given_name_kana)),
+    CONSTRAINT person_address_no_mynumber CHECK (NOT ledger.contains_mynumber(address))
 );
 CREATE INDEX person_mynumber_index ON ledger.person (mynumber_index);
 COMMENT ON TABLE ledger.person IS '個人: recipients, children and other persons of the ledger';
@@ -85,7 +91,8 @@ CREATE TABLE ledger.child (
     CONSTRAINT child_person_in_org_unit FOREIGN KEY (municipality_code, person_id, org_unit_id)
         REFERENCES ledger.person (municipality_code, person_id, org_unit_id) DEFERRABLE INITIALLY DEFERRED,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
-    CHECK (until_date IS NULL OR until_date >= from_date)
+    CHECK (until_date IS NULL OR until_date >= from_date),
+    CONSTRAINT child_relationship_no_mynumber CHECK (NOT ledger.contains_mynumber(relationship))
 );
 COMMENT ON TABLE ledger.child IS '児童: children (and older persons counted for birth order) of a recipient';
 COMMENT ON COLUMN ledger.child.municipality_code IS '団体コード';
@@ -119,7 +126,8 @@ CREATE TABLE ledger.certification (
         REFERENCES ledger.recipient (municipality_code, recipient_id, org_unit_id) ON UPDATE CASCADE,
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
     CHECK (first_month IS NULL OR first_month = date_trunc('month', first_month)::date),
-    CHECK ((status = 'extinguished') = (extinguished_on IS NOT NULL))
+    CHECK ((status = 'extinguished') = (extinguished_on IS NOT NULL)),
+    CONSTRAINT certification_extinction_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(extinction_reason))
 );
 COMMENT ON TABLE ledger.certification IS '認定: a recipient''s certification (認定請求 to 消滅)';
 COMMENT ON COLUMN ledger.certification.municipality_code IS '団体コード';
@@ -149,7 +157,8 @@ CREATE TABLE ledger.certification_revision (
     UNIQUE (municipality_code, certification_id, effective_month),
     CONSTRAINT revision_of_certification_in_org_unit FOREIGN KEY (municipality_code, certification_id, org_unit_id)
         REFERENCES ledger.certification (municipality_code, certification_id, org_unit_id) ON UPDATE CASCADE ON DELETE CASCADE,
-    FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit
+    FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
+    CONSTRAINT certification_revision_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(reason))
 );
 COMMENT ON TABLE ledger.certification_revision IS '額改定: history of a certification''s monthly amount';
 COMMENT ON COLUMN ledger.certification_revision.municipality_code IS '団体コード';

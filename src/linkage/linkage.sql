@@ -58,7 +58,10 @@ CREATE TABLE ledger.link_record (
     to_affair    text    NOT NULL,
     purpose      text    NOT NULL,
     linked_by    name    NOT NULL,
-    linked_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+    linked_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT link_record_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose)),
+    CONSTRAINT link_record_from_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(from_affair)),
+    CONSTRAINT link_record_to_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(to_affair))
 );
 COMMENT ON TABLE ledger.link_record IS '紐付けの記録: every mapping of a person between affairs';
 COMMENT ON COLUMN ledger.link_record.link_id IS '記録番号';

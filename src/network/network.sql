@@ -52,7 +52,11 @@ CREATE TABLE ledger.inquiry_permit (
     issued_to        name    NOT NULL,
     issued_at        timestamptz NOT NULL,
     expires_at       timestamptz NOT NULL,
-    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person
+    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
+    CONSTRAINT inquiry_permit_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
+    CONSTRAINT inquiry_permit_provider_no_mynumber CHECK (NOT ledger.contains_mynumber(provider)),
+    CONSTRAINT inquiry_permit_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code)),
+    CONSTRAINT inquiry_permit_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose))
 );
 COMMENT ON TABLE ledger.inquiry_permit IS '情報提供許可証: issued when an inquiry passes the rule list; the inquiry must carry it';
 COMMENT ON COLUMN ledger.inquiry_permit.permit_id IS '許可証ID';
@@ -76,7 +80,10 @@ CREATE TABLE ledger.inquiry_result (
     result           jsonb   NOT NULL,
     received_at      timestamptz NOT NULL,
     expires_at       timestamptz NOT NULL,
-    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person
+    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
+    -- the network carries 符号, never a My Number
+    CONSTRAINT inquiry_result_result_no_mynumber CHECK (NOT ledger.contains_mynumber(result::text)),
+    CONSTRAINT inquiry_result_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code))
 );
 COMMENT ON TABLE ledger.inquiry_result IS '照会結果: deleted automatically when it expires (ledger.expire_inquiry_data)';
 COMMENT ON COLUMN ledger.inquiry_result.permit_id IS '許可証ID';
@@ -115,7 +122,13 @@ CREATE TABLE ledger.provision_request (
     permit_id        uuid    NOT NULL UNIQUE,
     permit_expires_at timestamptz NOT NULL,
     answer_expires_at timestamptz,
-    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person
+    FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
+    -- the network carries 符号, never a My Number: neither an answer nor a reviewer's reason holds one
+    CONSTRAINT provision_request_answer_no_mynumber CHECK (NOT ledger.contains_mynumber(answer::text)),
+    CONSTRAINT provision_request_review_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(review_reason)),
+    CONSTRAINT provision_request_requester_no_mynumber CHECK (NOT ledger.contains_mynumber(requester)),
+    CONSTRAINT provision_request_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
+    CONSTRAINT provision_request_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code))
 );
 COMMENT ON TABLE ledger.provision_request IS
     '情報提供の求め: answered automatically, or held for review when the item is 自動応答不可';
@@ -151,7 +164,12 @@ CREATE TABLE ledger.exchange_record (
     recorded_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     keep_until       date    NOT NULL,
     permit_id        uuid,
-    request_id       bigint
+    request_id       bigint,
+    CONSTRAINT exchange_record_requester_no_mynumber CHECK (NOT ledger.contains_mynumber(requester)),
+    CONSTRAINT exchange_record_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
+    CONSTRAINT exchange_record_provider_no_mynumber CHECK (NOT ledger.contains_mynumber(provider)),
+    CONSTRAINT exchange_record_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code)),
+    CONSTRAINT exchange_record_outcome_no_mynumber CHECK (NOT ledger.contains_mynumber(outcome))
 );
 CREATE INDEX exchange_record_person ON ledger.exchange_record (municipality_code, person_id);
 CREATE INDEX exchange_record_permit ON ledger.exchange_record (permit_id) WHERE permit_id IS NOT NULL;

@@ -155,6 +155,11 @@ CREATE FUNCTION ledger.mynumber_is_valid(text) RETURNS boolean
 COMMENT ON FUNCTION ledger.mynumber_is_valid(text) IS
     '個人番号の検査: true when the text would be accepted as a mynumber; never raises';
 
+CREATE FUNCTION ledger.contains_mynumber(text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'contains_mynumber' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
+COMMENT ON FUNCTION ledger.contains_mynumber(text) IS
+    '個人番号の混入検査: true when the text holds a valid My Number in any form the type accepts (the log masker''s test); never raises. The ledger''s free-text columns refuse such text';
+
 CREATE FUNCTION ledger.mynumber_check_digit(text) RETURNS integer
     AS 'MODULE_PATHNAME', 'mynumber_check_digit' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.mynumber_check_digit(text) IS

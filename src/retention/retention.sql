@@ -78,7 +78,8 @@ CREATE TABLE ledger.legal_hold (
     lifted_at    timestamptz,
     CHECK (scope <> 'person' OR person_id IS NOT NULL),
     CHECK (scope <> 'record' OR (table_name IS NOT NULL AND record_key IS NOT NULL)),
-    CHECK (scope <> 'table' OR table_name IS NOT NULL)
+    CHECK (scope <> 'table' OR table_name IS NOT NULL),
+    CONSTRAINT legal_hold_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(reason))
 );
 COMMENT ON TABLE ledger.legal_hold IS '保存延長 (不服申立て・訴訟・調査): rows a hold names are never touched by retention';
 COMMENT ON COLUMN ledger.legal_hold.hold_id IS '保存延長ID';

@@ -90,7 +90,9 @@ CREATE TABLE ledger.staff (
     PRIMARY KEY (municipality_code, staff_id),
     UNIQUE (staff_id),
     FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit,
-    CHECK (valid_until IS NULL OR valid_until >= valid_from)
+    CHECK (valid_until IS NULL OR valid_until >= valid_from),
+    CONSTRAINT staff_full_name_no_mynumber CHECK (NOT ledger.contains_mynumber(full_name)),
+    CONSTRAINT staff_retired_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(retired_reason))
 );
 COMMENT ON TABLE ledger.staff IS '職員: one person, one PostgreSQL role (個人ごとのユーザID), with a validity period';
 COMMENT ON COLUMN ledger.staff.municipality_code IS '団体コード';

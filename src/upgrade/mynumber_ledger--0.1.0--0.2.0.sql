@@ -2297,3 +2297,58 @@ COMMENT ON CAST (text AS ledger.mynumber) IS '個人番号への変換: text, im
 COMMENT ON CAST (varchar AS ledger.mynumber) IS '個人番号への変換: varchar, implicit (a typed string parameter resolves), checked';
 COMMENT ON CAST (text AS ledger.corporate_number) IS '法人番号への変換: text, implicit (a typed string parameter resolves), checked';
 COMMENT ON CAST (varchar AS ledger.corporate_number) IS '法人番号への変換: varchar, implicit (a typed string parameter resolves), checked';
+
+-- 8. No My Number in the ledger's free text: a revealed number written into an address or a
+--    reason would be stored in clear where every clerk of the org unit reads it.  A ledger
+--    of 0.1.0 that holds one there stops the update here (23514, naming the constraint):
+--    correct the row, then update.
+CREATE FUNCTION ledger.contains_mynumber(text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'contains_mynumber' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
+COMMENT ON FUNCTION ledger.contains_mynumber(text) IS
+    '個人番号の混入検査: true when the text holds a valid My Number in any form the type accepts (the log masker''s test); never raises. The ledger''s free-text columns refuse such text';
+ALTER TABLE ledger.person
+    ADD CONSTRAINT person_family_name_no_mynumber CHECK (NOT ledger.contains_mynumber(family_name)),
+    ADD CONSTRAINT person_given_name_no_mynumber CHECK (NOT ledger.contains_mynumber(given_name)),
+    ADD CONSTRAINT person_family_name_kana_no_mynumber CHECK (NOT ledger.contains_mynumber(family_name_kana)),
+    ADD CONSTRAINT person_given_name_kana_no_mynumber CHECK (NOT ledger.contains_mynumber(given_name_kana)),
+    ADD CONSTRAINT person_address_no_mynumber CHECK (NOT ledger.contains_mynumber(address));
+ALTER TABLE ledger.child
+    ADD CONSTRAINT child_relationship_no_mynumber CHECK (NOT ledger.contains_mynumber(relationship));
+ALTER TABLE ledger.certification
+    ADD CONSTRAINT certification_extinction_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(extinction_reason));
+ALTER TABLE ledger.certification_revision
+    ADD CONSTRAINT certification_revision_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(reason));
+ALTER TABLE ledger.staff
+    ADD CONSTRAINT staff_full_name_no_mynumber CHECK (NOT ledger.contains_mynumber(full_name)),
+    ADD CONSTRAINT staff_retired_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(retired_reason));
+ALTER TABLE ledger.disclosure_approval
+    ADD CONSTRAINT disclosure_approval_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose));
+ALTER TABLE ledger.legal_hold
+    ADD CONSTRAINT legal_hold_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(reason));
+ALTER TABLE ledger.link_record
+    ADD CONSTRAINT link_record_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose));
+ALTER TABLE ledger.provision_request
+    ADD CONSTRAINT provision_request_answer_no_mynumber CHECK (NOT ledger.contains_mynumber(answer::text)),
+    ADD CONSTRAINT provision_request_review_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(review_reason));
+ALTER TABLE ledger.inquiry_result
+    ADD CONSTRAINT inquiry_result_result_no_mynumber CHECK (NOT ledger.contains_mynumber(result::text));
+ALTER TABLE ledger.inquiry_permit
+    ADD CONSTRAINT inquiry_permit_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
+    ADD CONSTRAINT inquiry_permit_provider_no_mynumber CHECK (NOT ledger.contains_mynumber(provider)),
+    ADD CONSTRAINT inquiry_permit_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code)),
+    ADD CONSTRAINT inquiry_permit_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose));
+ALTER TABLE ledger.inquiry_result
+    ADD CONSTRAINT inquiry_result_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code));
+ALTER TABLE ledger.provision_request
+    ADD CONSTRAINT provision_request_requester_no_mynumber CHECK (NOT ledger.contains_mynumber(requester)),
+    ADD CONSTRAINT provision_request_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
+    ADD CONSTRAINT provision_request_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code));
+ALTER TABLE ledger.exchange_record
+    ADD CONSTRAINT exchange_record_requester_no_mynumber CHECK (NOT ledger.contains_mynumber(requester)),
+    ADD CONSTRAINT exchange_record_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
+    ADD CONSTRAINT exchange_record_provider_no_mynumber CHECK (NOT ledger.contains_mynumber(provider)),
+    ADD CONSTRAINT exchange_record_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code)),
+    ADD CONSTRAINT exchange_record_outcome_no_mynumber CHECK (NOT ledger.contains_mynumber(outcome));
+ALTER TABLE ledger.link_record
+    ADD CONSTRAINT link_record_from_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(from_affair)),
+    ADD CONSTRAINT link_record_to_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(to_affair));

@@ -1,7 +1,7 @@
 -- Reveal quotas and the two-person rule (PIA 7 事故事例).  Each refusal path has a test.
 \ir lib.psql
 
-SELECT plan(33);
+SELECT plan(42);
 
 -- Wait until the audit writer has counted n reveals of role today.
 CREATE FUNCTION pg_temp.wait_tally(role name, n integer) RETURNS integer LANGUAGE plpgsql AS $$
@@ -210,6 +210,54 @@ RESET ROLE;
 SELECT ok(pg_temp.wait_for(format($$kind = 'reveal' AND acting_role = 'regress_d_rr' AND relation_name = 'ledger.person'
                                    AND row_key = ARRAY['130001', %L]$$, (:'many'::bigint[])[1])) = 1,
     'reveal_record_names_the_person: relation ledger.person and the key (団体コード, 個人ID)');
+
+-- A revealed number is not written where clerks read it: every text column of the ledger's
+-- tables refuses a valid number in any form the type accepts (ledger.contains_mynumber).
+SET ROLE regress_d_text;
+SELECT throws_ok(format($$UPDATE ledger.person SET address = address || ' ' || ledger.reveal_person_number('130001', %s, '住所確認')
+                          WHERE municipality_code = '130001' AND person_id = %s$$, (:'many'::bigint[])[21], (:'many'::bigint[])[21]),
+    '23514', NULL, 'revealed_number_into_free_text_refused: an examiner cannot copy a revealed number into the address clerks read');
+SELECT throws_ok(format($$UPDATE ledger.person
+                             SET family_name_kana = translate(regexp_replace(ledger.reveal_person_number('130001', %s, '氏名確認')::text,
+                                                                             '(....)(....)(....)', E'\\1\u3000\\2\u3000\\3'),
+                                                              '0123456789', '０１２３４５６７８９')
+                          WHERE municipality_code = '130001' AND person_id = %s$$, (:'many'::bigint[])[22], (:'many'::bigint[])[22]),
+    '23514', NULL, 'revealed_number_in_wide_form_into_free_text_refused: full-width digits grouped by U+3000 are refused too');
+SELECT throws_ok($$SELECT ledger.enrol_person('130001', 9501, '400000000017', '番号', '記入', 'バンゴウ', 'キニュウ',
+                                          '2015-04-02', '試験市 1234-5678-9018')$$,
+    '23514', NULL, 'number_in_enrolment_address_refused: the gated enrolment writes no number into the address either');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM ledger.person WHERE municipality_code = '130001' AND address LIKE '%9018%'), 0::bigint,
+    'no person row holds the number in its address');
+SELECT lives_ok($$UPDATE ledger.person SET address = '試験市本町1-2-3 ハイツ101号 電話 03-1234-5678'
+                   WHERE municipality_code = '130001' AND person_id = $$ || (:'many'::bigint[])[23],
+    'an address with house and telephone numbers is accepted');
+SELECT is(ARRAY[ledger.contains_mynumber('123456789018'), ledger.contains_mynumber('住所 1234 5678 9018 まで'),
+                ledger.contains_mynumber('１２３４－５６７８－９０１８'), ledger.contains_mynumber('1234-5678-9018'),
+                ledger.contains_mynumber('{"note": "123456789018"}'::jsonb::text)],
+          ARRAY[true, true, true, true, true], 'contains_mynumber finds the forms the type accepts');
+SELECT is(ARRAY[ledger.contains_mynumber('123456789017'), ledger.contains_mynumber('1123456789018'),
+                ledger.contains_mynumber('12345678901'), ledger.contains_mynumber(''), ledger.contains_mynumber('000000000000')],
+          ARRAY[false, false, false, false, false],
+          'contains_mynumber: a wrong check digit, a longer run of digits, eleven digits, empty and all zeros are no number');
+SELECT is(ledger.contains_mynumber(NULL), NULL, 'contains_mynumber(NULL) is NULL (a NULL column passes its CHECK)');
+-- Every text column of a table the ledger protects (and of its staff and hold registers)
+-- carries the check, or a CHECK that holds it to a fixed list: a column added without one fails here.
+SELECT is(ARRAY(
+    SELECT format('%s.%s', c.oid::regclass, a.attname)
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+     WHERE c.oid IN (SELECT relation FROM ledger.protected_tables
+                      WHERE relation IN (SELECT objid FROM pg_depend WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mynumber_ledger')
+                                                                       AND classid = 'pg_class'::regclass AND deptype = 'e')
+                     UNION ALL VALUES ('ledger.staff'::regclass), ('ledger.legal_hold'::regclass))
+       AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'json'::regtype, 'jsonb'::regtype)
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                        WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conkey = ARRAY[a.attnum]
+                          AND (pg_get_constraintdef(k.oid) ~ ('ledger\.contains_mynumber\(\(?' || quote_ident(a.attname) || '\M')
+                               OR pg_get_constraintdef(k.oid) ~ ('^CHECK \(\(' || quote_ident(a.attname) || ' = ANY \(ARRAY\[')))
+     ORDER BY 1), '{}'::text[],
+    'free_text_column_without_number_check: every text column of a protected table refuses a My Number');
 
 UPDATE ledger.duty SET reveal_quota_per_day = (SELECT reveal_quota_per_day FROM saved_quota) WHERE duty_code = 'examiner';
 SELECT * FROM finish();

@@ -74,6 +74,10 @@ SELECT 'eucjp statement $f';
 SELECT 'eucjp failing $f', 1 / 0;
 SQL
 done
+# The same forms, written into a ledger text column (an address around them): each is refused.
+values=$(for f in "${all_forms[@]}"; do printf "('住所 %s 号'),\n" "$f"; done)
+tap_is "$(q "SELECT count(*) FILTER (WHERE ledger.contains_mynumber(t)), count(*) FROM (VALUES ${values%,}) v(t)")" \
+    "${#all_forms[@]}|${#all_forms[@]}" "every_form_refused_in_free_text: contains_mynumber finds every form (the free-text CHECKs' test)"
 q "COPY (SELECT detail FROM ledger.audit_event WHERE detail IS NOT NULL) TO STDOUT" >"$dir/trail_details.txt"
 tap_ok "$([ "$(grep -c 'purpose' "$dir/trail_details.txt")" -ge 12 ]; echo $?)" "the reveals' purposes are in the trail"
 mnl_cluster_stop forms

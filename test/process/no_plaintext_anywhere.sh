@@ -34,6 +34,15 @@ SELECT '$5'::ledger.mynumber, ledger.reveal(mn, 'person:9', 'wrong context') FRO
 CREATE TEMP TABLE scratch (mn ledger.mynumber PRIMARY KEY);
 INSERT INTO scratch VALUES ('$4');
 INSERT INTO scratch VALUES ('$4');
+-- a revealed number copied into a ledger text column is refused before the row is written
+-- (the CHECK runs before the heap and the WAL see the new row), here and rolled back alike
+INSERT INTO ledger.org_unit VALUES ('130001', 1, '試験課');
+INSERT INTO ledger.person (municipality_code, org_unit_id, family_name, given_name, birth_date, address)
+    VALUES ('130001', 1, '試験', '一', '2015-04-02', '試験市');
+UPDATE ledger.person SET address = address || (SELECT ledger.reveal(mn, 'person:1', 'copy')::text FROM person WHERE id = 1);
+BEGIN;
+UPDATE ledger.person SET given_name = (SELECT translate(ledger.reveal(mn, 'person:3', 'copy')::text, '0123456789', '０１２３４５６７８９') FROM person WHERE id = 3);
+ROLLBACK;
 ANALYZE person;
 SQL
 mnl_psql scan -d ledger -c "CHECKPOINT" >/dev/null
@@ -62,4 +71,7 @@ grep -q "DETAIL:  Key (mn)=(\*\*\*\*\*\*\*\*\*\*\*\*) already exists." "$dir/ser
 tap_ok $? "a unique violation's detail is logged with the number masked"
 grep -q "STATEMENT:  SELECT 1 / 0, '\*\*\*\*\*\*\*\*\*\*\*\*'::ledger.mynumber" "$dir/server.log"
 tap_ok $? "the statement of a failed query is logged with the number masked"
+grep -q 'violates check constraint "person_address_no_mynumber"' "$dir/server.log" &&
+    grep -q 'violates check constraint "person_given_name_no_mynumber"' "$dir/server.log"
+tap_ok $? "revealed_number_into_free_text_not_in_wal: both copies were refused by the free-text check (and the scan above found neither)"
 tap_done
