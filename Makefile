@@ -71,6 +71,7 @@ install-nls: $(NLS_MO)
 # take a message, its hint or a fragment of it; a helper that takes two (the message and its
 # hint) is read in a second pass, xgettext taking one string per call.
 XGETTEXT_KEYWORDS  = -k -kerrmsg -kerrhint -kerrdetail -kerrmsg_plural:1,2 -kmnl_gettext -kmnl_gettext_noop \
+    -kmnl_sql_msgid --flag=mnl_sql_msgid:1:no-c-format \
     -kguard_refuse:2 -kqueue_refuse:1 -krefuse:1 -krefuse_pooled:2 -krefuse_format:1 -kdeny:3 \
     -krequire_trigger:4 -krefuse_commit:2
 XGETTEXT_KEYWORDS2 = -k -kguard_refuse:3 -kqueue_refuse:2 -krefuse:3

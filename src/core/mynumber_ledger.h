@@ -20,8 +20,14 @@
 #define TEXTDOMAIN			PG_TEXTDOMAIN("mynumber_ledger")
 #define mnl_gettext(s)		dgettext(TEXTDOMAIN, (s))
 #define mnl_gettext_noop(s)	(s)	/* a fragment marked for the catalog, translated later */
+#define mnl_sql_msgid(s)	(s)	/* a message id of the SQL functions ('%' a parameter) */
 extern void mnl_nls_init(void);
 extern void mnl_nls_bind_encoding(void);
+extern bool mnl_nls_translate_raise(ErrorData *edata);
+
+/* sql_messages.c (written by po/sql_messages.py): the SQL functions' message ids */
+extern const char *const mnl_sql_messages[];
+extern const int mnl_sql_message_count;
 
 /* Settings C reads, defined in settings.c; docs/api.md describes each. */
 extern bool mnl_allow_all_zero_mynumber;	/* ledger.allow_all_zero_mynumber */

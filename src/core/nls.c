@@ -14,9 +14,21 @@
  * to the database encoding; the library is loaded in the postmaster, before any database is
  * chosen, so each backend binds this domain once it is in its database (mnl_nls_bind_encoding,
  * called where statements and the extension's functions start).
+ *
+ * The SQL and PL/pgSQL functions format their messages in SQL (RAISE), out of gettext's
+ * reach.  po/sql_messages.py lists every such message id in sql_messages.c, which the catalog
+ * translates like the C ones; when a RAISE's message, hint or detail is reported, the emit
+ * hook (log_hygiene) asks mnl_nls_translate_raise to find the id it was formatted from ('%'
+ * standing for a parameter) and to put the parameters into the translation, in their order.
+ * A parameter is cut to NLS_PARAM_BYTES: a translated message is the extension's text, and
+ * the staff message budget (log_hygiene) does not cut it.
+ *
+ * What stays English: a message PostgreSQL does not pass to the emit hook (a NOTICE below
+ * log_min_messages goes to the client alone), and a text built by concatenation.
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 
@@ -39,4 +51,150 @@ mnl_nls_bind_encoding(void)
 		return;
 	(void) pg_bind_textdomain_codeset(TEXTDOMAIN);
 	encoding_bound = true;
+}
+
+#define NLS_PARAMS			16	/* parameters of one message, at most */
+#define NLS_PARAM_BYTES		64	/* bytes of one parameter kept in a translation */
+#define NLS_TEXT_LIMIT		4096	/* longer texts are not ours: not matched */
+
+typedef struct nls_match
+{
+	const char *start[NLS_PARAMS];
+	size_t		len[NLS_PARAMS];
+	int			n;
+} nls_match;
+
+/*
+ * Does text match the message id pattern p ('%' any run, shortest first; '%%' a percent
+ * sign)?  The parameters' places go into m.  Literal runs anchor every choice, and a text is
+ * at most NLS_TEXT_LIMIT bytes, so the backtracking stays small.
+ */
+static bool
+nls_match_at(const char *p, const char *t, nls_match *m)
+{
+	while (*p != '\0')
+	{
+		if (p[0] == '%' && p[1] == '%')
+		{
+			if (*t != '%')
+				return false;
+			p += 2;
+			t++;
+			continue;
+		}
+		if (*p == '%')
+		{
+			int			k = m->n;
+			const char *end;
+
+			if (k >= NLS_PARAMS)
+				return false;
+			m->n++;
+			for (end = t;; end++)
+			{
+				m->start[k] = t;
+				m->len[k] = end - t;
+				if (nls_match_at(p + 1, end, m))
+					return true;
+				if (*end == '\0')
+					break;
+			}
+			m->n = k;
+			return false;
+		}
+		if (*p != *t)
+			return false;
+		p++;
+		t++;
+	}
+	return *t == '\0';
+}
+
+/* The translation of text, if it was formatted from one of the SQL message ids; else NULL. */
+static char *
+nls_translate_sql_text(const char *text)
+{
+	int			i;
+
+	if (text == NULL || strlen(text) > NLS_TEXT_LIMIT)
+		return NULL;
+	for (i = 0; i < mnl_sql_message_count; i++)
+	{
+		const char *id = mnl_sql_messages[i];
+		const char *tr;
+		nls_match	m;
+		StringInfoData out;
+		int			next = 0;
+
+		/* the literal run before the first parameter is a cheap first test */
+		if (id[0] != '%' && id[0] != text[0])
+			continue;
+		m.n = 0;
+		if (!nls_match_at(id, text, &m))
+			continue;
+		tr = mnl_gettext(id);
+		if (tr == id)
+			return NULL;		/* no catalog for this language: the English stays */
+		initStringInfo(&out);
+		while (*tr != '\0')
+		{
+			if (tr[0] == '%' && tr[1] == '%')
+			{
+				appendStringInfoChar(&out, '%');
+				tr += 2;
+			}
+			else if (*tr == '%')
+			{
+				if (next < m.n)
+				{
+					size_t		len = m.len[next];
+
+					if (len > NLS_PARAM_BYTES)
+					{
+						len = pg_mbcliplen(m.start[next], (int) len, NLS_PARAM_BYTES);
+						appendBinaryStringInfo(&out, m.start[next], (int) len);
+						appendStringInfoString(&out, "...");
+					}
+					else
+						appendBinaryStringInfo(&out, m.start[next], (int) len);
+				}
+				next++;
+				tr++;
+			}
+			else
+				appendStringInfoChar(&out, *tr++);
+		}
+		return out.data;
+	}
+	return NULL;
+}
+
+/*
+ * A message a RAISE reported (PL/pgSQL's domain): its message, detail and hint in the
+ * catalog's language, each that was formatted from one of the SQL functions' message ids.
+ * True when every text it has was (the message is then the extension's own: its domain
+ * becomes the extension's).  Runs in the emit hook, in ErrorContext.
+ */
+bool
+mnl_nls_translate_raise(ErrorData *edata)
+{
+	char	   *msg,
+			   *hint,
+			   *detail;
+
+	if (edata->domain == NULL || strncmp(edata->domain, "plpgsql", 7) != 0 || edata->message == NULL)
+		return false;
+	msg = nls_translate_sql_text(edata->message);
+	hint = nls_translate_sql_text(edata->hint);
+	detail = nls_translate_sql_text(edata->detail);
+	if (msg != NULL)
+		edata->message = msg;
+	if (hint != NULL)
+		edata->hint = hint;
+	if (detail != NULL)
+		edata->detail = detail;
+	if (msg == NULL || (edata->hint != NULL && hint == NULL) || (edata->detail != NULL && detail == NULL))
+		return false;
+	edata->domain = TEXTDOMAIN;
+	return true;
 }

@@ -296,6 +296,9 @@ limit_staff_messages(ErrorData *edata)
 static void
 mnl_emit_log_hook(ErrorData *edata)
 {
+	/* a RAISE of the extension's SQL functions, in the catalog's language (core/nls.c) */
+	(void) mnl_nls_translate_raise(edata);
+
 	/*
 	 * debug_print_parse, _rewritten and _plan dump node trees whose constants are raw bytes
 	 * (a number in any form, unreadable to the masker): the tree is not logged.

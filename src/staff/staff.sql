@@ -217,6 +217,9 @@ COMMENT ON FUNCTION ledger._write_gate() IS
 
 
 -- The hint of a refusal: the duty the refused action needs.
+-- The hints it gives, for the message catalog (po/sql_messages.py):
+-- msgid: 'This needs a duty with the %s action (%s) for the org unit concerned; ask a staff administrator.'
+-- msgid: 'This needs a duty with the %s action (%s) for the org unit concerned; ask a staff administrator. The auditor (監査) may too.'
 CREATE FUNCTION ledger._duty_hint(action text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.format('This needs a duty with the %s action (%s) for the org unit concerned; ask a staff administrator.',

@@ -21,6 +21,10 @@ tap_is "$missing $untranslated $fuzzy" "0 0 0" \
 msgfmt --check -o /dev/null "$MNL_ROOT/po/ja.po" 2>/dev/null
 tap_ok $? "po/ja.po passes msgfmt --check (each translation keeps its format directives)"
 rm -f "$pot"
+# ... the SQL functions' message ids included: src/core/sql_messages.c is what po/sql_messages.py
+# reads from the install script's RAISEs now
+python3 "$MNL_ROOT/po/sql_messages.py" --check
+tap_ok $? "sql_messages_current: src/core/sql_messages.c lists every RAISE message of src/*/*.sql (po/sql_messages.py --check)"
 # ... and every file that reports includes the header that names the catalog's domain
 nodomain=""
 for f in "$MNL_ROOT"/src/*/*.c; do
@@ -69,6 +73,26 @@ jp_place=$(translated "cannot create a place for My Numbers outside the register
 tap_ok "$([ -n "$jp_purpose" ] && [ "$jp_purpose" != "a reveal needs a purpose" ]; echo $?)" "the catalog answers in Japanese ($jp_purpose)"
 
 mnl_psql nls -d postgres -c "ALTER DATABASE ledger SET lc_messages = 'ja_JP.UTF-8'" >/dev/null
+# a RAISE of the SQL functions: its message id, its parameters put into the translation
+no_org="SELECT ledger.register_staff('regress_nls_nobody', 'nobody', 99, ARRAY['clerk'])"  # ASCII: sent as is in every client encoding
+jp_no_org=$(translated "org unit % does not exist" | sed 's/%/99/')
+jp_no_org_hint=$(translated "Add it to ledger.org_unit first.")
+jp_reveal=$(translated "permission denied: % for affair %" | sed 's/%/reveal/; s/%/child_allowance/')
+clerk_reveal="SELECT ledger.reveal_person_number('131016', $pid, 'check')"
+tap_ok "$([ -n "$jp_no_org" ] && [ "$jp_no_org" != "org unit 99 does not exist" ]; echo $?)" "the catalog translates the SQL functions' messages ($jp_no_org)"
+for enc in UTF8 SJIS EUC_JP; do
+    out=$(as_client $enc postgres "$no_org")
+    echo "$out" | sed 's/^/# /'
+    echo "$out" | grep -q "23503: $jp_no_org" && echo "$out" | grep -q "$jp_no_org_hint"
+    tap_ok $? "japanese_raise_in_${enc}_client: a PL/pgSQL refusal, 23503, its parameter and hint in Japanese, read correctly in $enc"
+    out=$(as_client $enc regress_nls_clerk "$clerk_reveal")
+    echo "$out" | grep -q "42501: $jp_reveal"
+    tap_ok $? "japanese_raise_42501_in_${enc}_client: a clerk's reveal refused by the SQL gate, 42501, in Japanese in $enc"
+done
+# a parameter is cut in the translation: a staff member's RAISE of one of the ids carries no rows
+out=$(as_client UTF8 regress_nls_clerk "DO \$\$BEGIN RAISE EXCEPTION 'org unit % does not exist', repeat('行', 2000); END\$\$")
+echo "$out" | grep -q "所属 行行行" && [ "$(echo "$out" | head -1 | wc -c)" -lt 200 ]
+tap_ok $? "translated_raise_parameter_cut: a translated message keeps at most 64 bytes of a parameter ($(echo "$out" | head -1 | wc -c) bytes)"
 for enc in UTF8 SJIS EUC_JP; do
     out=$(as_client $enc regress_nls_examiner "$reveal_blank")
     echo "$out" | sed 's/^/# /'
