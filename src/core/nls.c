@@ -31,10 +31,53 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "core/mynumber_ledger.h"
 
 static bool encoding_bound = false;
+
+/*
+ * The SQL message ids as the database holds the functions' text (a RAISE in an EUC_JP
+ * database formats EUC_JP): NULL while they are the ids themselves (UTF-8, SQL_ASCII); an
+ * entry is NULL where the database's encoding cannot hold the id.
+ */
+static const char **patterns = NULL;
+
+static void
+nls_convert_patterns(void)
+{
+	int			encoding = GetDatabaseEncoding();
+	const char **conv;
+	int			i;
+
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return;
+	conv = MemoryContextAllocZero(TopMemoryContext, sizeof(char *) * mnl_sql_message_count);
+	for (i = 0; i < mnl_sql_message_count; i++)
+	{
+		const char *id = mnl_sql_messages[i];
+		const char *c;
+		bool		ascii = true;
+
+		for (c = id; *c != '\0'; c++)
+			if (IS_HIGHBIT_SET(*c))
+				ascii = false;
+		if (ascii)
+			conv[i] = id;
+		else if (encoding == PG_EUC_JP || encoding == PG_EUC_JIS_2004)
+		{
+			/* every id fits EUC_JP (the install script must, the Makefile checks) */
+			char	   *e = (char *) pg_do_encoding_conversion((unsigned char *) id, (int) strlen(id),
+															   PG_UTF8, encoding);
+
+			conv[i] = MemoryContextStrdup(TopMemoryContext, e);
+			if (e != id)
+				pfree(e);
+		}
+	}
+	patterns = conv;
+}
 
 /* At load (_PG_init): the catalog's directory. */
 void
@@ -50,6 +93,7 @@ mnl_nls_bind_encoding(void)
 	if (likely(encoding_bound) || !OidIsValid(MyDatabaseId))
 		return;
 	(void) pg_bind_textdomain_codeset(TEXTDOMAIN);
+	nls_convert_patterns();
 	encoding_bound = true;
 }
 
@@ -65,49 +109,50 @@ typedef struct nls_match
 } nls_match;
 
 /*
- * Does text match the message id pattern p ('%' any run, shortest first; '%%' a percent
- * sign)?  The parameters' places go into m.  Literal runs anchor every choice, and a text is
- * at most NLS_TEXT_LIMIT bytes, so the backtracking stays small.
+ * Does text match the message id pattern p ('%' a parameter, '%%' a percent sign)?  The
+ * parameters' places go into m.  Glob matching with one point of return (the last parameter
+ * takes one more byte when the rest does not match): each earlier parameter is the shortest
+ * that lets the rest match, and the work is bounded by the pattern's length times the text's,
+ * whatever the text (a staff member's RAISE can choose it).
  */
 static bool
-nls_match_at(const char *p, const char *t, nls_match *m)
+nls_glob_match(const char *p, const char *t, nls_match *m)
 {
-	while (*p != '\0')
+	const char *star_p = NULL;	/* the pattern after the last parameter */
+	const char *star_t = NULL;	/* where the text resumes after it */
+	int			star_k = -1;
+
+	m->n = 0;
+	for (;;)
 	{
-		if (p[0] == '%' && p[1] == '%')
+		if (p[0] == '%' && p[1] != '%')
 		{
-			if (*t != '%')
+			if (m->n >= NLS_PARAMS)
 				return false;
-			p += 2;
+			star_k = m->n++;
+			m->start[star_k] = t;
+			m->len[star_k] = 0;
+			star_p = ++p;
+			star_t = t;
+			continue;
+		}
+		if (*p == '\0' && *t == '\0')
+			return true;
+		if (*p != '\0' && *t != '\0' && *t == *p)
+		{
+			p += (p[0] == '%') ? 2 : 1; /* "%%" stands for one '%' */
 			t++;
 			continue;
 		}
-		if (*p == '%')
-		{
-			int			k = m->n;
-			const char *end;
-
-			if (k >= NLS_PARAMS)
-				return false;
-			m->n++;
-			for (end = t;; end++)
-			{
-				m->start[k] = t;
-				m->len[k] = end - t;
-				if (nls_match_at(p + 1, end, m))
-					return true;
-				if (*end == '\0')
-					break;
-			}
-			m->n = k;
+		/* no match here: the last parameter takes one more byte, and the rest is tried again */
+		if (star_p == NULL || *star_t == '\0')
 			return false;
-		}
-		if (*p != *t)
-			return false;
-		p++;
-		t++;
+		star_t++;
+		m->len[star_k] = star_t - m->start[star_k];
+		m->n = star_k + 1;
+		p = star_p;
+		t = star_t;
 	}
-	return *t == '\0';
 }
 
 /* The translation of text, if it was formatted from one of the SQL message ids; else NULL. */
@@ -121,16 +166,16 @@ nls_translate_sql_text(const char *text)
 	for (i = 0; i < mnl_sql_message_count; i++)
 	{
 		const char *id = mnl_sql_messages[i];
+		const char *pattern = patterns != NULL ? patterns[i] : id;
 		const char *tr;
 		nls_match	m;
 		StringInfoData out;
 		int			next = 0;
 
-		/* the literal run before the first parameter is a cheap first test */
-		if (id[0] != '%' && id[0] != text[0])
+		/* the first byte is a cheap first test */
+		if (pattern == NULL || (pattern[0] != '%' && pattern[0] != text[0]))
 			continue;
-		m.n = 0;
-		if (!nls_match_at(id, text, &m))
+		if (!nls_glob_match(pattern, text, &m))
 			continue;
 		tr = mnl_gettext(id);
 		if (tr == id)

@@ -78,6 +78,8 @@ no_org="SELECT ledger.register_staff('regress_nls_nobody', 'nobody', 99, ARRAY['
 jp_no_org=$(translated "org unit % does not exist" | sed 's/%/99/')
 jp_no_org_hint=$(translated "Add it to ledger.org_unit first.")
 jp_reveal=$(translated "permission denied: % for affair %" | sed 's/%/reveal/; s/%/child_allowance/')
+not_payment_month="CALL ledger.prepare_payments('2026-11-01')"
+jp_not_payment_month=$(translated "% is not a payment month (支払期月)" | sed 's/%/2026-11/')
 clerk_reveal="SELECT ledger.reveal_person_number('131016', $pid, 'check')"
 tap_ok "$([ -n "$jp_no_org" ] && [ "$jp_no_org" != "org unit 99 does not exist" ]; echo $?)" "the catalog translates the SQL functions' messages ($jp_no_org)"
 for enc in UTF8 SJIS EUC_JP; do
@@ -88,6 +90,9 @@ for enc in UTF8 SJIS EUC_JP; do
     out=$(as_client $enc regress_nls_clerk "$clerk_reveal")
     echo "$out" | grep -q "42501: $jp_reveal"
     tap_ok $? "japanese_raise_42501_in_${enc}_client: a clerk's reveal refused by the SQL gate, 42501, in Japanese in $enc"
+    out=$(as_client $enc postgres "$not_payment_month")
+    echo "$out" | grep -q "22023: $jp_not_payment_month"
+    tap_ok $? "japanese_raise_non_ascii_id_in_${enc}_client: an id with Japanese in it (支払期月) is found in the EUC_JP database's text"
 done
 # a parameter is cut in the translation: a staff member's RAISE of one of the ids carries no rows
 out=$(as_client UTF8 regress_nls_clerk "DO \$\$BEGIN RAISE EXCEPTION 'org unit % does not exist', repeat('行', 2000); END\$\$")
