@@ -83,6 +83,7 @@ extern void mnl_as_owner(void (*work) (void *arg), void *arg, int flags);
 #define PROTECT_HOLD_DELETE		"mnl_rls_hold_delete"	/* legal holds: DELETE, cascades */
 #define PROTECT_HOLD_UPDATE		"mnl_rls_hold_update"	/* legal holds: UPDATE of what a hold names */
 #define PROTECT_HOLD_TRUNCATE	"mnl_rls_hold_truncate" /* legal holds: TRUNCATE */
+#define PROTECT_NO_NUMBER		"mnl_rls_no_number"	/* no My Number in clear in any column */
 
 /*
  * version.c: the release of this database's SQL objects, which may be older than the

@@ -106,8 +106,9 @@ outlives_transaction(const char *name)
 /*
  * Every call of a function (the executor's, a PL/pgSQL expression's, the fast path's): in a
  * staff session, only trusted code, no SQL given as text, no message into the WAL (which
- * backups and archives keep, in clear); in a pooled login, nothing that outlives the
- * transaction and no message into the WAL either.
+ * backups and archives keep, in clear), no notification (pg_notify: NOTIFY as a function);
+ * in a pooled login, nothing that outlives the transaction, no message into the WAL and no
+ * notification either.
  */
 static void
 check_function(Oid fn)
@@ -136,6 +137,12 @@ check_function(Oid fn)
 		ReleaseSysCache(tup);
 		guard_refuse(InvalidOid, "a staff or pooled session writes no message into the WAL",
 					 "pg_logical_emit_message keeps its text in the WAL, in backups and archives, past any rollback.");
+	}
+	if (catalog && strcmp(name, "pg_notify") == 0)
+	{
+		ReleaseSysCache(tup);
+		guard_refuse(InvalidOid, "a staff or pooled session sends no notification",
+					 "pg_notify, like NOTIFY, hands any text to every listener of the database, whoever it is, past the rows' row-level security.");
 	}
 	if (catalog && (pooled || staff_session_pooled()) && outlives_transaction(name))
 	{

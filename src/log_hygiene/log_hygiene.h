@@ -23,4 +23,7 @@ extern bool log_hygiene_mask(char *str);
 /* ... in a name PostgreSQL keeps in ASCII (application_name): non-ASCII runs read as separators */
 extern bool log_hygiene_mask_ascii_name(char *str);
 
+/* number_in_text.c: a My Number in this value (of this type), as it reads (jsonb decoded)? */
+extern bool log_hygiene_value_has_number(Datum value, Oid typid);
+
 #endif							/* MNL_LOG_HYGIENE_H */

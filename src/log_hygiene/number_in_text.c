@@ -1,48 +1,135 @@
 /*
- * number_in_text.c — ledger.contains_mynumber(text): is there a My Number in this free text?
+ * number_in_text.c — is there a My Number in this text, or in this value as it reads?
  *
  * The ledger's free-text columns (a person's name and address, a certification's reason, a
  * disclosure's purpose ...) are read by every clerk of the org unit, while the number itself
  * is sealed and shown only through a recorded reveal.  An examiner who revealed a number and
  * wrote it into an address would store it in clear — in the heap, the WAL and every backup,
- * even when the transaction rolls back — where clerks read it.  The ledger's tables refuse
- * that with a CHECK constraint over this function (ledger.sql and the other rooms' tables).
+ * even when the transaction rolls back — where clerks read it.  Two controls refuse that:
+ *
+ *   ledger.contains_mynumber(text), (jsonb)   the ledger's own text and jsonb columns carry
+ *                                             a CHECK over it (ledger.sql and the others);
+ *   log_hygiene_value_has_number              every column of every protected table, the
+ *                                             DBA's included, whatever its type, is tested
+ *                                             by the row trigger protect_table attaches
+ *                                             (staff/no_number.c).
  *
  * "A My Number" is exactly what the log masker masks: any text the type accepts as a valid
  * number (numbers/numparse.c; every width and separator it allows, check digit right, not
  * all zeros), standing alone.  The masker reads the database's encoding (EUC_JP included),
- * which is fixed for a database: the function is IMMUTABLE and never raises.
+ * which is fixed for a database: the functions are IMMUTABLE and never raise.  A jsonb value
+ * is read decoded — each key, string and number on its own — not as its text form, where an
+ * escaped control character (\u0010) would join the number to a longer run of digits.
  *
  * What it cannot see, and docs/permissions.md says so: a number written in a form the type
  * does not accept (split across two columns, its base without the check digit, spelled in
  * words).  Those are deliberate encodings by someone who saw the number in a recorded reveal.
  *
- * Must never: raise, or change its argument.
+ * Must never: raise (but for a json value jsonb refuses), or change its argument.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 
 #include "core/mynumber_ledger.h"
 #include "log_hygiene/log_hygiene.h"
 
 PG_FUNCTION_INFO_V1(contains_mynumber);
+PG_FUNCTION_INFO_V1(contains_mynumber_jsonb);
 
-Datum
-contains_mynumber(PG_FUNCTION_ARGS)
+/* str[0..len): a My Number in it? */
+static bool
+chars_have_number(const char *str, size_t len)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	size_t		len = VARSIZE_ANY_EXHDR(t);
 	char	   *copy;
 	bool		found;
 
 	/* twelve ASCII digits are the shortest number the type accepts */
 	if (len < 12)
-		PG_RETURN_BOOL(false);
-	copy = text_to_cstring(t);	/* the masker writes: never into the argument */
+		return false;
+	copy = pnstrdup(str, len);	/* the masker writes: never into the caller's text */
 	found = log_hygiene_mask(copy);
 	pfree(copy);
+	return found;
+}
+
+/* Each key, string and number of a jsonb value, decoded. */
+static bool
+jsonb_has_number(Jsonb *jb)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken r;
+
+	while ((r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (r != WJB_KEY && r != WJB_VALUE && r != WJB_ELEM)
+			continue;
+		if (v.type == jbvString && chars_have_number(v.val.string.val, v.val.string.len))
+			return true;
+		if (v.type == jbvNumeric)
+		{
+			char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+
+			if (chars_have_number(s, strlen(s)))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A value of type typid: a My Number in it, as it reads?  jsonb (and json, read as jsonb) is
+ * read decoded; any other type in its text form.  Types that read as hexadecimal (bytea: a
+ * sealed number, a blind index; uuid) and the number types themselves (a registered file's
+ * place for numbers) are not read.
+ */
+bool
+log_hygiene_value_has_number(Datum value, Oid typid)
+{
+	Oid			base = getBaseType(typid);
+	Oid			elem = get_element_type(base);
+	Oid			output;
+	bool		varlena;
+	char	   *s;
+
+	if (OidIsValid(elem))
+		elem = getBaseType(elem);
+	if (base == BYTEAOID || base == UUIDOID || elem == BYTEAOID || elem == UUIDOID)
+		return false;
+	if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
+	{
+		text	   *t = DatumGetTextPP(value);
+
+		return chars_have_number(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	if (base == JSONBOID)
+		return jsonb_has_number(DatumGetJsonbP(value));
+	if (base == JSONOID)
+		return jsonb_has_number(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																   CStringGetDatum(TextDatumGetCString(value)))));
+	getTypeOutputInfo(base, &output, &varlena);
+	s = OidOutputFunctionCall(output, value);
+	return chars_have_number(s, strlen(s));
+}
+
+Datum
+contains_mynumber(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	bool		found = chars_have_number(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+
 	PG_FREE_IF_COPY(t, 0);
 	PG_RETURN_BOOL(found);
+}
+
+Datum
+contains_mynumber_jsonb(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(jsonb_has_number(PG_GETARG_JSONB_P(0)));
 }

@@ -82,7 +82,7 @@ CREATE TABLE ledger.inquiry_result (
     expires_at       timestamptz NOT NULL,
     FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
     -- the network carries 符号, never a My Number
-    CONSTRAINT inquiry_result_result_no_mynumber CHECK (NOT ledger.contains_mynumber(result::text)),
+    CONSTRAINT inquiry_result_result_no_mynumber CHECK (NOT ledger.contains_mynumber(result)),
     CONSTRAINT inquiry_result_item_code_no_mynumber CHECK (NOT ledger.contains_mynumber(item_code))
 );
 COMMENT ON TABLE ledger.inquiry_result IS '照会結果: deleted automatically when it expires (ledger.expire_inquiry_data)';
@@ -124,7 +124,7 @@ CREATE TABLE ledger.provision_request (
     answer_expires_at timestamptz,
     FOREIGN KEY (municipality_code, person_id) REFERENCES ledger.person,
     -- the network carries 符号, never a My Number: neither an answer nor a reviewer's reason holds one
-    CONSTRAINT provision_request_answer_no_mynumber CHECK (NOT ledger.contains_mynumber(answer::text)),
+    CONSTRAINT provision_request_answer_no_mynumber CHECK (NOT ledger.contains_mynumber(answer)),
     CONSTRAINT provision_request_review_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(review_reason)),
     CONSTRAINT provision_request_requester_no_mynumber CHECK (NOT ledger.contains_mynumber(requester)),
     CONSTRAINT provision_request_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),

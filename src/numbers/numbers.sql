@@ -159,6 +159,10 @@ CREATE FUNCTION ledger.contains_mynumber(text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'contains_mynumber' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.contains_mynumber(text) IS
     '個人番号の混入検査: true when the text holds a valid My Number in any form the type accepts (the log masker''s test); never raises. The ledger''s free-text columns refuse such text';
+CREATE FUNCTION ledger.contains_mynumber(jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'contains_mynumber_jsonb' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
+COMMENT ON FUNCTION ledger.contains_mynumber(jsonb) IS
+    '個人番号の混入検査 (jsonb): as for text, in each key, string and number of the value, decoded (an escaped control character does not hide a number)';
 
 CREATE FUNCTION ledger.mynumber_check_digit(text) RETURNS integer
     AS 'MODULE_PATHNAME', 'mynumber_check_digit' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

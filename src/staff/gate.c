@@ -119,6 +119,29 @@ record_refusal(Oid fn)
 	FreeErrorData(edata);
 }
 
+/*
+ * A constraint the twin's write broke (class 23): PostgreSQL's detail shows the row's values
+ * ("Failing row contains ...", "Key (...)=(...)") to whoever may read them, and the twin writes
+ * as the owner, who may read everything — a sealed number and its blind index included.  The
+ * error goes on without them, to the caller and to a handler that catches it alike.
+ */
+static void
+rethrow_without_row_values(void)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+		(edata->detail == NULL && edata->detail_log == NULL))
+	{
+		FreeErrorData(edata);
+		return;
+	}
+	FlushErrorState();
+	edata->detail = pstrdup(mnl_gettext("The row's values are not shown: the extension wrote it with its owner's rights."));
+	edata->detail_log = NULL;
+	ReThrowError(edata);
+}
+
 /* Every gated function: check nothing here, let the twin decide. */
 Datum
 gated_call(PG_FUNCTION_ARGS)
@@ -166,6 +189,7 @@ gated_call(PG_FUNCTION_ARGS)
 		mnl_acting_for = saved_acting;
 		MemoryContextSwitchTo(cxt);
 		record_refusal(fn);
+		rethrow_without_row_values();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -13,6 +13,8 @@
  *     road (ledger._hold_guard, staff.sql);
  *   - a statement trigger mnl_rls_write_gate that refuses, with an error and an audit event,
  *     any INSERT, UPDATE or DELETE by a role without the write action for the affair;
+ *   - a row trigger mnl_rls_no_number (BEFORE INSERT OR UPDATE) that refuses a valid My
+ *     Number in clear in any column (staff/no_number.c);
  *   - the audit triggers of ledger.audit_table().
  * The guard (guard/utility.c) keeps a non-superuser, the table's owner included, from
  * weakening any of this afterwards.
@@ -293,6 +295,15 @@ attach_hold_guard(Oid relid, const char *qualified)
 				 "ENABLE ALWAYS TRIGGER " PROTECT_HOLD_TRUNCATE, qualified));
 }
 
+/* The row trigger that refuses a My Number in clear in any column (staff/no_number.c). */
+static void
+attach_no_number(const char *qualified)
+{
+	run(psprintf("CREATE TRIGGER " PROTECT_NO_NUMBER " BEFORE INSERT OR UPDATE ON %s "
+				 "FOR EACH ROW EXECUTE FUNCTION ledger._no_number_in_row()", qualified));
+	run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " PROTECT_NO_NUMBER, qualified));
+}
+
 /* keep_columns (NULL: none) and the org unit column: what a protected table's trail keeps. */
 static Datum
 keep_with_org(ArrayType *keep_columns, const char *org)
@@ -384,6 +395,8 @@ protect_update(PG_FUNCTION_ARGS)
 	{
 		if (!OidIsValid(get_trigger_oid(relid, PROTECT_HOLD_DELETE, true)))
 			attach_hold_guard(relid, qualified);
+		if (!OidIsValid(get_trigger_oid(relid, PROTECT_NO_NUMBER, true)))
+			attach_no_number(qualified);
 		if (SPI_execute_with_args("SELECT ledger.audit_table($1, NULL, $2)", 2,
 								  (Oid[]) {REGCLASSOID, TEXTARRAYOID},
 								  (Datum[]) {ObjectIdGetDatum(relid), keep},
@@ -505,7 +518,10 @@ protect_table(PG_FUNCTION_ARGS)
 		run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER mnl_rls_write_gate", qualified));
 		/* a database whose SQL is 0.1.0 (not yet updated) has no hold guard: the update attaches it */
 		if (sql_current)
+		{
 			attach_hold_guard(relid, qualified);
+			attach_no_number(qualified);
+		}
 		{
 			/*
 			 * The trail keeps no personal value of a protected table (the auditor reads the

@@ -209,6 +209,12 @@ CREATE FUNCTION ledger._write_gate() RETURNS trigger
 COMMENT ON FUNCTION ledger._write_gate() IS
     '更新権限の確認 (statement trigger): refuses, with an audit event, writes by a role without the write action';
 
+CREATE FUNCTION ledger._no_number_in_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'no_number_in_row' LANGUAGE C;
+-- EXECUTE stays with PUBLIC: a table owner's ledger.protect_table() creates the trigger.
+COMMENT ON FUNCTION ledger._no_number_in_row() IS
+    '個人番号の平文保存の拒否 (row trigger mnl_rls_no_number): a protected table''s new or changed values hold no valid My Number in any form the type accepts (23514)';
+
 
 -- ---------------------------------------------------------------------------------------
 -- Staff administration.  The public functions are C (gate.c): each runs its twin

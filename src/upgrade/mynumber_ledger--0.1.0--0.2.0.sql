@@ -2269,6 +2269,13 @@ SELECT pg_catalog.pg_extension_config_dump('ledger.payment_run_run_id_seq', '');
 -- 6. 台帳の閉鎖 (closed_on) is set by ledger.close_person only, no longer by a staff UPDATE.
 REVOKE UPDATE (closed_on) ON ledger.person FROM ledger_staff;
 
+-- A protected table's rows hold no My Number in clear (the row trigger _protect_update attaches).
+CREATE FUNCTION ledger._no_number_in_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'no_number_in_row' LANGUAGE C;
+-- EXECUTE stays with PUBLIC: a table owner's ledger.protect_table() creates the trigger.
+COMMENT ON FUNCTION ledger._no_number_in_row() IS
+    '個人番号の平文保存の拒否 (row trigger mnl_rls_no_number): a protected table''s new or changed values hold no valid My Number in any form the type accepts (23514)';
+
 -- 7. Every protected table, the ledger's and the DBA's: the legal-hold guard, and a trail that
 --    keeps no value but the keys, the org unit and the columns named here.
 SELECT ledger._protect_update('ledger.recipient', ARRAY['person_id']);
@@ -2306,6 +2313,10 @@ CREATE FUNCTION ledger.contains_mynumber(text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'contains_mynumber' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
 COMMENT ON FUNCTION ledger.contains_mynumber(text) IS
     '個人番号の混入検査: true when the text holds a valid My Number in any form the type accepts (the log masker''s test); never raises. The ledger''s free-text columns refuse such text';
+CREATE FUNCTION ledger.contains_mynumber(jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'contains_mynumber_jsonb' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
+COMMENT ON FUNCTION ledger.contains_mynumber(jsonb) IS
+    '個人番号の混入検査 (jsonb): as for text, in each key, string and number of the value, decoded (an escaped control character does not hide a number)';
 ALTER TABLE ledger.person
     ADD CONSTRAINT person_family_name_no_mynumber CHECK (NOT ledger.contains_mynumber(family_name)),
     ADD CONSTRAINT person_given_name_no_mynumber CHECK (NOT ledger.contains_mynumber(given_name)),
@@ -2328,10 +2339,10 @@ ALTER TABLE ledger.legal_hold
 ALTER TABLE ledger.link_record
     ADD CONSTRAINT link_record_purpose_no_mynumber CHECK (NOT ledger.contains_mynumber(purpose));
 ALTER TABLE ledger.provision_request
-    ADD CONSTRAINT provision_request_answer_no_mynumber CHECK (NOT ledger.contains_mynumber(answer::text)),
+    ADD CONSTRAINT provision_request_answer_no_mynumber CHECK (NOT ledger.contains_mynumber(answer)),
     ADD CONSTRAINT provision_request_review_reason_no_mynumber CHECK (NOT ledger.contains_mynumber(review_reason));
 ALTER TABLE ledger.inquiry_result
-    ADD CONSTRAINT inquiry_result_result_no_mynumber CHECK (NOT ledger.contains_mynumber(result::text));
+    ADD CONSTRAINT inquiry_result_result_no_mynumber CHECK (NOT ledger.contains_mynumber(result));
 ALTER TABLE ledger.inquiry_permit
     ADD CONSTRAINT inquiry_permit_requester_affair_no_mynumber CHECK (NOT ledger.contains_mynumber(requester_affair)),
     ADD CONSTRAINT inquiry_permit_provider_no_mynumber CHECK (NOT ledger.contains_mynumber(provider)),

@@ -1,7 +1,7 @@
 -- Reveal quotas and the two-person rule (PIA 7 事故事例).  Each refusal path has a test.
 \ir lib.psql
 
-SELECT plan(42);
+SELECT plan(52);
 
 -- Wait until the audit writer has counted n reveals of role today.
 CREATE FUNCTION pg_temp.wait_tally(role name, n integer) RETURNS integer LANGUAGE plpgsql AS $$
@@ -258,6 +258,59 @@ SELECT is(ARRAY(
                                OR pg_get_constraintdef(k.oid) ~ ('^CHECK \(\(' || quote_ident(a.attname) || ' = ANY \(ARRAY\[')))
      ORDER BY 1), '{}'::text[],
     'free_text_column_without_number_check: every text column of a protected table refuses a My Number');
+
+-- Every column of every protected table refuses it, whatever its type: a DBA's table (text,
+-- jsonb, a column added after protection, a bigint) and the ledger's own keys (attack round 17).
+CREATE ROLE regress_d_dba LOGIN IN ROLE ledger_dba;
+CREATE SCHEMA d_kanri AUTHORIZATION regress_d_dba;
+SET ROLE regress_d_dba;
+CREATE TABLE d_kanri.case_note (id int PRIMARY KEY, org_unit_id int NOT NULL, note text, extra jsonb);
+SELECT ledger.protect_table('d_kanri.case_note', 'org_unit_id') \g /dev/null
+ALTER TABLE d_kanri.case_note ADD COLUMN memo varchar(200), ADD COLUMN ref bigint;
+GRANT USAGE ON SCHEMA d_kanri TO ledger_staff;
+GRANT SELECT, INSERT, UPDATE ON d_kanri.case_note TO ledger_staff;
+RESET ROLE;
+INSERT INTO ledger.recipient (municipality_code, person_id, org_unit_id)
+    VALUES ('130001', (:'many'::bigint[])[25], 9501) RETURNING recipient_id AS d_recipient \gset
+SET ROLE regress_d_text;
+SELECT ledger.reveal_person_number('130001', (:'many'::bigint[])[24], '記録確認')::text AS n \gset
+SELECT throws_ok($$INSERT INTO d_kanri.case_note (id, org_unit_id, note) VALUES (1, 9501, '番号 $$ || :'n' || $$')$$,
+    '23514', NULL, 'dba_protected_table_text_holds_number_refused: a DBA''s protected text column refuses a revealed number');
+SELECT throws_ok(format($$INSERT INTO d_kanri.case_note (id, org_unit_id, extra) VALUES (1, 9501, jsonb_build_object('mn', %L))$$, :'n'),
+    '23514', NULL, 'dba_protected_table_jsonb_holds_number_refused: ... and a jsonb one');
+SELECT throws_ok(format($$INSERT INTO d_kanri.case_note (id, org_unit_id, memo) VALUES (1, 9501, translate(%L, '0123456789', '０１２３４５６７８９'))$$, :'n'),
+    '23514', NULL, 'column_added_after_protection_holds_number_refused: a varchar column the owner added afterwards, full-width');
+SELECT throws_ok(format($$INSERT INTO d_kanri.case_note (id, org_unit_id, extra) VALUES (1, 9501, jsonb_build_object('k', chr(16) || %L))$$, :'n'),
+    '23514', NULL, 'jsonb_escaped_control_character_hides_number_refused: a control character before the number (\u0010 in jsonb''s text) hides nothing');
+SELECT throws_ok(format($$INSERT INTO d_kanri.case_note (id, org_unit_id, ref) VALUES (1, 9501, %s)$$, :'n'),
+    '23514', NULL, 'revealed_number_into_bigint_column_refused: a bigint column of a protected table');
+SELECT throws_ok(format($$UPDATE ledger.recipient SET recipient_id = %s WHERE municipality_code = '130001' AND recipient_id = %s$$, :'n', :'d_recipient'),
+    '23514', NULL, 'revealed_number_into_key_column_refused: the ledger''s own keys (recipient_id, cascading to the household) too');
+SELECT lives_ok($$INSERT INTO d_kanri.case_note VALUES (1, 9501, '面談 2026-12-07 電話 03-1234-5678', '{"visits": 3}', '窓口', 42)$$,
+    'a row without a number is written (dates, telephone numbers, small numbers)');
+SELECT throws_ok($$SELECT pg_notify('carry', 'x')$$, '42501', NULL,
+    'pg_notify_from_staff_refused: the function form of NOTIFY is refused to staff too');
+RESET ROLE;
+SELECT is(ARRAY[ledger.contains_mynumber(jsonb_build_object('note', chr(16) || '123456789018')),
+                ledger.contains_mynumber(jsonb_build_object(chr(7) || '123456789018', 1)),
+                ledger.contains_mynumber('[123456789018]'::jsonb), ledger.contains_mynumber('{"a": "12345678901"}'::jsonb)],
+          ARRAY[true, true, true, false], 'contains_mynumber(jsonb) reads each string, key and number decoded');
+-- A constraint that a gated function's write breaks is reported without the row's values
+-- (the twin writes as the owner, who reads the sealed number and its blind index).
+CREATE FUNCTION pg_temp.enrol_detail() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+    PERFORM ledger.enrol_person('130001', 9501, '400000000025', '詳細', '試験', 'ショウサイ', 'シケン', '1800-04-02', '試験市');
+    RETURN 'no error';
+EXCEPTION WHEN check_violation THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RETURN d;
+END $$;
+SET ROLE regress_d_text;
+SELECT is(pg_temp.enrol_detail(), 'The row''s values are not shown: the extension wrote it with its owner''s rights.',
+    'constraint_detail_gives_blind_index_refused: a failed enrolment''s detail carries no sealed number or blind index, even to a handler');
+RESET ROLE;
+DROP SCHEMA d_kanri CASCADE;
 
 UPDATE ledger.duty SET reveal_quota_per_day = (SELECT reveal_quota_per_day FROM saved_quota) WHERE duty_code = 'examiner';
 SELECT * FROM finish();

@@ -1,0 +1,87 @@
+/*
+ * no_number.c — ledger._no_number_in_row(): a protected table's rows hold no My Number in
+ * clear.
+ *
+ * A staff member who may reveal a number could write it into any column a clerk of the org
+ * unit reads: a DBA's case note, a jsonb memo, a column its owner added after protecting the
+ * table, even a bigint key.  protect_table attaches this function to every protected table
+ * (the ledger's own and the DBA's) as the row trigger mnl_rls_no_number, BEFORE INSERT OR
+ * UPDATE, ENABLE ALWAYS (the guard keeps everyone but a superuser from dropping or disabling
+ * it).  It reads every column of the new row that an UPDATE changed, or all of an INSERT's,
+ * whatever its type (log_hygiene_value_has_number: text as written, jsonb decoded, anything
+ * else as it reads), and refuses the row, with 23514, when one holds a valid number in any
+ * form the type accepts — before the row reaches the heap or the WAL.  Columns of the number
+ * types themselves (a registered file's place for numbers) and those that read as
+ * hexadecimal (bytea: sealed numbers and blind indexes; uuid) are not read.
+ *
+ * Must never: name the value in its message.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/datum.h"
+#include "utils/rel.h"
+
+#include "audit/audit.h"
+#include "core/mynumber_ledger.h"
+#include "log_hygiene/log_hygiene.h"
+
+PG_FUNCTION_INFO_V1(no_number_in_row);
+
+Datum
+no_number_in_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	HeapTuple	oldtup = NULL;
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger._no_number_in_row() must be the BEFORE INSERT OR UPDATE row trigger protect_table creates"),
+				 errhint("ledger.protect_table() creates it; it is not called directly.")));
+	rel = trig->tg_relation;
+	desc = RelationGetDescr(rel);
+	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
+	{
+		oldtup = trig->tg_trigtuple;
+		newtup = trig->tg_newtuple;
+	}
+	else
+		newtup = trig->tg_trigtuple;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		isnull;
+		Datum		value;
+
+		if (att->attisdropped)
+			continue;
+		value = heap_getattr(newtup, i + 1, desc, &isnull);
+		if (isnull)
+			continue;
+		if (oldtup != NULL)
+		{
+			bool		oldnull;
+			Datum		old = heap_getattr(oldtup, i + 1, desc, &oldnull);
+
+			if (!oldnull && datumIsEqual(old, value, att->attbyval, att->attlen))
+				continue;		/* unchanged: what was there is not this statement's */
+		}
+		if (log_hygiene_value_has_number(value, att->atttypid) && !audit_is_number_type(att->atttypid))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("a My Number is not stored in clear in column \"%s\" of protected table \"%s\"",
+							NameStr(att->attname), RelationGetRelationName(rel)),
+					 errhint("Every column of a protected table refuses a valid number in any form the type accepts: the number is kept sealed and shown through a recorded reveal."),
+					 errtablecol(rel, i + 1)));
+	}
+	return PointerGetDatum(newtup);
+}
