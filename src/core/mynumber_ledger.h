@@ -23,7 +23,7 @@
 #define mnl_sql_msgid(s)	(s)	/* a message id of the SQL functions ('%' a parameter) */
 extern void mnl_nls_init(void);
 extern void mnl_nls_bind_encoding(void);
-extern bool mnl_nls_translate_raise(ErrorData *edata);
+extern bool mnl_nls_translate_raise(ErrorData *edata, int param_budget);
 
 /* sql_messages.c (written by po/sql_messages.py): the SQL functions' message ids */
 extern const char *const mnl_sql_messages[];

@@ -20,8 +20,9 @@
  * translates like the C ones; when a RAISE's message, hint or detail is reported, the emit
  * hook (log_hygiene) asks mnl_nls_translate_raise to find the id it was formatted from ('%'
  * standing for a parameter) and to put the parameters into the translation, in their order.
- * A parameter is cut to NLS_PARAM_BYTES: a translated message is the extension's text, and
- * the staff message budget (log_hygiene) does not cut it.
+ * A parameter is cut to NLS_PARAM_BYTES, and all of one message's together (its text, hint
+ * and detail) to the budget the caller gives: in a staff session the staff message budget
+ * (log_hygiene), which then counts the parameters only — the rest is the catalog's text.
  *
  * What stays English: a message PostgreSQL does not pass to the emit hook (a NOTICE below
  * log_min_messages goes to the client alone), and a text built by concatenation.
@@ -157,7 +158,7 @@ nls_glob_match(const char *p, const char *t, nls_match *m)
 
 /* The translation of text, if it was formatted from one of the SQL message ids; else NULL. */
 static char *
-nls_translate_sql_text(const char *text)
+nls_translate_sql_text(const char *text, int *budget)
 {
 	int			i;
 
@@ -193,15 +194,17 @@ nls_translate_sql_text(const char *text)
 				if (next < m.n)
 				{
 					size_t		len = m.len[next];
+					int			room = Min(NLS_PARAM_BYTES, *budget);
 
-					if (len > NLS_PARAM_BYTES)
+					if (len > (size_t) room)
 					{
-						len = pg_mbcliplen(m.start[next], (int) len, NLS_PARAM_BYTES);
+						len = pg_mbcliplen(m.start[next], (int) len, room);
 						appendBinaryStringInfo(&out, m.start[next], (int) len);
 						appendStringInfoString(&out, "...");
 					}
 					else
 						appendBinaryStringInfo(&out, m.start[next], (int) len);
+					*budget -= (int) len;
 				}
 				next++;
 				tr++;
@@ -221,7 +224,7 @@ nls_translate_sql_text(const char *text)
  * becomes the extension's).  Runs in the emit hook, in ErrorContext.
  */
 bool
-mnl_nls_translate_raise(ErrorData *edata)
+mnl_nls_translate_raise(ErrorData *edata, int param_budget)
 {
 	char	   *msg,
 			   *hint,
@@ -229,9 +232,10 @@ mnl_nls_translate_raise(ErrorData *edata)
 
 	if (edata->domain == NULL || strncmp(edata->domain, "plpgsql", 7) != 0 || edata->message == NULL)
 		return false;
-	msg = nls_translate_sql_text(edata->message);
-	hint = nls_translate_sql_text(edata->hint);
-	detail = nls_translate_sql_text(edata->detail);
+	/* one budget for the parameters of the message, its hint and its detail */
+	msg = nls_translate_sql_text(edata->message, &param_budget);
+	hint = nls_translate_sql_text(edata->hint, &param_budget);
+	detail = nls_translate_sql_text(edata->detail, &param_budget);
 	if (msg != NULL)
 		edata->message = msg;
 	if (hint != NULL)

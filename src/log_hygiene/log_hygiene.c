@@ -296,8 +296,12 @@ limit_staff_messages(ErrorData *edata)
 static void
 mnl_emit_log_hook(ErrorData *edata)
 {
-	/* a RAISE of the extension's SQL functions, in the catalog's language (core/nls.c) */
-	(void) mnl_nls_translate_raise(edata);
+	/*
+	 * A RAISE of the extension's SQL functions, in the catalog's language (core/nls.c); in a
+	 * staff session its parameters (the only text of it a statement's author chooses) share
+	 * the staff budget, and it counts against the messages a statement may log.
+	 */
+	bool		translated = mnl_nls_translate_raise(edata, log_hygiene_staff_session ? LOG_HYGIENE_STAFF_TEXT : PG_INT32_MAX);
 
 	/*
 	 * debug_print_parse, _rewritten and _plan dump node trees whose constants are raw bytes
@@ -333,6 +337,8 @@ mnl_emit_log_hook(ErrorData *edata)
 		{
 			cut_staff_text(edata->context);
 			cut_staff_text(edata->internalquery);
+			if (translated)
+				limit_staff_messages(edata);
 		}
 		/* the statement a staff client sent, logged with an error: not when it is long */
 		if (debug_query_string != NULL && strlen(debug_query_string) > LOG_HYGIENE_STAFF_TEXT)

@@ -84,10 +84,34 @@ jsonb_has_number(Jsonb *jb)
 }
 
 /*
+ * An integer's digits (an optional sign, then digits, maybe a fraction): the number type
+ * stores a My Number as this integer, so one that begins with 0 reads as eleven digits.
+ */
+static bool
+integer_has_number(const char *s)
+{
+	const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
+	size_t		n = strspn(d, "0123456789");
+	char		padded[13];
+
+	if (chars_have_number(s, strlen(s)))
+		return true;
+	if (n != 11)
+		return false;
+	padded[0] = '0';
+	memcpy(padded + 1, d, 11);
+	padded[12] = '\0';
+	return chars_have_number(padded, 12);
+}
+
+/*
  * A value of type typid: a My Number in it, as it reads?  jsonb (and json, read as jsonb) is
- * read decoded; any other type in its text form.  Types that read as hexadecimal (bytea: a
- * sealed number, a blind index; uuid) and the number types themselves (a registered file's
- * place for numbers) are not read.
+ * read decoded; an integer (and numeric, and money's amount) also as the twelve digits of a
+ * number that begins with 0; any other type in its text form.  Not read: bytea and uuid,
+ * opaque by nature (a blind index or a random identifier holds a valid number in its
+ * hexadecimal digits by chance — one blind index in about 400 — and a number put there by
+ * hand is an encoding, like any other, of someone the trail shows revealing it), and the
+ * number types themselves (a registered file's place for numbers).
  */
 bool
 log_hygiene_value_has_number(Datum value, Oid typid)
@@ -113,8 +137,19 @@ log_hygiene_value_has_number(Datum value, Oid typid)
 	if (base == JSONOID)
 		return jsonb_has_number(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 																   CStringGetDatum(TextDatumGetCString(value)))));
+	if (base == CASHOID)
+	{
+		/*
+		 * Its text groups digits by thousands ($500,000,020,004.00): the amount itself, in the
+		 * currency's smallest unit and in whole units (lc_monetary decides which it counts).
+		 */
+		return integer_has_number(psprintf(INT64_FORMAT, DatumGetInt64(value))) ||
+			integer_has_number(psprintf(INT64_FORMAT, DatumGetInt64(value) / 100));
+	}
 	getTypeOutputInfo(base, &output, &varlena);
 	s = OidOutputFunctionCall(output, value);
+	if (base == INT8OID || base == INT4OID || base == NUMERICOID)
+		return integer_has_number(s);
 	return chars_have_number(s, strlen(s));
 }
 

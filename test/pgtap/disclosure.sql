@@ -1,7 +1,7 @@
 -- Reveal quotas and the two-person rule (PIA 7 事故事例).  Each refusal path has a test.
 \ir lib.psql
 
-SELECT plan(52);
+SELECT plan(54);
 
 -- Wait until the audit writer has counted n reveals of role today.
 CREATE FUNCTION pg_temp.wait_tally(role name, n integer) RETURNS integer LANGUAGE plpgsql AS $$
@@ -266,7 +266,7 @@ CREATE SCHEMA d_kanri AUTHORIZATION regress_d_dba;
 SET ROLE regress_d_dba;
 CREATE TABLE d_kanri.case_note (id int PRIMARY KEY, org_unit_id int NOT NULL, note text, extra jsonb);
 SELECT ledger.protect_table('d_kanri.case_note', 'org_unit_id') \g /dev/null
-ALTER TABLE d_kanri.case_note ADD COLUMN memo varchar(200), ADD COLUMN ref bigint;
+ALTER TABLE d_kanri.case_note ADD COLUMN memo varchar(200), ADD COLUMN ref bigint, ADD COLUMN amount money;
 GRANT USAGE ON SCHEMA d_kanri TO ledger_staff;
 GRANT SELECT, INSERT, UPDATE ON d_kanri.case_note TO ledger_staff;
 RESET ROLE;
@@ -286,7 +286,11 @@ SELECT throws_ok(format($$INSERT INTO d_kanri.case_note (id, org_unit_id, ref) V
     '23514', NULL, 'revealed_number_into_bigint_column_refused: a bigint column of a protected table');
 SELECT throws_ok(format($$UPDATE ledger.recipient SET recipient_id = %s WHERE municipality_code = '130001' AND recipient_id = %s$$, :'n', :'d_recipient'),
     '23514', NULL, 'revealed_number_into_key_column_refused: the ledger''s own keys (recipient_id, cascading to the household) too');
-SELECT lives_ok($$INSERT INTO d_kanri.case_note VALUES (1, 9501, '面談 2026-12-07 電話 03-1234-5678', '{"visits": 3}', '窓口', 42)$$,
+SELECT throws_ok($$INSERT INTO d_kanri.case_note (id, org_unit_id, ref) VALUES (1, 9501, 12345678903)$$,
+    '23514', NULL, 'leading_zero_number_as_integer_refused: 012345678903 as an integer reads 12345678903 (the type stores it so)');
+SELECT throws_ok($$INSERT INTO d_kanri.case_note (id, org_unit_id, amount) VALUES (1, 9501, 123456789018)$$,
+    '23514', NULL, 'money_column_holds_number_refused: money''s text groups by thousands; its amount is read');
+SELECT lives_ok($$INSERT INTO d_kanri.case_note VALUES (1, 9501, '面談 2026-12-07 電話 03-1234-5678 携帯 09012345678', '{"visits": 3}', '窓口', 9012345678, 1234567)$$,
     'a row without a number is written (dates, telephone numbers, small numbers)');
 SELECT throws_ok($$SELECT pg_notify('carry', 'x')$$, '42501', NULL,
     'pg_notify_from_staff_refused: the function form of NOTIFY is refused to staff too');

@@ -98,6 +98,21 @@ done
 out=$(as_client UTF8 regress_nls_clerk "DO \$\$BEGIN RAISE EXCEPTION 'org unit % does not exist', repeat('行', 2000); END\$\$")
 echo "$out" | grep -q "所属 行行行" && [ "$(echo "$out" | head -1 | wc -c)" -lt 200 ]
 tap_ok $? "translated_raise_parameter_cut: a translated message keeps at most 64 bytes of a parameter ($(echo "$out" | head -1 | wc -c) bytes)"
+# ... and a staff member's parameters share the staff budget (256 bytes) across the message, its
+# hint and its detail: the eight-parameter id and two-parameter hints cannot carry more rows
+out=$(as_client UTF8 regress_nls_clerk "DO \$\$DECLARE p text := repeat('行', 40); BEGIN RAISE EXCEPTION 'payment run % for %: % payments (% yen), % already prepared, % public servants skipped, % revisions, % certifications held locked (left to the next run)', p, p, p, p, p, p, p, p USING HINT = format('This needs a duty with the %s action (%s) for the org unit concerned; ask a staff administrator.', p, p), DETAIL = format('Request it with ledger.request_disclosure_approval(''bulk_reveal'', %s, purpose); a staff member with the approve duty approves it (二者承認).', p); END\$\$")
+rows=$(echo "$out" | grep -o '行' | wc -l)
+echo "$out" | grep -q "支払処理" && [ "$rows" -le 128 ]
+tap_ok $? "translated_raise_parameters_share_staff_budget: one message's parameters carry at most 256 bytes of the author's text ($rows characters of 2 bytes in EUC_JP)"
+# ... and a statement's translated warnings count against the messages it may log (20)
+log=$(mnl_cluster_log nls)
+loop=$(printf '支払処理 ループ' | iconv -f UTF-8 -t EUC-JP)   # the log is in the database's encoding
+before=$(grep -ac -- "$loop" "$log")
+as_client UTF8 regress_nls_clerk "DO \$\$BEGIN FOR i IN 1..30 LOOP RAISE WARNING 'payment run % for %: % payments (% yen), % already prepared, % public servants skipped, % revisions, % certifications held locked (left to the next run)', 'ループ', i, 1, 1, 1, 1, 1, 1; END LOOP; END\$\$" >/dev/null
+sleep 0.5
+logged=$(( $(grep -ac -- "$loop" "$log") - before ))
+[ "$logged" -ge 1 ] && [ "$logged" -le 20 ]
+tap_ok $? "translated_raise_counts_against_staff_messages: 30 translated warnings of one statement, $logged logged (at most 20)"
 for enc in UTF8 SJIS EUC_JP; do
     out=$(as_client $enc regress_nls_examiner "$reveal_blank")
     echo "$out" | sed 's/^/# /'
