@@ -100,7 +100,7 @@ mnl_define_settings(void)
 							gettext_noop("A transaction held open stalls sealing of the records after it; records rewritten "
 										 "while unsealed would not be caught, so the verifier names the wait."),
 							&mnl_audit_unsealed_limit, 900, 1, 7 * 24 * 3600,
-							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomBoolVariable("ledger.audit_read_durable",
 							 gettext_noop("A statement that read an audited table ends only once its read record is durable."),
 							 gettext_noop("The writer commits read records synchronously and the reading statement waits for "

@@ -398,12 +398,11 @@ SELECT is(:'forged'::text, 'a sealed block has records it did not have (inserted
 -- A record written after the digest kept outside, dated before it (a superuser framing a clerk
 -- with an old reveal): given the digest's sealed_at, the verifier reports it.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SET LOCAL ledger.audit_unsealed_limit = 60;
 SELECT block_seq AS bd_seq, encode(block_hash, 'hex') AS bd_hash, sealed_at AS bd_at FROM ledger.audit_digest() \gset
 SELECT pg_temp.guard(false);
 CREATE TEMP TABLE backdated AS SELECT * FROM ledger.audit_event WHERE event_id = :victim;
 UPDATE backdated SET event_id = -2, xact_id = txid_current(), kind = 'reveal', detail = 'backdated',
-       logged_at = :'bd_at'::timestamptz - interval '2 minutes', statement_at = :'bd_at'::timestamptz - interval '2 minutes';
+       logged_at = :'bd_at'::timestamptz - interval '20 minutes', statement_at = :'bd_at'::timestamptz - interval '20 minutes';
 UPDATE backdated f SET record_hash = pg_temp.ref_record_hash(ROW(f.*)::ledger.audit_event);
 INSERT INTO ledger.audit_event SELECT * FROM backdated;
 SELECT problem AS backdated FROM ledger.verify_audit(:bd_seq, decode(:'bd_hash', 'hex'), :'bd_at') \gset
