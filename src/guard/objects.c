@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 #include "access/table.h"
 #include "commands/extension.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -205,8 +206,16 @@ guard_check_views(List *rtable)
 			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE))
 		{
 			bool		foreign_policy = false;
+			bool		foreign_rule;
 
 			rel = table_open(rte->relid, NoLock);
+			/*
+			 * A table with a rule whose owner is not trusted: the rule's actions are the
+			 * owner's queries, run within the staff member's statement with their sight and
+			 * rights (a copy of what they read, a reveal), and no function of the owner's is
+			 * called for the check below to see.
+			 */
+			foreign_rule = rel->rd_rel->relhasrules && rel->rd_rules != NULL && !owner_trusted(rel->rd_rel->relowner);
 			if (rel->rd_rel->relrowsecurity && rel->rd_rsdesc != NULL && !owner_trusted(rel->rd_rel->relowner))
 			{
 				ListCell   *pc;
@@ -220,6 +229,9 @@ guard_check_views(List *rtable)
 				}
 			}
 			table_close(rel, NoLock);
+			if (foreign_rule)
+				guard_refuse(rte->relid, "a table with a rule of a role that is not a superuser is not used in a staff session",
+							 "A rule's actions run with the staff member's sight and rights: a superuser takes ownership of the table (ALTER TABLE ... OWNER TO), or the rule goes.");
 			if (foreign_policy)
 				guard_refuse(rte->relid, "a table with a policy of a role that is not a superuser is not read in a staff session",
 							 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
@@ -318,9 +330,41 @@ record_drop_by_trigger(Oid trigoid)
 		audit_record_drop(relid, 0);
 }
 
+/*
+ * A function PostgreSQL would inline (a LANGUAGE sql function, an operator or a set-returning
+ * function in FROM built on one) is never called: its body is copied into the query, and the
+ * check above never sees it.  PostgreSQL inlines no function a plugin hooks: in a staff or
+ * pooled session, a function owned by a role the staff member may not trust is hooked, so it
+ * is called, and refused when it is.  (The hook itself is the function manager's chain; this
+ * room adds nothing to it but the need.)
+ */
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+
+static bool
+guard_needs_fmgr_hook(Oid fn)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn))
+		return true;
+	if (mnl_guard_bypass || mnl_internal_depth > 0 || !IsTransactionState())
+		return false;
+	if (!staff_session_acting() && !(MyBackendType == B_BACKEND && staff_session_pooled()))
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	return !owner_trusted(owner);
+}
+
 void
 guard_objects_install(void)
 {
 	prev_object_access = object_access_hook;
 	object_access_hook = guard_object_access;
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = guard_needs_fmgr_hook;
 }

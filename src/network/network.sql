@@ -248,8 +248,14 @@ BEGIN
     -- own pg_temp, with the caller's triggers, must never be written with them.)
     FOR i IN 2 .. cardinality(lines) LOOP
         CONTINUE WHEN btrim(lines[i]) = '';
+        -- quotes come in pairs ("" inside a quoted field included): an odd count leaves one open
+        IF (length(lines[i]) - length(replace(lines[i], '"', ''))) % 2 = 1 THEN
+            errs := errs || format('line %s: a quoted field is not closed', i);
+            bad := bad || i;
+            CONTINUE;
+        END IF;
         -- fields: a quoted field may hold commas; "" is a quote
-        SELECT array_agg(CASE WHEN m[1] LIKE '"%' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"')
+        SELECT array_agg(CASE WHEN m[1] ~ '^".*"$' THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"')
                               ELSE btrim(m[1]) END ORDER BY ord)
           INTO f
           FROM regexp_matches(lines[i] || ',', '("(?:[^"]|"")*"|[^,]*),', 'g') WITH ORDINALITY AS x(m, ord);

@@ -26,6 +26,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "commands/sequence.h"
 #include "miscadmin.h"
 #include "commands/prepare.h"
 #include "nodes/parsenodes.h"
@@ -123,6 +124,9 @@ refuse_commit(const char *detail, const char *message, const char *name)
  * A driver's own settings at connection (the startup packet; pgJDBC's SET application_name
  * before anything is read) are not affected; track_activities is the extension's own.
  */
+/* The session's login is a pooled one (its last decision: the session user does not change). */
+static bool session_pooled = false;
+
 static void
 pooled_commit_check(XactEvent event, void *arg)
 {
@@ -139,6 +143,13 @@ pooled_commit_check(XactEvent event, void *arg)
 		{
 			xact_saw_data = xact_session_state = false;
 			xact_prepared = xact_held = NIL;	/* their memory went with the transaction */
+			/*
+			 * A sequence's currval and lastval are the session's, outside any transaction:
+			 * the pool's next client would read what this one left there (nextval until
+			 * currval says a value it read).  A pooled login's transaction ends with none.
+			 */
+			if (MyBackendType == B_BACKEND && session_pooled)
+				ResetSequenceCaches();
 		}
 		return;
 	}
@@ -317,6 +328,7 @@ pooled_login(Oid session)
 	}
 	decided_in = MNL_MY_LXID;
 	decided_for = session;
+	session_pooled = pooled;
 	return pooled;
 }
 

@@ -3,7 +3,7 @@
 -- per-person record of every exchange.  Each refusal path has a test named after it.
 \ir lib.psql
 
-SELECT plan(50);
+SELECT plan(51);
 
 \o /dev/null
 INSERT INTO ledger.org_unit VALUES ('272035', 9301, '吹田市 子育て給付課'), ('272035', 9302, '吹田市 支所');
@@ -36,6 +36,10 @@ SELECT throws_ok($$SELECT ledger.load_inquiry_rules(E'requester,requester_affair
     '272035,child_allowance,131016,resident_record,true,false,dup')$$,
     '22P04', 'the rule list has 4 bad line(s); nothing was loaded',
     'rule_list_bad_lines_refused: every bad line is counted and the file is refused');
+SELECT throws_ok($$SELECT ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n'
+    '272035,child_allowance,131016,resident_record,true,true,"番号法別表第二 74\n')$$,
+    '22P04', 'the rule list has 1 bad line(s); nothing was loaded',
+    'rule_list_unterminated_quote_is_a_bad_line: an unterminated quote is a bad line (22P04), not a failing substring (22011)');
 SELECT is((SELECT count(*) FROM ledger.inquiry_rule), 0::bigint, 'rule_list_nothing_half_loaded');
 SELECT is(ledger.load_inquiry_rules(E'requester,requester_affair,provider,item_code,allowed,auto_answer,legal_basis\n'
     '272035,child_allowance,131016,resident_record,true,true,"番号法別表第二 74, 住民票関係情報"\n'

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(220);
+SELECT plan(224);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -710,6 +710,16 @@ CREATE FUNCTION regress_dba.spy_eq(a text, b text) RETURNS boolean LANGUAGE plpg
 CREATE OPERATOR regress_dba.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_dba.spy_eq);
 CREATE VIEW regress_dba.notes_invoker WITH (security_invoker) AS SELECT id, pg_notify('loot', note)::text AS sent FROM regress_dba.case_note;
 CREATE VIEW regress_dba.notes_plain AS SELECT v FROM regress_dba.loot;
+-- functions PostgreSQL inlines (attack round 20): never called, so only their not being inlined
+-- lets the guard see them
+CREATE FUNCTION regress_dba.fmt(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$;
+CREATE FUNCTION regress_dba.today() RETURNS SETOF date LANGUAGE sql STABLE AS $$ SELECT current_date $$;
+CREATE FUNCTION regress_dba.fmt_eq(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT a = b $$;
+CREATE OPERATOR regress_dba.==== (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_dba.fmt_eq);
+-- a rule of the DBA's on a table staff write into: its action runs with their sight
+CREATE TABLE regress_dba.worklog (note text);
+CREATE RULE copy_out AS ON INSERT TO regress_dba.worklog DO ALSO INSERT INTO regress_dba.loot SELECT note FROM regress_dba.case_note;
+GRANT INSERT ON regress_dba.worklog TO ledger_staff;
 GRANT EXECUTE ON FUNCTION regress_dba.spy(text), regress_dba.spy_definer(text), regress_dba.spy_eq(text, text) TO PUBLIC;
 GRANT SELECT ON regress_dba.notes_invoker, regress_dba.notes_plain TO ledger_staff;
 RESET ROLE;
@@ -724,6 +734,14 @@ SELECT throws_ok($$SELECT * FROM regress_dba.notes_invoker$$, '42501', NULL,
     'dba_security_invoker_view_refused: a security_invoker view of the DBA runs with the clerk''s sight');
 SELECT throws_ok($$SELECT * FROM regress_dba.notes_plain$$, '42501', NULL,
     'dba_plain_view_refused: nor a plain view of the DBA (the policies under it see with the clerk''s current_user)');
+SELECT throws_ok($$SELECT regress_dba.fmt(note) FROM regress_dba.case_note$$, '42501', NULL,
+    'dba_inlined_sql_function_in_staff_query_refused: a LANGUAGE sql function the planner would inline is called, and refused');
+SELECT throws_ok($$SELECT * FROM regress_dba.today()$$, '42501', NULL,
+    'dba_inlined_set_returning_function_refused: so is a STABLE set-returning one in FROM');
+SELECT throws_ok($$SELECT id FROM regress_dba.case_note WHERE note OPERATOR(regress_dba.====) 'x'$$, '42501', NULL,
+    'dba_inlined_operator_function_refused: and an operator built on one');
+SELECT throws_ok($$INSERT INTO regress_dba.worklog VALUES ('visit')$$, '42501', NULL,
+    'dba_rule_on_table_staff_write_refused: a DBA''s rule does not run within a clerk''s statement');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM regress_dba.loot), 0::bigint, 'nothing reached the DBA''s table');
 SELECT ok((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied'

@@ -66,6 +66,14 @@ s1 "BEGIN; DECLARE sorted CURSOR FOR SELECT person_id FROM ledger.person ORDER B
 s1 "FETCH 1 FROM sorted"; tap_is "$(echo "$R" | grep -c '^[0-9]')" 1 "the sorted cursor returns a row before the retirement"
 mnl_session_open pool staff regress_pool
 pool() { mnl_session pool "$1"; P=$R; }
+# A sequence's currval is the session's, outside any transaction: one client's nextval (until
+# currval says a value it read) would reach the pool's next client (attack round 20).
+q "CREATE SEQUENCE public.app_request_no; GRANT USAGE, SELECT ON SEQUENCE public.app_request_no TO ledger_staff, regress_pool" >/dev/null
+pool "BEGIN; SET LOCAL ROLE regress_pooled; SELECT nextval('public.app_request_no'), currval('public.app_request_no'); ROLLBACK"
+inside=$P
+pool "SELECT currval('public.app_request_no')"
+echo "$inside" | grep -q '^1|1$' && echo "$P" | grep -q "not yet defined in this session"
+tap_ok $? "pooled_currval_carries_rows_refused: currval works within the transaction and is gone after it ($(echo "$P" | head -1))"
 pool "BEGIN; SET LOCAL ROLE regress_pooled; SELECT count(*) FROM ledger.person"
 tap_is "$(echo "$P" | grep -c '^[0-9]')" 1 "the pooled connection acts as the staff member before the retirement"
 q "SELECT ledger.retire_staff('regress_dba_staff', '退職')" >/dev/null
