@@ -460,8 +460,38 @@ worker_serves_staff(void)
 bool
 staff_session_acting(void)
 {
+	static bool deciding = false;
+	Oid			session;
+	Oid			outer;
+	int64		staff_id;
+
 	if (IsParallelWorker())
 		return worker_serves_staff();
+	if (log_hygiene_staff_session)
+		return true;
+
+	/*
+	 * The statement gate decides at each statement once it is parsed; before that, while the
+	 * session's first statement is parsed (a literal of a DBA's type runs its input function
+	 * and its domain's checks) or its first fast-path call runs, nothing has decided yet:
+	 * decide now, from the same identities, and keep it for the gate to confirm.
+	 */
+	if (deciding || MyBackendType != B_BACKEND || mnl_internal_depth > 0 || !IsTransactionState() ||
+		IsAbortedTransactionBlockState())
+		return false;
+	session = GetSessionUserId();
+	outer = GetOuterUserId();
+	deciding = true;
+	PG_TRY();
+	{
+		log_hygiene_staff_session = pooled_login(session) || mnl_registry_staff_id(session, &staff_id) ||
+			(outer != session && mnl_registry_staff_id(outer, &staff_id));
+	}
+	PG_FINALLY();
+	{
+		deciding = false;
+	}
+	PG_END_TRY();
 	return log_hygiene_staff_session;
 }
 

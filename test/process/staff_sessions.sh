@@ -183,4 +183,27 @@ tap_is "$(q "SELECT retired_at IS NOT NULL FROM ledger.staff WHERE role_name = '
 tap_ok "$([ $((t1 - t0)) -lt 5 ]; echo $?)" "the retirement did not wait for it ($((t1 - t0)) s)"
 
 tap_is "$(q "SELECT count(*) FROM ledger.verify_audit()")" 0 "the trail verifies"
+# A staff login's first statement: its literals are read while it is parsed, before the
+# statement gate has run once — a literal of a DBA's type runs the DBA's domain check with the
+# staff member's sight (attack round 21).  The guard decides as soon as anything asks.
+q "SELECT ledger.register_staff('regress_first', '初回', 1, ARRAY['clerk'])" >/dev/null
+mnl_psql staff -d ledger -q >/dev/null 2>&1 <<'SQL'
+CREATE ROLE regress_first_dba IN ROLE ledger_dba;
+CREATE SCHEMA first_dba AUTHORIZATION regress_first_dba;
+GRANT USAGE ON SCHEMA first_dba TO ledger_staff;
+SET ROLE regress_first_dba;
+CREATE TABLE first_dba.loot (v text);
+GRANT INSERT ON first_dba.loot TO PUBLIC;
+CREATE FUNCTION first_dba.ok(v bigint) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN INSERT INTO first_dba.loot SELECT count(*)::text FROM ledger.person_masked; RETURN true; END $f$;
+CREATE DOMAIN first_dba.refno AS bigint CHECK (first_dba.ok(VALUE));
+CREATE TYPE first_dba.ref AS (kind text, no first_dba.refno);
+CREATE TABLE first_dba.task (id int, ref first_dba.ref);
+GRANT SELECT ON first_dba.task TO ledger_staff;
+GRANT USAGE ON TYPE first_dba.ref, first_dba.refno TO ledger_staff;
+SQL
+out=$(PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_first -d ledger \
+      -c "SELECT id FROM first_dba.task WHERE ref = '(person,10)'::first_dba.ref" 2>&1)
+echo "$out" | grep -q "not a superuser" && [ "$(q "SELECT count(*) FROM first_dba.loot")" = 0 ]
+tap_ok $? "first_statement_literal_runs_dba_code_refused: the DBA's domain check is refused in a staff login's first statement too ($(echo "$out" | head -1 | cut -c1-80))"
 tap_done
