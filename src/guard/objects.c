@@ -340,14 +340,13 @@ record_drop_by_trigger(Oid trigoid)
  */
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 
+/* In a staff or pooled session: is fn owned by a role the staff member may not trust? */
 static bool
-guard_needs_fmgr_hook(Oid fn)
+untrusted_in_staff_session(Oid fn)
 {
 	HeapTuple	tup;
 	Oid			owner;
 
-	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn))
-		return true;
 	if (mnl_guard_bypass || mnl_internal_depth > 0 || !IsTransactionState())
 		return false;
 	if (!staff_session_acting() && !(MyBackendType == B_BACKEND && staff_session_pooled()))
@@ -360,6 +359,33 @@ guard_needs_fmgr_hook(Oid fn)
 	return !owner_trusted(owner);
 }
 
+static bool
+guard_needs_fmgr_hook(Oid fn)
+{
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn))
+		return true;
+	return untrusted_in_staff_session(fn);
+}
+
+/*
+ * ... and called where PostgreSQL calls it itself, not from a query: a range type's
+ * subtype_diff while the planner estimates or a GiST index is written, a cast to json that
+ * to_jsonb looks up, a type's input, output, send or receive function.  Such a function was
+ * hooked when it was looked up (above), so every call comes through here first: it is refused
+ * like a call from a query.
+ */
+static fmgr_hook_type prev_fmgr_hook = NULL;
+
+static void
+guard_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
+{
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, arg);
+	if (event == FHET_START && untrusted_in_staff_session(flinfo->fn_oid))
+		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
+					 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
+}
+
 void
 guard_objects_install(void)
 {
@@ -367,4 +393,6 @@ guard_objects_install(void)
 	object_access_hook = guard_object_access;
 	prev_needs_fmgr_hook = needs_fmgr_hook;
 	needs_fmgr_hook = guard_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = guard_fmgr_hook;
 }

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(224);
+SELECT plan(225);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -720,6 +720,15 @@ CREATE OPERATOR regress_dba.==== (LEFTARG = text, RIGHTARG = text, FUNCTION = re
 CREATE TABLE regress_dba.worklog (note text);
 CREATE RULE copy_out AS ON INSERT TO regress_dba.worklog DO ALSO INSERT INTO regress_dba.loot SELECT note FROM regress_dba.case_note;
 GRANT INSERT ON regress_dba.worklog TO ledger_staff;
+-- a function PostgreSQL calls itself, never named in a query (attack round 22): a cast to json
+-- that to_jsonb looks up (a range type's subtype_diff: staff_sessions.sh)
+CREATE TYPE regress_dba.mood AS ENUM ('ok');
+CREATE FUNCTION regress_dba.mood_json(m regress_dba.mood) RETURNS json LANGUAGE plpgsql AS
+    $$BEGIN IF current_user <> 'regress_dba' THEN INSERT INTO regress_dba.loot VALUES ('json'); END IF; RETURN to_json(m::text); END$$;
+CREATE CAST (regress_dba.mood AS json) WITH FUNCTION regress_dba.mood_json(regress_dba.mood);
+CREATE TABLE regress_dba.moods (m regress_dba.mood);
+INSERT INTO regress_dba.moods VALUES ('ok');
+GRANT SELECT ON regress_dba.moods TO ledger_staff;
 GRANT EXECUTE ON FUNCTION regress_dba.spy(text), regress_dba.spy_definer(text), regress_dba.spy_eq(text, text) TO PUBLIC;
 GRANT SELECT ON regress_dba.notes_invoker, regress_dba.notes_plain TO ledger_staff;
 RESET ROLE;
@@ -742,6 +751,9 @@ SELECT throws_ok($$SELECT id FROM regress_dba.case_note WHERE note OPERATOR(regr
     'dba_inlined_operator_function_refused: and an operator built on one');
 SELECT throws_ok($$INSERT INTO regress_dba.worklog VALUES ('visit')$$, '42501', NULL,
     'dba_rule_on_table_staff_write_refused: a DBA''s rule does not run within a clerk''s statement');
+SELECT throws_ok($$SELECT to_jsonb(m) FROM regress_dba.moods$$, '42501',
+    'a function owned by a role that is not a superuser does not run in a staff session',
+    'dba_json_cast_runs_as_staff_refused: a cast to json that to_jsonb looks up is refused');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM regress_dba.loot), 0::bigint, 'nothing reached the DBA''s table');
 SELECT ok((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied'

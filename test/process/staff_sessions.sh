@@ -201,9 +201,24 @@ CREATE TYPE first_dba.ref AS (kind text, no first_dba.refno);
 CREATE TABLE first_dba.task (id int, ref first_dba.ref);
 GRANT SELECT ON first_dba.task TO ledger_staff;
 GRANT USAGE ON TYPE first_dba.ref, first_dba.refno TO ledger_staff;
+-- a function PostgreSQL calls itself, never named in a query (attack round 22): a range type's
+-- subtype_diff, called while the planner estimates a staff query
+CREATE FUNCTION first_dba.diff(a int, b int) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS
+    $f$BEGIN IF current_user <> 'regress_first_dba' THEN INSERT INTO first_dba.loot VALUES ('diff'); END IF; RETURN b - a; END$f$;
+CREATE TYPE first_dba.span AS RANGE (subtype = int, subtype_diff = first_dba.diff);
+ALTER FUNCTION first_dba.diff(int, int) VOLATILE;
+CREATE TABLE first_dba.slot (r first_dba.span);
+INSERT INTO first_dba.slot SELECT ('[' || i || ',' || i + 3 || ']')::first_dba.span FROM generate_series(1, 200) i;
+ANALYZE first_dba.slot;
+GRANT SELECT ON first_dba.slot TO ledger_staff;
+GRANT USAGE ON TYPE first_dba.span TO ledger_staff;
 SQL
 out=$(PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_first -d ledger \
       -c "SELECT id FROM first_dba.task WHERE ref = '(person,10)'::first_dba.ref" 2>&1)
 echo "$out" | grep -q "not a superuser" && [ "$(q "SELECT count(*) FROM first_dba.loot")" = 0 ]
 tap_ok $? "first_statement_literal_runs_dba_code_refused: the DBA's domain check is refused in a staff login's first statement too ($(echo "$out" | head -1 | cut -c1-80))"
+out=$(PGHOST="${MNL_CLUSTER_DIR[staff]}/sock" PGPORT=5432 "$MNL_PGBIN/psql" -X -At -U regress_first -d ledger \
+      -c "SELECT 1" -c "SELECT count(*) FROM first_dba.slot WHERE r && '[5,7]'::first_dba.span" 2>&1)
+echo "$out" | grep -q "not a superuser" && [ "$(q "SELECT count(*) FROM first_dba.loot")" = 0 ]
+tap_ok $? "dba_range_subtype_diff_runs_as_staff_refused: a range type's subtype_diff, called by the planner, is refused ($(echo "$out" | tail -1 | cut -c1-70))"
 tap_done
