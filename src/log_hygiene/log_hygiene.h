@@ -4,6 +4,8 @@
 #ifndef MNL_LOG_HYGIENE_H
 #define MNL_LOG_HYGIENE_H
 
+#include "fmgr.h"
+
 extern void log_hygiene_install(void);
 
 /* Masking the text pg_stat_activity and pg_stat_statements keep (monitoring.c). */
@@ -25,5 +27,26 @@ extern bool log_hygiene_mask_ascii_name(char *str);
 
 /* number_in_text.c: a My Number in this value (of this type), as it reads (jsonb decoded)? */
 extern bool log_hygiene_value_has_number(Datum value, Oid typid);
+
+/* ... the same, with the catalog asked once per column (a row trigger's statement) */
+typedef enum LogHygieneReadKind
+{
+	LH_READ_NOT,				/* bytea, uuid: opaque, not read */
+	LH_READ_TEXT,				/* text, varchar, char: as written */
+	LH_READ_JSONB,				/* decoded */
+	LH_READ_JSON,				/* read as jsonb, decoded */
+	LH_READ_MONEY,				/* the amount, in both units */
+	LH_READ_INTEGER,			/* its text, and as a number that begins with 0 */
+	LH_READ_OUTPUT				/* its text form */
+} LogHygieneReadKind;
+
+typedef struct LogHygieneValueReader
+{
+	LogHygieneReadKind kind;
+	FmgrInfo	output;			/* LH_READ_INTEGER, LH_READ_OUTPUT */
+} LogHygieneValueReader;
+
+extern void log_hygiene_value_reader(Oid typid, LogHygieneValueReader *reader, MemoryContext mcxt);
+extern bool log_hygiene_read_value(LogHygieneValueReader *reader, Datum value);
 
 #endif							/* MNL_LOG_HYGIENE_H */

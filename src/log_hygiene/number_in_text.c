@@ -105,52 +105,92 @@ integer_has_number(const char *s)
 }
 
 /*
- * A value of type typid: a My Number in it, as it reads?  jsonb (and json, read as jsonb) is
- * read decoded; an integer (and numeric, and money's amount) also as the twelve digits of a
- * number that begins with 0; any other type in its text form.  Not read: bytea and uuid,
- * opaque by nature (a blind index or a random identifier holds a valid number in its
- * hexadecimal digits by chance — one blind index in about 400 — and a number put there by
- * hand is an encoding, like any other, of someone the trail shows revealing it), and the
- * number types themselves (a registered file's place for numbers).
+ * How a value of type typid is read: jsonb (and json, read as jsonb) decoded; an integer (and
+ * numeric, and money's amount) also as the twelve digits of a number that begins with 0; any
+ * other type in its text form.  Not read: bytea and uuid, opaque by nature (a blind index or a
+ * random identifier holds a valid number in its hexadecimal digits by chance — one blind index
+ * in about 400 — and a number put there by hand is an encoding, like any other, of someone the
+ * trail shows revealing it), and arrays of them.  The catalog is asked here, once per column
+ * (the row trigger keeps the answer for its statement), not once per value.
  */
-bool
-log_hygiene_value_has_number(Datum value, Oid typid)
+void
+log_hygiene_value_reader(Oid typid, LogHygieneValueReader *reader, MemoryContext mcxt)
 {
 	Oid			base = getBaseType(typid);
 	Oid			elem = get_element_type(base);
 	Oid			output;
 	bool		varlena;
-	char	   *s;
 
 	if (OidIsValid(elem))
 		elem = getBaseType(elem);
+	memset(reader, 0, sizeof(*reader));
 	if (base == BYTEAOID || base == UUIDOID || elem == BYTEAOID || elem == UUIDOID)
-		return false;
-	if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
+		reader->kind = LH_READ_NOT;
+	else if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
+		reader->kind = LH_READ_TEXT;
+	else if (base == JSONBOID)
+		reader->kind = LH_READ_JSONB;
+	else if (base == JSONOID)
+		reader->kind = LH_READ_JSON;
+	else if (base == CASHOID)
+		reader->kind = LH_READ_MONEY;
+	else
 	{
-		text	   *t = DatumGetTextPP(value);
+		reader->kind = (base == INT8OID || base == INT4OID || base == NUMERICOID) ?
+			LH_READ_INTEGER : LH_READ_OUTPUT;
+		getTypeOutputInfo(base, &output, &varlena);
+		fmgr_info_cxt(output, &reader->output, mcxt);
+	}
+}
 
-		return chars_have_number(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	}
-	if (base == JSONBOID)
-		return jsonb_has_number(DatumGetJsonbP(value));
-	if (base == JSONOID)
-		return jsonb_has_number(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-																   CStringGetDatum(TextDatumGetCString(value)))));
-	if (base == CASHOID)
+/* A My Number in this value, read as reader says? */
+bool
+log_hygiene_read_value(LogHygieneValueReader *reader, Datum value)
+{
+	char	   *s;
+
+	switch (reader->kind)
 	{
-		/*
-		 * Its text groups digits by thousands ($500,000,020,004.00): the amount itself, in the
-		 * currency's smallest unit and in whole units (lc_monetary decides which it counts).
-		 */
-		return integer_has_number(psprintf(INT64_FORMAT, DatumGetInt64(value))) ||
-			integer_has_number(psprintf(INT64_FORMAT, DatumGetInt64(value) / 100));
+		case LH_READ_NOT:
+			return false;
+		case LH_READ_TEXT:
+			{
+				text	   *t = DatumGetTextPP(value);
+
+				return chars_have_number(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
+		case LH_READ_JSONB:
+			return jsonb_has_number(DatumGetJsonbP(value));
+		case LH_READ_JSON:
+			return jsonb_has_number(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																	   CStringGetDatum(TextDatumGetCString(value)))));
+		case LH_READ_MONEY:
+
+			/*
+			 * Its text groups digits by thousands ($500,000,020,004.00): the amount itself, in
+			 * the currency's smallest unit and in whole units (lc_monetary decides which it
+			 * counts).
+			 */
+			return integer_has_number(psprintf(INT64_FORMAT, DatumGetInt64(value))) ||
+				integer_has_number(psprintf(INT64_FORMAT, DatumGetInt64(value) / 100));
+		case LH_READ_INTEGER:
+			return integer_has_number(OutputFunctionCall(&reader->output, value));
+		case LH_READ_OUTPUT:
+			s = OutputFunctionCall(&reader->output, value);
+			return chars_have_number(s, strlen(s));
 	}
-	getTypeOutputInfo(base, &output, &varlena);
-	s = OidOutputFunctionCall(output, value);
-	if (base == INT8OID || base == INT4OID || base == NUMERICOID)
-		return integer_has_number(s);
-	return chars_have_number(s, strlen(s));
+	elog(ERROR, "unknown value reader kind %d", (int) reader->kind);
+	return false;				/* keep the compiler quiet */
+}
+
+/* A value of type typid: a My Number in it, as it reads (log_hygiene_value_reader)? */
+bool
+log_hygiene_value_has_number(Datum value, Oid typid)
+{
+	LogHygieneValueReader reader;
+
+	log_hygiene_value_reader(typid, &reader, CurrentMemoryContext);
+	return log_hygiene_read_value(&reader, value);
 }
 
 Datum

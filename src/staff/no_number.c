@@ -12,7 +12,9 @@
  * else as it reads), and refuses the row, with 23514, when one holds a valid number in any
  * form the type accepts — before the row reaches the heap or the WAL.  Columns of the number
  * types themselves (a registered file's place for numbers) and those that read as
- * hexadecimal (bytea: sealed numbers and blind indexes; uuid) are not read.
+ * hexadecimal (bytea: sealed numbers and blind indexes; uuid) are not read.  How each column
+ * is read is asked of the catalog once per statement and kept in the trigger's fn_extra (the
+ * executor keeps one FmgrInfo per trigger and result relation for the statement).
  *
  * Must never: name the value in its message.
  */
@@ -30,6 +32,44 @@
 
 PG_FUNCTION_INFO_V1(no_number_in_row);
 
+/* How each column of the relation is read, for one statement. */
+typedef struct NoNumberColumns
+{
+	Oid			relid;
+	int			natts;
+	bool	   *skip;			/* dropped, or of a number type */
+	LogHygieneValueReader *readers;
+} NoNumberColumns;
+
+static NoNumberColumns *
+columns_for(FmgrInfo *flinfo, Relation rel)
+{
+	NoNumberColumns *cols = (NoNumberColumns *) flinfo->fn_extra;
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext old;
+	int			i;
+
+	if (cols != NULL && cols->relid == RelationGetRelid(rel) && cols->natts == desc->natts)
+		return cols;
+	old = MemoryContextSwitchTo(flinfo->fn_mcxt);
+	cols = palloc0(sizeof(NoNumberColumns));
+	cols->relid = RelationGetRelid(rel);
+	cols->natts = desc->natts;
+	cols->skip = palloc0(sizeof(bool) * Max(desc->natts, 1));
+	cols->readers = palloc0(sizeof(LogHygieneValueReader) * Max(desc->natts, 1));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		cols->skip[i] = att->attisdropped || audit_is_number_type(att->atttypid);
+		if (!cols->skip[i])
+			log_hygiene_value_reader(att->atttypid, &cols->readers[i], flinfo->fn_mcxt);
+	}
+	MemoryContextSwitchTo(old);
+	flinfo->fn_extra = cols;
+	return cols;
+}
+
 Datum
 no_number_in_row(PG_FUNCTION_ARGS)
 {
@@ -38,6 +78,7 @@ no_number_in_row(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	HeapTuple	newtup;
 	HeapTuple	oldtup = NULL;
+	NoNumberColumns *cols;
 	int			i;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event) ||
@@ -49,6 +90,7 @@ no_number_in_row(PG_FUNCTION_ARGS)
 				 errhint("ledger.protect_table() creates it; it is not called directly.")));
 	rel = trig->tg_relation;
 	desc = RelationGetDescr(rel);
+	cols = columns_for(fcinfo->flinfo, rel);
 	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
 	{
 		oldtup = trig->tg_trigtuple;
@@ -62,7 +104,7 @@ no_number_in_row(PG_FUNCTION_ARGS)
 		bool		isnull;
 		Datum		value;
 
-		if (att->attisdropped)
+		if (cols->skip[i])
 			continue;
 		value = heap_getattr(newtup, i + 1, desc, &isnull);
 		if (isnull)
@@ -75,7 +117,7 @@ no_number_in_row(PG_FUNCTION_ARGS)
 			if (!oldnull && datumIsEqual(old, value, att->attbyval, att->attlen))
 				continue;		/* unchanged: what was there is not this statement's */
 		}
-		if (log_hygiene_value_has_number(value, att->atttypid) && !audit_is_number_type(att->atttypid))
+		if (log_hygiene_read_value(&cols->readers[i], value))
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("a My Number is not stored in clear in column \"%s\" of protected table \"%s\"",
