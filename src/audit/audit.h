@@ -210,6 +210,7 @@ extern void audit_worker_register(void);
 
 /* audit/seal.c */
 extern int64 audit_seal_pending(void);
+extern void audit_summarize_trail_index(void);
 
 
 #endif							/* MNL_AUDIT_H */

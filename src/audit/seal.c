@@ -26,7 +26,9 @@
 
 #include "access/htup_details.h"
 #include "access/transam.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
@@ -204,6 +206,38 @@ seal_record(HeapTuple t, TupleDesc d, void *arg)
 }
 
 /*
+ * Summarize the BRIN index on xact_id (audit_event_xact_brin) over the pages written since its
+ * last summary, in every partition.  A range of pages not yet summarized matches every search,
+ * so without this the seal walk would read every page written since the last VACUUM: after a
+ * busy hour, hundreds of milliseconds a seal, every second.  Summarizing costs the new pages
+ * only, and a summarized range is kept current by each insert.  Called by the writer before it
+ * seals.  A partition another process holds (autovacuum summarizes it too) is left alone: the
+ * writer never waits for, or makes autovacuum give up, its lock.
+ */
+void
+audit_summarize_trail_index(void)
+{
+	Oid			ns = get_namespace_oid("ledger", true);
+	Oid			parent = OidIsValid(ns) ? get_relname_relid("audit_event_xact_brin", ns) : InvalidOid;
+	List	   *children;
+	ListCell   *lc;
+
+	if (!OidIsValid(parent))
+		return;
+	children = find_inheritance_children(parent, NoLock);
+	foreach(lc, children)
+	{
+		Oid			index = lfirst_oid(lc);
+		Oid			heap = IndexGetRelation(index, true);
+
+		if (!OidIsValid(heap) || !ConditionalLockRelationOid(heap, ShareUpdateExclusiveLock))
+			continue;
+		(void) DirectFunctionCall1(brin_summarize_new_values, ObjectIdGetDatum(index));
+	}
+	list_free(children);
+}
+
+/*
  * Seal what can be sealed.  Runs inside a transaction with SPI not yet connected.
  * Returns the number of records sealed.
  */
@@ -240,7 +274,20 @@ audit_seal_pending(void)
 	}
 	seq = lb.exists ? lb.seq + 1 : 1;
 	walk.h = audit_block_hasher_begin(lb.exists ? lb.hash : zero, seq, lo, hi);
-	walk_records(TRAIL_RECORDS, lo, hi, seal_record, &walk);
+	{
+		/*
+		 * The records of [lo, hi) are the newest, at the end of the partition: read through
+		 * the BRIN index on xact_id, so that sealing costs the new records, not the month's.
+		 * (Statistics of a partition that grew since it was analyzed, or of few large
+		 * transactions, can make a sequential scan look cheaper to the planner.)
+		 */
+		int			guc_level = NewGUCNestLevel();
+
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		walk_records(TRAIL_RECORDS, lo, hi, seal_record, &walk);
+		AtEOXact_GUC(false, guc_level);
+	}
 	audit_block_hasher_end(walk.h, walk.count, block_hash);
 	PopActiveSnapshot();
 

@@ -223,6 +223,7 @@ seal(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	audit_summarize_trail_index();
 	audit_seal_pending();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
