@@ -60,18 +60,13 @@ COMMENT ON DOMAIN ledger.municipality_code IS '団体コード (地方公共団�
 
 -- A role's name and whether it is a superuser, by oid (the callers of the internal twins
 -- pass the calling role's oid): what pg_roles shows every role, so PUBLIC keeps EXECUTE.
--- An oid that is no role is no superuser and has no name.
+-- An oid that is no role is no superuser and has no name.  C (src/core/roles.c): read from
+-- the system cache, not planned at each of the many calls a gated function makes.
 CREATE FUNCTION ledger._role_name(role_oid oid) RETURNS name
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = role_oid;
-END;
+    AS 'MODULE_PATHNAME', 'role_name_of' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ledger._role_name(oid) IS 'ロール名 (internal): the name of the role with this oid, NULL for none';
 CREATE FUNCTION ledger._is_superuser(role_oid oid) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = role_oid), false);
-END;
+    AS 'MODULE_PATHNAME', 'role_is_superuser' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ledger._is_superuser(oid) IS 'スーパーユーザーの確認 (internal): whether the role with this oid is a superuser (false for none)';
 
 -- Today, where staff validity dates are counted.

@@ -159,12 +159,14 @@ END $$;
 
 -- The decision, in one place: the org units where role may do action for affair today.
 -- A role that is not staff gets staff_id NULL and no org unit.  perm.c caches the answer
--- until the registry changes or recheck_at (the next midnight) passes.
+-- until the registry changes or recheck_at (the next midnight) passes.  PL/pgSQL, so that a
+-- session plans the query once: the gated functions' twins call it directly, on every call
+-- (as a SQL function it was planned anew each time, the largest part of a reveal's work).
 CREATE FUNCTION ledger._permitted_org_units(role name, action text, affair text,
                                             OUT staff_id bigint, OUT org_units integer[],
                                             OUT recheck_at timestamptz)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     SELECT me.staff_id,
            COALESCE((SELECT pg_catalog.array_agg(DISTINCT o.org_unit_id)
                      FROM ledger.staff_duty sd
@@ -183,9 +185,10 @@ BEGIN ATOMIC
                        AND (me.valid_until IS NULL OR me.valid_until >= d.today)),
                     '{}'),
            ((d.today + 1)::timestamp AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))
+      INTO staff_id, org_units, recheck_at
     FROM (SELECT ledger._today() AS today) d
     LEFT JOIN ledger.staff me ON me.role_name = _permitted_org_units.role;
-END;
+END $$;
 REVOKE ALL ON FUNCTION ledger._permitted_org_units(name, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._permitted_org_units(name, text, text) IS
     '権限判定: the org units where a role may do an action for an affair today (cached by ledger.may)';

@@ -8,7 +8,8 @@
 -- 1. 操作権限 gains disclose_access (本人開示).  The type is made anew: a value added to an
 --    enum cannot be used in the transaction that added it, and the duty below uses it.
 --    ledger._permitted_org_units reads the column (a function body of its own, BEGIN ATOMIC):
---    it is dropped and made again, the same, around the change.
+--    it is dropped around the change and made again in PL/pgSQL, whose plan a session keeps
+--    (a SQL function's query was planned anew at every call of a gated function).
 DROP FUNCTION ledger._permitted_org_units(name, text, text);
 ALTER TYPE ledger.staff_action RENAME TO _staff_action_0_1_0;
 CREATE TYPE ledger.staff_action AS ENUM
@@ -21,8 +22,8 @@ DROP TYPE ledger._staff_action_0_1_0;
 CREATE FUNCTION ledger._permitted_org_units(role name, action text, affair text,
                                             OUT staff_id bigint, OUT org_units integer[],
                                             OUT recheck_at timestamptz)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     SELECT me.staff_id,
            COALESCE((SELECT pg_catalog.array_agg(DISTINCT o.org_unit_id)
                      FROM ledger.staff_duty sd
@@ -41,9 +42,10 @@ BEGIN ATOMIC
                        AND (me.valid_until IS NULL OR me.valid_until >= d.today)),
                     '{}'),
            ((d.today + 1)::timestamp AT TIME ZONE pg_catalog.current_setting('ledger.time_zone'))
+      INTO staff_id, org_units, recheck_at
     FROM (SELECT ledger._today() AS today) d
     LEFT JOIN ledger.staff me ON me.role_name = _permitted_org_units.role;
-END;
+END $$;
 REVOKE ALL ON FUNCTION ledger._permitted_org_units(name, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION ledger._permitted_org_units(name, text, text) IS
     '権限判定: the org units where a role may do an action for an affair today (cached by ledger.may)';
@@ -113,27 +115,15 @@ END $function$;
 GRANT EXECUTE ON FUNCTION ledger._is_blank(text) TO PUBLIC;
 COMMENT ON FUNCTION ledger._is_blank(text) IS '空欄の判定 (internal): empty or only characters that show nothing (white space, control and format characters, blank fillers)';
 
-CREATE OR REPLACE FUNCTION ledger._role_name(role_oid oid)
- RETURNS name
- LANGUAGE sql
- STABLE PARALLEL SAFE
-BEGIN ATOMIC
- SELECT r.rolname
-    FROM pg_roles r
-   WHERE (r.oid = _role_name.role_oid);
-END;
+-- ledger._role_name and ledger._is_superuser: C (src/core/roles.c), read from the system cache
+-- instead of planned at each call; the same answers.
+CREATE OR REPLACE FUNCTION ledger._role_name(role_oid oid) RETURNS name
+    AS 'MODULE_PATHNAME', 'role_name_of' LANGUAGE C STABLE PARALLEL SAFE;
 GRANT EXECUTE ON FUNCTION ledger._role_name(oid) TO PUBLIC;
 COMMENT ON FUNCTION ledger._role_name(oid) IS 'ロール名 (internal): the name of the role with this oid, NULL for none';
 
-CREATE OR REPLACE FUNCTION ledger._is_superuser(role_oid oid)
- RETURNS boolean
- LANGUAGE sql
- STABLE PARALLEL SAFE
-BEGIN ATOMIC
- SELECT COALESCE(( SELECT r.rolsuper
-            FROM pg_roles r
-           WHERE (r.oid = _is_superuser.role_oid)), false) AS "coalesce";
-END;
+CREATE OR REPLACE FUNCTION ledger._is_superuser(role_oid oid) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'role_is_superuser' LANGUAGE C STABLE PARALLEL SAFE;
 GRANT EXECUTE ON FUNCTION ledger._is_superuser(oid) TO PUBLIC;
 COMMENT ON FUNCTION ledger._is_superuser(oid) IS 'スーパーユーザーの確認 (internal): whether the role with this oid is a superuser (false for none)';
 
