@@ -9,11 +9,13 @@
  *   export.c         the export duty for COPY ... TO and copies into other tables
  *   qual_order.c     a caller's conditions run after the policies of a protected table
  *   objects.c        every drop of a protected or audited table or column, by identity
+ *   expressions.c    what a non-superuser may write into a CHECK, default or trigger WHEN
  *   calls.c          a refused call of the extension's functions recorded
  */
 #ifndef MNL_GUARD_H
 #define MNL_GUARD_H
 
+#include "catalog/objectaccess.h"
 #include "nodes/nodes.h"
 #include "nodes/pg_list.h"
 
@@ -42,6 +44,9 @@ extern void export_check_copying(struct QueryDesc *qd);
 extern void guard_objects_install(void);
 /* objects.c: a staff query's views (security_invoker views of untrusted owners refused) */
 extern void guard_check_views(List *rtable);
+
+/* expressions.c: from the object-access hook, an object made or changed */
+extern void guard_expression_made(ObjectAccessType access, Oid classId, Oid objectId, int subId);
 
 /* calls.c: the post-parse-analysis hook (at load, from guard_install) */
 extern void guard_calls_install(void);

@@ -30,6 +30,7 @@
 
 #include "catalog/dependency.h"
 #include "catalog/objectaccess.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
@@ -41,6 +42,7 @@
 #include "utils/fmgroids.h"
 #include "nodes/parsenodes.h"
 #include "rewrite/rowsecurity.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "access/table.h"
@@ -175,6 +177,48 @@ check_function(Oid fn)
 }
 
 /*
+ * One of the policies protect_table writes: named mnl_rls_..., and each of its conditions a
+ * call of ledger.may() or ledger.must() on constants and a column.  The name alone is not
+ * enough (the guard reserves it, but a name is only a name): a condition of any other form is
+ * its owner's code.
+ */
+static bool
+extension_condition(Node *expr)
+{
+	FuncExpr   *f;
+	ListCell   *lc;
+	char	   *name;
+
+	if (expr == NULL)
+		return true;
+	if (!IsA(expr, FuncExpr))
+		return false;
+	f = (FuncExpr *) expr;
+	if (get_func_namespace(f->funcid) != get_namespace_oid("ledger", true))
+		return false;
+	name = get_func_name(f->funcid);
+	if (name == NULL || (strcmp(name, "may") != 0 && strcmp(name, "must") != 0))
+		return false;
+	foreach(lc, f->args)
+	{
+		Node	   *arg = lfirst(lc);
+
+		while (IsA(arg, RelabelType))
+			arg = (Node *) ((RelabelType *) arg)->arg;
+		if (!IsA(arg, Const) && !IsA(arg, Var))
+			return false;
+	}
+	return true;
+}
+
+static bool
+extension_policy(RowSecurityPolicy *pol)
+{
+	return strncmp(pol->policy_name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) == 0 &&
+		extension_condition((Node *) pol->qual) && extension_condition((Node *) pol->with_check_qual);
+}
+
+/*
  * Views of a staff member's query: none may be owned by an untrusted role, nor be one of
  * PostgreSQL's views of the planner's statistics (pg_stats, pg_stats_ext, pg_stats_ext_exprs).  Not only a
  * security_invoker one: the policies of the tables under any view are decided by
@@ -224,7 +268,7 @@ guard_check_views(List *rtable)
 				{
 					RowSecurityPolicy *pol = lfirst(pc);
 
-					if (strncmp(pol->policy_name, PROTECT_POLICY_PREFIX, strlen(PROTECT_POLICY_PREFIX)) != 0)
+					if (!extension_policy(pol))
 						foreign_policy = true;
 				}
 			}
@@ -267,6 +311,11 @@ guard_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subI
 
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_CREATE || access == OAT_POST_ALTER)
+	{
+		guard_expression_made(access, classId, objectId, subId);
+		return;
+	}
 	if (access == OAT_FUNCTION_EXECUTE && IsTransactionState())
 	{
 		check_function(objectId);

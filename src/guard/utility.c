@@ -927,6 +927,18 @@ guard_rename(RenameStmt *r, bool owner_rules)
 
 	if (owner_rules)
 	{
+		/*
+		 * The extension's policies and triggers are known by their names' prefix: a name is
+		 * reserved when an object is renamed as much as when it is made (a DBA's own policy
+		 * renamed mnl_rls_... would pass for the extension's and run as every staff reader; a
+		 * trigger renamed mnl_audit_... would pass protect_table's check).
+		 */
+		if (r->renameType == OBJECT_POLICY && is_protect_policy_name(r->newname))
+			guard_refuse(relid, "policy names beginning with mnl_rls_ are reserved",
+						 "Use ledger.protect_table() to protect a table.");
+		if (r->renameType == OBJECT_TRIGGER && is_reserved_name(r->newname))
+			guard_refuse(relid, "audit trigger names are reserved",
+						 "Use ledger.audit_table() to audit a table; name your own triggers differently.");
 		if (r->renameType == OBJECT_POLICY && r->relation &&
 			(protected_relid(relid) || is_protect_policy_name(r->subname)))
 			guard_refuse(relid, "the policies of a protected table cannot be renamed", "Only a superuser can change how a protected table is guarded (docs/api.md, ledger.protect_table).");

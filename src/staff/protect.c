@@ -74,7 +74,9 @@ run(const char *sql)
  * sees every row or could be redefined later to do so: policies, triggers, rules, CHECK
  * constraints, generated columns, expression or partial indexes, extended statistics, column
  * types the owner controls, inheritance, a foreign key to a table the owner changes freely.
- * (A superuser's table is trusted as it is.)
+ * (A superuser's table is trusted as it is.)  The extension's own triggers (an audited table's)
+ * are known by their function, one of the ledger's, and have no WHEN: never by their name,
+ * which a DBA could give its own.
  */
 static bool defaults_run_code(Oid relid);
 
@@ -108,7 +110,8 @@ refuse_unsafe_table(Oid relid)
 			"SELECT r FROM (VALUES "
 			" (1, EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = $1)),"
 			" (2, EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal           "
-			"                  AND tgname NOT LIKE 'mnl\\_audit\\_%')),"
+			"                  AND NOT (tgqual IS NULL AND tgfoid IN (SELECT p.oid FROM pg_catalog.pg_proc p"
+			"                  WHERE p.pronamespace = 'ledger'::pg_catalog.regnamespace)))),"
 			" (3, EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite WHERE ev_class = $1)),"
 			" (4, EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype IN ('c', 'x'))),"
 			" (5, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attgenerated <> '')),"
