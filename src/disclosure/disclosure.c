@@ -32,9 +32,13 @@ PG_FUNCTION_INFO_V1(disclosure_usable_approval);
 PG_FUNCTION_INFO_V1(disclosure_use_approval);
 PG_FUNCTION_INFO_V1(disclosure_statement_reveals);
 
-/* One value of a one-row query, under the latest snapshot; isnull when no row. */
+/*
+ * One value of a one-row query, under the latest snapshot; isnull when no row.  The plan is
+ * prepared once per session and kept in *cache (the plan cache replans it when what it reads
+ * changes).
+ */
 static Datum
-latest_value(const char *sql, int nargs, Oid *types, Datum *args, Oid rettype, bool *isnull)
+latest_value(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *args, Oid rettype, bool *isnull)
 {
 	SPIPlanPtr	plan;
 	Datum		result = (Datum) 0;
@@ -43,9 +47,15 @@ latest_value(const char *sql, int nargs, Oid *types, Datum *args, Oid rettype, b
 
 	*isnull = true;
 	SPI_connect();
-	plan = SPI_prepare(sql, nargs, types);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare \"%s\"", sql);
+	if (*cache == NULL)
+	{
+		plan = SPI_prepare(sql, nargs, types);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare \"%s\"", sql);
+		SPI_keepplan(plan);
+		*cache = plan;
+	}
+	plan = *cache;
 	CommandCounterIncrement();
 	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
 							 true, false, 1) != SPI_OK_SELECT)
@@ -69,7 +79,9 @@ disclosure_reveals_today(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		n;
 
-	n = latest_value("SELECT reveals FROM ledger.reveal_tally WHERE role_name = $1 AND day = ledger._today()",
+	static SPIPlanPtr plan = NULL;
+
+	n = latest_value(&plan, "SELECT reveals FROM ledger.reveal_tally WHERE role_name = $1 AND day = ledger._today()",
 					 1, (Oid[]) {NAMEOID}, args, INT4OID, &isnull);
 	PG_RETURN_INT32(isnull ? 0 : DatumGetInt32(n));
 }
@@ -87,7 +99,9 @@ disclosure_usable_approval(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		id;
 
-	id = latest_value("SELECT approval_id FROM ledger.disclosure_approval d "
+	static SPIPlanPtr plan = NULL;
+
+	id = latest_value(&plan, "SELECT approval_id FROM ledger.disclosure_approval d "
 					  "WHERE d.requested_by = $1 AND d.kind = $2 AND d.approved_by IS NOT NULL "
 					  "AND d.expires_at > pg_catalog.clock_timestamp() "
 					  "AND CASE d.kind WHEN 'bulk_reveal' THEN d.used_count = 0 AND d.count >= $3 "

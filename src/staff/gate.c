@@ -44,6 +44,61 @@ typedef struct AdminCall
 	bool		isnull;
 } AdminCall;
 
+/*
+ * The query that runs each twin, prepared once per session and function ("SELECT
+ * ledger._<name>($1, ...)"): a gated call is made often (each reveal, lookup, enrolment), and
+ * parsing and planning the call anew each time cost as much as much of the work.  The plan
+ * cache replans a kept plan when the twin is replaced.
+ */
+typedef struct TwinPlan
+{
+	Oid			fn;				/* the public function */
+	SPIPlanPtr	plan;
+} TwinPlan;
+
+static TwinPlan *twin_plans = NULL;
+static int	n_twin_plans = 0;
+static int	max_twin_plans = 0;
+
+static SPIPlanPtr
+twin_plan(Oid fn, int nargs, Oid *argtypes)
+{
+	Oid		   *types;
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < n_twin_plans; i++)
+		if (twin_plans[i].fn == fn)
+			return twin_plans[i].plan;
+	types = palloc(sizeof(Oid) * (nargs + 1));
+	types[0] = OIDOID;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT ledger.%s($1",
+					 quote_identifier(psprintf("_%s", get_func_name(fn))));
+	for (i = 0; i < nargs; i++)
+	{
+		types[i + 1] = argtypes[i];
+		appendStringInfo(&sql, ", $%d", i + 2);
+	}
+	appendStringInfoChar(&sql, ')');
+	plan = SPI_prepare(sql.data, nargs + 1, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare %s: %s", sql.data, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	if (n_twin_plans == max_twin_plans)
+	{
+		max_twin_plans = Max(16, max_twin_plans * 2);
+		twin_plans = twin_plans == NULL ?
+			MemoryContextAlloc(TopMemoryContext, sizeof(TwinPlan) * max_twin_plans) :
+			repalloc(twin_plans, sizeof(TwinPlan) * max_twin_plans);
+	}
+	twin_plans[n_twin_plans].fn = fn;
+	twin_plans[n_twin_plans].plan = plan;
+	n_twin_plans++;
+	return plan;
+}
+
 static void
 admin_work(void *arg)
 {
@@ -52,36 +107,28 @@ admin_work(void *arg)
 	Oid			fn = fcinfo->flinfo->fn_oid;
 	Oid		   *argtypes;
 	int			nargs;
-	Oid		   *types;
 	Datum	   *values;
 	char	   *nulls;
-	StringInfoData sql;
+	SPIPlanPtr	plan;
 	int			i;
 	int			rc;
 
 	(void) get_func_signature(fn, &argtypes, &nargs);
-	types = palloc(sizeof(Oid) * (nargs + 1));
+	plan = twin_plan(fn, nargs, argtypes);
 	values = palloc(sizeof(Datum) * (nargs + 1));
 	nulls = palloc(nargs + 2);
-	types[0] = OIDOID;
 	values[0] = ObjectIdGetDatum(c->caller);
 	nulls[0] = ' ';
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT ledger.%s($1",
-					 quote_identifier(psprintf("_%s", get_func_name(fn))));
 	for (i = 0; i < nargs; i++)
 	{
-		types[i + 1] = argtypes[i];
 		values[i + 1] = fcinfo->args[i].value;
 		nulls[i + 1] = fcinfo->args[i].isnull ? 'n' : ' ';
-		appendStringInfo(&sql, ", $%d", i + 2);
 	}
 	nulls[nargs + 1] = '\0';
-	appendStringInfoChar(&sql, ')');
 
-	rc = SPI_execute_with_args(sql.data, nargs + 1, types, values, nulls, false, 1);
+	rc = SPI_execute_plan(plan, values, nulls, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "%s returned %d", sql.data, rc);
+		elog(ERROR, "ledger._%s returned %d", get_func_name(fn), rc);
 	c->result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &c->isnull);
 	if (!c->isnull && c->rettype != VOIDOID)
 	{
