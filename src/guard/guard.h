@@ -10,12 +10,14 @@
  *   qual_order.c     a caller's conditions run after the policies of a protected table
  *   objects.c        every drop of a protected or audited table or column, by identity
  *   expressions.c    what a non-superuser may write into a CHECK, default or trigger WHEN
+ *   fk_actions.c     a table owner's code inside a foreign key's check or action
  *   calls.c          a refused call of the extension's functions recorded
  */
 #ifndef MNL_GUARD_H
 #define MNL_GUARD_H
 
 #include "catalog/objectaccess.h"
+#include "fmgr.h"
 #include "nodes/nodes.h"
 #include "nodes/pg_list.h"
 
@@ -47,6 +49,14 @@ extern void guard_check_views(List *rtable);
 
 /* expressions.c: from the object-access hook, an object made or changed */
 extern void guard_expression_made(ObjectAccessType access, Oid classId, Oid objectId, int subId);
+
+/* fk_actions.c: a table owner's code inside a foreign key's check or action */
+struct Query;
+extern bool guard_fk_untrusted_function(Oid fn);
+extern void guard_fk_function_event(FmgrHookEventType event, Oid fn);
+extern bool guard_fk_key_query(void);
+extern void guard_fk_query_starts(const struct QueryDesc *qd);
+extern void guard_fk_planning(const struct Query *parse);
 
 /* calls.c: the post-parse-analysis hook (at load, from guard_install) */
 extern void guard_calls_install(void);

@@ -24,6 +24,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/planner.h"
 #include "rewrite/rowsecurity.h"
 #include "tcop/utility.h"
 
@@ -33,12 +34,16 @@
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static planner_hook_type prev_planner = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void
 guard_ExecutorStart(QueryDesc *qd, int eflags)
 {
+	/* inside a foreign key's check or action: none of a table owner's code reads its protected tables */
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		guard_fk_query_starts(qd);
 	if (explain_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
 		explain_check(qd->plannedstmt->rtable);
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
@@ -47,7 +52,7 @@ guard_ExecutorStart(QueryDesc *qd, int eflags)
 		guard_check_views(qd->plannedstmt->rtable);
 		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
 		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 &&
-			!IsParallelWorker() && !InNoForceRLSOperation())
+			!IsParallelWorker() && !guard_fk_key_query())
 			export_check_query(qd->plannedstmt->rtable);
 		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
 			export_check_copying(qd);
@@ -67,6 +72,16 @@ guard_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 		prev_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
 	else
 		standard_ExecutorRun(MNL_EXECUTOR_RUN_ARGS);
+}
+
+/* Inside a foreign key's check or action, no query a rule produced (fk_actions.c) */
+static PlannedStmt *
+guard_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	guard_fk_planning(parse);
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
 }
 
 static void
@@ -145,6 +160,8 @@ guard_install(void)
 	ExecutorRun_hook = guard_ExecutorRun;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = guard_ExecutorEnd;
+	prev_planner = planner_hook;
+	planner_hook = guard_planner;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
 	qual_order_install();

@@ -413,6 +413,9 @@ guard_needs_fmgr_hook(Oid fn)
 {
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn))
 		return true;
+	/* a function of a table owner's, run inside a foreign key's check or action (fk_actions.c) */
+	if (guard_fk_untrusted_function(fn))
+		return true;
 	return untrusted_in_staff_session(fn);
 }
 
@@ -433,6 +436,8 @@ guard_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
 	if (event == FHET_START && untrusted_in_staff_session(flinfo->fn_oid))
 		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
 					 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
+	/* after the refusal above: a call refused at its start never ends */
+	guard_fk_function_event(event, flinfo->fn_oid);
 }
 
 void

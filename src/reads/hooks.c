@@ -436,9 +436,9 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 			 !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && audit_trail_installed())
 		refuse_read_in_worker(qd);
 
-	/* InNoForceRLSOperation: a foreign-key check, not a read by the user. */
+	/* a foreign key's own check or action query, not a read by the user (guard/fk_actions.c) */
 	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
-		!InNoForceRLSOperation() &&
+		!guard_fk_key_query() &&
 		audit_trail_installed())
 	{
 		List	   *results = qd->plannedstmt->resultRelations;

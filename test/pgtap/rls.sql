@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(240);
+SELECT plan(246);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -820,6 +820,70 @@ SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.t_trig', 'org_unit_i
 RESET ROLE;
 SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'reveal' AND acting_role = 'regress_dba'), 0::bigint,
     'no reveal ran as the DBA''s code');
+
+-- A foreign key's check or action runs as a table's owner with FORCE ROW LEVEL SECURITY
+-- lifted for that owner (attack round 24): the DBA's own trigger, rule or default on an
+-- ordinary table a cascade reaches read every row of the DBA's protected table, unrecorded.
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.fk_parent (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_parent2 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_parent3 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_cascade (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent ON DELETE CASCADE);
+CREATE TABLE regress_dba.fk_setnull (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent2 ON DELETE SET NULL);
+CREATE TABLE regress_dba.fk_ruled (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent3 ON DELETE CASCADE);
+CREATE FUNCTION regress_dba.grab() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN EXECUTE 'SELECT note FROM regress_dba.case_note' LOOP   -- a row at a time: no copy
+        INSERT INTO regress_dba.loot VALUES (r.note);
+    END LOOP;
+    IF TG_OP = 'UPDATE' THEN
+        RETURN NEW;
+    END IF;
+    RETURN OLD;
+END$$;
+CREATE TRIGGER grab BEFORE DELETE ON regress_dba.fk_cascade FOR EACH ROW EXECUTE FUNCTION regress_dba.grab();
+CREATE TRIGGER grab BEFORE UPDATE ON regress_dba.fk_setnull FOR EACH ROW EXECUTE FUNCTION regress_dba.grab();
+CREATE RULE grab AS ON DELETE TO regress_dba.fk_ruled DO ALSO SELECT setval('regress_dba.mn', count(*)) FROM regress_dba.case_note;
+INSERT INTO regress_dba.fk_parent VALUES (1);
+INSERT INTO regress_dba.fk_parent2 VALUES (1);
+INSERT INTO regress_dba.fk_parent3 VALUES (1);
+INSERT INTO regress_dba.fk_cascade VALUES (1, 1);
+INSERT INTO regress_dba.fk_setnull VALUES (1, 1);
+INSERT INTO regress_dba.fk_ruled VALUES (1, 1);
+-- each as its own statement, as the DBA would write it (errors expected: refused)
+\set ON_ERROR_STOP 0
+DELETE FROM regress_dba.fk_parent WHERE id = 1;
+DELETE FROM regress_dba.fk_parent2 WHERE id = 1;
+DELETE FROM regress_dba.fk_parent3 WHERE id = 1;
+\set ON_ERROR_STOP 1
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_cascade WHERE id = 1),
+    'fk_cascade_owner_trigger_reads_protected_refused: the owner''s trigger on a row an ON DELETE CASCADE deletes is refused (the delete with it)');
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_setnull WHERE pid = 1),
+    'fk_set_null_owner_trigger_reads_protected_refused: and on a row ON DELETE SET NULL updates');
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_ruled WHERE id = 1),
+    'fk_cascade_rule_action_refused: a rule''s action beside the key''s own query');
+SELECT is((SELECT count(*) FROM regress_dba.loot WHERE v LIKE 'org % note'), 0::bigint,
+    'no row of the protected table reached the DBA''s table');
+RESET ROLE;
+-- The key's own check of a protected table, by its owner in that mode, still holds the key.
+INSERT INTO ledger.org_unit VALUES ('131016', 9009, 'regress fk');
+GRANT REFERENCES ON ledger.org_unit TO regress_dba;	-- a deployment that lets DBA tables name org units
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.fk_note (id int PRIMARY KEY, municipality_code text NOT NULL, org_unit_id int NOT NULL,
+    FOREIGN KEY (municipality_code, org_unit_id) REFERENCES ledger.org_unit);
+SELECT ledger.protect_table('regress_dba.fk_note', 'org_unit_id') \g /dev/null
+RESET ROLE;
+INSERT INTO regress_dba.fk_note VALUES (1, '131016', 9009);
+SELECT throws_ok($$DELETE FROM ledger.org_unit WHERE org_unit_id = 9009$$, '23503', NULL,
+    'fk_key_check_of_protected_table_holds: the key''s own query over the owner''s protected table is the key check, not refused');
+DELETE FROM regress_dba.fk_note;
+DELETE FROM ledger.org_unit WHERE org_unit_id = 9009;
+REVOKE REFERENCES ON ledger.org_unit FROM regress_dba;
+SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied'
+           AND detail IN ('refused: a protected table is not read by its owner''s code inside a foreign key''s check or action',
+                          'refused: a rule''s action does not run inside a foreign key''s check or action')), 3::bigint,
+    'fk_action_refusals_recorded: the three refusals, each with its reason, are in the trail');
 
 -- A DROP ... CASCADE of something the DBA owns would drop a protected column with it.
 CREATE COLLATION regress_dba.coll FROM "C";
