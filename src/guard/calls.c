@@ -79,6 +79,9 @@ calls_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
+	/* inside a foreign key's check or action, a table owner's protected tables (fk_actions.c) */
+	if (IsNormalProcessingMode() && IsTransactionState())
+		guard_fk_query(query, false);
 	/* a failed transaction's ROLLBACK reads no catalog */
 	if (!IsNormalProcessingMode() || !IsTransactionState() || superuser() || !audit_trail_installed())
 		return;

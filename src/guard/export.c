@@ -20,6 +20,7 @@
 #include "parser/parsetree.h"
 #include "nodes/parsenodes.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "audit/audit.h"
@@ -28,7 +29,17 @@
 #include "staff/perm.h"
 
 int			export_copy_depth = 0;
-QueryDesc  *export_copying_query = NULL;	/* the copying statement running, if any */
+QueryDesc  *export_copying_query = NULL;	/* the innermost copying statement running, if any */
+
+/*
+ * Every copying statement running, outermost first: a copying statement nested in another
+ * (an INSERT in a function the outer one calls) ends first, and the outer one's watch goes on
+ * (attack round 25: one pointer, cleared by the nested statement's end, let the outer
+ * statement's next reads by).
+ */
+static QueryDesc **copying_stack = NULL;
+static int	ncopying = 0;
+static int	maxcopying = 0;
 
 /* The affair a protected table is guarded for (its write gate's argument), or NULL. */
 static char *
@@ -75,6 +86,7 @@ static void
 export_xact_callback(XactEvent event, void *arg)
 {
 	export_copying_query = NULL;
+	ncopying = 0;
 }
 
 static void
@@ -82,7 +94,10 @@ export_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		export_copying_query = NULL;
+		ncopying = 0;
+	}
 }
 
 /*
@@ -124,6 +139,14 @@ export_check_copying(QueryDesc *qd)
 		RegisterSubXactCallback(export_subxact_callback, NULL);
 		callbacks = true;
 	}
+	if (ncopying == maxcopying)
+	{
+		maxcopying = Max(8, maxcopying * 2);
+		copying_stack = copying_stack == NULL ?
+			MemoryContextAlloc(TopMemoryContext, sizeof(QueryDesc *) * maxcopying) :
+			repalloc(copying_stack, sizeof(QueryDesc *) * maxcopying);
+	}
+	copying_stack[ncopying++] = qd;
 	export_copying_query = qd;
 	foreach(lc, ps->rtable)
 	{
@@ -180,4 +203,20 @@ export_check_query(List *rtable)
 		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid))
 			export_check_relation(rte->relid);
 	}
+}
+
+/* A statement ends (ExecutorEnd): if it was copying, the one it was nested in is watched again. */
+void
+export_statement_ended(QueryDesc *qd)
+{
+	int			i;
+
+	for (i = ncopying - 1; i >= 0; i--)
+		if (copying_stack[i] == qd)
+		{
+			memmove(&copying_stack[i], &copying_stack[i + 1], sizeof(QueryDesc *) * (ncopying - i - 1));
+			ncopying--;
+			break;
+		}
+	export_copying_query = ncopying > 0 ? copying_stack[ncopying - 1] : NULL;
 }

@@ -10,7 +10,7 @@
  *   qual_order.c     a caller's conditions run after the policies of a protected table
  *   objects.c        every drop of a protected or audited table or column, by identity
  *   expressions.c    what a non-superuser may write into a CHECK, default or trigger WHEN
- *   fk_actions.c     a table owner's code inside a foreign key's check or action
+ *   fk_actions.c     queries inside a foreign key's check or action
  *   calls.c          a refused call of the extension's functions recorded
  */
 #ifndef MNL_GUARD_H
@@ -41,22 +41,23 @@ extern void export_check_relation(Oid relid);
 extern void export_check_query(List *rtable);
 extern bool export_stores_rows(Node *stmt);
 extern void export_check_copying(struct QueryDesc *qd);
+extern void export_statement_ended(struct QueryDesc *qd);
 
 /* objects.c: the object-access hook (at load, from guard_install) */
 extern void guard_objects_install(void);
+/* objects.c: one of PostgreSQL's functions that run SQL given as text (query_to_xml ...)? */
+extern bool guard_function_runs_sql_text(Oid fn);
 /* objects.c: a staff query's views (security_invoker views of untrusted owners refused) */
 extern void guard_check_views(List *rtable);
 
 /* expressions.c: from the object-access hook, an object made or changed */
 extern void guard_expression_made(ObjectAccessType access, Oid classId, Oid objectId, int subId);
 
-/* fk_actions.c: a table owner's code inside a foreign key's check or action */
+/* fk_actions.c: queries inside a foreign key's check or action (FORCE lifted for owners) */
 struct Query;
-extern bool guard_fk_untrusted_function(Oid fn);
-extern void guard_fk_function_event(FmgrHookEventType event, Oid fn);
-extern bool guard_fk_key_query(void);
-extern void guard_fk_query_starts(const struct QueryDesc *qd);
-extern void guard_fk_planning(const struct Query *parse);
+extern void guard_fk_query(struct Query *q, bool rewritten);
+extern bool guard_fk_key_query(int eflags);
+extern void guard_fk_query_starts(const struct QueryDesc *qd, int eflags);
 
 /* calls.c: the post-parse-analysis hook (at load, from guard_install) */
 extern void guard_calls_install(void);

@@ -41,9 +41,9 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static void
 guard_ExecutorStart(QueryDesc *qd, int eflags)
 {
-	/* inside a foreign key's check or action: none of a table owner's code reads its protected tables */
+	/* a plan of the key's shape made inside a foreign key's check or action (fk_actions.c) */
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
-		guard_fk_query_starts(qd);
+		guard_fk_query_starts(qd, eflags);
 	if (explain_depth > 0 && mnl_internal_depth == 0 && !IsParallelWorker())
 		explain_check(qd->plannedstmt->rtable);
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
@@ -52,7 +52,7 @@ guard_ExecutorStart(QueryDesc *qd, int eflags)
 		guard_check_views(qd->plannedstmt->rtable);
 		/* the query of a COPY (query) TO: bulk export of protected rows needs the export duty */
 		if ((export_copy_depth > 0 || export_copying_query != NULL) && mnl_internal_depth == 0 &&
-			!IsParallelWorker() && !guard_fk_key_query())
+			!IsParallelWorker() && !guard_fk_key_query(eflags))
 			export_check_query(qd->plannedstmt->rtable);
 		if (mnl_internal_depth == 0 && !IsParallelWorker() && MyBackendType == B_BACKEND)
 			export_check_copying(qd);
@@ -78,7 +78,7 @@ guard_ExecutorRun(MNL_EXECUTOR_RUN_PARAMS)
 static PlannedStmt *
 guard_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
 {
-	guard_fk_planning(parse);
+	guard_fk_query(parse, true);
 	if (prev_planner)
 		return prev_planner(parse, query_string, cursorOptions, boundParams);
 	return standard_planner(parse, query_string, cursorOptions, boundParams);
@@ -87,8 +87,7 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions, ParamLi
 static void
 guard_ExecutorEnd(QueryDesc *qd)
 {
-	if (qd == export_copying_query)
-		export_copying_query = NULL;
+	export_statement_ended(qd);
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(qd);
 	else

@@ -106,6 +106,32 @@ outlives_transaction(const char *name)
 	return false;
 }
 
+/* One of PostgreSQL's functions that run SQL given as text (the list above, ts_rewrite's form)? */
+static bool
+proc_runs_sql_text(Form_pg_proc proc)
+{
+	return proc->pronamespace == PG_CATALOG_NAMESPACE &&
+		(runs_sql_text(NameStr(proc->proname)) ||
+	/* ts_rewrite(query, select text): the form that runs the SELECT it is given */
+		 (strcmp(NameStr(proc->proname), "ts_rewrite") == 0 && proc->pronargs == 2 &&
+		  proc->proargtypes.values[1] == TEXTOID));
+}
+
+/* ... by oid (expressions.c: never in a non-superuser's expression) */
+bool
+guard_function_runs_sql_text(Oid fn)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = proc_runs_sql_text((Form_pg_proc) GETSTRUCT(tup));
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
 /*
  * Every call of a function (the executor's, a PL/pgSQL expression's, the fast path's): in a
  * staff session, only trusted code, no SQL given as text, no message into the WAL (which
@@ -126,6 +152,14 @@ check_function(Oid fn)
 
 	if (mnl_guard_bypass || mnl_internal_depth > 0)
 		return;
+	/*
+	 * Inside a foreign key's check or action FORCE ROW LEVEL SECURITY is lifted for a table's
+	 * owner (fk_actions.c): a default, CHECK or trigger condition there must not run a query
+	 * given as text, which no function of the owner's would be counted for.
+	 */
+	if (InNoForceRLSOperation() && !superuser() && guard_function_runs_sql_text(fn))
+		guard_refuse(InvalidOid, "a function that runs SQL given as text does not run inside a foreign key's check or action",
+					 "There PostgreSQL lifts FORCE ROW LEVEL SECURITY for a table's owner: query_to_xml, the other *_to_xml functions, ts_stat and ts_rewrite(tsquery, text) would read its protected tables whole.");
 	staff = staff_session_acting();
 	pooled = !staff && MyBackendType == B_BACKEND && staff_session_pooled();
 	if (!staff && !pooled)
@@ -159,12 +193,7 @@ check_function(Oid fn)
 		return;
 	}
 	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
-	runs_text = ((Form_pg_proc) GETSTRUCT(tup))->pronamespace == PG_CATALOG_NAMESPACE &&
-		(runs_sql_text(NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname)) ||
-	/* ts_rewrite(query, select text): the form that runs the SELECT it is given */
-		 (strcmp(NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname), "ts_rewrite") == 0 &&
-		  ((Form_pg_proc) GETSTRUCT(tup))->pronargs == 2 &&
-		  ((Form_pg_proc) GETSTRUCT(tup))->proargtypes.values[1] == TEXTOID));
+	runs_text = proc_runs_sql_text((Form_pg_proc) GETSTRUCT(tup));
 	ReleaseSysCache(tup);
 	if (!owner_trusted(owner))
 		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
@@ -413,9 +442,6 @@ guard_needs_fmgr_hook(Oid fn)
 {
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn))
 		return true;
-	/* a function of a table owner's, run inside a foreign key's check or action (fk_actions.c) */
-	if (guard_fk_untrusted_function(fn))
-		return true;
 	return untrusted_in_staff_session(fn);
 }
 
@@ -436,8 +462,6 @@ guard_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
 	if (event == FHET_START && untrusted_in_staff_session(flinfo->fn_oid))
 		guard_refuse(InvalidOid, "a function owned by a role that is not a superuser does not run in a staff session",
 					 "In a staff session only code owned by a superuser (PostgreSQL's, the extension's) or by the staff role itself runs: a superuser takes ownership of what staff are to use (ALTER ... OWNER TO).");
-	/* after the refusal above: a call refused at its start never ends */
-	guard_fk_function_event(event, flinfo->fn_oid);
 }
 
 void

@@ -438,7 +438,7 @@ mnl_ExecutorStart(QueryDesc *qd, int eflags)
 
 	/* a foreign key's own check or action query, not a read by the user (guard/fk_actions.c) */
 	if (!IsParallelWorker() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && mnl_internal_depth == 0 &&
-		!guard_fk_key_query() &&
+		!guard_fk_key_query(eflags) &&
 		audit_trail_installed())
 	{
 		List	   *results = qd->plannedstmt->resultRelations;

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(246);
+SELECT plan(253);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -884,6 +884,107 @@ SELECT is((SELECT count(*) FROM ledger.audit_event WHERE kind = 'denied'
            AND detail IN ('refused: a protected table is not read by its owner''s code inside a foreign key''s check or action',
                           'refused: a rule''s action does not run inside a foreign key''s check or action')), 3::bigint,
     'fk_action_refusals_recorded: the three refusals, each with its reason, are in the trail');
+
+-- ... whoever wrote the query, and for every role with the owner's privileges (attack round 25):
+-- the refusal is of the query, parsed or planned in that mode, not of a function counted as it
+-- runs (a lookup PostgreSQL cached before is never asked again); a plan made there without the
+-- policies is not kept for later; the owner is any role with the owner's privileges.
+GRANT USAGE, CREATE ON SCHEMA regress_dba TO regress_dba_heir;
+SET ROLE regress_dba_heir;
+CREATE TABLE regress_dba.heir_note (id int PRIMARY KEY, org_unit_id int NOT NULL, note text);
+SELECT ledger.protect_table('regress_dba.heir_note', 'org_unit_id') \g /dev/null
+GRANT SELECT, INSERT ON regress_dba.heir_note TO ledger_staff;
+RESET ROLE;
+INSERT INTO regress_dba.heir_note VALUES (1, 9001, 'org 1 heir note'), (2, 9002, 'org 2 heir note');
+SET ROLE regress_dba;
+CREATE TABLE regress_dba.fk_parent5 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_heir (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent5 ON DELETE CASCADE);
+CREATE FUNCTION regress_dba.grab_heir() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    INSERT INTO regress_dba.loot VALUES ('heir');   -- a nested copying statement first
+    FOR r IN EXECUTE 'SELECT note FROM regress_dba.heir_note' LOOP
+        INSERT INTO regress_dba.loot VALUES (r.note);
+    END LOOP;
+    RETURN OLD;
+END$$;
+CREATE TRIGGER grab BEFORE DELETE ON regress_dba.fk_heir FOR EACH ROW EXECUTE FUNCTION regress_dba.grab_heir();
+-- the plans of a PREPARE made in that mode
+CREATE TABLE regress_dba.fk_parent6 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_prep (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent6 ON DELETE CASCADE);
+CREATE FUNCTION regress_dba.prep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE TG_ARGV[0];
+    RETURN OLD;
+END$$;
+CREATE TRIGGER prep BEFORE DELETE ON regress_dba.fk_prep FOR EACH ROW
+    EXECUTE FUNCTION regress_dba.prep('PREPARE notes AS SELECT note FROM regress_dba.case_note');
+CREATE TABLE regress_dba.fk_parent7 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_keyprep (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent7 ON DELETE CASCADE);
+CREATE TRIGGER prep BEFORE DELETE ON regress_dba.fk_keyprep FOR EACH ROW
+    EXECUTE FUNCTION regress_dba.prep('PREPARE probe AS SELECT 1 FROM ONLY regress_dba.fk_note x WHERE x.municipality_code = $1 AND x.org_unit_id = $2 FOR KEY SHARE OF x');
+INSERT INTO regress_dba.fk_parent5 VALUES (1);
+INSERT INTO regress_dba.fk_heir VALUES (1, 1);
+INSERT INTO regress_dba.fk_parent6 VALUES (1);
+INSERT INTO regress_dba.fk_prep VALUES (1, 1);
+INSERT INTO regress_dba.fk_parent7 VALUES (1);
+INSERT INTO regress_dba.fk_keyprep VALUES (1, 1);
+\set ON_ERROR_STOP 0
+DELETE FROM regress_dba.fk_parent5 WHERE id = 1;
+DELETE FROM regress_dba.fk_parent6 WHERE id = 1;
+DELETE FROM regress_dba.fk_parent7 WHERE id = 1;
+\set ON_ERROR_STOP 1
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_heir) AND NOT EXISTS (SELECT 1 FROM regress_dba.loot WHERE v LIKE '%heir note'),
+    'fk_group_owner_reads_protected_refused: a role with the owner''s privileges is the owner there');
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_prep) AND NOT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = 'notes'),
+    'fk_action_prepare_plan_without_policies_refused: a statement prepared there is refused as it is parsed');
+SELECT ok(NOT EXISTS (SELECT 1 FROM regress_dba.fk_keyprep) AND EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = 'probe'),
+    'a statement of the key''s own shape may be prepared there');
+SELECT throws_ok($$EXECUTE probe('131016', 9001)$$, '42501',
+    'a protected table is not read by its owner''s code inside a foreign key''s check or action',
+    'fk_key_shaped_plan_reused_outside_refused: its plan, made without the policies, does not run as anyone''s but the key''s');
+DEALLOCATE probe;
+RESET ROLE;
+
+-- A copying statement's watch over what its functions read outlives a copying statement nested
+-- in it (attack round 25: the nested INSERT's end cleared it).
+CREATE TABLE public.regress_scratch (v text);
+CREATE TABLE public.regress_scratch2 (v text);
+CREATE FUNCTION public.regress_nested_then_read() RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.regress_scratch VALUES ('nested');
+    RETURN QUERY SELECT note FROM regress_dba.case_note;
+END$$;
+GRANT INSERT ON public.regress_scratch, public.regress_scratch2 TO ledger_staff;
+GRANT EXECUTE ON FUNCTION public.regress_nested_then_read() TO ledger_staff;
+SET ROLE regress_clerk_a;
+SELECT throws_ok($$INSERT INTO public.regress_scratch2 SELECT * FROM public.regress_nested_then_read()$$, '42501', NULL,
+    'nested_copy_keeps_export_watch: a copy into another table whose function copies too is still a copy of what it reads');
+RESET ROLE;
+
+-- PostgreSQL's functions that run SQL given as text read a whole table with the caller's
+-- sight; table_to_xml is stable, so the rule on volatile functions alone let it by.  In a
+-- foreign key's action (FORCE lifted for the owner) no function of the owner's need run.
+SET ROLE regress_dba;
+SELECT throws_ok($$CREATE TABLE regress_dba.xml_peek (id int, x text DEFAULT table_to_xml('regress_dba.case_note', true, false, '')::text)$$,
+    '42501', NULL, 'dba_table_to_xml_in_expression_refused: the DBA writes no expression that runs SQL given as text');
+RESET ROLE;
+CREATE TABLE regress_dba.fk_parent4 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_xml (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent4 ON DELETE SET NULL);
+CREATE TRIGGER peek BEFORE UPDATE ON regress_dba.fk_xml FOR EACH ROW
+    WHEN (table_to_xml('regress_dba.case_note', true, false, '') IS NOT NULL) EXECUTE FUNCTION regress_dba.pass();
+ALTER TABLE regress_dba.fk_parent4 OWNER TO regress_dba;
+ALTER TABLE regress_dba.fk_xml OWNER TO regress_dba;
+SET ROLE regress_dba;
+INSERT INTO regress_dba.fk_parent4 VALUES (1);
+INSERT INTO regress_dba.fk_xml VALUES (1, 1);
+\set ON_ERROR_STOP 0
+DELETE FROM regress_dba.fk_parent4 WHERE id = 1;
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_xml WHERE pid = 1) AND EXISTS (SELECT 1 FROM ledger.audit_event
+           WHERE kind = 'denied' AND detail = 'refused: a function that runs SQL given as text does not run inside a foreign key''s check or action'),
+    'fk_action_sql_text_function_refused: table_to_xml in a trigger condition a foreign key''s action runs is refused, and recorded');
 
 -- A DROP ... CASCADE of something the DBA owns would drop a protected column with it.
 CREATE COLLATION regress_dba.coll FROM "C";
