@@ -15,15 +15,18 @@
  * What the key itself needs of a protected table in that mode has one shape, and the guard
  * allows only that shape, whoever wrote the query:
  *
- *   the table alone (ONLY), its condition columns of one of its foreign keys, each equal to a
- *   parameter, returning nothing of it: SELECT of constants ... FOR KEY SHARE (a NO ACTION or
+ *   the table alone (ONLY), its condition the columns of one of the foreign keys it takes part
+ *   in (its own referencing columns, or the referenced ones of a key that references it), each
+ *   equal to a parameter, returning nothing of it: SELECT of constants ... FOR KEY SHARE (a NO ACTION or
  *   RESTRICT check), DELETE (ON DELETE CASCADE), UPDATE setting values that read no column
  *   (SET NULL, SET DEFAULT, ON UPDATE CASCADE).
  *
  * Any other query in that mode by a role that is not a superuser that names a protected table
- * whose owner's privileges the role has — directly, in a subquery, through a view — is
- * refused when it is parsed and again when it is planned (42501, recorded), so that nothing of
- * it is prepared either.  A query a rule produced in that mode is refused.
+ * — whoever owns it (PostgreSQL lifts FORCE for the role a table is read as, the view's owner
+ * through a view), directly, in a subquery, through a view — or the planner's statistics
+ * (pg_stats shows a table's values to its owner when row-level security is not active for it)
+ * is refused when it is parsed and again when it is planned (42501, recorded), so that nothing
+ * of it is prepared either.  A query a rule produced in that mode is refused.
  *
  * A query of the key's shape that is parsed in that mode is marked (its query id): such a plan
  * has no policies, and the plan cache would keep it for a later EXECUTE, a PL/pgSQL function's
@@ -42,6 +45,8 @@
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_statistic_ext_data.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -66,40 +71,34 @@
 /* The query id a query of the key's shape parsed in the mode carries (see the header). */
 #define KEY_QUERY_ID	UINT64CONST(0x6d6e6c2d666b6579)	/* "mnl-fkey" */
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner = InvalidOid;
-
-	if (HeapTupleIsValid(tup))
-	{
-		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-		ReleaseSysCache(tup);
-	}
-	return owner;
-}
-
 typedef struct OwnedWalk
 {
-	Oid			user;
-	Oid			found;			/* the first protected table the user owns, named */
+	Oid			found;			/* the first protected table (or statistics catalog) named */
 	int			depth;
 } OwnedWalk;
 
 static bool owned_walker(Node *node, OwnedWalk *w);
 
-/* A relation named by the query: one of the user's protected tables, or a view over one? */
+/*
+ * A relation named by the query: a protected table, whoever owns it (PostgreSQL lifts FORCE
+ * for the role a table is read as, which through a view is the view's owner), a view over
+ * one, or the planner's statistics (pg_stats hides a protected table's values only while
+ * row-level security is active for the reader, which in that mode it is not for the owner)?
+ */
 static bool
 relation_owned_protected(Oid relid, OwnedWalk *w)
 {
 	char		kind = get_rel_relkind(relid);
 
+	/* the planner's statistics: their views hide a table's values only while its policies apply */
+	if (relid == StatisticRelationId || relid == StatisticExtDataRelationId)
+	{
+		w->found = relid;
+		return true;
+	}
 	if (kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE)
 	{
-		Oid			owner = relation_owner(relid);
-
-		if (OidIsValid(owner) && has_privs_of_role(w->user, owner) && mnl_is_protected_relid(relid))
+		if (mnl_is_protected_relid(relid))
 		{
 			w->found = relid;
 			return true;
@@ -207,40 +206,55 @@ key_condition(Node *qual, Bitmapset **cols)
 	return false;
 }
 
-/* Are cols exactly the referencing columns of one of relid's foreign keys? */
+/* The columns of a constraint's key array (conkey or confkey) */
+static Bitmapset *
+key_columns(HeapTuple tup, TupleDesc desc, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, attnum, desc, &isnull);
+	ArrayType  *arr;
+	int16	   *keys;
+	int			n;
+	int			i;
+	Bitmapset  *cols = NULL;
+
+	if (isnull)
+		return NULL;
+	arr = DatumGetArrayTypeP(d);
+	n = ARR_DIMS(arr)[0];
+	keys = (int16 *) ARR_DATA_PTR(arr);
+	for (i = 0; i < n; i++)
+		cols = bms_add_member(cols, keys[i]);
+	return cols;
+}
+
+/*
+ * Are cols exactly the columns of relid in one of the foreign keys it takes part in: the
+ * referencing columns of its own keys, or the referenced columns of a key that references it
+ * (a self-reference: the check that the referenced row exists)?
+ */
 static bool
 foreign_key_columns(Oid relid, Bitmapset *cols)
 {
 	Relation	cat = table_open(ConstraintRelationId, AccessShareLock);
-	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found = false;
 
-	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(cat, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	/* few constraints, and no index on confrelid: one pass over them */
+	scan = systable_beginscan(cat, InvalidOid, false, NULL, 0, NULL);
 	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
-		Datum		d;
-		bool		isnull;
-		ArrayType  *arr;
-		int16	   *keys;
-		int			n;
-		int			i;
-		Bitmapset  *conkey = NULL;
 
 		if (con->contype != CONSTRAINT_FOREIGN)
 			continue;
-		d = heap_getattr(tup, Anum_pg_constraint_conkey, RelationGetDescr(cat), &isnull);
-		if (isnull)
-			continue;
-		arr = DatumGetArrayTypeP(d);
-		n = ARR_DIMS(arr)[0];
-		keys = (int16 *) ARR_DATA_PTR(arr);
-		for (i = 0; i < n; i++)
-			conkey = bms_add_member(conkey, keys[i]);
-		found = bms_equal(conkey, cols);
+		if (con->conrelid == relid &&
+			bms_equal(key_columns(tup, RelationGetDescr(cat), Anum_pg_constraint_conkey), cols))
+			found = true;
+		else if (con->confrelid == relid &&
+				 bms_equal(key_columns(tup, RelationGetDescr(cat), Anum_pg_constraint_confkey), cols))
+			found = true;
 	}
 	systable_endscan(scan);
 	table_close(cat, AccessShareLock);
@@ -314,7 +328,6 @@ guard_fk_query(Query *q, bool rewritten)
 	if (rewritten && q->querySource != QSRC_ORIGINAL)
 		guard_refuse(InvalidOid, "a rule's action does not run inside a foreign key's check or action",
 					 "There PostgreSQL lifts FORCE ROW LEVEL SECURITY for a table's owner: a rule on a table a foreign key's action changes would run the rule owner's query in its place. Drop the rule, or have a superuser own the table.");
-	w.user = GetUserId();
 	w.found = InvalidOid;
 	w.depth = 0;
 	if (!owned_walker((Node *) q, &w))

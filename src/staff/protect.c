@@ -98,6 +98,7 @@ static const char *const unsafe_reasons[] = {
 	mnl_gettext_noop("a column default uses an operator of a non-superuser"),
 	mnl_gettext_noop("a column default calls a function of a non-superuser or of the ledger"),
 	mnl_gettext_noop("a column default uses a type not owned by a superuser"),
+	mnl_gettext_noop("its foreign key to itself cascades or sets values (ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT): PostgreSQL would change rows of every org unit past the policies"),
 };
 
 static void
@@ -144,7 +145,9 @@ refuse_unsafe_table(Oid relid)
 			" dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid      AND"
 			" dep.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass     JOIN pg_catalog.pg_type t ON t.oid"
 			" = dep.refobjid JOIN pg_catalog.pg_roles o ON o.oid = t.typowner     WHERE d.adrelid = $1 AND NOT"
-			" o.rolsuper))"
+			" o.rolsuper)),"
+			" (17, EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND confrelid = $1"
+			" AND contype = 'f' AND (confdeltype NOT IN ('a', 'r') OR confupdtype NOT IN ('a', 'r'))))"
 			") v(r, bad) WHERE bad LIMIT 1",
 			1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)

@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(253);
+SELECT plan(257);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -960,6 +960,79 @@ GRANT EXECUTE ON FUNCTION public.regress_nested_then_read() TO ledger_staff;
 SET ROLE regress_clerk_a;
 SELECT throws_ok($$INSERT INTO public.regress_scratch2 SELECT * FROM public.regress_nested_then_read()$$, '42501', NULL,
     'nested_copy_keeps_export_watch: a copy into another table whose function copies too is still a copy of what it reads');
+RESET ROLE;
+
+-- ... whoever owns the table (attack round 26): FORCE is lifted for the role a table is read
+-- as, which through a view is the view's owner, not the role the key runs as; and the
+-- planner's statistics show the owner a table's values when its policies do not apply.  Here
+-- the key runs as a group the DBA belongs to (regress_dba_heir), inside a deferred check fired
+-- by SET CONSTRAINTS (no copying statement: the export duty is not asked), and the DBA's
+-- implicit cast reads the DBA's view over its protected table.
+SET ROLE regress_dba;
+CREATE VIEW regress_dba.v_case AS SELECT note FROM regress_dba.case_note;
+GRANT SELECT ON regress_dba.v_case TO regress_dba_heir;
+CREATE TYPE regress_dba.boxint AS (v int);
+CREATE FUNCTION regress_dba.unbox(b regress_dba.boxint) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE s text;
+BEGIN
+    IF current_setting('regress.arm', true) = 'on' THEN
+        SELECT string_agg(note, ',') INTO s FROM regress_dba.v_case;
+        PERFORM set_config('regress.loot', coalesce(s, ''), false);
+    END IF;
+    RETURN b.v;
+END$$;
+CREATE CAST (regress_dba.boxint AS int) WITH FUNCTION regress_dba.unbox(regress_dba.boxint) AS IMPLICIT;
+SET ROLE regress_dba_heir;
+CREATE TABLE regress_dba.h_parent (id int PRIMARY KEY);
+CREATE TABLE regress_dba.h_child (id int PRIMARY KEY,
+    x regress_dba.boxint REFERENCES regress_dba.h_parent (id) DEFERRABLE INITIALLY DEFERRED);
+RESET ROLE;
+BEGIN;
+SET LOCAL ROLE regress_dba_heir;
+INSERT INTO regress_dba.h_parent VALUES (1);
+INSERT INTO regress_dba.h_child VALUES (1, row(1));
+SELECT set_config('regress.arm', 'on', false) \g /dev/null
+\set ON_ERROR_STOP 0
+SET CONSTRAINTS ALL IMMEDIATE;
+\set ON_ERROR_STOP 1
+COMMIT;
+SELECT is(coalesce(current_setting('regress.loot', true), ''), '',
+    'fk_view_owner_reads_protected_refused: a protected table read through its owner''s view inside a key''s check, as another role');
+RESET regress.arm;
+-- the statistics
+SET ROLE regress_dba;
+ALTER TABLE regress_dba.case_note ALTER COLUMN note SET STATISTICS 1000;
+ANALYZE regress_dba.case_note;
+CREATE TABLE regress_dba.fk_parent8 (id int PRIMARY KEY);
+CREATE TABLE regress_dba.fk_stats (id int PRIMARY KEY, pid int REFERENCES regress_dba.fk_parent8 ON DELETE CASCADE);
+CREATE FUNCTION regress_dba.grab_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO regress_dba.loot SELECT histogram_bounds::text FROM pg_stats
+     WHERE schemaname = 'regress_dba' AND tablename = 'case_note' AND attname = 'note';
+    RETURN OLD;
+END$$;
+CREATE TRIGGER grab BEFORE DELETE ON regress_dba.fk_stats FOR EACH ROW EXECUTE FUNCTION regress_dba.grab_stats();
+INSERT INTO regress_dba.fk_parent8 VALUES (1);
+INSERT INTO regress_dba.fk_stats VALUES (1, 1);
+\set ON_ERROR_STOP 0
+DELETE FROM regress_dba.fk_parent8 WHERE id = 1;
+\set ON_ERROR_STOP 1
+SELECT ok(EXISTS (SELECT 1 FROM regress_dba.fk_stats) AND NOT EXISTS (SELECT 1 FROM regress_dba.loot WHERE v LIKE '%org 1 note%'),
+    'fk_action_pg_stats_refused: the planner''s statistics of a protected table, read inside a key''s action');
+-- The key's own check of a protected table that references itself is the key's (it was refused),
+-- and a self-reference that cascades is not protected over (it changes rows of every org unit).
+CREATE TABLE regress_dba.tree (id int PRIMARY KEY, org_unit_id int NOT NULL, parent_id int REFERENCES regress_dba.tree);
+SELECT ledger.protect_table('regress_dba.tree', 'org_unit_id') \g /dev/null
+GRANT SELECT, INSERT, UPDATE ON regress_dba.tree TO ledger_staff;
+CREATE TABLE regress_dba.tree_cascade (id int PRIMARY KEY, org_unit_id int NOT NULL,
+    parent_id int REFERENCES regress_dba.tree_cascade ON DELETE CASCADE);
+SELECT throws_ok($$SELECT ledger.protect_table('regress_dba.tree_cascade', 'org_unit_id')$$, '55000', NULL,
+    'self_reference_cascade_not_protected: a foreign key to itself that cascades would change rows of every org unit past the policies');
+RESET ROLE;
+INSERT INTO regress_dba.tree VALUES (10, 9001, NULL);
+SET ROLE regress_clerk_a;
+SELECT lives_ok($$INSERT INTO regress_dba.tree VALUES (11, 9001, 10)$$,
+    'fk_self_reference_key_check_holds: a clerk''s row that refers to another row of the same table is checked by the key, not refused');
 RESET ROLE;
 
 -- PostgreSQL's functions that run SQL given as text read a whole table with the caller's
