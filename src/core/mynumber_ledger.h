@@ -134,6 +134,9 @@ extern bool mnl_registry_lookups_disabled;
 extern bool mnl_registry_staff_id(Oid roleid, int64 *staff_id);
 extern bool mnl_registry_staff_inactive(Oid roleid, int64 *staff_id);
 
+/* functions.c: nextval, the clocks, random: volatile, but carry nothing of a row anywhere. */
+extern bool mnl_function_carries_nothing(Oid fn);
+
 /* settings.c: define the ledger.* settings (at load). */
 extern void mnl_define_settings(void);
 

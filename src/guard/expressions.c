@@ -55,7 +55,6 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "core/compat.h"
 #include "core/mynumber_ledger.h"
 #include "guard/guard.h"
 
@@ -67,19 +66,8 @@ call_unsafe(Oid fn, void *context)
 	Form_pg_proc proc;
 	bool		unsafe;
 
-	switch (fn)
-	{
-		case F_NEXTVAL:
-		case F_NOW:
-		case F_TRANSACTION_TIMESTAMP:
-		case F_STATEMENT_TIMESTAMP:
-		case F_CLOCK_TIMESTAMP:
-		case F_GEN_RANDOM_UUID:
-		case MNL_F_RANDOM:
-			return false;
-		default:
-			break;
-	}
+	if (mnl_function_carries_nothing(fn))
+		return false;
 	/* query_to_xml, table_to_xml ...: some are stable, and all run a query with the caller's sight */
 	if (guard_function_runs_sql_text(fn))
 		return true;

@@ -180,19 +180,9 @@ refuse_unsafe_table(Oid relid)
 static bool
 default_function_unsafe(Oid fn, void *context)
 {
-	switch (fn)
-	{
-		case F_NEXTVAL:
-		case F_NOW:
-		case F_TRANSACTION_TIMESTAMP:
-		case F_STATEMENT_TIMESTAMP:
-		case F_CLOCK_TIMESTAMP:
-		case F_GEN_RANDOM_UUID:
-		case MNL_F_RANDOM:
-			return false;
-		default:
-			return get_func_namespace(fn) != PG_CATALOG_NAMESPACE || func_volatile(fn) != PROVOLATILE_IMMUTABLE;
-	}
+	if (mnl_function_carries_nothing(fn))
+		return false;
+	return get_func_namespace(fn) != PG_CATALOG_NAMESPACE || func_volatile(fn) != PROVOLATILE_IMMUTABLE;
 }
 
 static bool
