@@ -138,7 +138,7 @@ owned_walker(Node *node, OwnedWalk *w)
 	return expression_tree_walker(node, owned_walker, w);
 }
 
-/* A column of the table (varno 1) or a parameter, under casts. */
+/* A column of the table (varno 1) or a parameter, under casts and a COLLATE clause. */
 static Node *
 strip_casts(Node *n)
 {
@@ -148,6 +148,8 @@ strip_casts(Node *n)
 			return NULL;
 		if (IsA(n, RelabelType))
 			n = (Node *) ((RelabelType *) n)->arg;
+		else if (IsA(n, CollateExpr))	/* the key's own COLLATE, for a nondeterministic collation */
+			n = (Node *) ((CollateExpr *) n)->arg;
 		else if (IsA(n, CoerceViaIO))
 			n = (Node *) ((CoerceViaIO *) n)->arg;
 		else if (IsA(n, FuncExpr) && list_length(((FuncExpr *) n)->args) == 1 &&

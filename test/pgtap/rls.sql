@@ -3,7 +3,7 @@
 -- commit); the cluster is throwaway, so the roles and rows made here stay.
 \ir lib.psql
 
-SELECT plan(257);
+SELECT plan(258);
 
 \o /dev/null
 -- Two org units of 千代田区 and one of 札幌市.
@@ -1033,6 +1033,20 @@ INSERT INTO regress_dba.tree VALUES (10, 9001, NULL);
 SET ROLE regress_clerk_a;
 SELECT lives_ok($$INSERT INTO regress_dba.tree VALUES (11, 9001, 10)$$,
     'fk_self_reference_key_check_holds: a clerk''s row that refers to another row of the same table is checked by the key, not refused');
+RESET ROLE;
+-- ... with the COLLATE clause PostgreSQL adds to the key's check when the referenced column's
+-- collation is nondeterministic and the referencing column's differs (attack round 27)
+SET ROLE regress_dba;
+CREATE COLLATION regress_dba.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE regress_dba.member (code text COLLATE regress_dba.ci PRIMARY KEY, org_unit_id int NOT NULL,
+    parent_code text COLLATE "C" REFERENCES regress_dba.member (code));
+SELECT ledger.protect_table('regress_dba.member', 'org_unit_id') \g /dev/null
+GRANT SELECT, INSERT, DELETE ON regress_dba.member TO ledger_staff;
+RESET ROLE;
+SET ROLE regress_clerk_a;
+INSERT INTO regress_dba.member VALUES ('a10', 9001, NULL), ('a12', 9001, NULL);
+SELECT lives_ok($$DELETE FROM regress_dba.member WHERE code = 'a12'$$,
+    'fk_key_check_with_collate_holds: the key''s check with its COLLATE clause is the key''s, not refused');
 RESET ROLE;
 
 -- PostgreSQL's functions that run SQL given as text read a whole table with the caller's
