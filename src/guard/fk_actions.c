@@ -41,6 +41,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_class.h"
@@ -54,14 +55,10 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
-#include "access/genam.h"
-#include "catalog/indexing.h"
 
 #include "core/mynumber_ledger.h"
 #include "guard/guard.h"
@@ -71,13 +68,13 @@
 /* The query id a query of the key's shape parsed in the mode carries (see the header). */
 #define KEY_QUERY_ID	UINT64CONST(0x6d6e6c2d666b6579)	/* "mnl-fkey" */
 
-typedef struct OwnedWalk
+typedef struct ReachWalk
 {
 	Oid			found;			/* the first protected table (or statistics catalog) named */
 	int			depth;
-} OwnedWalk;
+} ReachWalk;
 
-static bool owned_walker(Node *node, OwnedWalk *w);
+static bool reach_walker(Node *node, ReachWalk *w);
 
 /*
  * A relation named by the query: a protected table, whoever owns it (PostgreSQL lifts FORCE
@@ -86,7 +83,7 @@ static bool owned_walker(Node *node, OwnedWalk *w);
  * row-level security is active for the reader, which in that mode it is not for the owner)?
  */
 static bool
-relation_owned_protected(Oid relid, OwnedWalk *w)
+relation_reaches_protected(Oid relid, ReachWalk *w)
 {
 	char		kind = get_rel_relkind(relid);
 
@@ -113,7 +110,7 @@ relation_owned_protected(Oid relid, OwnedWalk *w)
 
 		table_close(view, AccessShareLock);
 		w->depth++;
-		found = owned_walker((Node *) def, w);
+		found = reach_walker((Node *) def, w);
 		w->depth--;
 		return found;
 	}
@@ -121,7 +118,7 @@ relation_owned_protected(Oid relid, OwnedWalk *w)
 }
 
 static bool
-owned_walker(Node *node, OwnedWalk *w)
+reach_walker(Node *node, ReachWalk *w)
 {
 	if (node == NULL)
 		return false;
@@ -130,12 +127,12 @@ owned_walker(Node *node, OwnedWalk *w)
 		RangeTblEntry *rte = (RangeTblEntry *) node;
 
 		if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid))
-			return relation_owned_protected(rte->relid, w);
+			return relation_reaches_protected(rte->relid, w);
 		return false;
 	}
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, owned_walker, w, QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, owned_walker, w);
+		return query_tree_walker((Query *) node, reach_walker, w, QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, reach_walker, w);
 }
 
 /* A column of the table (varno 1) or a parameter, under casts and a COLLATE clause. */
@@ -322,7 +319,7 @@ key_shaped(Query *q, Oid relid)
 void
 guard_fk_query(Query *q, bool rewritten)
 {
-	OwnedWalk	w;
+	ReachWalk	w;
 
 	if (!InNoForceRLSOperation() || q == NULL || q->commandType == CMD_UTILITY ||
 		mnl_guard_bypass || superuser())
@@ -332,7 +329,7 @@ guard_fk_query(Query *q, bool rewritten)
 					 "There PostgreSQL lifts FORCE ROW LEVEL SECURITY for a table's owner: a rule on a table a foreign key's action changes would run the rule owner's query in its place. Drop the rule, or have a superuser own the table.");
 	w.found = InvalidOid;
 	w.depth = 0;
-	if (!owned_walker((Node *) q, &w))
+	if (!reach_walker((Node *) q, &w))
 		return;
 	if (key_shaped(q, w.found))
 	{
